@@ -1,0 +1,65 @@
+/* loader — reads word-vector files in every common format into a store, and writes them back out.
+ *
+ * Formats: GloVe text (no header), word2vec text / fastText .vec (a "count dim" header line), word2vec binary
+ * (header line, then per word: the word, a space, dim little-endian float32, an optional newline), and the
+ * project's cache (safetensors, see store.h). NaN and infinite values are rejected with the line or byte offset.
+ */
+#ifndef LOADER_H
+#define LOADER_H
+
+#include <stddef.h>
+
+#include "ev_error.h"
+#include "store.h"
+
+typedef enum {
+    VF_AUTO = 0,  /* detect (see loader_detect) */
+    VF_GLOVE,     /* GloVe text: "word v1 … vd" per line, no header */
+    VF_W2V_TEXT,  /* word2vec text / fastText .vec: "count dim" header, then GloVe-style lines */
+    VF_W2V_BIN,   /* word2vec binary */
+    VF_CACHE      /* embvsattn cache (safetensors) */
+} vformat;
+
+/* Progress callback for long work: fraction in [0, 1]; what names the phase. May be NULL. */
+typedef void (*loader_progress_fn)(void *ctx, const char *what, double fraction);
+
+typedef struct {
+    vformat format;           /* VF_AUTO to detect */
+    size_t limit;             /* read only the first `limit` words; 0 = all */
+    int threads;              /* parser threads for text input; 0 = one per core (at most 8) */
+    loader_progress_fn progress;
+    void *progress_ctx;
+    size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */
+    vformat detected;         /* out: the format actually read */
+} loader_opts;
+
+/* Short name of a format: "glove", "word2vec", "word2vec-binary", "cache", "auto". */
+const char *loader_format_name(vformat f);
+
+/* Parses a format name as accepted by --vector-format: glove, word2vec (w2v, fasttext, vec), word2vec-binary
+ * (bin, w2v-binary), cache (safetensors). Returns 0 and sets *out, or -1 when unknown. */
+int loader_format_parse(const char *name, vformat *out);
+
+/* Output format implied by path's extension: .safetensors → cache, .txt → glove, .vec → word2vec text,
+ * .bin → word2vec binary. VF_AUTO when the extension says nothing. */
+vformat loader_format_for_path(const char *path);
+
+/* Detects the format of the file at path. The rule:
+ *   1. an 8-byte little-endian length N (2 ≤ N ≤ size − 8) followed by '{' is a safetensors cache;
+ *   2. else a first line of exactly two unsigned integers "count dim" is a word2vec header; the file is word2vec
+ *      text when the first line after it is a word followed by exactly `dim` numbers, else word2vec binary;
+ *   3. anything else is GloVe text (its first line's value count gives the dimension).
+ * A GloVe file whose first line is two integers (a number word with one value) is read as word2vec: force
+ * the format with --vector-format glove. */
+ev_status loader_detect(const char *path, vformat *out, ev_error *err);
+
+/* Reads the vectors at path into a new store (*out, release with store_close). Cache files are mapped (no copy).
+ * Errors: EV_ERR_IO (missing, directory, unreadable), EV_ERR_FORMAT (with file and line or byte offset),
+ * EV_ERR_NOMEM. opts may be NULL (auto-detect, everything, default threads). */
+ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error *err);
+
+/* Writes s to path in format fmt (VF_AUTO: by extension, error if it says nothing), atomically. */
+ev_status loader_write(const store *s, const char *path, vformat fmt, loader_progress_fn progress, void *ctx,
+                       ev_error *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* outfile — output files written atomically.
+ *
+ * A regular-file destination is written to a temporary file in the same directory ("PATH.tmp.XXXXXX"), flushed,
+ * fsync'd and renamed over PATH only when everything succeeded, then the directory is fsync'd: PATH is either the
+ * old file or the complete new one, never a partial one. A destination that exists and is not a regular file
+ * (a character device such as /dev/full or /dev/null, a FIFO) is written directly, since it cannot be replaced.
+ * While a temporary file exists, SIGINT/SIGTERM/SIGHUP remove it before the process dies.
+ */
+#ifndef OUTFILE_H
+#define OUTFILE_H
+
+#include <stdio.h>
+
+#include "ev_error.h"
+
+typedef struct {
+    FILE *fp;        /* write through this */
+    char *path;      /* final destination (owned) */
+    char *tmp_path;  /* temporary file, NULL when writing directly (owned) */
+    char *buf;       /* stdio buffer (owned) */
+} outfile;
+
+/* Opens an output for path. On failure returns EV_ERR_WRITE and leaves nothing behind. */
+ev_status outfile_open(outfile *of, const char *path, ev_error *err);
+
+/* Flushes, checks for write errors, fsyncs and renames into place. Frees of's resources in every case; on
+ * failure removes the temporary file and returns EV_ERR_WRITE. */
+ev_status outfile_commit(outfile *of, ev_error *err);
+
+/* Abandons the output: closes and removes the temporary file. NULL-safe, idempotent. */
+void outfile_abort(outfile *of);
+
+#endif

@@ -1,0 +1,92 @@
+/* store — the vector store: vocabulary, (V×d) float32 matrix, per-row L2 norms, word→row index.
+ *
+ * A store is either opened from the project's cache (a safetensors file, mmap'd read-only: no copy and no
+ * parsing of the vector data; the word→row hash index is stored in the file) or built in memory from rows a
+ * loader parsed (store_from_rows). Either way callers see the same read-only view.
+ *
+ * Cache layout (safetensors: u64 little-endian header length N, N bytes of JSON header padded with spaces so that
+ * the data starts on a 64-byte boundary, then the tensors back to back, no holes):
+ *   vocab_offsets I64 [V+1]   byte offset of word i in `vocab`; word i is vocab[off[i] .. off[i+1]-1), NUL-terminated
+ *   vectors       F32 [V, d]  row-major
+ *   norms         F32 [V]     L2 norm of each row (computed in double, rounded to float)
+ *   index         I32 [H]     open-addressing hash table, H a power of two ≥ 2V: row number or -1 (empty);
+ *                             FNV-1a 64-bit hash of the word's bytes, masked, linear probing
+ *   vocab         U8  [B]     the words, each followed by one NUL byte
+ * __metadata__: format "embvsattn-cache", format_version "1", source, source_format, tool_version, index_hash.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev_error.h"
+
+typedef struct store store;
+
+/* How a query word was matched. */
+typedef enum { STORE_EXACT = 0, STORE_LOWER = 1, STORE_OOV = 2 } store_match;
+
+/* Rows handed to store_from_rows. The store takes ownership of the three arrays (freed with free()). */
+typedef struct {
+    size_t n;          /* rows */
+    size_t dim;        /* values per row */
+    float *vectors;    /* (n, dim) row-major */
+    char *words;       /* concatenated words, each NUL-terminated */
+    size_t *offsets;   /* (n+1): word i is words[offsets[i] .. offsets[i+1]-1) without its NUL */
+} store_rows;
+
+/* Opens the cache at path (mmap). Validates magic/sizes/offsets before trusting anything. On success *out owns
+ * the mapping (release with store_close). Errors: EV_ERR_IO (cannot open/read), EV_ERR_FORMAT (not a valid cache). */
+ev_status store_open(const char *path, store **out, ev_error *err);
+
+/* True when the first bytes of the file at path look like a safetensors header (8-byte length, then '{'). */
+int store_is_cache_file(const char *path);
+
+/* Same test on bytes already in memory (n bytes available). */
+int store_is_cache_bytes(const unsigned char *p, size_t n);
+
+/* Builds an in-memory store from rows (ownership of rows' arrays passes to the store, also on failure).
+ * Duplicate words: the first is kept, later ones dropped; *n_duplicates (may be NULL) receives how many.
+ * source/source_format are copied into the metadata (may be NULL). */
+ev_status store_from_rows(store_rows *rows, const char *source, const char *source_format,
+                          size_t *n_duplicates, store **out, ev_error *err);
+
+/* Keeps only the first n rows (n = 0 or n ≥ size: no change); rebuilds the word index for them. */
+ev_status store_limit(store *s, size_t n, ev_error *err);
+
+/* Writes s as a cache file at path, atomically (temporary file in the same directory, fsync, rename).
+ * Never leaves a partial file at path. EV_ERR_WRITE on failure. */
+ev_status store_write_cache(const store *s, const char *path, ev_error *err);
+
+/* Releases everything. NULL-safe. */
+void store_close(store *s);
+
+size_t store_size(const store *s);            /* V */
+size_t store_dim(const store *s);             /* d */
+const float *store_vectors(const store *s);   /* (V, d) row-major, read-only */
+const float *store_norms(const store *s);     /* (V) */
+const float *store_row(const store *s, size_t row); /* (d) */
+size_t store_file_bytes(const store *s);      /* size of the cache file, 0 for an in-memory store */
+
+/* Word of row (not NUL-terminated inside the byte count, but followed by a NUL), its length in *len (may be NULL). */
+const char *store_word(const store *s, size_t row, size_t *len);
+
+/* Metadata value for key ("source", "source_format", "tool_version", …) or NULL. Owned by the store. */
+const char *store_meta(const store *s, const char *key);
+
+/* Exact lookup of the n bytes w: row number or -1. */
+long store_find(const store *s, const char *w, size_t n);
+
+/* Lookup as users expect: exact first, then the lowercase form (ASCII and the common UTF-8 Latin/Greek/Cyrillic
+ * capitals). Returns the row or -1; *match (may be NULL) says which one matched (STORE_OOV when none). */
+long store_lookup(const store *s, const char *w, size_t n, store_match *match);
+
+/* Lowercases the n bytes w into a malloc'd, NUL-terminated buffer (same or smaller length in *out_len).
+ * Invalid UTF-8 bytes are copied unchanged. NULL on OOM. */
+char *store_lowercase(const char *w, size_t n, size_t *out_len);
+
+/* Name of a match kind: "exact", "lowercase", "oov". */
+const char *store_match_name(store_match m);
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef EMBVSATTN_VERSION_H
+#define EMBVSATTN_VERSION_H
+#define EMBVSATTN_VERSION "0.1.0"
+#endif

@@ -1,0 +1,774 @@
+#define _XOPEN_SOURCE 700
+#include "loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "numparse.h"
+#include "outfile.h"
+
+#define MAX_THREADS 8
+#define PROGRESS_STEP (32u << 20) /* bytes between progress calls */
+
+const char *loader_format_name(vformat f)
+{
+    switch (f) {
+    case VF_GLOVE: return "glove";
+    case VF_W2V_TEXT: return "word2vec";
+    case VF_W2V_BIN: return "word2vec-binary";
+    case VF_CACHE: return "cache";
+    default: return "auto";
+    }
+}
+
+int loader_format_parse(const char *name, vformat *out)
+{
+    static const struct {
+        const char *name;
+        vformat f;
+    } names[] = {{"auto", VF_AUTO},           {"glove", VF_GLOVE},          {"txt", VF_GLOVE},
+                 {"word2vec", VF_W2V_TEXT},   {"w2v", VF_W2V_TEXT},         {"fasttext", VF_W2V_TEXT},
+                 {"vec", VF_W2V_TEXT},        {"word2vec-binary", VF_W2V_BIN}, {"w2v-binary", VF_W2V_BIN},
+                 {"bin", VF_W2V_BIN},         {"cache", VF_CACHE},          {"safetensors", VF_CACHE}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *out = names[i].f;
+            return 0;
+        }
+    return -1;
+}
+
+vformat loader_format_for_path(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return VF_AUTO;
+    if (strcmp(dot, ".safetensors") == 0)
+        return VF_CACHE;
+    if (strcmp(dot, ".txt") == 0)
+        return VF_GLOVE;
+    if (strcmp(dot, ".vec") == 0)
+        return VF_W2V_TEXT;
+    if (strcmp(dot, ".bin") == 0)
+        return VF_W2V_BIN;
+    return VF_AUTO;
+}
+
+/* ---- input bytes ----------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *p; /* n bytes */
+    size_t n;
+    void *map;
+    char *heap;
+} inbuf;
+
+static void inbuf_free(inbuf *b)
+{
+    if (b->map)
+        munmap(b->map, b->n);
+    free(b->heap);
+    memset(b, 0, sizeof *b);
+}
+
+/* Maps a regular file, or reads anything else (a pipe, /dev/stdin) whole. Empty input is an error. */
+static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
+{
+    memset(b, 0, sizeof *b);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        int dir = S_ISDIR(st.st_mode);
+        close(fd);
+        return dir ? ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a vector file", path)
+                   : ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) {
+        b->n = (size_t)st.st_size;
+        if (b->n > 0) {
+            void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) {
+                int e = errno;
+                close(fd);
+                return ev_fail(err, EV_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+            }
+            posix_madvise(m, b->n, POSIX_MADV_SEQUENTIAL);
+            b->map = m;
+            b->p = m;
+        }
+    } else {
+        size_t cap = 1 << 16;
+        b->heap = malloc(cap);
+        for (;;) {
+            if (!b->heap) {
+                close(fd);
+                return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory reading it", path);
+            }
+            ssize_t r = read(fd, b->heap + b->n, cap - b->n);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                int e = errno;
+                close(fd);
+                inbuf_free(b);
+                return ev_fail(err, EV_ERR_IO, "%s: read error: %s", path, strerror(e));
+            }
+            if (r == 0)
+                break;
+            b->n += (size_t)r;
+            if (b->n == cap) {
+                char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b->heap, cap * 2);
+                if (!nb)
+                    free(b->heap);
+                b->heap = nb;
+                cap *= 2;
+            }
+        }
+        b->p = b->heap;
+    }
+    close(fd);
+    if (b->n == 0) {
+        inbuf_free(b);
+        return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", path);
+    }
+    return EV_OK;
+}
+
+/* ---- small scanning helpers ------------------------------------------------------------------------------ */
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static const char *line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+/* Parses an unsigned decimal integer token [p, e); -1 on syntax error or overflow. */
+static int parse_size(const char *p, const char *e, size_t *out)
+{
+    if (p == e)
+        return -1;
+    size_t v = 0;
+    for (; p < e; p++) {
+        if (*p < '0' || *p > '9' || v > (SIZE_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (size_t)(*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* Splits [p, e) into up to max blank-separated tokens; returns the total number of tokens. */
+static size_t tokens(const char *p, const char *e, const char **tb, const char **te, size_t max)
+{
+    size_t n = 0;
+    while (p < e) {
+        while (p < e && is_blank(*p))
+            p++;
+        if (p == e)
+            break;
+        const char *s = p;
+        while (p < e && !is_blank(*p))
+            p++;
+        if (n < max) {
+            tb[n] = s;
+            te[n] = p;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* A word2vec header "count dim" on the first line: returns 0 and fills the numbers, -1 otherwise. */
+static int w2v_header(const char *p, const char *end, size_t *count, size_t *dim, size_t *body)
+{
+    const char *eol = line_end(p, end);
+    const char *tb[3], *te[3];
+    if (tokens(p, eol, tb, te, 3) != 2 || parse_size(tb[0], te[0], count) || parse_size(tb[1], te[1], dim))
+        return -1;
+    *body = (size_t)(eol - p) + (eol < end);
+    return 0;
+}
+
+/* True when [p, eol) is a word followed by exactly dim finite numbers. */
+static int is_text_row(const char *p, const char *eol, size_t dim)
+{
+    while (eol > p && is_blank(eol[-1]))
+        eol--;
+    const char *q = p;
+    while (q < eol && !is_blank(*q))
+        q++;
+    if (q == p)
+        return 0;
+    size_t n = 0;
+    while (q < eol) {
+        while (q < eol && is_blank(*q))
+            q++;
+        const char *s = q;
+        while (q < eol && !is_blank(*q))
+            q++;
+        float f;
+        if (++n > dim || numparse_float(s, q, &f) != NUMPARSE_OK)
+            return 0;
+    }
+    return n == dim;
+}
+
+static vformat detect_bytes(const char *p, size_t n)
+{
+    if (store_is_cache_bytes((const unsigned char *)p, n))
+        return VF_CACHE;
+    size_t count, dim, body;
+    if (w2v_header(p, p + n, &count, &dim, &body) == 0) {
+        const char *row = p + body, *end = p + n;
+        return dim > 0 && is_text_row(row, line_end(row, end), dim) ? VF_W2V_TEXT : VF_W2V_BIN;
+    }
+    return VF_GLOVE;
+}
+
+ev_status loader_detect(const char *path, vformat *out, ev_error *err)
+{
+    inbuf b;
+    ev_status st = inbuf_open(path, &b, err);
+    if (st != EV_OK)
+        return st;
+    *out = detect_bytes(b.p, b.n);
+    inbuf_free(&b);
+    return EV_OK;
+}
+
+/* ---- text parsing (GloVe, word2vec text, fastText .vec) ------------------------------------------------- */
+
+typedef struct {
+    /* input */
+    const char *path;
+    const char *begin, *end; /* whole lines */
+    size_t first_line;       /* 1-based line number of begin */
+    size_t dim;
+    size_t max_rows;         /* stop after this many rows */
+    float *vectors;          /* where row 0 of this range goes: (max_rows, dim) */
+    int dim_from_header;
+    loader_progress_fn progress;
+    void *progress_ctx;
+    /* output */
+    size_t rows;
+    char *words;             /* this range's words, NUL-terminated, concatenated */
+    size_t words_len, words_cap;
+    size_t *offsets;         /* (max_rows + 1), relative to words */
+    const char *stop;        /* where parsing stopped (for --limit) */
+    ev_status status;
+    ev_error err;
+} text_job;
+
+static ev_status text_fail_value(text_job *j, size_t line, const char *w, size_t wl, size_t k, const char *tb,
+                                 const char *te, numparse_status ns)
+{
+    char *qw = ev_quote(w, wl, 64), *qv = ev_quote(tb, (size_t)(te - tb), 40);
+    const char *what = ns == NUMPARSE_NONFINITE ? "NaN and infinity are not accepted"
+                       : ns == NUMPARSE_RANGE   ? "out of float32 range"
+                                                : "not a decimal number";
+    ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: value %zu of '%s': expected a finite number, found '%s' (%s)",
+            j->path, line, k + 1, qw ? qw : "?", qv ? qv : "?", what);
+    free(qw);
+    free(qv);
+    return EV_ERR_FORMAT;
+}
+
+static int words_push(text_job *j, const char *w, size_t n)
+{
+    if (j->words_len + n + 1 > j->words_cap) {
+        size_t cap = j->words_cap ? j->words_cap : 1 << 16;
+        while (cap < j->words_len + n + 1)
+            cap *= 2;
+        char *nw = realloc(j->words, cap);
+        if (!nw)
+            return -1;
+        j->words = nw;
+        j->words_cap = cap;
+    }
+    memcpy(j->words + j->words_len, w, n);
+    j->words[j->words_len + n] = '\0';
+    j->words_len += n + 1;
+    return 0;
+}
+
+static void *text_run(void *arg)
+{
+    text_job *j = arg;
+    const char *p = j->begin, *end = j->end, *next_progress = p + PROGRESS_STEP;
+    size_t line = j->first_line, dim = j->dim;
+    j->offsets[0] = 0;
+    while (p < end && j->rows < j->max_rows) {
+        const char *nl = line_end(p, end), *eol = nl;
+        while (eol > p && is_blank(eol[-1]))
+            eol--;
+        if (eol == p) { /* blank line: skipped */
+            p = nl + 1;
+            line++;
+            continue;
+        }
+        const char *q = p;
+        while (q < eol && *q != ' ' && *q != '\t')
+            q++;
+        const char *w = p;
+        size_t wl = (size_t)(q - p);
+        if (wl == 0) {
+            j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected a word at the start of the line, found a blank",
+                                j->path, line);
+            return NULL;
+        }
+        float *dst = j->vectors + j->rows * dim;
+        size_t k = 0;
+        while (q < eol) {
+            while (q < eol && (*q == ' ' || *q == '\t'))
+                q++;
+            const char *tb = q;
+            while (q < eol && *q != ' ' && *q != '\t')
+                q++;
+            if (k == dim) { /* too many: count them for the message */
+                size_t extra = 1;
+                while (q < eol) {
+                    while (q < eol && (*q == ' ' || *q == '\t'))
+                        q++;
+                    while (q < eol && *q != ' ' && *q != '\t')
+                        q++;
+                    extra++;
+                }
+                char *qw = ev_quote(w, wl, 64);
+                j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu",
+                                    j->path, line, dim, qw ? qw : "?",
+                                    j->dim_from_header ? " (the header's dimension)" : " (the first line's count)",
+                                    dim + extra);
+                free(qw);
+                return NULL;
+            }
+            numparse_status ns = numparse_float(tb, q, &dst[k]);
+            if (ns != NUMPARSE_OK) {
+                j->status = text_fail_value(j, line, w, wl, k, tb, q, ns);
+                return NULL;
+            }
+            k++;
+        }
+        if (k < dim) {
+            char *qw = ev_quote(w, wl, 64);
+            j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu", j->path,
+                                line, dim, qw ? qw : "?",
+                                j->dim_from_header ? " (the header's dimension)" : " (the first line's count)", k);
+            free(qw);
+            return NULL;
+        }
+        if (words_push(j, w, wl) != 0) {
+            j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory storing words", j->path, line);
+            return NULL;
+        }
+        j->rows++;
+        j->offsets[j->rows] = j->words_len;
+        p = nl + 1;
+        line++;
+        if (j->progress && p >= next_progress) {
+            j->progress(j->progress_ctx, "reading", (double)(p - j->begin) / (double)(end - j->begin));
+            next_progress = p + PROGRESS_STEP;
+        }
+    }
+    j->stop = p < end ? p : end;
+    return NULL;
+}
+
+static size_t count_newlines(const char *p, const char *end)
+{
+    size_t n = 0;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+/* Parses text rows from p[body..n). header_count/header_dim are 0 for GloVe (dim from the first row). */
+static ev_status parse_text(const char *path, const char *p, size_t n, size_t body, size_t header_count,
+                            size_t header_dim, const loader_opts *o, store_rows *out, ev_error *err)
+{
+    const char *begin = p + body, *end = p + n;
+    size_t first_line = header_dim ? 2 : 1;
+    size_t dim = header_dim;
+    if (!header_dim) { /* GloVe: the first non-blank line gives the dimension */
+        const char *q = begin;
+        size_t ln = first_line;
+        for (;;) {
+            if (q >= end)
+                return ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found (only blank lines)", path);
+            const char *eol = line_end(q, end);
+            const char *tb[1], *te[1];
+            size_t nt = tokens(q, eol, tb, te, 1);
+            if (nt == 1)
+                return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected a word followed by its values, found one field",
+                               path, ln);
+            if (nt > 1) {
+                dim = nt - 1;
+                break;
+            }
+            q = eol + 1;
+            ln++;
+        }
+    } else if (header_dim > (n - body) / 2 + 1) {
+        return ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
+                       path, header_dim, n - body);
+    }
+    /* Rows: at most one per line, and each needs ≥ 2·dim + 1 bytes; bounded by --limit and the header. */
+    size_t max_rows = count_newlines(begin, end) + 1;
+    size_t by_size = (n - body) / (2 * dim + 1) + 1;
+    if (by_size < max_rows)
+        max_rows = by_size;
+    if (o->limit && o->limit < max_rows)
+        max_rows = o->limit;
+    if (max_rows > SIZE_MAX / sizeof(float) / dim)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
+    float *vectors = malloc(max_rows * dim * sizeof *vectors);
+    if (!vectors)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
+
+    int T = o->threads > 0 ? o->threads : default_threads();
+    if (T > MAX_THREADS)
+        T = MAX_THREADS;
+    if (o->limit || (size_t)(end - begin) < ((size_t)8 << 20))
+        T = 1;
+    text_job jobs[MAX_THREADS];
+    memset(jobs, 0, sizeof jobs);
+    size_t row_base[MAX_THREADS + 1];
+    const char *cut = begin;
+    size_t lines_before = 0;
+    int made = 0;
+    for (int t = 0; t < T && cut < end; t++) {
+        const char *stop = t == T - 1 ? end : begin + (size_t)(end - begin) * (size_t)(t + 1) / (size_t)T;
+        if (stop < cut)
+            stop = cut;
+        if (stop < end) {
+            stop = line_end(stop, end);
+            stop = stop < end ? stop + 1 : end;
+        }
+        size_t nl = count_newlines(cut, stop);
+        text_job *j = &jobs[t];
+        j->path = path;
+        j->begin = cut;
+        j->end = stop;
+        j->first_line = first_line + lines_before;
+        j->dim = dim;
+        j->dim_from_header = header_dim != 0;
+        row_base[t] = lines_before;
+        j->max_rows = T == 1 ? max_rows : nl + 1;
+        if (row_base[t] + j->max_rows > max_rows)
+            j->max_rows = max_rows - row_base[t];
+        j->vectors = vectors + row_base[t] * dim;
+        j->offsets = malloc((j->max_rows + 1) * sizeof *j->offsets);
+        if (t == 0) {
+            j->progress = o->progress;
+            j->progress_ctx = o->progress_ctx;
+        }
+        lines_before += nl;
+        cut = stop;
+        made = t + 1;
+        if (!j->offsets)
+            break;
+    }
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < made; t++) {
+        if (!jobs[t].offsets) {
+            jobs[t].status = ev_fail(&jobs[t].err, EV_ERR_NOMEM, "%s: out of memory", path);
+            continue;
+        }
+        if (t > 0 && pthread_create(&tid[t], NULL, text_run, &jobs[t]) == 0)
+            started[t] = 1;
+    }
+    if (made > 0 && jobs[0].offsets)
+        text_run(&jobs[0]);
+    for (int t = 1; t < made; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else if (jobs[t].offsets)
+            text_run(&jobs[t]); /* thread creation failed: do it here */
+    }
+    ev_status st = EV_OK;
+    for (int t = 0; t < made && st == EV_OK; t++)
+        if (jobs[t].status != EV_OK) {
+            st = ev_fail(err, jobs[t].status, "%s", jobs[t].err.msg ? jobs[t].err.msg : "parse error");
+        }
+    /* Merge: rows of range t follow those of range t-1 (blank lines leave gaps to close). */
+    size_t rows = 0, wbytes = 0;
+    for (int t = 0; t < made; t++) {
+        rows += jobs[t].rows;
+        wbytes += jobs[t].words_len;
+    }
+    char *words = NULL;
+    size_t *offsets = NULL;
+    if (st == EV_OK) {
+        words = malloc(wbytes ? wbytes : 1);
+        offsets = malloc((rows + 1) * sizeof *offsets);
+        if (!words || !offsets)
+            st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory merging %zu words", path, rows);
+    }
+    if (st == EV_OK) {
+        size_t r = 0, wpos = 0;
+        offsets[0] = 0;
+        for (int t = 0; t < made; t++) {
+            text_job *j = &jobs[t];
+            if (r != row_base[t] && j->rows)
+                memmove(vectors + r * dim, vectors + row_base[t] * dim, j->rows * dim * sizeof *vectors);
+            memcpy(words + wpos, j->words, j->words_len);
+            for (size_t i = 0; i < j->rows; i++)
+                offsets[r + i + 1] = wpos + j->offsets[i + 1];
+            r += j->rows;
+            wpos += j->words_len;
+        }
+        if (header_count && !o->limit && rows != header_count)
+            st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
+                         rows);
+        else if (header_count && o->limit && rows < o->limit && rows != header_count)
+            st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
+                         rows);
+        else if (rows == 0)
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found", path);
+    }
+    for (int t = 0; t < made; t++) {
+        free(jobs[t].words);
+        free(jobs[t].offsets);
+        ev_error_clear(&jobs[t].err);
+    }
+    if (st != EV_OK) {
+        free(vectors);
+        free(words);
+        free(offsets);
+        return st;
+    }
+    if (o->progress)
+        o->progress(o->progress_ctx, "reading", 1.0);
+    out->n = rows;
+    out->dim = dim;
+    out->vectors = vectors;
+    out->words = words;
+    out->offsets = offsets;
+    return EV_OK;
+}
+
+/* ---- word2vec binary ------------------------------------------------------------------------------------- */
+
+static ev_status parse_w2v_bin(const char *path, const char *p, size_t n, size_t body, size_t count, size_t dim,
+                               const loader_opts *o, store_rows *out, ev_error *err)
+{
+    size_t avail = n - body;
+    /* Each row needs at least a 1-byte word, a space and dim floats: check the claim before allocating. */
+    if (dim > (SIZE_MAX - 2) / 4 || count > avail / (dim * 4 + 2))
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s:1: header claims %zu words of %zu dimensions, but only %zu bytes follow the header "
+                       "(room for at most %zu)",
+                       path, count, dim, avail, dim > (SIZE_MAX - 2) / 4 ? (size_t)0 : avail / (dim * 4 + 2));
+    size_t want = o->limit && o->limit < count ? o->limit : count;
+    float *vectors = malloc((want ? want : 1) * dim * sizeof *vectors);
+    size_t *offsets = malloc((want + 1) * sizeof *offsets);
+    size_t wcap = want * 8 + 16, wlen = 0;
+    char *words = malloc(wcap);
+    ev_status st = EV_OK;
+    if (!vectors || !offsets || !words) {
+        st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, want, dim);
+        goto done;
+    }
+    size_t pos = body, next_progress = PROGRESS_STEP;
+    offsets[0] = 0;
+    for (size_t r = 0; r < want; r++) {
+        while (pos < n && p[pos] == '\n')
+            pos++;
+        const char *sp = pos < n ? memchr(p + pos, ' ', n - pos) : NULL;
+        if (!sp) {
+            st = ev_fail(err, EV_ERR_FORMAT,
+                         "%s: byte %zu: truncated: expected word %zu of %zu followed by a space, found end of file",
+                         path, pos, r + 1, count);
+            goto done;
+        }
+        size_t wl = (size_t)(sp - (p + pos));
+        if (wl == 0) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: expected word %zu, found a space", path, pos, r + 1);
+            goto done;
+        }
+        size_t vb = (size_t)(sp - p) + 1;
+        if (n - vb < dim * 4) {
+            char *qw = ev_quote(p + pos, wl, 64);
+            st = ev_fail(err, EV_ERR_FORMAT,
+                         "%s: byte %zu: truncated: word %zu '%s' needs %zu bytes of vector data, %zu remain", path, vb,
+                         r + 1, qw ? qw : "?", dim * 4, n - vb);
+            free(qw);
+            goto done;
+        }
+        float *dst = vectors + r * dim;
+        memcpy(dst, p + vb, dim * 4);
+        for (size_t k = 0; k < dim; k++)
+            if (!isfinite(dst[k])) {
+                char *qw = ev_quote(p + pos, wl, 64);
+                st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: value %zu of '%s' is %s: NaN and infinity are not accepted",
+                             path, vb + 4 * k, k + 1, qw ? qw : "?", isnan(dst[k]) ? "NaN" : "infinite");
+                free(qw);
+                goto done;
+            }
+        if (wlen + wl + 1 > wcap) {
+            while (wlen + wl + 1 > wcap)
+                wcap *= 2;
+            char *nw = realloc(words, wcap);
+            if (!nw) {
+                st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory storing words", path);
+                goto done;
+            }
+            words = nw;
+        }
+        memcpy(words + wlen, p + pos, wl);
+        words[wlen + wl] = '\0';
+        wlen += wl + 1;
+        offsets[r + 1] = wlen;
+        pos = vb + dim * 4;
+        if (pos < n && p[pos] == '\n')
+            pos++;
+        if (o->progress && pos >= next_progress) {
+            o->progress(o->progress_ctx, "reading", (double)pos / (double)n);
+            next_progress = pos + PROGRESS_STEP;
+        }
+    }
+    if (want == count) {
+        size_t q = pos;
+        while (q < n && (p[q] == '\n' || is_blank(p[q])))
+            q++;
+        if (q < n) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: header says %zu words, but data continues after them", path,
+                         q, count);
+            goto done;
+        }
+    }
+    if (want == 0)
+        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says 0 words: no vectors", path);
+done:
+    if (st != EV_OK) {
+        free(vectors);
+        free(offsets);
+        free(words);
+        return st;
+    }
+    out->n = want;
+    out->dim = dim;
+    out->vectors = vectors;
+    out->words = words;
+    out->offsets = offsets;
+    return EV_OK;
+}
+
+/* ---- loading --------------------------------------------------------------------------------------------- */
+
+ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error *err)
+{
+    loader_opts defaults = {0};
+    loader_opts *o = opts ? opts : &defaults;
+    *out = NULL;
+    o->n_duplicates = 0;
+    vformat f = o->format;
+    if (f == VF_CACHE || (f == VF_AUTO && store_is_cache_file(path))) {
+        o->detected = VF_CACHE;
+        ev_status st = store_open(path, out, err);
+        if (st == EV_OK && o->limit && (st = store_limit(*out, o->limit, err)) != EV_OK) {
+            store_close(*out);
+            *out = NULL;
+        }
+        return st;
+    }
+    inbuf b;
+    ev_status st = inbuf_open(path, &b, err);
+    if (st != EV_OK)
+        return st;
+    if (f == VF_AUTO)
+        f = detect_bytes(b.p, b.n);
+    o->detected = f;
+    store_rows rows = {0};
+    size_t count = 0, dim = 0, body = 0;
+    if (f == VF_CACHE) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: not a cache file (no safetensors header)", path);
+    } else if (f == VF_GLOVE) {
+        st = parse_text(path, b.p, b.n, 0, 0, 0, o, &rows, err);
+    } else if (w2v_header(b.p, b.p + b.n, &count, &dim, &body) != 0 || dim == 0) {
+        const char *eol = line_end(b.p, b.p + b.n);
+        char *q = ev_quote(b.p, (size_t)(eol - b.p), 60);
+        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\" (dim ≥ 1), found '%s'", path,
+                     q ? q : "?");
+        free(q);
+    } else if (f == VF_W2V_TEXT) {
+        st = parse_text(path, b.p, b.n, body, count, dim, o, &rows, err);
+    } else {
+        st = parse_w2v_bin(path, b.p, b.n, body, count, dim, o, &rows, err);
+    }
+    inbuf_free(&b);
+    if (st != EV_OK)
+        return st;
+    char *abs = realpath(path, NULL);
+    st = store_from_rows(&rows, abs ? abs : path, loader_format_name(f), &o->n_duplicates, out, err);
+    free(abs);
+    return st;
+}
+
+/* ---- writing --------------------------------------------------------------------------------------------- */
+
+ev_status loader_write(const store *s, const char *path, vformat fmt, loader_progress_fn progress, void *ctx,
+                       ev_error *err)
+{
+    if (fmt == VF_AUTO)
+        fmt = loader_format_for_path(path);
+    if (fmt == VF_AUTO)
+        return ev_fail(err, EV_ERR_USAGE,
+                       "%s: cannot tell the output format from the extension (expected .safetensors, .txt, .vec or "
+                       ".bin; or give --to FORMAT)",
+                       path);
+    if (fmt == VF_CACHE)
+        return store_write_cache(s, path, err);
+    outfile of;
+    ev_status st = outfile_open(&of, path, err);
+    if (st != EV_OK)
+        return st;
+    size_t V = store_size(s), d = store_dim(s);
+    FILE *fp = of.fp;
+    if (fmt != VF_GLOVE)
+        fprintf(fp, "%zu %zu\n", V, d);
+    char num[32];
+    size_t step = V / 100 + 1;
+    for (size_t i = 0; i < V && !ferror(fp); i++) {
+        size_t wl;
+        const char *w = store_word(s, i, &wl);
+        fwrite(w, 1, wl, fp);
+        const float *r = store_row(s, i);
+        if (fmt == VF_W2V_BIN) {
+            fputc(' ', fp);
+            fwrite(r, sizeof *r, d, fp);
+        } else {
+            for (size_t k = 0; k < d; k++) {
+                num[0] = ' ';
+                int len = numparse_format_float(r[k], num + 1);
+                fwrite(num, 1, (size_t)len + 1, fp);
+            }
+        }
+        fputc('\n', fp);
+        if (progress && i % step == 0)
+            progress(ctx, "writing", (double)i / (double)V);
+    }
+    if (progress)
+        progress(ctx, "writing", 1.0);
+    return outfile_commit(&of, err);
+}

@@ -1,0 +1,161 @@
+#define _POSIX_C_SOURCE 200809L
+#include "outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { OUTFILE_BUFSZ = 1 << 20 };
+
+/* The temporary file being written, for the signal handler (one output at a time per process). */
+static char *volatile g_tmp_path;
+
+static void on_signal(int sig)
+{
+    char *p = g_tmp_path;
+    if (p)
+        unlink(p); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handlers(void)
+{
+    static int installed;
+    if (installed)
+        return;
+    installed = 1;
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue; /* respect nohup & co */
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void free_all(outfile *of)
+{
+    free(of->path);
+    free(of->tmp_path);
+    free(of->buf);
+    of->path = of->tmp_path = of->buf = NULL;
+    of->fp = NULL;
+}
+
+ev_status outfile_open(outfile *of, const char *path, ev_error *err)
+{
+    memset(of, 0, sizeof *of);
+    struct stat st;
+    int direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    if (direct && S_ISDIR(st.st_mode))
+        return ev_fail(err, EV_ERR_WRITE, "%s: cannot write: is a directory", path);
+    of->path = strdup(path);
+    of->buf = malloc(OUTFILE_BUFSZ);
+    if (!of->path || !of->buf) {
+        free_all(of);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory opening %s", path);
+    }
+    int fd;
+    if (direct) {
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            free_all(of);
+            return ev_fail(err, EV_ERR_WRITE, "%s: cannot open for writing: %s", path, strerror(e));
+        }
+    } else {
+        of->tmp_path = ev_strdup_printf("%s.tmp.XXXXXX", path);
+        if (!of->tmp_path) {
+            free_all(of);
+            return ev_fail(err, EV_ERR_NOMEM, "out of memory opening %s", path);
+        }
+        install_handlers();
+        fd = mkstemp(of->tmp_path);
+        if (fd < 0) {
+            int e = errno;
+            free_all(of);
+            return ev_fail(err, EV_ERR_WRITE, "%s: cannot create a file there: %s", path, strerror(e));
+        }
+        g_tmp_path = of->tmp_path;
+        mode_t mask = umask(022); /* mkstemp makes 0600; outputs are ordinary 0644-under-umask files */
+        umask(mask);
+        fchmod(fd, 0644 & ~mask);
+    }
+    of->fp = fdopen(fd, "wb");
+    if (!of->fp) {
+        int e = errno;
+        close(fd);
+        outfile_abort(of);
+        return ev_fail(err, EV_ERR_WRITE, "%s: cannot open for writing: %s", path, strerror(e));
+    }
+    setvbuf(of->fp, of->buf, _IOFBF, OUTFILE_BUFSZ);
+    return EV_OK;
+}
+
+static void fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    if (!dir)
+        return;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+}
+
+ev_status outfile_commit(outfile *of, ev_error *err)
+{
+    if (!of->fp)
+        return ev_fail(err, EV_ERR_WRITE, "internal error: output not open");
+    int failed = fflush(of->fp) != 0 || ferror(of->fp);
+    int e = errno;
+    if (!failed && of->tmp_path && fsync(fileno(of->fp)) != 0) {
+        failed = 1;
+        e = errno;
+    }
+    if (fclose(of->fp) != 0 && !failed) {
+        failed = 1;
+        e = errno;
+    }
+    of->fp = NULL;
+    if (!failed && of->tmp_path && rename(of->tmp_path, of->path) != 0) {
+        failed = 1;
+        e = errno;
+    }
+    if (failed) {
+        ev_fail(err, EV_ERR_WRITE, "%s: write failed: %s", of->path, strerror(e));
+        outfile_abort(of);
+        return EV_ERR_WRITE;
+    }
+    if (of->tmp_path)
+        fsync_dir_of(of->path);
+    g_tmp_path = NULL;
+    free_all(of);
+    return EV_OK;
+}
+
+void outfile_abort(outfile *of)
+{
+    if (!of)
+        return;
+    if (of->fp)
+        fclose(of->fp);
+    of->fp = NULL;
+    if (of->tmp_path) {
+        g_tmp_path = NULL;
+        unlink(of->tmp_path);
+    }
+    free_all(of);
+}

@@ -1,0 +1,644 @@
+#define _POSIX_C_SOURCE 200809L
+#include "store.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "outfile.h"
+#include "version.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the cache format is little-endian; this build assumes a little-endian host"
+#endif
+
+#define CACHE_ALIGN 64
+#define MAX_HEADER_BYTES (64u << 20) /* a real header is < 1 KiB; anything this large is corrupt */
+
+typedef struct {
+    char *key, *value;
+} meta_kv;
+
+struct store {
+    size_t V, d, H, vocab_bytes;
+    const float *vectors;    /* (V, d) */
+    const float *norms;      /* (V) */
+    const int64_t *offsets;  /* (V+1) */
+    const int32_t *index;    /* (H) */
+    const char *vocab;       /* (vocab_bytes) */
+    /* ownership: either a mapping or heap arrays */
+    void *map;
+    size_t map_len;
+    float *own_vectors, *own_norms;
+    int64_t *own_offsets;
+    int32_t *own_index;
+    char *own_vocab;
+    meta_kv *meta;
+    size_t n_meta;
+};
+
+static uint64_t fnv1a(const char *w, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)w[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+size_t store_size(const store *s) { return s->V; }
+size_t store_dim(const store *s) { return s->d; }
+const float *store_vectors(const store *s) { return s->vectors; }
+const float *store_norms(const store *s) { return s->norms; }
+const float *store_row(const store *s, size_t row) { return s->vectors + row * s->d; }
+size_t store_file_bytes(const store *s) { return s->map ? s->map_len : 0; }
+
+const char *store_word(const store *s, size_t row, size_t *len)
+{
+    size_t b = (size_t)s->offsets[row], e = (size_t)s->offsets[row + 1];
+    if (len)
+        *len = e - b - 1;
+    return s->vocab + b;
+}
+
+const char *store_meta(const store *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_meta; i++)
+        if (strcmp(s->meta[i].key, key) == 0)
+            return s->meta[i].value;
+    return NULL;
+}
+
+const char *store_match_name(store_match m)
+{
+    return m == STORE_EXACT ? "exact" : m == STORE_LOWER ? "lowercase" : "oov";
+}
+
+long store_find(const store *s, const char *w, size_t n)
+{
+    if (s->H == 0)
+        return -1;
+    size_t mask = s->H - 1, h = (size_t)fnv1a(w, n) & mask;
+    for (size_t probe = 0; probe < s->H; probe++, h = (h + 1) & mask) {
+        int32_t r = s->index[h];
+        if (r < 0)
+            return -1; /* empty slot: not present */
+        if ((size_t)r >= s->V)
+            continue; /* not a row of this store (a corrupt slot): skip it */
+        size_t len;
+        const char *cand = store_word(s, (size_t)r, &len);
+        if (len == n && memcmp(cand, w, n) == 0)
+            return r;
+    }
+    return -1;
+}
+
+/* Lowercase of one code point for the scripts GloVe-style vocabularies use; returns cp itself otherwise. */
+static unsigned lower_cp(unsigned cp)
+{
+    if (cp >= 'A' && cp <= 'Z')
+        return cp + 32;
+    if ((cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) || (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) ||
+        (cp >= 0x410 && cp <= 0x42F))
+        return cp + 32;
+    if (cp >= 0x400 && cp <= 0x40F)
+        return cp + 80;
+    if (cp >= 0x100 && cp <= 0x17F && cp != 0x130 && cp != 0x138 && cp != 0x149 && cp != 0x178) {
+        /* Latin Extended-A: pairs (even upper, odd lower), except the 0x139–0x148 and 0x179–0x17E runs */
+        if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+            return (cp & 1) ? cp + 1 : cp;
+        return (cp & 1) ? cp : cp + 1;
+    }
+    return cp;
+}
+
+char *store_lowercase(const char *w, size_t n, size_t *out_len)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)w;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            out[o++] = (char)lower_cp(c);
+            i++;
+        } else if ((c & 0xE0) == 0xC0 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+            unsigned cp = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F);
+            unsigned lc = cp >= 0x80 ? lower_cp(cp) : cp;
+            if (lc < 0x80 || lc > 0x7FF)
+                lc = cp; /* stay within 2 bytes: same length */
+            out[o++] = (char)(0xC0 | (lc >> 6));
+            out[o++] = (char)(0x80 | (lc & 0x3F));
+            i += 2;
+        } else {
+            out[o++] = (char)c; /* other bytes (3/4-byte sequences, invalid UTF-8) unchanged */
+            i++;
+        }
+    }
+    out[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return out;
+}
+
+long store_lookup(const store *s, const char *w, size_t n, store_match *match)
+{
+    long r = store_find(s, w, n);
+    if (r >= 0) {
+        if (match)
+            *match = STORE_EXACT;
+        return r;
+    }
+    size_t ln;
+    char *lw = store_lowercase(w, n, &ln);
+    if (lw && (ln != n || memcmp(lw, w, n) != 0))
+        r = store_find(s, lw, ln);
+    free(lw);
+    if (match)
+        *match = r >= 0 ? STORE_LOWER : STORE_OOV;
+    return r;
+}
+
+static void free_meta(store *s)
+{
+    for (size_t i = 0; i < s->n_meta; i++) {
+        free(s->meta[i].key);
+        free(s->meta[i].value);
+    }
+    free(s->meta);
+    s->meta = NULL;
+    s->n_meta = 0;
+}
+
+static int add_meta(store *s, const char *key, const char *value)
+{
+    meta_kv *m = realloc(s->meta, (s->n_meta + 1) * sizeof *m);
+    if (!m)
+        return -1;
+    s->meta = m;
+    m[s->n_meta].key = strdup(key);
+    m[s->n_meta].value = strdup(value ? value : "");
+    if (!m[s->n_meta].key || !m[s->n_meta].value) {
+        free(m[s->n_meta].key);
+        free(m[s->n_meta].value);
+        return -1;
+    }
+    s->n_meta++;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->map)
+        munmap(s->map, s->map_len);
+    free(s->own_vectors);
+    free(s->own_norms);
+    free(s->own_offsets);
+    free(s->own_index);
+    free(s->own_vocab);
+    free_meta(s);
+    free(s);
+}
+
+int store_is_cache_bytes(const unsigned char *p, size_t n)
+{
+    if (n < 10)
+        return 0;
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = (len << 8) | p[i];
+    return len >= 2 && len <= n - 8 && p[8] == '{';
+}
+
+int store_is_cache_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char head[10];
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, head, sizeof head) == (ssize_t)sizeof head;
+    close(fd);
+    if (!ok)
+        return 0;
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = (len << 8) | head[i];
+    return len >= 2 && st.st_size >= 8 && len <= (uint64_t)st.st_size - 8 && head[8] == '{';
+}
+
+/* ---- opening a cache ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name, *dtype;
+    size_t elem;        /* bytes per element */
+    int rank;
+    size_t shape[2];
+    size_t begin, end;  /* relative to the data section */
+} tensor_info;
+
+static ev_status read_tensor(const cJSON *hdr, const char *path, size_t data_len, tensor_info *t, ev_error *err)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(hdr, t->name);
+    if (!cJSON_IsObject(o))
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: expected a tensor named '%s', found none", path,
+                       t->name);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(o, "dtype");
+    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, t->dtype) != 0)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': expected dtype %s, found %s", path,
+                       t->name, t->dtype, cJSON_IsString(dt) ? dt->valuestring : "none");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shape");
+    if (!cJSON_IsArray(sh) || cJSON_GetArraySize(sh) != t->rank)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': expected a shape of rank %d", path,
+                       t->name, t->rank);
+    size_t count = 1;
+    for (int i = 0; i < t->rank; i++) {
+        const cJSON *v = cJSON_GetArrayItem(sh, i);
+        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x >= 0 && x <= 9007199254740992.0 && x == floor(x)))
+            return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape[%d] is not a size", path,
+                           t->name, i);
+        t->shape[i] = (size_t)x;
+        if (t->shape[i] && count > SIZE_MAX / t->shape[i])
+            return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape overflows", path, t->name);
+        count *= t->shape[i];
+    }
+    if (count > SIZE_MAX / t->elem)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape overflows", path, t->name);
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "data_offsets");
+    double b = -1, e = -1;
+    if (cJSON_IsArray(off) && cJSON_GetArraySize(off) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(off, 1))) {
+        b = cJSON_GetArrayItem(off, 0)->valuedouble;
+        e = cJSON_GetArrayItem(off, 1)->valuedouble;
+    }
+    if (!(b >= 0 && e >= b && e <= (double)data_len && b == floor(b) && e == floor(e)))
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s: cache header: tensor '%s': data_offsets must lie within the %zu data bytes", path,
+                       t->name, data_len);
+    t->begin = (size_t)b;
+    t->end = (size_t)e;
+    if (t->end - t->begin != count * t->elem)
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s: cache header: tensor '%s': shape needs %zu bytes, data_offsets give %zu", path, t->name,
+                       count * t->elem, t->end - t->begin);
+    return EV_OK;
+}
+
+ev_status store_open(const char *path, store **out, ev_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a cache file", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ev_fail(err, EV_ERR_IO, "%s: not a regular file, a cache must be one (it is mapped)", path);
+    }
+    size_t size = (size_t)st.st_size;
+    if (size < 8) {
+        close(fd);
+        return ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: expected an 8-byte header length, found %s", path,
+                       size == 0 ? "an empty file" : "a shorter file");
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return ev_fail(err, EV_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        munmap(map, size);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory opening %s", path);
+    }
+    s->map = map;
+    s->map_len = size;
+    const unsigned char *p = map;
+    cJSON *hdr = NULL;
+    ev_status st_ = EV_OK;
+
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | p[i];
+    if (hlen > size - 8 || hlen > MAX_HEADER_BYTES || hlen < 2) {
+        st_ = ev_fail(err, EV_ERR_FORMAT,
+                      "%s: byte 0: header length %llu is impossible for a file of %zu bytes", path,
+                      (unsigned long long)hlen, size);
+        goto fail;
+    }
+    if (p[8] != '{') {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: byte 8: expected '{' (a JSON header), found byte 0x%02x", path, p[8]);
+        goto fail;
+    }
+    hdr = cJSON_ParseWithLength((const char *)p + 8, (size_t)hlen);
+    if (!cJSON_IsObject(hdr)) {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: bytes 8..%llu: the JSON header does not parse", path,
+                      (unsigned long long)(8 + hlen));
+        goto fail;
+    }
+    size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
+    tensor_info t_off = {"vocab_offsets", "I64", 8, 1, {0, 0}, 0, 0};
+    tensor_info t_vec = {"vectors", "F32", 4, 2, {0, 0}, 0, 0};
+    tensor_info t_norm = {"norms", "F32", 4, 1, {0, 0}, 0, 0};
+    tensor_info t_idx = {"index", "I32", 4, 1, {0, 0}, 0, 0};
+    tensor_info t_voc = {"vocab", "U8", 1, 1, {0, 0}, 0, 0};
+    tensor_info *all[] = {&t_off, &t_vec, &t_norm, &t_idx, &t_voc};
+    for (size_t i = 0; i < 5; i++) {
+        if ((st_ = read_tensor(hdr, path, data_len, all[i], err)) != EV_OK)
+            goto fail;
+        if ((data_off + all[i]->begin) % all[i]->elem != 0) {
+            st_ = ev_fail(err, EV_ERR_FORMAT, "%s: tensor '%s' starts at byte %zu, not aligned to %zu", path,
+                          all[i]->name, data_off + all[i]->begin, all[i]->elem);
+            goto fail;
+        }
+    }
+    s->V = t_vec.shape[0];
+    s->d = t_vec.shape[1];
+    s->H = t_idx.shape[0];
+    s->vocab_bytes = t_voc.shape[0];
+    if (s->V == 0 || s->d == 0) {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: cache holds %zu words of dimension %zu, expected at least 1 of each",
+                      path, s->V, s->d);
+        goto fail;
+    }
+    if (t_norm.shape[0] != s->V || t_off.shape[0] != s->V + 1) {
+        st_ = ev_fail(err, EV_ERR_FORMAT,
+                      "%s: cache sizes disagree: vectors has %zu rows, norms %zu, vocab_offsets %zu (expected %zu)",
+                      path, s->V, t_norm.shape[0], t_off.shape[0], s->V + 1);
+        goto fail;
+    }
+    if (s->H <= s->V || (s->H & (s->H - 1)) != 0) {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: index has %zu slots, expected a power of two above %zu words",
+                      path, s->H, s->V);
+        goto fail;
+    }
+    s->vectors = (const float *)(p + data_off + t_vec.begin);
+    s->norms = (const float *)(p + data_off + t_norm.begin);
+    s->offsets = (const int64_t *)(p + data_off + t_off.begin);
+    s->index = (const int32_t *)(p + data_off + t_idx.begin);
+    s->vocab = (const char *)(p + data_off + t_voc.begin);
+    /* Offsets: start at 0, strictly increasing by ≥ 2 (a byte and a NUL), end at the vocab size, NUL before each. */
+    if (s->offsets[0] != 0 || (uint64_t)s->offsets[s->V] != s->vocab_bytes) {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: vocab_offsets must run from 0 to %zu", path, s->vocab_bytes);
+        goto fail;
+    }
+    for (size_t i = 0; i < s->V; i++) {
+        int64_t b = s->offsets[i], en = s->offsets[i + 1];
+        if (en < b + 2 || (uint64_t)en > s->vocab_bytes || s->vocab[en - 1] != '\0') {
+            st_ = ev_fail(err, EV_ERR_FORMAT, "%s: vocab_offsets[%zu..%zu] = %lld..%lld is not a NUL-terminated word",
+                          path, i, i + 1, (long long)b, (long long)en);
+            goto fail;
+        }
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(hdr, "__metadata__");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, meta)
+    {
+        if (cJSON_IsString(it) && it->string && add_meta(s, it->string, it->valuestring) != 0) {
+            st_ = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
+            goto fail;
+        }
+    }
+    const char *fmt = store_meta(s, "format");
+    if (fmt && strcmp(fmt, "embvsattn-cache") != 0) {
+        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format is '%s', expected 'embvsattn-cache'", path, fmt);
+        goto fail;
+    }
+    cJSON_Delete(hdr);
+    *out = s;
+    return EV_OK;
+fail:
+    cJSON_Delete(hdr);
+    store_close(s);
+    return st_;
+}
+
+/* ---- building in memory ---------------------------------------------------------------------------------- */
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t h = 2;
+    while (h < n)
+        h <<= 1;
+    return h;
+}
+
+ev_status store_from_rows(store_rows *rows, const char *source, const char *source_format,
+                          size_t *n_duplicates, store **out, ev_error *err)
+{
+    *out = NULL;
+    if (n_duplicates)
+        *n_duplicates = 0;
+    store *s = calloc(1, sizeof *s);
+    size_t n = rows->n, d = rows->dim;
+    if (!s)
+        goto oom;
+    s->own_vectors = rows->vectors;
+    s->own_vocab = rows->words;
+    size_t *in_off = rows->offsets;
+    rows->vectors = NULL;
+    rows->words = NULL;
+    rows->offsets = NULL;
+    if (n == 0 || d == 0) {
+        free(in_off);
+        store_close(s);
+        return ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found", source ? source : "input");
+    }
+    if (n > (size_t)INT32_MAX - 1) {
+        free(in_off);
+        store_close(s);
+        return ev_fail(err, EV_ERR_NOMEM, "%s: %zu words exceed the index limit of %d", source ? source : "input",
+                       n, INT32_MAX - 1);
+    }
+    s->H = pow2_at_least(2 * n);
+    s->own_index = malloc(s->H * sizeof *s->own_index);
+    s->own_offsets = malloc((n + 1) * sizeof *s->own_offsets);
+    if (!s->own_index || !s->own_offsets) {
+        free(in_off);
+        goto oom;
+    }
+    memset(s->own_index, 0xff, s->H * sizeof *s->own_index); /* -1: empty */
+    /* One pass: insert each word; a word already present is a duplicate and dropped; kept rows are compacted
+     * towards the front in place (the write position never passes the read position). */
+    size_t kept = 0, wpos = 0, mask = s->H - 1;
+    char *voc = s->own_vocab;
+    float *vec = s->own_vectors;
+    for (size_t i = 0; i < n; i++) {
+        const char *w = voc + in_off[i];
+        size_t len = in_off[i + 1] - in_off[i] - 1;
+        size_t h = (size_t)fnv1a(w, len) & mask;
+        int dup = 0;
+        for (;;) {
+            int32_t r = s->own_index[h];
+            if (r < 0)
+                break;
+            size_t b = (size_t)s->own_offsets[r], e = (size_t)s->own_offsets[r + 1];
+            if (e - b - 1 == len && memcmp(voc + b, w, len) == 0) {
+                dup = 1;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+        if (dup)
+            continue;
+        s->own_index[h] = (int32_t)kept;
+        if (wpos != in_off[i])
+            memmove(voc + wpos, w, len + 1);
+        if (kept != i)
+            memmove(vec + kept * d, vec + i * d, d * sizeof *vec);
+        s->own_offsets[kept] = (int64_t)wpos;
+        wpos += len + 1;
+        s->own_offsets[kept + 1] = (int64_t)wpos;
+        kept++;
+    }
+    free(in_off);
+    if (n_duplicates)
+        *n_duplicates = n - kept;
+    s->V = kept;
+    s->d = d;
+    s->vocab_bytes = wpos;
+    s->own_norms = malloc(kept * sizeof *s->own_norms);
+    if (!s->own_norms)
+        goto oom;
+    for (size_t i = 0; i < kept; i++) {
+        const float *r = vec + i * d;
+        double acc = 0;
+        for (size_t j = 0; j < d; j++)
+            acc += (double)r[j] * r[j];
+        s->own_norms[i] = (float)sqrt(acc);
+    }
+    s->vectors = vec;
+    s->norms = s->own_norms;
+    s->offsets = s->own_offsets;
+    s->index = s->own_index;
+    s->vocab = voc;
+    if (add_meta(s, "format", "embvsattn-cache") || add_meta(s, "format_version", "1") ||
+        add_meta(s, "source", source) || add_meta(s, "source_format", source_format) ||
+        add_meta(s, "tool_version", EMBVSATTN_VERSION) || add_meta(s, "index_hash", "fnv1a64-linear-probe"))
+        goto oom;
+    *out = s;
+    return EV_OK;
+oom:
+    store_close(s);
+    return ev_fail(err, EV_ERR_NOMEM, "out of memory building the vector store (%zu words × %zu)", n, d);
+}
+
+static ev_status build_index(store *s, ev_error *err)
+{
+    size_t H = pow2_at_least(2 * s->V), mask = H - 1;
+    int32_t *idx = malloc(H * sizeof *idx);
+    if (!idx)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory building the word index (%zu words)", s->V);
+    memset(idx, 0xff, H * sizeof *idx);
+    for (size_t i = 0; i < s->V; i++) {
+        size_t len;
+        const char *w = store_word(s, i, &len);
+        size_t h = (size_t)fnv1a(w, len) & mask;
+        while (idx[h] >= 0)
+            h = (h + 1) & mask;
+        idx[h] = (int32_t)i;
+    }
+    free(s->own_index);
+    s->own_index = idx;
+    s->index = idx;
+    s->H = H;
+    return EV_OK;
+}
+
+ev_status store_limit(store *s, size_t n, ev_error *err)
+{
+    if (n == 0 || n >= s->V)
+        return EV_OK;
+    s->V = n;
+    s->vocab_bytes = (size_t)s->offsets[n];
+    return build_index(s, err);
+}
+
+/* ---- writing a cache ------------------------------------------------------------------------------------- */
+
+static int add_tensor(cJSON *hdr, const char *name, const char *dtype, size_t d0, size_t d1, int rank,
+                      size_t *pos, size_t bytes)
+{
+    cJSON *t = cJSON_CreateObject();
+    if (!t || !cJSON_AddItemToObject(hdr, name, t))
+        return (cJSON_Delete(t), -1);
+    if (!cJSON_AddStringToObject(t, "dtype", dtype))
+        return -1;
+    cJSON *sh = cJSON_AddArrayToObject(t, "shape");
+    if (!sh)
+        return -1;
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d0));
+    if (rank == 2)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d1));
+    cJSON *off = cJSON_AddArrayToObject(t, "data_offsets");
+    if (!off)
+        return -1;
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*pos));
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*pos + bytes)));
+    *pos += bytes;
+    return cJSON_GetArraySize(sh) == rank && cJSON_GetArraySize(off) == 2 ? 0 : -1;
+}
+
+ev_status store_write_cache(const store *s, const char *path, ev_error *err)
+{
+    size_t V = s->V, d = s->d;
+    size_t b_off = (V + 1) * 8, b_vec = V * d * 4, b_norm = V * 4, b_idx = s->H * 4, b_voc = s->vocab_bytes;
+    size_t pos = 0;
+    cJSON *hdr = cJSON_CreateObject();
+    cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
+    int bad = !meta;
+    for (size_t i = 0; !bad && i < s->n_meta; i++)
+        bad = !cJSON_AddStringToObject(meta, s->meta[i].key, s->meta[i].value);
+    bad = bad || add_tensor(hdr, "vocab_offsets", "I64", V + 1, 0, 1, &pos, b_off) ||
+          add_tensor(hdr, "vectors", "F32", V, d, 2, &pos, b_vec) ||
+          add_tensor(hdr, "norms", "F32", V, 0, 1, &pos, b_norm) ||
+          add_tensor(hdr, "index", "I32", s->H, 0, 1, &pos, b_idx) ||
+          add_tensor(hdr, "vocab", "U8", b_voc, 0, 1, &pos, b_voc);
+    char *json = bad ? NULL : cJSON_PrintUnformatted(hdr);
+    cJSON_Delete(hdr);
+    if (!json)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
+    size_t jlen = strlen(json);
+    size_t padded = jlen + (CACHE_ALIGN - (8 + jlen) % CACHE_ALIGN) % CACHE_ALIGN;
+    unsigned char lenbuf[8];
+    for (int i = 0; i < 8; i++)
+        lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    outfile of;
+    ev_status st = outfile_open(&of, path, err);
+    if (st != EV_OK) {
+        free(json);
+        return st;
+    }
+    fwrite(lenbuf, 1, 8, of.fp);
+    fwrite(json, 1, jlen, of.fp);
+    for (size_t i = jlen; i < padded; i++)
+        fputc(' ', of.fp);
+    free(json);
+    fwrite(s->offsets, 1, b_off, of.fp);
+    fwrite(s->vectors, 1, b_vec, of.fp);
+    fwrite(s->norms, 1, b_norm, of.fp);
+    fwrite(s->index, 1, b_idx, of.fp);
+    fwrite(s->vocab, 1, b_voc, of.fp);
+    return outfile_commit(&of, err);
+}

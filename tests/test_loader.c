@@ -1,0 +1,292 @@
+/* test_loader — every input format, the gensim reference fixtures bit for bit, malformed inputs, writers. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "loader.h"
+
+static char tmpdir[] = "/tmp/test_loader.XXXXXX";
+
+static char *tpath(const char *name)
+{
+    static char buf[8][512];
+    static int k;
+    char *b = buf[k++ % 8];
+    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
+    return b;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static void write_str(const char *name, const char *s) { write_file(tpath(name), s, strlen(s)); }
+
+static store *load(const char *path, vformat f, size_t limit, ev_error *err, loader_opts *out)
+{
+    loader_opts o = {.format = f, .limit = limit};
+    store *s = NULL;
+    ev_error_clear(err);
+    loader_load(path, &o, &s, err);
+    if (out)
+        *out = o;
+    return s;
+}
+
+static uint32_t bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* Each gensim-written file must load to exactly the floats gensim holds (expected.tsv: word, hex bits). */
+static void test_gensim_fixtures(void)
+{
+    const char *files[] = {"kv.bin", "kv.vec", "kv.glove"};
+    vformat want[] = {VF_W2V_BIN, VF_W2V_TEXT, VF_GLOVE};
+    for (int fi = 0; fi < 3; fi++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fixtures/gensim/%s", files[fi]);
+        ev_error err = {0};
+        loader_opts o;
+        store *s = load(path, VF_AUTO, 0, &err, &o);
+        CHECK(s != NULL, "%s: %s", path, err.msg);
+        if (!s)
+            continue;
+        CHECK(o.detected == want[fi], "%s detected as %s", path, loader_format_name(o.detected));
+        FILE *f = fopen("tests/fixtures/gensim/expected.tsv", "r");
+        CHECK(f != NULL, "expected.tsv missing");
+        char *line = NULL;
+        size_t cap = 0, row = 0, mismatches = 0;
+        ssize_t n;
+        while (f && (n = getline(&line, &cap, f)) > 0) {
+            char *tab = strchr(line, '\t');
+            if (!tab)
+                continue;
+            *tab = '\0';
+            store_match m;
+            long r = store_lookup(s, line, strlen(line), &m);
+            CHECK(r == (long)row && m == STORE_EXACT, "%s: word '%s' at row %ld, expected %zu", path, line, r, row);
+            if (r >= 0) {
+                const float *v = store_row(s, (size_t)r);
+                char *p = tab + 1;
+                for (size_t k = 0; k < store_dim(s); k++) {
+                    unsigned long b = strtoul(p, &p, 16);
+                    if (bits(v[k]) != (uint32_t)b)
+                        mismatches++;
+                }
+            }
+            row++;
+        }
+        free(line);
+        if (f)
+            fclose(f);
+        CHECK(row == store_size(s) && row == 57, "%s: %zu rows, store %zu", path, row, store_size(s));
+        CHECK(mismatches == 0, "%s: %zu float mismatches", path, mismatches);
+        store_close(s);
+        ev_error_clear(&err);
+    }
+}
+
+/* A malformed input must fail with the given status and a message containing each fragment. */
+static void expect_fail(const char *name, vformat f, ev_status code, const char *frag1, const char *frag2)
+{
+    ev_error err = {0};
+    store *s = load(tpath(name), f, 0, &err, NULL);
+    CHECK(s == NULL, "%s: loaded but should fail", name);
+    CHECK(err.code == code, "%s: status %d, expected %d (%s)", name, err.code, code, err.msg);
+    CHECK(err.msg && strstr(err.msg, frag1), "%s: message '%s' lacks '%s'", name, err.msg, frag1);
+    if (frag2)
+        CHECK(err.msg && strstr(err.msg, frag2), "%s: message '%s' lacks '%s'", name, err.msg, frag2);
+    store_close(s);
+    ev_error_clear(&err);
+}
+
+static void test_text_edge_cases(void)
+{
+    ev_error err = {0};
+    /* CRLF, trailing blanks, tabs between values, a blank line, no final newline */
+    write_str("crlf.txt", "a 1 2 3\r\nb\t4 5 6  \r\n\nc 7 8 9");
+    store *s = load(tpath("crlf.txt"), VF_AUTO, 0, &err, NULL);
+    CHECK(s && store_size(s) == 3 && store_dim(s) == 3, "crlf: %s", err.msg);
+    if (s) {
+        CHECK(store_row(s, 2)[2] == 9.0f, "last value");
+        size_t l;
+        CHECK(strcmp(store_word(s, 1, &l), "b") == 0 && l == 1, "word b");
+        store_close(s);
+    }
+    /* duplicates: first kept, counted */
+    write_str("dup.txt", "a 1 2\nb 3 4\na 5 6\nb 7 8\na 9 9\n");
+    loader_opts o;
+    s = load(tpath("dup.txt"), VF_AUTO, 0, &err, &o);
+    CHECK(s && store_size(s) == 2 && o.n_duplicates == 3, "dups: %zu", o.n_duplicates);
+    if (s) {
+        CHECK(store_row(s, store_find(s, "a", 1))[0] == 1.0f, "first a kept");
+        CHECK(store_row(s, store_find(s, "b", 1))[1] == 4.0f, "first b kept");
+        store_close(s);
+    }
+    /* non-UTF-8 word bytes are kept exactly */
+    write_str("bytes.txt", "\xff\xfe 1\nok 2\n");
+    s = load(tpath("bytes.txt"), VF_AUTO, 0, &err, NULL);
+    CHECK(s && store_find(s, "\xff\xfe", 2) == 0, "raw bytes word");
+    store_close(s);
+    /* --limit */
+    s = load(tpath("dup.txt"), VF_AUTO, 2, &err, NULL);
+    CHECK(s && store_size(s) == 2, "limit 2");
+    store_close(s);
+    /* a long word: no fixed maximum */
+    size_t L = 100000;
+    char *big = malloc(L + 16);
+    memset(big, 'q', L);
+    memcpy(big + L, " 0.5\n", 6);
+    write_file(tpath("long.txt"), big, L + 5);
+    s = load(tpath("long.txt"), VF_AUTO, 0, &err, NULL);
+    CHECK(s && store_find(s, big, L) == 0, "long word");
+    store_close(s);
+    free(big);
+    /* a zero vector is allowed and its norm is 0 */
+    write_str("zero.txt", "z 0 0 0\n");
+    s = load(tpath("zero.txt"), VF_AUTO, 0, &err, NULL);
+    CHECK(s && store_norms(s)[0] == 0.0f, "zero norm");
+    store_close(s);
+    /* word2vec text header, fastText-style trailing space */
+    write_str("w2v.vec", "2 3\nx 1 2 3 \ny 4 5 6 \n");
+    s = load(tpath("w2v.vec"), VF_AUTO, 0, &err, &o);
+    CHECK(s && o.detected == VF_W2V_TEXT && store_size(s) == 2, "w2v text: %s", err.msg);
+    store_close(s);
+    /* forcing GloVe on a first line that looks like a header */
+    write_str("numword.txt", "2 3\n4 5\n");
+    s = load(tpath("numword.txt"), VF_GLOVE, 0, &err, NULL);
+    CHECK(s && store_size(s) == 2 && store_dim(s) == 1, "forced glove");
+    store_close(s);
+    ev_error_clear(&err);
+
+    write_str("few.txt", "a 1 2 3\nb 1 2\n");
+    expect_fail("few.txt", VF_AUTO, EV_ERR_FORMAT, ":2:", "expected 3 values after 'b'");
+    write_str("many.txt", "a 1 2 3\nb 1 2 3 4 5\n");
+    expect_fail("many.txt", VF_AUTO, EV_ERR_FORMAT, ":2:", "found 5");
+    write_str("nonnum.txt", "a 1 2 3\nb 1 x2 3\n");
+    expect_fail("nonnum.txt", VF_AUTO, EV_ERR_FORMAT, ":2: value 2 of 'b'", "found 'x2'");
+    write_str("nan.txt", "a 1 nan 3\n");
+    expect_fail("nan.txt", VF_AUTO, EV_ERR_FORMAT, ":1:", "NaN and infinity are not accepted");
+    write_str("inf.txt", "a 1 2 3\nb -Infinity 2 3\n");
+    expect_fail("inf.txt", VF_AUTO, EV_ERR_FORMAT, ":2:", "NaN and infinity");
+    write_str("huge.txt", "a 1 2 1e39\n");
+    expect_fail("huge.txt", VF_AUTO, EV_ERR_FORMAT, ":1:", "out of float32 range");
+    write_str("empty.txt", "");
+    expect_fail("empty.txt", VF_AUTO, EV_ERR_FORMAT, "empty file", NULL);
+    write_str("blank.txt", "\n\n  \n");
+    expect_fail("blank.txt", VF_AUTO, EV_ERR_FORMAT, "no vectors", NULL);
+    write_str("oneword.txt", "lonely\n");
+    expect_fail("oneword.txt", VF_AUTO, EV_ERR_FORMAT, ":1:", "found one field");
+    write_str("hdr_count.vec", "3 2\na 1 2\nb 3 4\n");
+    expect_fail("hdr_count.vec", VF_AUTO, EV_ERR_FORMAT, "header says 3 words", "the file has 2");
+    write_str("hdr_more.vec", "1 2\na 1 2\nb 3 4\n");
+    expect_fail("hdr_more.vec", VF_W2V_TEXT, EV_ERR_FORMAT, "header says 1 words", "the file has 2");
+    write_str("hdr_dim.vec", "2 3\na 1 2\nb 3 4\n");
+    expect_fail("hdr_dim.vec", VF_W2V_TEXT, EV_ERR_FORMAT, ":2:", "header's dimension");
+    write_str("absurd.bin", "1000000000 100\nab");
+    expect_fail("absurd.bin", VF_AUTO, EV_ERR_FORMAT, "header claims 1000000000 words", NULL);
+    write_str("absurd.vec", "1000000000 1000000000\na 1\n");
+    expect_fail("absurd.vec", VF_W2V_TEXT, EV_ERR_FORMAT, "header claims dimension", NULL);
+    write_str("badhdr.vec", "abc def\n");
+    expect_fail("badhdr.vec", VF_W2V_TEXT, EV_ERR_FORMAT, ":1: expected a word2vec header", NULL);
+    expect_fail("missing-file", VF_AUTO, EV_ERR_IO, "cannot open", NULL);
+    mkdir(tpath("adir"), 0755);
+    expect_fail("adir", VF_AUTO, EV_ERR_IO, "is a directory", NULL);
+}
+
+static void test_binary(void)
+{
+    /* hand-made word2vec binary: 2 words × 2 dims, with and without the newline after each vector */
+    float v[4] = {1.5f, -2.0f, 0.25f, 1e-40f};
+    char buf[256];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "2 2\n");
+    memcpy(buf + n, "abcdefghijkl ", 13), n += 13; /* a long word: the size check up front passes */
+    memcpy(buf + n, v, 8), n += 8;
+    memcpy(buf + n, "cd ", 3), n += 3; /* no newline between rows */
+    memcpy(buf + n, v + 2, 8), n += 8;
+    buf[n++] = '\n';
+    write_file(tpath("hand.bin"), buf, n);
+    ev_error err = {0};
+    loader_opts o;
+    store *s = load(tpath("hand.bin"), VF_AUTO, 0, &err, &o);
+    CHECK(s && o.detected == VF_W2V_BIN && store_size(s) == 2, "hand.bin: %s", err.msg);
+    if (s) {
+        CHECK(memcmp(store_row(s, 1), v + 2, 8) == 0, "row 1 bits");
+        store_close(s);
+    }
+    /* truncated: cut inside the last vector */
+    write_file(tpath("trunc.bin"), buf, n - 5);
+    expect_fail("trunc.bin", VF_AUTO, EV_ERR_FORMAT, "truncated", "needs 8 bytes");
+    /* cut right after the first row: header promises 2 */
+    write_file(tpath("short.bin"), buf, 4 + 13 + 8);
+    expect_fail("short.bin", VF_W2V_BIN, EV_ERR_FORMAT, "expected word 2 of 2", "end of file");
+    /* trailing garbage */
+    memcpy(buf + n, "zz 1234", 7);
+    write_file(tpath("extra.bin"), buf, n + 7);
+    expect_fail("extra.bin", VF_W2V_BIN, EV_ERR_FORMAT, "header says 2 words", "continues");
+    /* a NaN in a binary vector: named by byte offset */
+    float nanv[2] = {1.0f, NAN};
+    memcpy(buf + 4 + 13, nanv, 8);
+    write_file(tpath("nan.bin"), buf, n);
+    expect_fail("nan.bin", VF_W2V_BIN, EV_ERR_FORMAT, "byte 21", "NaN");
+    ev_error_clear(&err);
+}
+
+/* GloVe text → cache → GloVe text and word2vec binary round trips keep every float bit for bit. */
+static void test_round_trips(void)
+{
+    ev_error err = {0};
+    store *a = load("tests/fixtures/gensim/kv.glove", VF_AUTO, 0, &err, NULL);
+    CHECK(a != NULL, "load: %s", err.msg);
+    if (!a)
+        return;
+    const char *outs[] = {"rt.safetensors", "rt.txt", "rt.vec", "rt.bin"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(loader_write(a, tpath(outs[i]), VF_AUTO, NULL, NULL, &err) == EV_OK, "write %s: %s", outs[i], err.msg);
+        store *b = load(tpath(outs[i]), VF_AUTO, 0, &err, NULL);
+        CHECK(b && store_size(b) == store_size(a) && store_dim(b) == store_dim(a), "reload %s: %s", outs[i], err.msg);
+        if (!b)
+            continue;
+        CHECK(memcmp(store_vectors(a), store_vectors(b), store_size(a) * store_dim(a) * 4) == 0, "%s: bits differ",
+              outs[i]);
+        for (size_t r = 0; r < store_size(a); r++) {
+            size_t la, lb;
+            const char *wa = store_word(a, r, &la), *wb = store_word(b, r, &lb);
+            CHECK(la == lb && memcmp(wa, wb, la) == 0, "%s: word %zu", outs[i], r);
+        }
+        store_close(b);
+    }
+    /* the text written back is the gensim file byte for byte (shortest round-trip formatting) except "0.0" forms */
+    CHECK(loader_write(a, tpath("noext"), VF_AUTO, NULL, NULL, &err) == EV_ERR_USAGE, "no extension must fail");
+    store_close(a);
+    ev_error_clear(&err);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    test_gensim_fixtures();
+    test_text_edge_cases();
+    test_binary();
+    test_round_trips();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_done("test_loader");
+}
