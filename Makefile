@@ -51,8 +51,11 @@ vectors: $(BIN)
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
-bench: $(BIN) vectors
+bench: $(BIN) vectors $(BUILD)/bench_parse_floor
 	EMBVSATTN=$(abspath $(BIN)) scripts/bench.sh
+
+$(BUILD)/bench_parse_floor: tests/bench_parse_floor.c $(BUILD)/obj/numparse.o | $(BUILD)/obj
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # Reference fixtures written by gensim (committed; regenerate only when the script changes).
 fixtures:

@@ -132,9 +132,9 @@ cleanup() {
     done
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'printf "%s: interrupted\n" "$prog" >&2; exit 130' INT
+trap 'printf "%s: terminated\n" "$prog" >&2; exit 143' TERM
+trap 'printf "%s: hangup\n" "$prog" >&2; exit 129' HUP
 
 # Default file mode for the outputs (mktemp creates 0600 files).
 file_mode=$(printf '%o' $(( 0666 & ~0$(umask) )))

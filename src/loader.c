@@ -1,4 +1,5 @@
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "loader.h"
 
 #include <errno.h>
@@ -96,7 +97,11 @@ static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
     if (S_ISREG(st.st_mode)) {
         b->n = (size_t)st.st_size;
         if (b->n > 0) {
+            #ifdef MAP_POPULATE
+            void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0); /* fault it in at once */
+#else
             void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE, fd, 0);
+#endif
             if (m == MAP_FAILED) {
                 int e = errno;
                 close(fd);
@@ -303,6 +308,11 @@ static int words_push(text_job *j, const char *w, size_t n)
     return 0;
 }
 
+static int is_sep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Parses whole lines of [begin, end) in one pass (no separate search for the line end): a word, then blank-
+ * separated values up to '\n'. Blanks are space, tab and CR, so CRLF and trailing blanks are accepted; blank
+ * lines are skipped. */
 static void *text_run(void *arg)
 {
     text_job *j = arg;
@@ -310,51 +320,57 @@ static void *text_run(void *arg)
     size_t line = j->first_line, dim = j->dim;
     j->offsets[0] = 0;
     while (p < end && j->rows < j->max_rows) {
-        const char *nl = line_end(p, end), *eol = nl;
-        while (eol > p && is_blank(eol[-1]))
-            eol--;
-        if (eol == p) { /* blank line: skipped */
-            p = nl + 1;
-            line++;
-            continue;
-        }
         const char *q = p;
-        while (q < eol && *q != ' ' && *q != '\t')
+        while (q < end && !is_sep(*q))
             q++;
-        const char *w = p;
-        size_t wl = (size_t)(q - p);
-        if (wl == 0) {
+        if (q == p) {
+            const char *r = p;
+            while (r < end && is_blank(*r))
+                r++;
+            if (r == end || *r == '\n') { /* blank line: skipped */
+                p = r + 1;
+                line++;
+                continue;
+            }
             j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected a word at the start of the line, found a blank",
                                 j->path, line);
             return NULL;
         }
+        const char *w = p;
+        size_t wl = (size_t)(q - p);
         float *dst = j->vectors + j->rows * dim;
         size_t k = 0;
-        while (q < eol) {
-            while (q < eol && (*q == ' ' || *q == '\t'))
+        for (;;) {
+            while (q < end && is_blank(*q))
                 q++;
+            if (q == end || *q == '\n')
+                break;
             const char *tb = q;
-            while (q < eol && *q != ' ' && *q != '\t')
+            while (q < end && (unsigned char)*q > ' ')
                 q++;
             if (k == dim) { /* too many: count them for the message */
-                size_t extra = 1;
-                while (q < eol) {
-                    while (q < eol && (*q == ' ' || *q == '\t'))
+                size_t found = k + 1;
+                for (;;) {
+                    while (q < end && is_blank(*q))
                         q++;
-                    while (q < eol && *q != ' ' && *q != '\t')
+                    if (q == end || *q == '\n')
+                        break;
+                    while (q < end && !is_sep(*q))
                         q++;
-                    extra++;
+                    found++;
                 }
                 char *qw = ev_quote(w, wl, 64);
                 j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu",
                                     j->path, line, dim, qw ? qw : "?",
                                     j->dim_from_header ? " (the header's dimension)" : " (the first line's count)",
-                                    dim + extra);
+                                    found);
                 free(qw);
                 return NULL;
             }
-            numparse_status ns = numparse_float(tb, q, &dst[k]);
+            numparse_status ns = q == tb ? NUMPARSE_SYNTAX : numparse_float(tb, q, &dst[k]);
             if (ns != NUMPARSE_OK) {
+                if (q == tb) /* a control byte: show it */
+                    q++;
                 j->status = text_fail_value(j, line, w, wl, k, tb, q, ns);
                 return NULL;
             }
@@ -374,7 +390,7 @@ static void *text_run(void *arg)
         }
         j->rows++;
         j->offsets[j->rows] = j->words_len;
-        p = nl + 1;
+        p = q + 1;
         line++;
         if (j->progress && p >= next_progress) {
             j->progress(j->progress_ctx, "reading", (double)(p - j->begin) / (double)(end - j->begin));

@@ -5,6 +5,9 @@
 #   stdout  (optional) the exact expected standard output
 #   stderr  (optional) fixed strings, one per line, that standard error must contain
 #   stdin   (optional) fed to standard input (else /dev/null)
+#   stdout_has (optional) fixed strings, one per line, that standard output must contain
+#   env     (optional) VAR=value lines set for the run
+#   stdout_file (optional) a path to send standard output to instead (e.g. /dev/full)
 # Prints one PASS/FAIL line per case.  Setting VALGRIND runs each case under valgrind memcheck.
 set -eu
 export LC_ALL=C
@@ -19,13 +22,23 @@ for dir in tests/cli/*/; do
     eval "set -- $(cat "$dir/args")"
     input=/dev/null
     [ -f "$dir/stdin" ] && input="$dir/stdin"
+    envs=()
+    [ -f "$dir/env" ] && mapfile -t envs < <(eval "printf '%s\n' $(tr '\n' ' ' <"$dir/env")")
+    outp="$tmp/out"
+    [ -f "$dir/stdout_file" ] && outp=$(cat "$dir/stdout_file")
     code=0
-    ${VALGRIND:-} "$bin" "$@" <"$input" >"$tmp/out" 2>"$tmp/err" || code=$?
+    env ${envs[@]+"${envs[@]}"} ${VALGRIND:-} "$bin" "$@" <"$input" >"$outp" 2>"$tmp/err" || code=$?
     want=$(cat "$dir/code")
     why=""
     [ "$code" = "$want" ] || why="exit code $code, expected $want"
     if [ -z "$why" ] && [ -f "$dir/stdout" ] && ! cmp -s "$dir/stdout" "$tmp/out"; then
         why="stdout differs: $(diff "$dir/stdout" "$tmp/out" | head -5 | tr '\n' '|')"
+    fi
+    if [ -z "$why" ] && [ -f "$dir/stdout_has" ]; then
+        while IFS= read -r frag; do
+            [ -z "$frag" ] && continue
+            grep -qF -- "$frag" "$tmp/out" || { why="stdout lacks '$frag'"; break; }
+        done <"$dir/stdout_has"
     fi
     if [ -z "$why" ] && [ -f "$dir/stderr" ]; then
         while IFS= read -r frag; do

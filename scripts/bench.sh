@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# make bench — embvsattn side by side with gensim 4.2 on the real GloVe 6B 100d vectors, in one run.
+# Whole-process timings with hyperfine (medians), peak RSS with GNU time, ratios, and the machine they ran on.
+# Results: printed, and kept in bench-results/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LC_ALL=C
+bin="${EMBVSATTN:-$PWD/embvsattn}"
+data="${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn}"
+txt="$data/glove.6B.100d.txt"
+cache="$data/glove.6B.100d.safetensors"
+kv="$data/glove.6B.100d.kv" # gensim's own format, for its mmap'd load
+py=/usr/bin/python3
+out=bench-results
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+[ -f "$txt" ] && [ -f "$cache" ] || { echo "bench: vectors missing: run scripts/fetch-vectors.sh" >&2; exit 1; }
+
+median() { # hyperfine json → median seconds of command $2
+    $py -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$1" "$2"
+}
+rss_mib() { # peak RSS of a command, MiB
+    /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>&1
+    awk '{printf "%.1f", $1/1024}' "$tmp/rss"
+}
+
+echo "== machine"
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "cpu: $(lscpu | sed -n 's/^Model name: *//p') × $(nproc) cores"
+    echo "memory: $(free -g | awk '/Mem:/{print $2}') GiB"
+    echo "openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'); gensim $($py -c 'import gensim; print(gensim.__version__)')"
+} | tee "$out/machine.txt"
+
+echo "== 1. GloVe text → cache (whole process) vs gensim load_word2vec_format(no_header=True)"
+cat >"$tmp/gensim_load.py" <<PY
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format("$txt", no_header=True)
+assert len(kv) == 341479
+PY
+hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/convert.json" \
+    "$bin convert $txt $tmp/out.safetensors" >/dev/null
+hyperfine -N --runs 3 --export-json "$tmp/gensim_load.json" "$py $tmp/gensim_load.py" >/dev/null
+t_conv=$(median "$tmp/convert.json" 0)
+t_conv1=$(hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/convert1.json" \
+    "$bin --threads 1 convert $txt $tmp/out1.safetensors" >/dev/null; median "$tmp/convert1.json" 0)
+t_gload=$(median "$tmp/gensim_load.json" 0)
+make -s build/bench_parse_floor >/dev/null 2>&1 || cc -std=c11 -O2 -Iinclude -o build/bench_parse_floor \
+    tests/bench_parse_floor.c src/numparse.c
+floor_line=$(build/bench_parse_floor "$txt")
+t_floor=$(echo "$floor_line" | awk '{print $4}')
+awk -v c="$t_conv" -v c1="$t_conv1" -v g="$t_gload" -v f="$t_floor" -v vals="$(echo "$floor_line" | awk '{print $2}')" 'BEGIN {
+    printf "embvsattn convert (all cores)   %8.3f s\n", c
+    printf "embvsattn convert (--threads 1) %8.3f s\n", c1
+    printf "gensim load_word2vec_format     %8.3f s\n", g
+    printf "parse floor (%d numbers, 1 thread, numparse_float only) %.3f s = %.1f ns/value\n", vals, f, f / vals * 1e9
+    printf "speed-up vs gensim: %.1fx (target >= 15x)\n", g / c
+    printf "ratio to the parse floor: %.2fx all cores, %.2fx one thread (goal <= 2x)\n", c / f, c1 / f
+}' | tee "$out/convert.txt"
+
+echo "== 2. whole process 'vector king' (warm) vs gensim KeyedVectors.load(mmap='r')"
+if [ ! -f "$kv" ]; then
+    $py -c "
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format('$txt', no_header=True)
+kv.save('$kv.tmp')
+" && for f in "$kv.tmp"*; do mv "$f" "${f/.kv.tmp/.kv}"; done
+fi
+cat >"$tmp/gensim_vec.py" <<PY
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load("$kv", mmap="r")
+v = kv["king"]
+print("king", " ".join(repr(float(x)) for x in v))
+PY
+hyperfine -N --warmup 5 --runs 50 --export-json "$tmp/vec.json" "$bin --vectors $cache vector king" >/dev/null
+hyperfine -N --warmup 2 --runs 10 --export-json "$tmp/gvec.json" "$py $tmp/gensim_vec.py" >/dev/null
+t_vec=$(median "$tmp/vec.json" 0)
+t_gvec=$(median "$tmp/gvec.json" 0)
+r_vec=$(rss_mib "$bin" --vectors "$cache" vector king)
+r_gvec=$(rss_mib "$py" "$tmp/gensim_vec.py")
+matrix_mib=$(awk 'BEGIN{printf "%.1f", 341479*100*4/1048576}')
+awk -v t="$t_vec" -v g="$t_gvec" -v r="$r_vec" -v rg="$r_gvec" -v m="$matrix_mib" 'BEGIN {
+    printf "embvsattn vector king  %7.1f ms  peak RSS %6.1f MiB (target <= 20 ms; matrix alone is %s MiB)\n", t*1000, r, m
+    printf "gensim mmap load+king  %7.1f ms  peak RSS %6.1f MiB\n", g*1000, rg
+    printf "speed-up vs gensim: %.1fx\n", g / t
+}' | tee "$out/vector.txt"
