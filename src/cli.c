@@ -9,40 +9,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ev_error.h"
-#include "loader.h"
+#include "cli_internal.h"
 #include "numparse.h"
-#include "store.h"
 #include "version.h"
 
-#define PROG "embvsattn"
-
-/* ---- options --------------------------------------------------------------------------------------------- */
-
-typedef enum { OUT_TEXT, OUT_JSON } out_format;
-
-typedef struct {
-    const char *vectors;   /* --vectors */
-    vformat in_format;     /* --vector-format */
-    size_t limit;          /* --limit */
-    int threads;           /* --threads */
-    out_format format;     /* --format */
-    vformat to_format;     /* convert --to */
-    char **pos;            /* positional arguments (borrowed from argv) */
-    int npos;
-} cli_opts;
-
-typedef int (*cmd_fn)(cli_opts *o);
+/* ---- the command table ---------------------------------------------------------------------------------- */
 
 typedef struct {
     const char *name, *args, *summary;
-    cmd_fn run;
+    cli_cmd_fn run;
     int min_pos, max_pos; /* positional argument counts; max -1 = unbounded */
 } command;
 
 static const char *usage_line = "usage: " PROG " [--vectors PATH] COMMAND [OPTIONS] [ARGS]   (" PROG " --help for more)";
 
-static int usage_error(const char *fmt, const char *arg)
+int cli_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, PROG ": ");
     fprintf(stderr, fmt, arg);
@@ -50,7 +31,7 @@ static int usage_error(const char *fmt, const char *arg)
     return EV_ERR_USAGE;
 }
 
-static int report(ev_error *err)
+int cli_report(ev_error *err)
 {
     int code = err->code ? (int)err->code : 1;
     fprintf(stderr, PROG ": %s\n", err->msg ? err->msg : "error");
@@ -59,7 +40,7 @@ static int report(ev_error *err)
 }
 
 /* Checks that everything written to stdout reached it; returns the exit code to use. */
-static int finish_stdout(int code)
+int cli_finish_stdout(int code)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno == EPIPE)
@@ -80,12 +61,12 @@ static void progress_tty(void *ctx, const char *what, double fraction)
     fflush(stderr);
 }
 
-static loader_progress_fn progress_fn(void) { return isatty(STDERR_FILENO) ? progress_tty : NULL; }
+loader_progress_fn cli_progress_fn(void) { return isatty(STDERR_FILENO) ? progress_tty : NULL; }
 
 /* ---- vectors --------------------------------------------------------------------------------------------- */
 
 /* Default vectors: $EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else ~/.cache/embvsattn, + the GloVe cache. */
-static char *default_vectors_path(void)
+char *cli_default_vectors_path(void)
 {
     const char *data = getenv("EMBVSATTN_DATA"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (data && *data)
@@ -95,7 +76,7 @@ static char *default_vectors_path(void)
     return ev_strdup_printf("%s/.cache/embvsattn/glove.6B.100d.safetensors", home && *home ? home : ".");
 }
 
-static store *open_vectors(const cli_opts *o, int *code)
+store *cli_open_vectors(const cli_opts *o, int *code)
 {
     const char *path = o->vectors;
     char *def = NULL;
@@ -105,7 +86,7 @@ static store *open_vectors(const cli_opts *o, int *code)
             path = env;
     }
     if (!path) {
-        def = default_vectors_path();
+        def = cli_default_vectors_path();
         struct stat st;
         if (!def || stat(def, &st) != 0) {
             fprintf(stderr,
@@ -118,11 +99,11 @@ static store *open_vectors(const cli_opts *o, int *code)
         }
         path = def;
     }
-    loader_opts lo = {.format = o->in_format, .limit = o->limit, .threads = o->threads, .progress = progress_fn()};
+    loader_opts lo = {.format = o->in_format, .limit = o->limit, .threads = o->threads, .progress = cli_progress_fn()};
     store *s = NULL;
     ev_error err = {0};
     if (loader_load(path, &lo, &s, &err) != EV_OK) {
-        *code = report(&err);
+        *code = cli_report(&err);
         free(def);
         return NULL;
     }
@@ -136,7 +117,7 @@ static store *open_vectors(const cli_opts *o, int *code)
 /* ---- output helpers -------------------------------------------------------------------------------------- */
 
 /* A JSON array of the float values, each written as its shortest round-trip decimal. */
-static cJSON *json_floats(const float *v, size_t n)
+cJSON *cli_json_floats(const float *v, size_t n)
 {
     cJSON *a = cJSON_CreateArray();
     char buf[32];
@@ -152,7 +133,7 @@ static cJSON *json_floats(const float *v, size_t n)
     return a;
 }
 
-static cJSON *json_string_bytes(const char *p, size_t n)
+cJSON *cli_json_string_bytes(const char *p, size_t n)
 {
     char *s = malloc(n + 1);
     if (!s)
@@ -164,7 +145,7 @@ static cJSON *json_string_bytes(const char *p, size_t n)
     return j;
 }
 
-static int print_json(cJSON *root)
+int cli_print_json(cJSON *root)
 {
     char *s = root ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
@@ -176,136 +157,6 @@ static int print_json(cJSON *root)
     fputc('\n', stdout);
     free(s);
     return 0;
-}
-
-/* ---- commands -------------------------------------------------------------------------------------------- */
-
-static int cmd_convert(cli_opts *o)
-{
-    const char *in = o->pos[0], *outp = o->pos[1];
-    vformat to = o->to_format != VF_AUTO ? o->to_format : loader_format_for_path(outp);
-    if (to == VF_AUTO)
-        return usage_error("convert: cannot tell the output format of '%s' from its extension (.safetensors, .txt, "
-                           ".vec, .bin): give --to FORMAT",
-                           outp);
-    cli_opts io = *o;
-    io.vectors = in;
-    int code = 0;
-    store *s = open_vectors(&io, &code);
-    if (!s)
-        return code;
-    ev_error err = {0};
-    if (loader_write(s, outp, to, progress_fn(), NULL, &err) != EV_OK)
-        code = report(&err);
-    store_close(s);
-    return code;
-}
-
-static int cmd_info(cli_opts *o)
-{
-    cli_opts io = *o;
-    if (o->npos == 1)
-        io.vectors = o->pos[0];
-    int code = 0;
-    store *s = open_vectors(&io, &code);
-    if (!s)
-        return code;
-    const char *src = store_meta(s, "source"), *sfmt = store_meta(s, "source_format"),
-               *tv = store_meta(s, "tool_version");
-    int cached = store_file_bytes(s) > 0;
-    const char *fmt = cached ? "cache" : (sfmt ? sfmt : "?");
-    const char *path = src;
-    char *def = NULL;
-    if (cached) {
-        path = io.vectors ? io.vectors : getenv("EMBVSATTN_VECTORS");
-        if (!path || !*path)
-            path = def = default_vectors_path();
-    }
-    struct stat st;
-    long long bytes = path && stat(path, &st) == 0 ? (long long)st.st_size : -1;
-    if (o->format == OUT_JSON) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "path", path ? path : "");
-        cJSON_AddStringToObject(r, "format", fmt);
-        cJSON_AddNumberToObject(r, "words", (double)store_size(s));
-        cJSON_AddNumberToObject(r, "dim", (double)store_dim(s));
-        cJSON_AddNumberToObject(r, "bytes", (double)bytes);
-        if (cached) {
-            cJSON_AddStringToObject(r, "source", src ? src : "");
-            cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
-            cJSON_AddStringToObject(r, "tool_version", tv ? tv : "");
-        }
-        code = print_json(r);
-    } else {
-        printf("path          %s\n", path ? path : "?");
-        printf("format        %s\n", fmt);
-        printf("words         %zu\n", store_size(s));
-        printf("dim           %zu\n", store_dim(s));
-        printf("bytes         %lld\n", bytes);
-        if (cached) {
-            printf("source        %s\n", src ? src : "?");
-            printf("source format %s\n", sfmt ? sfmt : "?");
-            printf("tool version  %s\n", tv ? tv : "?");
-        }
-    }
-    free(def);
-    store_close(s);
-    return finish_stdout(code);
-}
-
-static int cmd_vector(cli_opts *o)
-{
-    int code = 0;
-    store *s = open_vectors(o, &code);
-    if (!s)
-        return code;
-    size_t d = store_dim(s), answered = 0;
-    cJSON *root = NULL, *results = NULL;
-    if (o->format == OUT_JSON) {
-        root = cJSON_CreateObject();
-        results = cJSON_AddArrayToObject(root, "results");
-    }
-    char buf[32];
-    for (int i = 0; i < o->npos; i++) {
-        const char *q = o->pos[i];
-        store_match m;
-        long r = store_lookup(s, q, strlen(q), &m);
-        size_t wl = 0;
-        const char *w = r >= 0 ? store_word(s, (size_t)r, &wl) : NULL;
-        if (r >= 0)
-            answered++;
-        if (root) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddItemToArray(results, e);
-            cJSON_AddStringToObject(e, "query", q);
-            cJSON_AddStringToObject(e, "match", store_match_name(m));
-            if (r >= 0) {
-                cJSON_AddItemToObject(e, "word", json_string_bytes(w, wl));
-                cJSON_AddItemToObject(e, "vector", json_floats(store_row(s, (size_t)r), d));
-            }
-            continue;
-        }
-        if (r < 0) {
-            fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q, store_size(s));
-            continue;
-        }
-        if (m == STORE_LOWER)
-            fprintf(stderr, PROG ": note: '%s' not in the vocabulary, using its lowercase '%.*s'\n", q, (int)wl, w);
-        fwrite(w, 1, wl, stdout);
-        const float *v = store_row(s, (size_t)r);
-        for (size_t k = 0; k < d; k++) {
-            numparse_format_float(v[k], buf);
-            putchar(' ');
-            fputs(buf, stdout);
-        }
-        putchar('\n');
-    }
-    if (root)
-        code = print_json(root);
-    store_close(s);
-    if (!code && answered == 0)
-        code = EV_ERR_NOTFOUND;
-    return finish_stdout(code);
 }
 
 static const command commands[] = {
@@ -349,11 +200,93 @@ static int parse_size_arg(const char *opt, const char *v, size_t *out)
     char *end;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || errno || v[0] == '-') {
+    if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || x > SIZE_MAX) {
         fprintf(stderr, PROG ": %s: expected a non-negative integer, found '%s'\n%s\n", opt, v, usage_line);
         return -1;
     }
     *out = (size_t)x;
+    return 0;
+}
+
+/* ---- the option table ------------------------------------------------------------------------------------ */
+
+typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
+               OPT_METHOD } opt_id;
+
+typedef struct {
+    const char *name;     /* long form */
+    const char *alias;    /* short form or NULL */
+    opt_id id;
+    const char *commands; /* space-separated commands that accept it; NULL = every command (global) */
+} opt_spec;
+
+static const opt_spec options[] = {
+    {"--vectors", NULL, OPT_VECTORS, NULL},
+    {"--vector-format", NULL, OPT_VFORMAT, NULL},
+    {"--limit", NULL, OPT_LIMIT, NULL},
+    {"--threads", NULL, OPT_THREADS, NULL},
+    {"--format", NULL, OPT_FORMAT, NULL},
+    {"--to", NULL, OPT_TO, "convert"},
+    {"-k", NULL, OPT_K, "neighbors analogy"},
+    {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval doesnt-match"},
+    {"--method", NULL, OPT_METHOD, "analogy eval"},
+};
+
+static int word_in_list(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
+{
+    const char *name = spec->name;
+    switch (spec->id) {
+    case OPT_VECTORS: o->vectors = val; return 0;
+    case OPT_VFORMAT:
+    case OPT_TO: {
+        vformat f;
+        if (loader_format_parse(val, &f) != 0 || f == VF_AUTO)
+            return cli_usage_error("unknown vector format '%s' (expected glove, word2vec, word2vec-binary or cache)", val);
+        if (spec->id == OPT_VFORMAT)
+            o->in_format = f;
+        else
+            o->to_format = f;
+        return 0;
+    }
+    case OPT_LIMIT: return parse_size_arg(name, val, &o->limit) ? EV_ERR_USAGE : 0;
+    case OPT_THREADS: {
+        size_t t;
+        if (parse_size_arg(name, val, &t))
+            return EV_ERR_USAGE;
+        o->threads = t > 64 ? 64 : (int)t;
+        return 0;
+    }
+    case OPT_FORMAT:
+        if (strcmp(val, "json") == 0)
+            o->format = OUT_JSON;
+        else if (strcmp(val, "text") == 0)
+            o->format = OUT_TEXT;
+        else
+            return cli_usage_error("--format: expected text or json, found '%s'", val);
+        return 0;
+    case OPT_K:
+        if (parse_size_arg(name, val, &o->k))
+            return EV_ERR_USAGE;
+        if (o->k == 0)
+            return cli_usage_error("-k: expected at least 1, found '%s'", val);
+        o->k_given = 1;
+        return 0;
+    case OPT_RESTRICT: return parse_size_arg(name, val, &o->restrict_n) ? EV_ERR_USAGE : 0;
+    case OPT_METHOD:
+        if (strcmp(val, "add") != 0 && strcmp(val, "mul") != 0)
+            return cli_usage_error("--method: expected add or mul, found '%s'", val);
+        o->method = val;
+        return 0;
+    }
     return 0;
 }
 
@@ -366,11 +299,10 @@ int cli_main(int argc, char **argv)
         return EV_ERR_NOMEM;
     }
     const command *cmd = NULL;
+    const opt_spec *given[sizeof options / sizeof options[0]] = {0};
     int code = 0, only_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = NULL;
-        char name[32];
         if (!only_pos && a[0] == '-' && a[1]) {
             if (strcmp(a, "--") == 0) {
                 only_pos = 1;
@@ -379,73 +311,37 @@ int cli_main(int argc, char **argv)
             if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
                 print_help();
                 free(o.pos);
-                return finish_stdout(0);
+                return cli_finish_stdout(0);
             }
             if (strcmp(a, "--version") == 0) {
                 printf("embvsattn %s\n", EMBVSATTN_VERSION);
                 free(o.pos);
-                return finish_stdout(0);
+                return cli_finish_stdout(0);
             }
             const char *eq = strchr(a, '=');
             size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-            if (nl >= sizeof name) {
-                code = usage_error("unknown option '%s'", a);
+            const opt_spec *spec = NULL;
+            for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
+                if ((strlen(options[k].name) == nl && strncmp(a, options[k].name, nl) == 0) ||
+                    (options[k].alias && strlen(options[k].alias) == nl && strncmp(a, options[k].alias, nl) == 0)) {
+                    spec = &options[k];
+                    given[k] = spec;
+                }
+            if (!spec) {
+                code = cli_usage_error("unknown option '%s'", a);
                 goto out;
             }
-            memcpy(name, a, nl);
-            name[nl] = '\0';
-            static const char *with_value[] = {"--vectors", "--vector-format", "--limit", "--threads", "--format",
-                                               "--to"};
-            int known = 0;
-            for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-                known |= strcmp(name, with_value[k]) == 0;
-            if (!known) {
-                code = usage_error("unknown option '%s'", a);
-                goto out;
-            }
+            const char *val;
             if (eq)
                 val = eq + 1;
             else if (i + 1 < argc)
                 val = argv[++i];
             else {
-                code = usage_error("option '%s' needs a value", a);
+                code = cli_usage_error("option '%s' needs a value", a);
                 goto out;
             }
-            if (strcmp(name, "--vectors") == 0) {
-                o.vectors = val;
-            } else if (strcmp(name, "--vector-format") == 0 || strcmp(name, "--to") == 0) {
-                vformat f;
-                if (loader_format_parse(val, &f) != 0) {
-                    code = usage_error("unknown vector format '%s' (expected glove, word2vec, word2vec-binary or cache)",
-                                       val);
-                    goto out;
-                }
-                if (name[2] == 'v')
-                    o.in_format = f;
-                else
-                    o.to_format = f;
-            } else if (strcmp(name, "--limit") == 0) {
-                if (parse_size_arg(name, val, &o.limit)) {
-                    code = EV_ERR_USAGE;
-                    goto out;
-                }
-            } else if (strcmp(name, "--threads") == 0) {
-                size_t t;
-                if (parse_size_arg(name, val, &t)) {
-                    code = EV_ERR_USAGE;
-                    goto out;
-                }
-                o.threads = t > 64 ? 64 : (int)t;
-            } else if (strcmp(name, "--format") == 0) {
-                if (strcmp(val, "json") == 0)
-                    o.format = OUT_JSON;
-                else if (strcmp(val, "text") == 0)
-                    o.format = OUT_TEXT;
-                else {
-                    code = usage_error("--format: expected text or json, found '%s'", val);
-                    goto out;
-                }
-            }
+            if ((code = set_option(&o, spec, val)) != 0)
+                goto out;
             continue;
         }
         if (!cmd) {
@@ -453,7 +349,7 @@ int cli_main(int argc, char **argv)
                 if (strcmp(a, commands[k].name) == 0)
                     cmd = &commands[k];
             if (!cmd) {
-                code = usage_error("unknown command '%s'", a);
+                code = cli_usage_error("unknown command '%s'", a);
                 goto out;
             }
             continue;
@@ -461,17 +357,21 @@ int cli_main(int argc, char **argv)
         o.pos[o.npos++] = argv[i];
     }
     if (!cmd) {
-        code = usage_error("%s", "no command given");
+        code = cli_usage_error("%s", "no command given");
         goto out;
     }
+    o.command = cmd->name;
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
+        if (given[k] && given[k]->commands && !word_in_list(given[k]->commands, cmd->name)) {
+            fprintf(stderr, PROG ": %s: option %s does not apply (it is for: %s)\n%s\n", cmd->name, given[k]->name,
+                    given[k]->commands, usage_line);
+            code = EV_ERR_USAGE;
+            goto out;
+        }
     if (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos)) {
         fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s\n", cmd->name, cmd->args,
                 o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args);
         code = EV_ERR_USAGE;
-        goto out;
-    }
-    if (o.to_format != VF_AUTO && cmd->run != cmd_convert) {
-        code = usage_error("--to applies to convert only (found it with '%s')", cmd->name);
         goto out;
     }
     code = cmd->run(&o);

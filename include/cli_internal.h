@@ -1,0 +1,70 @@
+/* cli_internal — what the CLI's source files share: parsed options, output helpers, the command functions.
+ * Only the CLI layer (src/cli*.c) includes this. */
+#ifndef CLI_INTERNAL_H
+#define CLI_INTERNAL_H
+
+#include <cJSON.h>
+#include <stddef.h>
+
+#include "ev_error.h"
+#include "loader.h"
+#include "store.h"
+
+#define PROG "embvsattn"
+
+typedef enum { OUT_TEXT, OUT_JSON } out_format;
+
+/* Every option of every command (cli.c's table says which command accepts which). 0/NULL = not given. */
+typedef struct {
+    /* global */
+    const char *vectors;   /* --vectors PATH */
+    vformat in_format;     /* --vector-format FMT */
+    size_t limit;          /* --limit N */
+    int threads;           /* --threads N */
+    out_format format;     /* --format text|json */
+    /* convert */
+    vformat to_format;     /* --to FMT */
+    /* similarity */
+    size_t k;              /* -k N (0: the command's default) */
+    int k_given;
+    size_t restrict_n;     /* --restrict N (0: whole vocabulary) */
+    const char *method;    /* --method add|mul */
+    /* positional arguments (borrowed from argv) */
+    char **pos;
+    int npos;
+    const char *command;   /* the command's name */
+} cli_opts;
+
+typedef int (*cli_cmd_fn)(cli_opts *o);
+
+/* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). */
+int cli_usage_error(const char *fmt, const char *arg);
+
+/* Prints err's message on stderr with the prefix, clears it, returns its exit code. */
+int cli_report(ev_error *err);
+
+/* Flushes stdout; on a write error prints it and returns EV_ERR_WRITE (EPIPE stays quiet), else code. */
+int cli_finish_stdout(int code);
+
+/* The progress callback to give long work: draws on stderr when it is a terminal, NULL otherwise. */
+loader_progress_fn cli_progress_fn(void);
+
+/* Opens the vectors the options name (--vectors, $EMBVSATTN_VECTORS, the fetched default); on failure prints
+ * the error and stores the exit code in *code, returning NULL. */
+store *cli_open_vectors(const cli_opts *o, int *code);
+
+/* Path of the default vectors cache (malloc'd), whether or not it exists. */
+char *cli_default_vectors_path(void);
+
+/* JSON helpers: an array of floats written as shortest round-trip decimals; a string from n bytes; printing the
+ * document on stdout (consumes root). */
+cJSON *cli_json_floats(const float *v, size_t n);
+cJSON *cli_json_string_bytes(const char *p, size_t n);
+int cli_print_json(cJSON *root);
+
+/* Commands. */
+int cmd_vector(cli_opts *o);
+int cmd_info(cli_opts *o);
+int cmd_convert(cli_opts *o);
+
+#endif

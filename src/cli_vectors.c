@@ -1,0 +1,140 @@
+/* cli_vectors — the vector-file commands: vector, info, convert. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_internal.h"
+#include "numparse.h"
+
+/* ---- commands -------------------------------------------------------------------------------------------- */
+
+int cmd_convert(cli_opts *o)
+{
+    const char *in = o->pos[0], *outp = o->pos[1];
+    vformat to = o->to_format != VF_AUTO ? o->to_format : loader_format_for_path(outp);
+    if (to == VF_AUTO)
+        return cli_usage_error("convert: cannot tell the output format of '%s' from its extension (.safetensors, .txt, "
+                           ".vec, .bin): give --to FORMAT",
+                           outp);
+    cli_opts io = *o;
+    io.vectors = in;
+    int code = 0;
+    store *s = cli_open_vectors(&io, &code);
+    if (!s)
+        return code;
+    ev_error err = {0};
+    if (loader_write(s, outp, to, cli_progress_fn(), NULL, &err) != EV_OK)
+        code = cli_report(&err);
+    store_close(s);
+    return code;
+}
+
+int cmd_info(cli_opts *o)
+{
+    cli_opts io = *o;
+    if (o->npos == 1)
+        io.vectors = o->pos[0];
+    int code = 0;
+    store *s = cli_open_vectors(&io, &code);
+    if (!s)
+        return code;
+    const char *src = store_meta(s, "source"), *sfmt = store_meta(s, "source_format"),
+               *tv = store_meta(s, "tool_version");
+    int cached = store_file_bytes(s) > 0;
+    const char *fmt = cached ? "cache" : (sfmt ? sfmt : "?");
+    const char *path = src;
+    char *def = NULL;
+    if (cached) {
+        path = io.vectors ? io.vectors : getenv("EMBVSATTN_VECTORS");
+        if (!path || !*path)
+            path = def = cli_default_vectors_path();
+    }
+    struct stat st;
+    long long bytes = path && stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    if (o->format == OUT_JSON) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "path", path ? path : "");
+        cJSON_AddStringToObject(r, "format", fmt);
+        cJSON_AddNumberToObject(r, "words", (double)store_size(s));
+        cJSON_AddNumberToObject(r, "dim", (double)store_dim(s));
+        cJSON_AddNumberToObject(r, "bytes", (double)bytes);
+        if (cached) {
+            cJSON_AddStringToObject(r, "source", src ? src : "");
+            cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
+            cJSON_AddStringToObject(r, "tool_version", tv ? tv : "");
+        }
+        code = cli_print_json(r);
+    } else {
+        printf("path          %s\n", path ? path : "?");
+        printf("format        %s\n", fmt);
+        printf("words         %zu\n", store_size(s));
+        printf("dim           %zu\n", store_dim(s));
+        printf("bytes         %lld\n", bytes);
+        if (cached) {
+            printf("source        %s\n", src ? src : "?");
+            printf("source format %s\n", sfmt ? sfmt : "?");
+            printf("tool version  %s\n", tv ? tv : "?");
+        }
+    }
+    free(def);
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+int cmd_vector(cli_opts *o)
+{
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    size_t d = store_dim(s), answered = 0;
+    cJSON *root = NULL, *results = NULL;
+    if (o->format == OUT_JSON) {
+        root = cJSON_CreateObject();
+        results = cJSON_AddArrayToObject(root, "results");
+    }
+    char buf[32];
+    for (int i = 0; i < o->npos; i++) {
+        const char *q = o->pos[i];
+        store_match m;
+        long r = store_lookup(s, q, strlen(q), &m);
+        size_t wl = 0;
+        const char *w = r >= 0 ? store_word(s, (size_t)r, &wl) : NULL;
+        if (r >= 0)
+            answered++;
+        if (root) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(results, e);
+            cJSON_AddStringToObject(e, "query", q);
+            cJSON_AddStringToObject(e, "match", store_match_name(m));
+            if (r >= 0) {
+                cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+                cJSON_AddItemToObject(e, "vector", cli_json_floats(store_row(s, (size_t)r), d));
+            }
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q, store_size(s));
+            continue;
+        }
+        if (m == STORE_LOWER)
+            fprintf(stderr, PROG ": note: '%s' not in the vocabulary, using its lowercase '%.*s'\n", q, (int)wl, w);
+        fwrite(w, 1, wl, stdout);
+        const float *v = store_row(s, (size_t)r);
+        for (size_t k = 0; k < d; k++) {
+            numparse_format_float(v[k], buf);
+            putchar(' ');
+            fputs(buf, stdout);
+        }
+        putchar('\n');
+    }
+    if (root)
+        code = cli_print_json(root);
+    store_close(s);
+    if (!code && answered == 0)
+        code = EV_ERR_NOTFOUND;
+    return cli_finish_stdout(code);
+}
+
