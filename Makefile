@@ -60,6 +60,7 @@ $(BUILD)/bench_parse_floor: tests/bench_parse_floor.c $(BUILD)/obj/numparse.o | 
 # Reference fixtures written by gensim (committed; regenerate only when the script changes).
 fixtures:
 	/usr/bin/python3 scripts/make-gensim-fixtures.py tests/fixtures/gensim
+	/usr/bin/python3 scripts/make-attention-fixtures.py tests/fixtures/attention
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,0 +1,129 @@
+/* attention — single-head scaled dot-product self-attention over a sentence's vectors.
+ *
+ *   X'  = X + s·P                    (n, d_model)  P: sinusoidal positions (Vaswani et al.), when selected
+ *   Q   = X'·W_Q  K = X'·W_K  V = X'·W_V           (n, d_k)
+ *   A   = softmax_row(Q·Kᵀ/√d_k + M) (n, n)        M: -∞ at masked keys (OOV tokens; j > i when causal)
+ *   Z   = A·V·W_O                    (n, d_model)  (A·V alone when the head has no W_O; then d_k = d_model)
+ *
+ * Conventions:
+ *  - Row vectors, X·W: every weight is stored [in, out] row-major (w_q is (d_model, d_k)). PyTorch's nn.Linear
+ *    stores weight as [out, in] and computes x·weightᵀ, so a torch module maps to a head file by transposing:
+ *        w_q = q_proj.weight.T   w_k = k_proj.weight.T   w_v = v_proj.weight.T   w_o = out_proj.weight.T
+ *    For nn.MultiheadAttention(E, num_heads=1, bias=False) with kdim = vdim = E, the packed in_proj_weight [3E, E]
+ *    splits as w_q = in_proj_weight[0:E].T, w_k = in_proj_weight[E:2E].T, w_v = in_proj_weight[2E:3E].T and
+ *    w_o = out_proj.weight.T (d_k = d_model = E; MHA scales by 1/√(E/num_heads) = 1/√d_k, the same).
+ *    MHA cannot express d_k ≠ d_model with a d_model-wide query (see scripts/make-attention-fixtures.py for the
+ *    equivalent it is checked against).
+ *  - Z always lives in the vectors' space (d_model wide), so its nearest vocabulary neighbours mean something:
+ *    identity heads have d_k = d_model and no W_O; random heads always have a W_O; a head file without w_o must
+ *    have d_k = d_model.
+ *  - Masked keys: an OOV token has a zero row in X (tok_vectors) and its key is masked — no token attends to it.
+ *    Its own query still gets a distribution over the known tokens (its query is 0, or its position when positions
+ *    are on: uniform, or by position), exactly as PyTorch's key_padding_mask behaves. A row whose keys are all
+ *    masked (every token OOV, or the first token OOV under the causal mask) gets all-zero weights and a zero
+ *    output — never NaN (PyTorch gives NaN there).
+ *  - Positions: P[pos][2i] = sin(pos / 10000^(2i/d_model)), P[pos][2i+1] = cos(same), pos = 0..n-1, computed in
+ *    double. Their norm is √(d_model/2) (7.07 for d = 100) while GloVe 6B 100d's frequent words have norms ≈ 5–6,
+ *    so unscaled positions would drown the meaning; they are added scaled by position_scale, default 0.5 (norm
+ *    3.5 at d = 100).
+ *  - Numbers: float32 throughout (OpenBLAS sgemm), softmax subtracting the row maximum. Inputs must be finite;
+ *    a non-finite score or output (float32 overflow) is an error, never a result.
+ *
+ * Head file (safetensors, little-endian; what attn_head_save writes and attn_head_load reads):
+ *     w_q F32 [d_model, d_k]    w_k F32 [d_model, d_k]    w_v F32 [d_model, d_k]    w_o F32 [d_k, d_model] (optional)
+ *     __metadata__ (all strings, all optional): format "embvsattn-head", format_version "1",
+ *         positions "none" | "sinusoidal" (what the head was made or trained with), position_scale (decimal),
+ *         kind, description, seed, tool_version.
+ * No other tensors (a bias, say) are accepted: the error names them.
+ */
+#ifndef ATTENTION_H
+#define ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev_error.h"
+
+#define ATTN_MAX_TOKENS 4096u              /* n limit: A is n² floats */
+#define ATTN_DEFAULT_POSITION_SCALE 0.5f
+#define ATTN_DEFAULT_SEED 1u               /* "random" without :SEED */
+
+typedef enum { ATTN_HEAD_IDENTITY = 0, ATTN_HEAD_RANDOM = 1, ATTN_HEAD_FILE = 2 } attn_head_kind;
+
+typedef enum { ATTN_POS_NONE = 0, ATTN_POS_SINUSOIDAL = 1 } attn_positions;
+
+typedef struct {
+    attn_head_kind kind;
+    size_t d_model;            /* input and output width: the vectors' dimension */
+    size_t d_k;                /* query/key/value width (d_v = d_k) */
+    float *w_q;                /* (d_model, d_k) row-major; NULL means the identity (identity heads) */
+    float *w_k;                /* (d_model, d_k) or NULL (identity) */
+    float *w_v;                /* (d_model, d_k) or NULL (identity) */
+    float *w_o;                /* (d_k, d_model) or NULL: Z = A·V, and then d_k = d_model */
+    attn_positions positions;  /* positions the head was made for (file metadata; NONE for identity/random) */
+    float position_scale;      /* and their scale (ATTN_DEFAULT_POSITION_SCALE unless the file says) */
+    int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
+    uint64_t seed;             /* random heads: the seed */
+    char *description;         /* one line for display, e.g. "random:42 (Xavier-uniform, d_k 64, with w_o)" */
+} attn_head;
+
+typedef struct {
+    attn_positions positions;  /* ATTN_POS_NONE by default */
+    float position_scale;      /* multiplies the sinusoids (ATTN_DEFAULT_POSITION_SCALE) */
+    int causal;                /* 1: token i attends only to j ≤ i */
+} attn_opts;
+
+/* Defaults: no positions, scale ATTN_DEFAULT_POSITION_SCALE, not causal. */
+attn_opts attn_opts_default(void);
+
+/* The identity head: W_Q = W_K = W_V = I (stored as NULL), d_k = d_model, no W_O — the untrained picture where
+ * scores are the vectors' dot products / √d_model. EV_ERR_USAGE when d_model is 0; EV_ERR_NOMEM. */
+ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err);
+
+/* A random head: W_Q, W_K, W_V (d_model, d_k) and W_O (d_k, d_model) Xavier-uniform, U(-b, b) with
+ * b = √(6 / (d_model + d_k)), drawn in that order, each row-major, from splitmix64 seeded with seed:
+ *     x += 0x9e3779b97f4a7c15; z = x; z = (z ^ z>>30)·0xbf58476d1ce4e5b9; z = (z ^ z>>27)·0x94d049bb133111eb;
+ *     z ^= z>>31;   u = (z >> 11)·2⁻⁵³ ∈ [0, 1);   w = (float)((2u - 1)·b)   (u, b and the product in double)
+ * Portable: the same weights on every platform (and in numpy). d_k = 0 means d_k = d_model.
+ * EV_ERR_USAGE when d_model is 0; EV_ERR_NOMEM. */
+ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err);
+
+/* Reads a head file (format above). Checks, before allocating anything from the file: its size, the header length
+ * against it, the JSON, every tensor's name, dtype, rank, shape (overflow) and data_offsets (within the data, size
+ * = shape, no overlaps), the shapes' agreement, w_o or d_k = d_model, then the values (finite) and metadata.
+ * d_model_expected: the vectors' dimension (0: no check). Errors: EV_ERR_IO (cannot open or read, a directory),
+ * EV_ERR_FORMAT (anything malformed, wrong shapes, d_model ≠ d_model_expected), EV_ERR_NOMEM. */
+ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
+
+/* Parses a --head value: "identity", "random" (seed ATTN_DEFAULT_SEED), "random:SEED" (decimal, 0 … 2⁶⁴-1), or
+ * else a head file path (write "./identity" for a file named identity). d_model: the vectors' dimension; d_k for
+ * random heads (0: d_model). EV_ERR_USAGE for a bad seed; otherwise as the constructors above. */
+ev_status attn_head_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err);
+
+/* Writes h as a head file at path, atomically (outfile.h); identity weights are written out as identity matrices.
+ * Metadata records h's positions, position_scale, kind, description and seed. EV_ERR_WRITE on failure. */
+ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err);
+
+/* Releases everything. NULL-safe. */
+void attn_head_free(attn_head *h);
+
+/* Writes scale · P into P_out (n, d) row-major (definition above). */
+void attn_positional_encoding(size_t n, size_t d, float scale, float *P_out);
+
+/* Self-attention of the n tokens X (n, h->d_model) row-major. key_mask (n): non-zero = that token's key is
+ * masked (OOV); NULL = none. opts NULL = attn_opts_default(). Writes A (n, n): row i is token i's weights over
+ * the keys (rows sum to 1, or are all 0 when every key is masked), and Z (n, h->d_model). h, X, A and Z must not
+ * be NULL; A and Z are the caller's and must not alias X. Uses sgemm and O(n·(d_model + 4·d_k)) floats of
+ * scratch (freed before returning). On failure A and Z hold nothing meaningful.
+ * Errors: EV_ERR_USAGE (n = 0, a bad position_scale), EV_ERR_NOMEM (n > ATTN_MAX_TOKENS, out of memory),
+ * EV_ERR_FORMAT (a non-finite value in X, or float32 overflow in the scores or output). */
+ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                       const attn_opts *opts, float *A, float *Z, ev_error *err);
+
+/* The same computation with plain loops accumulating in double: the reference twin for tests. */
+ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                             const attn_opts *opts, float *A, float *Z, ev_error *err);
+
+const char *attn_positions_name(attn_positions p); /* "none", "sinusoidal" */
+
+#endif

@@ -1,0 +1,788 @@
+/* attention — heads (identity, random, file), sinusoidal positions, masked scaled dot-product attention with
+ * sgemm, and its naive twin. Conventions and the head file format are in attention.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "attention.h"
+
+#include <cJSON.h>
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "numparse.h"
+#include "outfile.h"
+#include "version.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "head files are little-endian; this build assumes a little-endian host"
+#endif
+
+#define HEAD_MAX_BYTES ((size_t)1 << 30)       /* a d = 4096 head with w_o is 256 MiB */
+#define HEAD_MAX_HEADER_BYTES ((size_t)1 << 20) /* a real header is a few hundred bytes */
+#define HEAD_ALIGN 8
+
+attn_opts attn_opts_default(void)
+{
+    attn_opts o = {ATTN_POS_NONE, ATTN_DEFAULT_POSITION_SCALE, 0};
+    return o;
+}
+
+const char *attn_positions_name(attn_positions p) { return p == ATTN_POS_SINUSOIDAL ? "sinusoidal" : "none"; }
+
+void attn_head_free(attn_head *h)
+{
+    if (!h)
+        return;
+    free(h->w_q);
+    free(h->w_k);
+    free(h->w_v);
+    free(h->w_o);
+    free(h->description);
+    free(h);
+}
+
+/* A head with no weights yet; d_model × d_k must be allocatable as floats. */
+static ev_status head_new(attn_head_kind kind, size_t d_model, size_t d_k, attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    if (d_model == 0 || d_k == 0)
+        return ev_fail(err, EV_ERR_USAGE, "an attention head needs d_model and d_k of at least 1 (got %zu and %zu)",
+                       d_model, d_k);
+    if (d_model > INT_MAX || d_k > INT_MAX || d_model > SIZE_MAX / sizeof(float) / d_k)
+        return ev_fail(err, EV_ERR_NOMEM, "an attention head of %zu × %zu is too large", d_model, d_k);
+    attn_head *h = calloc(1, sizeof *h);
+    if (!h)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory creating an attention head");
+    h->kind = kind;
+    h->d_model = d_model;
+    h->d_k = d_k;
+    h->positions = ATTN_POS_NONE;
+    h->position_scale = ATTN_DEFAULT_POSITION_SCALE;
+    *out = h;
+    return EV_OK;
+}
+
+ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err)
+{
+    ev_status st = head_new(ATTN_HEAD_IDENTITY, d_model, d_model, out, err);
+    if (st != EV_OK)
+        return st;
+    (*out)->description = ev_strdup_printf("identity (W = I, d_k = d_model = %zu, no w_o)", d_model);
+    if (!(*out)->description) {
+        attn_head_free(*out);
+        *out = NULL;
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory creating an attention head");
+    }
+    return EV_OK;
+}
+
+/* ---- random heads ---------------------------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void xavier_fill(float *w, size_t count, double bound, uint64_t *state)
+{
+    for (size_t i = 0; i < count; i++) {
+        double u = (double)(splitmix64(state) >> 11) * 0x1.0p-53; /* [0, 1) */
+        w[i] = (float)((2.0 * u - 1.0) * bound);
+    }
+}
+
+ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err)
+{
+    if (d_k == 0)
+        d_k = d_model;
+    attn_head *h;
+    ev_status st = head_new(ATTN_HEAD_RANDOM, d_model, d_k, &h, err);
+    if (st != EV_OK)
+        return st;
+    size_t count = d_model * d_k;
+    h->seed = seed;
+    h->w_q = malloc(count * sizeof(float));
+    h->w_k = malloc(count * sizeof(float));
+    h->w_v = malloc(count * sizeof(float));
+    h->w_o = malloc(count * sizeof(float));
+    h->description = ev_strdup_printf("random:%llu (Xavier-uniform, d_k %zu, with w_o)", (unsigned long long)seed, d_k);
+    if (!h->w_q || !h->w_k || !h->w_v || !h->w_o || !h->description) {
+        attn_head_free(h);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory creating a %zu × %zu attention head", d_model, d_k);
+    }
+    double bound = sqrt(6.0 / ((double)d_model + (double)d_k));
+    uint64_t state = seed;
+    xavier_fill(h->w_q, count, bound, &state);
+    xavier_fill(h->w_k, count, bound, &state);
+    xavier_fill(h->w_v, count, bound, &state);
+    xavier_fill(h->w_o, count, bound, &state);
+    *out = h;
+    return EV_OK;
+}
+
+/* ---- head files: reading --------------------------------------------------------------------------------- */
+
+enum { T_Q, T_K, T_V, T_O, T_COUNT };
+static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o"};
+
+typedef struct {
+    int present;
+    size_t shape[2];
+    size_t begin, end; /* relative to the data section */
+} head_tensor;
+
+/* Reads the whole regular file at path (at most HEAD_MAX_BYTES) into a malloc'd buffer. */
+static ev_status read_file(const char *path, unsigned char **buf, size_t *size, ev_error *err)
+{
+    *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_fail(err, EV_ERR_IO, "%s: cannot open the head file: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a head file (.safetensors)", path);
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < 0 || (unsigned long long)st.st_size > HEAD_MAX_BYTES) {
+        close(fd);
+        return S_ISREG(st.st_mode)
+                   ? ev_fail(err, EV_ERR_FORMAT, "%s: %lld bytes, more than a head file's limit of %zu", path,
+                             (long long)st.st_size, HEAD_MAX_BYTES)
+                   : ev_fail(err, EV_ERR_IO, "%s: not a regular file, expected a head file", path);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b) {
+        close(fd);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s (%zu bytes)", path, n);
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = errno;
+            close(fd);
+            free(b);
+            return r < 0 ? ev_fail(err, EV_ERR_IO, "%s: read error: %s", path, strerror(e))
+                         : ev_fail(err, EV_ERR_IO, "%s: the file shrank while being read", path);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *buf = b;
+    *size = n;
+    return EV_OK;
+}
+
+static ev_status parse_tensor(const cJSON *o, const char *path, const char *name, size_t data_len, head_tensor *t,
+                              ev_error *err)
+{
+    if (t->present)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' appears twice", path, name);
+    if (!cJSON_IsObject(o))
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' is not an object", path, name);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(o, "dtype");
+    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "F32") != 0)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': expected dtype F32, found %s", path, name,
+                       cJSON_IsString(dt) ? dt->valuestring : "none");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shape");
+    if (!cJSON_IsArray(sh) || cJSON_GetArraySize(sh) != 2)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': expected a shape of rank 2", path, name);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetArrayItem(sh, i);
+        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x >= 1 && x <= (double)INT_MAX && x == floor(x)))
+            return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape[%d] is not a size from 1 to %d",
+                           path, name, i, INT_MAX);
+        t->shape[i] = (size_t)x;
+    }
+    if (t->shape[0] > SIZE_MAX / sizeof(float) / t->shape[1])
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape overflows", path, name);
+    size_t bytes = t->shape[0] * t->shape[1] * sizeof(float);
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "data_offsets");
+    double b = -1, e = -1;
+    if (cJSON_IsArray(off) && cJSON_GetArraySize(off) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(off, 1))) {
+        b = cJSON_GetArrayItem(off, 0)->valuedouble;
+        e = cJSON_GetArrayItem(off, 1)->valuedouble;
+    }
+    if (!(b >= 0 && e >= b && e <= (double)data_len && b == floor(b) && e == floor(e)))
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s: head header: tensor '%s': data_offsets must lie within the %zu data bytes", path, name,
+                       data_len);
+    t->begin = (size_t)b;
+    t->end = (size_t)e;
+    if (t->end - t->begin != bytes)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape [%zu, %zu] needs %zu bytes, "
+                       "data_offsets give %zu", path, name, t->shape[0], t->shape[1], bytes, t->end - t->begin);
+    t->present = 1;
+    return EV_OK;
+}
+
+/* Copies a tensor's bytes into a new float array, checking every value is finite. */
+static ev_status take_tensor(const unsigned char *data, const head_tensor *t, const char *path, const char *name,
+                             float **out, ev_error *err)
+{
+    size_t count = t->shape[0] * t->shape[1];
+    float *w = malloc(count * sizeof *w);
+    if (!w)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
+    memcpy(w, data + t->begin, count * sizeof *w);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(w[i])) {
+            const char *what = isnan(w[i]) ? "NaN" : "infinite";
+            free(w);
+            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu][%zu] is %s, expected a finite number", path, name,
+                           i / t->shape[1], i % t->shape[1], what);
+        }
+    *out = w;
+    return EV_OK;
+}
+
+static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, char **desc, ev_error *err)
+{
+    if (!meta)
+        return EV_OK;
+    if (!cJSON_IsObject(meta))
+        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: __metadata__ must be an object of strings", path);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, meta)
+    {
+        if (!cJSON_IsString(it))
+            return ev_fail(err, EV_ERR_FORMAT, "%s: head header: __metadata__.%s must be a string", path,
+                           it->string ? it->string : "?");
+        const char *k = it->string, *v = it->valuestring;
+        if (strcmp(k, "format") == 0 && strcmp(v, "embvsattn-head") != 0)
+            return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format is '%s', expected 'embvsattn-head'", path, v);
+        if (strcmp(k, "format_version") == 0 && strcmp(v, "1") != 0)
+            return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format_version is '%s', this version reads '1'",
+                           path, v);
+        if (strcmp(k, "positions") == 0) {
+            if (strcmp(v, "none") == 0)
+                h->positions = ATTN_POS_NONE;
+            else if (strcmp(v, "sinusoidal") == 0)
+                h->positions = ATTN_POS_SINUSOIDAL;
+            else
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.positions is '%s', expected 'none' or 'sinusoidal'", path, v);
+            h->has_position_meta = 1;
+        }
+        if (strcmp(k, "position_scale") == 0) {
+            float f;
+            if (numparse_float(v, v + strlen(v), &f) != NUMPARSE_OK || !(f >= 0))
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.position_scale is '%s', expected a finite number ≥ 0", path, v);
+            h->position_scale = f;
+        }
+        if (strcmp(k, "description") == 0)
+            *desc = (char *)v;
+    }
+    return EV_OK;
+}
+
+ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    ev_status st = read_file(path, &buf, &size, err);
+    if (st != EV_OK)
+        return st;
+    cJSON *hdr = NULL;
+    attn_head *h = NULL;
+    /* 1. header length against the file size, then the JSON */
+    if (size < 8) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: expected an 8-byte header length, found %s", path,
+                     size == 0 ? "an empty file" : "a shorter file");
+        goto fail;
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | buf[i];
+    if (hlen < 2 || hlen > size - 8 || hlen > HEAD_MAX_HEADER_BYTES) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: header length %llu is impossible for a file of %zu bytes",
+                     path, (unsigned long long)hlen, size);
+        goto fail;
+    }
+    if (buf[8] != '{') {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 8: expected '{' (a JSON header), found byte 0x%02x", path, buf[8]);
+        goto fail;
+    }
+    hdr = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
+    if (!cJSON_IsObject(hdr)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: bytes 8..%llu: the JSON header does not parse", path,
+                     (unsigned long long)(8 + hlen));
+        goto fail;
+    }
+    size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
+    /* 2. every entry: a known tensor with a valid dtype, shape and range, or the metadata */
+    head_tensor t[T_COUNT];
+    memset(t, 0, sizeof t);
+    const cJSON *meta = NULL, *it;
+    cJSON_ArrayForEach(it, hdr)
+    {
+        if (it->string && strcmp(it->string, "__metadata__") == 0) {
+            meta = it;
+            continue;
+        }
+        int which = -1;
+        for (int i = 0; i < T_COUNT; i++)
+            if (it->string && strcmp(it->string, TENSOR_NAMES[i]) == 0)
+                which = i;
+        if (which < 0) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: unexpected tensor '%s': a head has w_q, w_k, w_v and optionally "
+                         "w_o (no biases)", path, it->string ? it->string : "?");
+            goto fail;
+        }
+        if ((st = parse_tensor(it, path, TENSOR_NAMES[which], data_len, &t[which], err)) != EV_OK)
+            goto fail;
+    }
+    for (int i = 0; i < T_O; i++)
+        if (!t[i].present) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: missing tensor '%s' (a head has w_q, w_k, w_v [d_model, d_k])",
+                         path, TENSOR_NAMES[i]);
+            goto fail;
+        }
+    /* 3. the ranges tile the data section: no overlaps, no holes */
+    size_t covered = 0;
+    for (int i = 0; i < T_COUNT; i++) {
+        if (!t[i].present)
+            continue;
+        covered += t[i].end - t[i].begin;
+        for (int j = 0; j < i; j++)
+            if (t[j].present && t[i].begin < t[j].end && t[j].begin < t[i].end) {
+                st = ev_fail(err, EV_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", path, TENSOR_NAMES[j],
+                             TENSOR_NAMES[i]);
+                goto fail;
+            }
+    }
+    if (covered != data_len) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: the data section has %zu bytes, the tensors cover %zu", path, data_len,
+                     covered);
+        goto fail;
+    }
+    /* 4. shapes agree */
+    size_t d_model = t[T_Q].shape[0], d_k = t[T_Q].shape[1];
+    for (int i = T_K; i <= T_V; i++)
+        if (t[i].shape[0] != d_model || t[i].shape[1] != d_k) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: %s has shape [%zu, %zu], expected [%zu, %zu] like w_q "
+                         "([d_model, d_k])", path, TENSOR_NAMES[i], t[i].shape[0], t[i].shape[1], d_model, d_k);
+            goto fail;
+        }
+    if (t[T_O].present && (t[T_O].shape[0] != d_k || t[T_O].shape[1] != d_model)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: w_o has shape [%zu, %zu], expected [d_k, d_model] = [%zu, %zu]", path,
+                     t[T_O].shape[0], t[T_O].shape[1], d_k, d_model);
+        goto fail;
+    }
+    if (!t[T_O].present && d_k != d_model) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: no w_o, so d_k must equal d_model (the output must live in the "
+                     "vectors' space), found d_k %zu and d_model %zu", path, d_k, d_model);
+        goto fail;
+    }
+    if (d_model_expected && d_model != d_model_expected) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: the head is for vectors of dimension %zu (w_q is [%zu, %zu]), the "
+                     "vectors have dimension %zu", path, d_model, d_model, d_k, d_model_expected);
+        goto fail;
+    }
+    /* 5. values and metadata */
+    if ((st = head_new(ATTN_HEAD_FILE, d_model, d_k, &h, err)) != EV_OK)
+        goto fail;
+    const unsigned char *data = buf + data_off;
+    float **dst[T_COUNT] = {&h->w_q, &h->w_k, &h->w_v, &h->w_o};
+    for (int i = 0; i < T_COUNT; i++)
+        if (t[i].present && (st = take_tensor(data, &t[i], path, TENSOR_NAMES[i], dst[i], err)) != EV_OK)
+            goto fail;
+    char *desc = NULL;
+    if ((st = read_meta(meta, path, h, &desc, err)) != EV_OK)
+        goto fail;
+    char pos[64] = "";
+    if (h->has_position_meta)
+        snprintf(pos, sizeof pos, ", positions %s", attn_positions_name(h->positions));
+    h->description = ev_strdup_printf("%s%s%s (d_k %zu, %s w_o%s)", path, desc ? ": " : "", desc ? desc : "", d_k,
+                                      h->w_o ? "with" : "no", pos);
+    if (!h->description) {
+        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
+        goto fail;
+    }
+    cJSON_Delete(hdr);
+    free(buf);
+    *out = h;
+    return EV_OK;
+fail:
+    attn_head_free(h);
+    cJSON_Delete(hdr);
+    free(buf);
+    return st;
+}
+
+ev_status attn_head_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    if (strcmp(spec, "identity") == 0)
+        return attn_head_identity(d_model, out, err);
+    if (strcmp(spec, "random") == 0)
+        return attn_head_random(d_model, d_k, ATTN_DEFAULT_SEED, out, err);
+    if (strncmp(spec, "random:", 7) == 0) {
+        const char *p = spec + 7;
+        uint64_t seed = 0;
+        int ok = *p != '\0';
+        for (; ok && *p; p++) {
+            unsigned dgt = (unsigned)(*p - '0');
+            if (dgt > 9 || seed > (UINT64_MAX - dgt) / 10)
+                ok = 0;
+            else
+                seed = seed * 10 + dgt;
+        }
+        if (!ok)
+            return ev_fail(err, EV_ERR_USAGE, "head '%s': the seed must be a decimal number from 0 to %llu", spec,
+                           (unsigned long long)UINT64_MAX);
+        return attn_head_random(d_model, d_k, seed, out, err);
+    }
+    return attn_head_load(spec, d_model, out, err);
+}
+
+/* ---- head files: writing --------------------------------------------------------------------------------- */
+
+static int add_tensor(cJSON *hdr, const char *name, size_t d0, size_t d1, size_t *pos)
+{
+    cJSON *t = cJSON_CreateObject();
+    if (!t || !cJSON_AddItemToObject(hdr, name, t))
+        return (cJSON_Delete(t), -1);
+    cJSON *sh, *off;
+    if (!cJSON_AddStringToObject(t, "dtype", "F32") || !(sh = cJSON_AddArrayToObject(t, "shape")) ||
+        !(off = cJSON_AddArrayToObject(t, "data_offsets")))
+        return -1;
+    size_t bytes = d0 * d1 * sizeof(float);
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d0));
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d1));
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*pos));
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*pos + bytes)));
+    *pos += bytes;
+    return cJSON_GetArraySize(sh) == 2 && cJSON_GetArraySize(off) == 2 ? 0 : -1;
+}
+
+/* Writes the (rows, cols) matrix w, or the identity when w is NULL (rows = cols). */
+static void write_matrix(FILE *fp, const float *w, size_t rows, size_t cols)
+{
+    if (w) {
+        fwrite(w, sizeof *w, rows * cols, fp);
+        return;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            float v = i == j ? 1.0f : 0.0f;
+            fwrite(&v, sizeof v, 1, fp);
+        }
+}
+
+ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err)
+{
+    static const char *const KINDS[] = {"identity", "random", "file"};
+    size_t dm = h->d_model, dk = h->d_k, pos = 0;
+    char scale[32], seed[32];
+    numparse_format_float(isfinite(h->position_scale) ? h->position_scale : ATTN_DEFAULT_POSITION_SCALE, scale);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)h->seed);
+    cJSON *hdr = cJSON_CreateObject();
+    cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
+    int bad = !meta || !cJSON_AddStringToObject(meta, "format", "embvsattn-head") ||
+              !cJSON_AddStringToObject(meta, "format_version", "1") ||
+              !cJSON_AddStringToObject(meta, "kind", KINDS[h->kind <= ATTN_HEAD_FILE ? h->kind : ATTN_HEAD_FILE]) ||
+              !cJSON_AddStringToObject(meta, "description", h->description ? h->description : "") ||
+              !cJSON_AddStringToObject(meta, "positions", attn_positions_name(h->positions)) ||
+              !cJSON_AddStringToObject(meta, "position_scale", scale) ||
+              (h->kind == ATTN_HEAD_RANDOM && !cJSON_AddStringToObject(meta, "seed", seed)) ||
+              !cJSON_AddStringToObject(meta, "tool_version", EMBVSATTN_VERSION);
+    bad = bad || add_tensor(hdr, "w_q", dm, dk, &pos) || add_tensor(hdr, "w_k", dm, dk, &pos) ||
+          add_tensor(hdr, "w_v", dm, dk, &pos) || (h->w_o && add_tensor(hdr, "w_o", dk, dm, &pos));
+    char *json = bad ? NULL : cJSON_PrintUnformatted(hdr);
+    cJSON_Delete(hdr);
+    if (!json)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
+    size_t jlen = strlen(json);
+    size_t padded = jlen + (HEAD_ALIGN - (8 + jlen) % HEAD_ALIGN) % HEAD_ALIGN;
+    unsigned char lenbuf[8];
+    for (int i = 0; i < 8; i++)
+        lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    outfile of;
+    ev_status st = outfile_open(&of, path, err);
+    if (st != EV_OK) {
+        free(json);
+        return st;
+    }
+    fwrite(lenbuf, 1, 8, of.fp);
+    fwrite(json, 1, jlen, of.fp);
+    for (size_t i = jlen; i < padded; i++)
+        fputc(' ', of.fp);
+    free(json);
+    write_matrix(of.fp, h->w_q, dm, dk);
+    write_matrix(of.fp, h->w_k, dm, dk);
+    write_matrix(of.fp, h->w_v, dm, dk);
+    if (h->w_o)
+        write_matrix(of.fp, h->w_o, dk, dm);
+    return outfile_commit(&of, err);
+}
+
+/* ---- positions ------------------------------------------------------------------------------------------- */
+
+void attn_positional_encoding(size_t n, size_t d, float scale, float *P)
+{
+    for (size_t pos = 0; pos < n; pos++)
+        for (size_t i = 0; i < d; i += 2) {
+            double angle = (double)pos / pow(10000.0, (double)i / (double)d);
+            P[pos * d + i] = (float)((double)scale * sin(angle));
+            if (i + 1 < d)
+                P[pos * d + i + 1] = (float)((double)scale * cos(angle));
+        }
+}
+
+/* ---- the forward pass ------------------------------------------------------------------------------------ */
+
+static ev_status check_forward(const attn_head *h, const float *X, size_t n, const attn_opts *o, ev_error *err)
+{
+    if (n == 0)
+        return ev_fail(err, EV_ERR_USAGE, "attention needs at least one token");
+    if (n > ATTN_MAX_TOKENS)
+        return ev_fail(err, EV_ERR_NOMEM, "%zu tokens exceed the attention limit of %u (A is n\xc2\xb2 floats)", n,
+                       ATTN_MAX_TOKENS);
+    if (!h->w_o && h->d_k != h->d_model)
+        return ev_fail(err, EV_ERR_USAGE, "a head without w_o needs d_k = d_model (found %zu and %zu)", h->d_k,
+                       h->d_model);
+    if (o->positions == ATTN_POS_SINUSOIDAL && !(isfinite(o->position_scale) && o->position_scale >= 0))
+        return ev_fail(err, EV_ERR_USAGE, "the position scale must be a finite number \xe2\x89\xa5 0");
+    size_t dm = h->d_model;
+    if (n > SIZE_MAX / sizeof(float) / (dm > h->d_k ? dm : h->d_k) / 2)
+        return ev_fail(err, EV_ERR_NOMEM, "attention over %zu tokens of dimension %zu is too large", n, dm);
+    for (size_t i = 0; i < n * dm; i++)
+        if (!isfinite(X[i]))
+            return ev_fail(err, EV_ERR_FORMAT, "token %zu's vector has a non-finite value at index %zu", i / dm,
+                           i % dm);
+    return EV_OK;
+}
+
+/* C (m, n) = A (m, k) · B (k, n), all row-major. */
+static void matmul(const float *A, const float *B, float *C, size_t m, size_t n, size_t k)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)n, 0.0f,
+                C, (int)n);
+}
+
+ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                       const attn_opts *opts, float *A, float *Z, ev_error *err)
+{
+    attn_opts o = opts ? *opts : attn_opts_default();
+    ev_status st = check_forward(h, X, n, &o, err);
+    if (st != EV_OK)
+        return st;
+    size_t dm = h->d_model, dk = h->d_k;
+    float *xp = NULL; /* (n, dm) X + positions */
+    float *q = NULL;  /* (n, dk) */
+    float *k = NULL;  /* (n, dk) */
+    float *v = NULL;  /* (n, dk) */
+    float *av = NULL; /* (n, dk) A·V, before W_O */
+
+    /* pass 1: the input, X' = X + s·P */
+    const float *x = X; /* (n, dm) */
+    if (o.positions == ATTN_POS_SINUSOIDAL) {
+        if (!(xp = malloc(n * dm * sizeof *xp)))
+            goto oom;
+        attn_positional_encoding(n, dm, o.position_scale, xp);
+        for (size_t i = 0; i < n * dm; i++)
+            xp[i] += X[i];
+        x = xp;
+    }
+    /* pass 2: projections Q = X'·W_Q, K = X'·W_K, V = X'·W_V; the identity uses X' itself */
+    const float *Q = x, *K = x, *V = x; /* (n, dk) each */
+    if (h->w_q) {
+        if (!(q = malloc(n * dk * sizeof *q)) || !(k = malloc(n * dk * sizeof *k)) ||
+            !(v = malloc(n * dk * sizeof *v)))
+            goto oom;
+        matmul(x, h->w_q, q, n, dk, dm);
+        matmul(x, h->w_k, k, n, dk, dm);
+        matmul(x, h->w_v, v, n, dk, dm);
+        Q = q;
+        K = k;
+        V = v;
+    }
+    /* pass 3: scores A = Q·Kᵀ / √d_k */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dk, 1.0f / sqrtf((float)dk), Q,
+                (int)dk, K, (int)dk, 0.0f, A, (int)n);
+    /* pass 4: softmax of each row over its allowed keys (not masked; j ≤ i when causal) */
+    for (size_t i = 0; i < n; i++) {
+        float *row = A + i * n; /* (n) */
+        size_t lim = o.causal ? i + 1 : n;
+        /* 4a: the maximum */
+        float max = -INFINITY;
+        int any = 0;
+        for (size_t j = 0; j < lim; j++) {
+            if (key_mask && key_mask[j])
+                continue;
+            if (!isfinite(row[j])) {
+                st = ev_fail(err, EV_ERR_FORMAT, "attention score (%zu, %zu) overflows float32: the vectors are too "
+                             "large", i, j);
+                goto done;
+            }
+            if (row[j] > max)
+                max = row[j];
+            any = 1;
+        }
+        if (!any) { /* every key masked: no attention at all */
+            memset(row, 0, n * sizeof *row);
+            continue;
+        }
+        /* 4b: exp and sum (the maximum contributes exp(0) = 1, so sum ≥ 1) */
+        float sum = 0.0f;
+        for (size_t j = 0; j < n; j++) {
+            if (j >= lim || (key_mask && key_mask[j])) {
+                row[j] = 0.0f;
+                continue;
+            }
+            row[j] = expf(row[j] - max);
+            sum += row[j];
+        }
+        /* 4c: normalise */
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < lim; j++)
+            row[j] *= inv;
+    }
+    /* pass 5: weighted sum A·V (into Z directly when there is no W_O) */
+    if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
+        goto oom;
+    matmul(A, V, h->w_o ? av : Z, n, dk, n);
+    /* pass 6: output projection Z = (A·V)·W_O */
+    if (h->w_o)
+        matmul(av, h->w_o, Z, n, dm, dk);
+    /* pass 7: never hand out NaN or Inf */
+    for (size_t i = 0; i < n * dm; i++)
+        if (!isfinite(Z[i])) {
+            st = ev_fail(err, EV_ERR_FORMAT, "attention output (%zu, %zu) overflows float32: the vectors are too "
+                         "large", i / dm, i % dm);
+            goto done;
+        }
+    st = EV_OK;
+    goto done;
+oom:
+    st = ev_fail(err, EV_ERR_NOMEM, "out of memory computing attention over %zu tokens", n);
+done:
+    free(xp);
+    free(q);
+    free(k);
+    free(v);
+    free(av);
+    return st;
+}
+
+/* ---- the naive twin -------------------------------------------------------------------------------------- */
+
+/* out (m, n) = a (m, k) · b (k, n) in double; a is af (float) or, when af is NULL, ad (double); b NULL = identity. */
+static void naive_matmul(const float *af, const double *ad, const float *b, double *out, size_t m, size_t n,
+                         size_t k)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0;
+            for (size_t p = 0; p < k; p++) {
+                double a = af ? (double)af[i * k + p] : ad[i * k + p];
+                double w = b ? (double)b[p * n + j] : (double)(p == j);
+                acc += a * w;
+            }
+            out[i * n + j] = acc;
+        }
+}
+
+ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                             const attn_opts *opts, float *A, float *Z, ev_error *err)
+{
+    attn_opts o = opts ? *opts : attn_opts_default();
+    ev_status st = check_forward(h, X, n, &o, err);
+    if (st != EV_OK)
+        return st;
+    size_t dm = h->d_model, dk = h->d_k;
+    float *xp = malloc(n * dm * sizeof *xp);   /* (n, dm) */
+    double *q = malloc(n * dk * sizeof *q);    /* (n, dk) */
+    double *k = malloc(n * dk * sizeof *k);    /* (n, dk) */
+    double *v = malloc(n * dk * sizeof *v);    /* (n, dk) */
+    double *s = malloc(n * n * sizeof *s);     /* (n, n) weights in double */
+    double *av = malloc(n * dk * sizeof *av);  /* (n, dk) */
+    double *z = malloc(n * dm * sizeof *z);    /* (n, dm) */
+    if (!xp || !q || !k || !v || !s || !av || !z) {
+        st = ev_fail(err, EV_ERR_NOMEM, "out of memory computing attention over %zu tokens", n);
+        goto done;
+    }
+    /* 1: input */
+    if (o.positions == ATTN_POS_SINUSOIDAL)
+        attn_positional_encoding(n, dm, o.position_scale, xp);
+    else
+        memset(xp, 0, n * dm * sizeof *xp);
+    for (size_t i = 0; i < n * dm; i++)
+        xp[i] += X[i];
+    /* 2: projections */
+    naive_matmul(xp, NULL, h->w_q, q, n, dk, dm);
+    naive_matmul(xp, NULL, h->w_k, k, n, dk, dm);
+    naive_matmul(xp, NULL, h->w_v, v, n, dk, dm);
+    /* 3, 4: scores and softmax, row by row */
+    double scale = 1.0 / sqrt((double)dk);
+    for (size_t i = 0; i < n; i++) {
+        double max = -INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            int allowed = !(key_mask && key_mask[j]) && !(o.causal && j > i);
+            double dot = 0;
+            for (size_t p = 0; p < dk; p++)
+                dot += q[i * dk + p] * k[j * dk + p];
+            s[i * n + j] = allowed ? dot * scale : -INFINITY;
+            if (allowed && s[i * n + j] > max)
+                max = s[i * n + j];
+        }
+        double sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            s[i * n + j] = max == -INFINITY || s[i * n + j] == -INFINITY ? 0.0 : exp(s[i * n + j] - max);
+            sum += s[i * n + j];
+        }
+        for (size_t j = 0; j < n; j++) {
+            s[i * n + j] = sum > 0 ? s[i * n + j] / sum : 0.0;
+            A[i * n + j] = (float)s[i * n + j];
+        }
+    }
+    /* 5, 6: weighted sum and output projection */
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < dk; p++) {
+            double acc = 0;
+            for (size_t j = 0; j < n; j++)
+                acc += s[i * n + j] * v[j * dk + p];
+            av[i * dk + p] = acc;
+        }
+    if (h->w_o)
+        naive_matmul(NULL, av, h->w_o, z, n, dm, dk);
+    else
+        memcpy(z, av, n * dm * sizeof *z);
+    for (size_t i = 0; i < n * dm; i++) {
+        Z[i] = (float)z[i];
+        if (!isfinite(Z[i])) {
+            st = ev_fail(err, EV_ERR_FORMAT, "attention output (%zu, %zu) overflows float32", i / dm, i % dm);
+            goto done;
+        }
+    }
+done:
+    free(xp);
+    free(q);
+    free(k);
+    free(v);
+    free(s);
+    free(av);
+    free(z);
+    return st;
+}
