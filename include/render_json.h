@@ -1,0 +1,30 @@
+/* render_json — the documented JSON of the main view and of compare (schema in README, "JSON output").
+ * Presentation only: every number comes from the view; floats are written as their shortest round-trip decimal. */
+#ifndef RENDER_JSON_H
+#define RENDER_JSON_H
+
+#include <cJSON.h>
+
+#include "store.h"
+#include "view.h"
+
+/* A float as a JSON number (shortest decimal that reads back to the same float). NULL on OOM. */
+cJSON *render_json_float(float f);
+
+/* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}.
+ * vectors_path names the vector file. NULL when out of memory. */
+cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
+
+/* The "head" object alone (kind, description, d_model, d_k, w_o, positions, position_scale, causal, residual). */
+cJSON *render_json_head(const view_opts *o);
+
+/* The "vectors" object alone (path, words, dim). */
+cJSON *render_json_vectors(const store *s, const char *vectors_path);
+
+/* A vocabulary word as a JSON string (bytes kept; invalid UTF-8 is escaped by cJSON as given). */
+cJSON *render_json_word(const store *s, long row);
+
+/* An error object for batch mode: {"line": N, "error": MESSAGE, "code": EXIT}. */
+cJSON *render_json_error(size_t line, const char *message, int code);
+
+#endif

@@ -1,0 +1,60 @@
+/* view — the main job's one computation: a sentence's tokens, their static neighbours, the attention weights and
+ * the neighbours of the contextual vectors. Renderers (text, JSON, HTML, SVG) only present a view_sentence; they
+ * compute nothing.
+ *
+ *   text ─tok_tokenize─▶ tokens ─tok_vectors─▶ X (n, d), key mask (OOV)
+ *   X ─attn_forward─▶ A (n, n), Z (n, d)  [+ X when residual]
+ *   [X_known ; Z] ─sim_topk (one pass over the matrix)─▶ static neighbours (n, k), context neighbours (n, k)
+ */
+#ifndef VIEW_H
+#define VIEW_H
+
+#include <stddef.h>
+
+#include "attention.h"
+#include "ev_error.h"
+#include "similarity.h"
+#include "store.h"
+#include "tokenizer.h"
+
+typedef struct {
+    const attn_head *head;
+    attn_opts attn;      /* positions, scale, causal */
+    int residual;        /* 1: the contextual vector is X + attention output (a transformer layer's residual) */
+    size_t k;            /* neighbours per list */
+    size_t top;          /* attention entries listed per token */
+    size_t restrict_n;   /* neighbours among the first restrict_n words (0 = all) */
+} view_opts;
+
+typedef struct {
+    size_t n, d, k, top;
+    char *text;              /* the sentence (owned, NUL-terminated) */
+    tok_sentence toks;       /* tokens, spans, lookup status */
+    unsigned char *masked;   /* (n) 1 = out of vocabulary: key masked, no static vector */
+    float *X;                /* (n, d) static vectors (0 for OOV) */
+    float *A;                /* (n, n) attention weights, row i = token i's distribution over the tokens */
+    float *Z;                /* (n, d) contextual vectors (with the residual when chosen) */
+    float *self_cos;         /* (n) cosine between Z row i and X row i (0 for OOV tokens) */
+    sim_hit *static_nb;      /* (n, k) static neighbours (row -1 for OOV tokens), the token's own row excluded */
+    sim_hit *context_nb;     /* (n, k) neighbours of Z rows, the token's own row excluded */
+    size_t *attn_top;        /* (n, top) columns token i attends to most (SIZE_MAX: none), weight descending */
+} view_sentence;
+
+/* Builds the view of one sentence. Errors: EV_ERR_USAGE (empty sentence), EV_ERR_FORMAT (invalid UTF-8),
+ * EV_ERR_NOTFOUND (no token has a vector), EV_ERR_NOMEM (over the token limit, out of memory). */
+ev_status view_build(const store *s, const char *text, size_t len, const view_opts *o, view_sentence *out,
+                     ev_error *err);
+
+/* Builds views of m sentences with their neighbour searches batched into one pass over the matrix. out (m) is
+ * filled; per-sentence failures go to errs (m) (status in errs[i].code, EV_OK on success) and do not stop the
+ * others. Returns EV_ERR_NOMEM only when the batch itself could not be computed. */
+ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
+                          const view_opts *o, view_sentence *out, ev_error *errs);
+
+/* Releases a view. NULL-safe, idempotent. */
+void view_free(view_sentence *v);
+
+/* Cosine of two d-vectors (0 when either is zero). */
+float view_cosine(const float *a, const float *b, size_t d);
+
+#endif

@@ -1,0 +1,418 @@
+/* cli_attention — the main view (`embvsattn "SENTENCE"`), --batch (JSONL) and compare. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "cli_internal.h"
+#include "render_json.h"
+#include "render_text.h"
+#include "view.h"
+
+#define DEFAULT_K 5
+#define DEFAULT_TOP 3
+#define BATCH_GROUP 64 /* sentences whose neighbour searches share one pass over the matrix */
+
+typedef struct {
+    store *s;
+    attn_head *head;
+    view_opts vo;
+    char *vectors_path;
+} view_setup;
+
+static void setup_free(view_setup *vs)
+{
+    attn_head_free(vs->head);
+    store_close(vs->s);
+    free(vs->vectors_path);
+}
+
+/* The vector path as the user should see it (for headers and JSON). */
+static char *vectors_label(const cli_opts *o)
+{
+    const char *p = o->vectors ? o->vectors : getenv("EMBVSATTN_VECTORS");
+    if (p && *p)
+        return strdup(p);
+    return cli_default_vectors_path();
+}
+
+/* Opens the vectors and the head and fills the view options; prints errors. Returns 0 or an exit code. */
+static int setup(cli_opts *o, view_setup *vs)
+{
+    memset(vs, 0, sizeof *vs);
+    int code = 0;
+    vs->s = cli_open_vectors(o, &code);
+    if (!vs->s)
+        return code;
+    vs->vectors_path = vectors_label(o);
+    ev_error err = {0};
+    const char *spec = o->head ? o->head : "identity";
+    if (attn_head_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err) != EV_OK) {
+        code = cli_report(&err);
+        setup_free(vs);
+        return code;
+    }
+    if (o->dk && vs->head->kind != ATTN_HEAD_RANDOM) {
+        setup_free(vs);
+        return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
+    }
+    vs->vo.head = vs->head;
+    vs->vo.attn = attn_opts_default();
+    if (vs->head->has_position_meta) {
+        vs->vo.attn.positions = vs->head->positions;
+        vs->vo.attn.position_scale = vs->head->position_scale;
+    }
+    if (o->positions)
+        vs->vo.attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+    if (o->position_scale_given)
+        vs->vo.attn.position_scale = o->position_scale;
+    vs->vo.attn.causal = o->causal;
+    vs->vo.residual = o->residual;
+    vs->vo.k = o->k_given ? o->k : DEFAULT_K;
+    vs->vo.top = o->top ? o->top : DEFAULT_TOP;
+    vs->vo.restrict_n = o->restrict_n;
+    return 0;
+}
+
+/* The sentence from the positional arguments, joined by spaces (so unquoted words work too). */
+static char *join_args(const cli_opts *o, size_t *len)
+{
+    size_t n = 0;
+    for (int i = 0; i < o->npos; i++)
+        n += strlen(o->pos[i]) + 1;
+    char *s = malloc(n + 1), *p = s;
+    if (!s)
+        return NULL;
+    for (int i = 0; i < o->npos; i++) {
+        size_t l = strlen(o->pos[i]);
+        if (i)
+            *p++ = ' ';
+        memcpy(p, o->pos[i], l);
+        p += l;
+    }
+    *p = '\0';
+    *len = (size_t)(p - s);
+    return s;
+}
+
+/* Reads one line of stdin into *buf (grown as needed, at most max bytes kept). Returns the line's length, -1 at
+ * the end of input; *too_long is set when the line exceeded max (its rest is skipped). */
+static long read_line(char **buf, size_t *cap, size_t max, int *too_long)
+{
+    size_t n = 0;
+    int c;
+    *too_long = 0;
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (n >= max) {
+            *too_long = 1;
+            continue;
+        }
+        if (n + 2 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return -2;
+            *buf = nb;
+            *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0 && !*too_long)
+        return -1;
+    if (n > 0 && (*buf)[n - 1] == '\r')
+        n--;
+    if (*buf)
+        (*buf)[n] = '\0';
+    return (long)n;
+}
+
+static int run_batch(view_setup *vs)
+{
+    char *lines[BATCH_GROUP] = {0};
+    size_t caps[BATCH_GROUP] = {0}, lens[BATCH_GROUP], lineno[BATCH_GROUP];
+    int long_line[BATCH_GROUP];
+    view_sentence views[BATCH_GROUP];
+    ev_error errs[BATCH_GROUP];
+    memset(errs, 0, sizeof errs);
+    size_t line = 0, failed = 0, done = 0;
+    int code = 0, eof = 0;
+    while (!eof && !code) {
+        size_t m = 0;
+        while (m < BATCH_GROUP) {
+            long r = read_line(&lines[m], &caps[m], TOK_MAX_BYTES, &long_line[m]);
+            if (r == -1) {
+                eof = 1;
+                break;
+            }
+            if (r == -2) {
+                fprintf(stderr, PROG ": out of memory reading standard input\n");
+                code = EV_ERR_NOMEM;
+                break;
+            }
+            lens[m] = (size_t)r;
+            lineno[m] = ++line;
+            m++;
+        }
+        if (m == 0)
+            break;
+        /* lines over the limit never reach the tokenizer */
+        const char *texts[BATCH_GROUP];
+        size_t tl[BATCH_GROUP];
+        for (size_t i = 0; i < m; i++) {
+            texts[i] = long_line[i] ? "" : (lines[i] ? lines[i] : "");
+            tl[i] = long_line[i] ? 0 : lens[i];
+        }
+        if (view_build_many(vs->s, texts, tl, m, &vs->vo, views, errs) != EV_OK) {
+            fprintf(stderr, PROG ": out of memory in batch at line %zu\n", lineno[0]);
+            code = EV_ERR_NOMEM;
+            break;
+        }
+        for (size_t i = 0; i < m; i++) {
+            cJSON *j;
+            if (long_line[i]) {
+                char *msg = ev_strdup_printf("stdin:%zu: line longer than %u bytes", lineno[i], TOK_MAX_BYTES);
+                j = render_json_error(lineno[i], msg, EV_ERR_NOMEM);
+                free(msg);
+                failed++;
+            } else if (errs[i].code != EV_OK) {
+                char *msg = ev_strdup_printf("stdin:%zu: %s", lineno[i], errs[i].msg ? errs[i].msg : "error");
+                j = render_json_error(lineno[i], msg, (int)errs[i].code);
+                free(msg);
+                failed++;
+            } else {
+                j = render_json_view(vs->s, &views[i], &vs->vo, vs->vectors_path);
+                done++;
+            }
+            char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+            cJSON_Delete(j);
+            if (txt) {
+                fputs(txt, stdout);
+                fputc('\n', stdout);
+                free(txt);
+            }
+            view_free(&views[i]);
+            ev_error_clear(&errs[i]);
+        }
+        if (fflush(stdout) != 0)
+            break; /* reported by cli_finish_stdout */
+    }
+    for (size_t i = 0; i < BATCH_GROUP; i++)
+        free(lines[i]);
+    if (!code && failed)
+        code = 7;
+    (void)done;
+    return code;
+}
+
+int cmd_show(cli_opts *o)
+{
+    if (o->batch && o->npos > 0)
+        return cli_usage_error("--batch reads sentences from standard input: found a sentence argument ('%s')",
+                               o->pos[0]);
+    if (!o->batch && o->npos == 0)
+        return cli_usage_error("%s", "no sentence given (usage: embvsattn \"SENTENCE\")");
+    view_setup vs;
+    int code = setup(o, &vs);
+    if (code)
+        return code;
+    if (o->batch) {
+        code = run_batch(&vs);
+        setup_free(&vs);
+        return cli_finish_stdout(code);
+    }
+    size_t len = 0;
+    char *text = join_args(o, &len);
+    view_sentence v;
+    ev_error err = {0};
+    if (!text) {
+        setup_free(&vs);
+        return EV_ERR_NOMEM;
+    }
+    if (view_build(vs.s, text, len, &vs.vo, &v, &err) != EV_OK) {
+        code = cli_report(&err);
+    } else if (o->format == OUT_JSON) {
+        code = cli_print_json(render_json_view(vs.s, &v, &vs.vo, vs.vectors_path));
+    } else {
+        render_style st = render_style_for_stdout();
+        render_info ri = {vs.vectors_path, o->quiet};
+        render_text_view(stdout, vs.s, &v, &vs.vo, &ri, &st);
+    }
+    view_free(&v);
+    free(text);
+    setup_free(&vs);
+    return cli_finish_stdout(code);
+}
+
+/* ---- compare ----------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    long row;
+    size_t i1, i2; /* token indexes in sentence 1 and 2 */
+} shared_word;
+
+static void print_hits(const store *s, const sim_hit *h, size_t k)
+{
+    for (size_t j = 0; j < k && h[j].row >= 0; j++) {
+        size_t l;
+        const char *w = store_word(s, (size_t)h[j].row, &l);
+        printf("%s%.*s %.4f", j ? "  " : "", (int)l, w, (double)h[j].score);
+    }
+    putchar('\n');
+}
+
+static void print_attention(const view_sentence *v, size_t i)
+{
+    const size_t *top = v->attn_top + i * v->top;
+    if (top[0] == SIZE_MAX)
+        fputs("-", stdout);
+    for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++)
+        printf("%s%s%s %.0f%%", j ? "  " : "", v->toks.tokens[top[j]].text, top[j] == i ? "(self)" : "",
+               (double)(v->A[i * v->n + top[j]] * 100.0f));
+    putchar('\n');
+}
+
+static cJSON *attention_json(const view_sentence *v, size_t i)
+{
+    cJSON *a = cJSON_CreateArray();
+    const size_t *top = v->attn_top + i * v->top;
+    for (size_t j = 0; a && j < v->top && top[j] != SIZE_MAX; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddNumberToObject(e, "index", (double)top[j]);
+        cJSON_AddStringToObject(e, "token", v->toks.tokens[top[j]].text);
+        cJSON_AddItemToObject(e, "weight", render_json_float(v->A[i * v->n + top[j]]));
+    }
+    return a;
+}
+
+static cJSON *hits_json(const store *s, const sim_hit *h, size_t k)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t j = 0; a && j < k && h[j].row >= 0; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddItemToObject(e, "word", render_json_word(s, h[j].row));
+        cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
+    }
+    return a;
+}
+
+int cmd_compare(cli_opts *o)
+{
+    view_setup vs;
+    int code = setup(o, &vs);
+    if (code)
+        return code;
+    const char *texts[2] = {o->pos[0], o->pos[1]};
+    size_t lens[2] = {strlen(o->pos[0]), strlen(o->pos[1])};
+    view_sentence v[2];
+    ev_error errs[2] = {{0}, {0}};
+    shared_word *sh = NULL;
+    size_t nsh = 0;
+    if (view_build_many(vs.s, texts, lens, 2, &vs.vo, v, errs) != EV_OK) {
+        fprintf(stderr, PROG ": out of memory comparing the sentences\n");
+        setup_free(&vs);
+        return EV_ERR_NOMEM;
+    }
+    for (int i = 0; i < 2; i++)
+        if (errs[i].code != EV_OK) {
+            fprintf(stderr, PROG ": sentence %d: %s\n", i + 1, errs[i].msg ? errs[i].msg : "error");
+            code = code ? code : (int)errs[i].code;
+            ev_error_clear(&errs[i]);
+        }
+    if (code)
+        goto done;
+    long want = -1;
+    if (o->word) {
+        store_match m;
+        want = store_lookup(vs.s, o->word, strlen(o->word), &m);
+        if (want < 0) {
+            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", o->word);
+            code = EV_ERR_NOTFOUND;
+            goto done;
+        }
+    }
+    /* the words the sentences share: the first occurrence in each, in the order of sentence 1 */
+    sh = malloc((v[0].n + 1) * sizeof *sh);
+    for (size_t i = 0; sh && i < v[0].n; i++) {
+        long r = v[0].masked[i] ? -1 : v[0].toks.tokens[i].row;
+        if (r < 0 || (want >= 0 && r != want))
+            continue;
+        int seen = 0;
+        for (size_t q = 0; q < nsh; q++)
+            seen |= sh[q].row == r;
+        for (size_t j = 0; !seen && j < v[1].n; j++)
+            if (!v[1].masked[j] && v[1].toks.tokens[j].row == r) {
+                sh[nsh++] = (shared_word){r, i, j};
+                break;
+            }
+    }
+    if (!sh || nsh == 0) {
+        if (o->word)
+            fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", o->word);
+        else
+            fprintf(stderr, PROG ": compare: the sentences share no word with a vector\n");
+        code = EV_ERR_NOTFOUND;
+        goto done;
+    }
+    size_t d = store_dim(vs.s), k = vs.vo.k;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON *sents = cJSON_AddArrayToObject(root, "sentences");
+        for (int i = 0; i < 2; i++)
+            cJSON_AddItemToArray(sents, render_json_view(vs.s, &v[i], &vs.vo, vs.vectors_path));
+        cJSON *arr = cJSON_AddArrayToObject(root, "shared");
+        for (size_t q = 0; q < nsh; q++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(arr, e);
+            cJSON_AddItemToObject(e, "word", render_json_word(vs.s, sh[q].row));
+            cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
+            cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
+            cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
+            cJSON_AddItemToObject(e, "static_neighbors", hits_json(vs.s, v[0].static_nb + sh[q].i1 * k, k));
+            cJSON *att = cJSON_AddArrayToObject(e, "attention");
+            cJSON_AddItemToArray(att, attention_json(&v[0], sh[q].i1));
+            cJSON_AddItemToArray(att, attention_json(&v[1], sh[q].i2));
+            cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
+            cJSON_AddItemToArray(cn, hits_json(vs.s, v[0].context_nb + sh[q].i1 * k, k));
+            cJSON_AddItemToArray(cn, hits_json(vs.s, v[1].context_nb + sh[q].i2 * k, k));
+            cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
+                                                                                     v[1].X + sh[q].i2 * d, d)));
+            cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
+                                                                                      v[1].Z + sh[q].i2 * d, d)));
+        }
+        cJSON_AddItemToObject(root, "head", render_json_head(&vs.vo));
+        cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs.s, vs.vectors_path));
+        code = cli_print_json(root);
+        goto done;
+    }
+    printf("1: %s\n2: %s\n", v[0].text, v[1].text);
+    render_text_head_line(stdout, &vs.vo);
+    for (size_t q = 0; q < nsh; q++) {
+        size_t l;
+        const char *w = store_word(vs.s, (size_t)sh[q].row, &l);
+        printf("\n%.*s  (token %zu in 1, token %zu in 2)\n", (int)l, w, sh[q].i1, sh[q].i2);
+        printf("  static (same in both):  ");
+        print_hits(vs.s, v[0].static_nb + sh[q].i1 * k, k);
+        printf("  attends to, in 1:       ");
+        print_attention(&v[0], sh[q].i1);
+        printf("  attends to, in 2:       ");
+        print_attention(&v[1], sh[q].i2);
+        printf("  in context, in 1:       ");
+        print_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k);
+        printf("  in context, in 2:       ");
+        print_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k);
+        printf("  cosine of the two static vectors %.4f, of the two contextual vectors %.4f\n",
+               (double)view_cosine(v[0].X + sh[q].i1 * d, v[1].X + sh[q].i2 * d, d),
+               (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
+    }
+done:
+    free(sh);
+    view_free(&v[0]);
+    view_free(&v[1]);
+    setup_free(&vs);
+    return cli_finish_stdout(code);
+}

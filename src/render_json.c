@@ -1,0 +1,120 @@
+#include "render_json.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numparse.h"
+
+cJSON *render_json_float(float f)
+{
+    char buf[32];
+    numparse_format_float(f, buf);
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *render_json_word(const store *s, long row)
+{
+    size_t l;
+    const char *w = store_word(s, (size_t)row, &l);
+    return cJSON_CreateString(w); /* store words are NUL-terminated */
+}
+
+static cJSON *hits_json(const store *s, const sim_hit *h, size_t k)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t j = 0; a && j < k && h[j].row >= 0; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddItemToObject(e, "word", render_json_word(s, h[j].row));
+        cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
+    }
+    return a;
+}
+
+cJSON *render_json_head(const view_opts *o)
+{
+    const attn_head *h = o->head;
+    static const char *kinds[] = {"identity", "random", "file"};
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "kind", kinds[h->kind]);
+    cJSON_AddStringToObject(j, "description", h->description ? h->description : "");
+    cJSON_AddNumberToObject(j, "d_model", (double)h->d_model);
+    cJSON_AddNumberToObject(j, "d_k", (double)h->d_k);
+    cJSON_AddBoolToObject(j, "w_o", h->w_o != NULL);
+    cJSON_AddStringToObject(j, "positions", attn_positions_name(o->attn.positions));
+    cJSON_AddItemToObject(j, "position_scale", render_json_float(o->attn.position_scale));
+    cJSON_AddBoolToObject(j, "causal", o->attn.causal);
+    cJSON_AddBoolToObject(j, "residual", o->residual);
+    return j;
+}
+
+cJSON *render_json_vectors(const store *s, const char *vectors_path)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", vectors_path ? vectors_path : "");
+    cJSON_AddNumberToObject(j, "words", (double)store_size(s));
+    cJSON_AddNumberToObject(j, "dim", (double)store_dim(s));
+    return j;
+}
+
+cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path)
+{
+    size_t n = v->n, k = v->k;
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    cJSON_AddStringToObject(root, "sentence", v->text);
+    cJSON *toks = cJSON_AddArrayToObject(root, "tokens");
+    for (size_t i = 0; toks && i < n; i++) {
+        const tok_token *t = &v->toks.tokens[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(toks, e);
+        cJSON_AddNumberToObject(e, "index", (double)i);
+        cJSON_AddStringToObject(e, "text", t->text);
+        cJSON *span = cJSON_AddArrayToObject(e, "span");
+        cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->begin));
+        cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->end));
+        cJSON_AddStringToObject(e, "status", tok_status_name(t->status));
+        if (t->status != TOK_OOV) {
+            cJSON_AddItemToObject(e, "word", render_json_word(s, t->row));
+            if (t->fallback)
+                cJSON_AddStringToObject(e, "fallback", t->fallback);
+        }
+        cJSON_AddItemToObject(e, "static_neighbors",
+                              t->status == TOK_OOV ? cJSON_CreateArray() : hits_json(s, v->static_nb + i * k, k));
+        cJSON *att = cJSON_AddArrayToObject(e, "attention");
+        const size_t *top = v->attn_top + i * v->top;
+        for (size_t j = 0; att && j < v->top && top[j] != SIZE_MAX; j++) {
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddItemToArray(att, a);
+            cJSON_AddNumberToObject(a, "index", (double)top[j]);
+            cJSON_AddStringToObject(a, "token", v->toks.tokens[top[j]].text);
+            cJSON_AddItemToObject(a, "weight", render_json_float(v->A[i * n + top[j]]));
+        }
+        cJSON_AddItemToObject(e, "context_neighbors", hits_json(s, v->context_nb + i * k, k));
+        if (t->status != TOK_OOV)
+            cJSON_AddItemToObject(e, "context_self_similarity", render_json_float(v->self_cos[i]));
+        else
+            cJSON_AddNullToObject(e, "context_self_similarity");
+    }
+    cJSON *w = cJSON_AddArrayToObject(root, "weights");
+    for (size_t i = 0; w && i < n; i++) {
+        cJSON *row = cJSON_CreateArray();
+        cJSON_AddItemToArray(w, row);
+        for (size_t j = 0; row && j < n; j++)
+            cJSON_AddItemToArray(row, render_json_float(v->A[i * n + j]));
+    }
+    cJSON_AddItemToObject(root, "head", render_json_head(o));
+    cJSON_AddItemToObject(root, "vectors", render_json_vectors(s, vectors_path));
+    return root;
+}
+
+cJSON *render_json_error(size_t line, const char *message, int code)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "line", (double)line);
+    cJSON_AddStringToObject(e, "error", message ? message : "error");
+    cJSON_AddNumberToObject(e, "code", code);
+    return e;
+}

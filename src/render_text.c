@@ -1,0 +1,262 @@
+#define _POSIX_C_SOURCE 200809L
+#include "render_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+render_style render_style_for_stdout(void)
+{
+    render_style st = {0, 0, 80};
+    int tty = isatty(STDOUT_FILENO);
+    const char *nc = getenv("NO_COLOR");
+    st.color = tty && !(nc && *nc);
+    st.unicode = tty;
+    const char *cols = getenv("COLUMNS");
+    long w = cols ? strtol(cols, NULL, 10) : 0;
+    if (w <= 0 && tty) {
+        struct winsize ws;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+            w = ws.ws_col;
+    }
+    if (w >= 40 && w <= 1000)
+        st.width = (int)w;
+    else if (w > 1000)
+        st.width = 1000;
+    else if (w > 0)
+        st.width = 40;
+    return st;
+}
+
+size_t render_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+void render_cell(FILE *fp, const char *s, size_t n, size_t max, int pad, const render_style *st)
+{
+    size_t w = render_width(s, n);
+    if (w <= max) {
+        fwrite(s, 1, n, fp);
+        for (; pad && w < max; w++)
+            fputc(' ', fp);
+        return;
+    }
+    /* cut at a code-point boundary, keeping max-1 columns and a mark */
+    size_t cols = 0, i = 0;
+    while (i < n && cols < max - 1) {
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        cols++;
+    }
+    fwrite(s, 1, i, fp);
+    fputs(st->unicode ? "\xe2\x80\xa6" : "~", fp);
+}
+
+/* Shade for a weight: a 256-colour background from the greyscale ramp (232–255) on a terminal. */
+static void cell(FILE *fp, float a, int masked, const render_style *st)
+{
+    int pct = (int)(a * 100.0f + 0.5f);
+    if (masked) {
+        fputs(st->unicode ? "   \xc2\xb7" : "   .", fp);
+        return;
+    }
+    if (st->color) {
+        int level = 232 + (int)(a * 23.0f + 0.5f);
+        if (level > 255)
+            level = 255;
+        int fg = level > 245 ? 16 : 255;
+        fprintf(fp, " \033[48;5;%dm\033[38;5;%dm", level, fg);
+        if (pct > 0)
+            fprintf(fp, "%3d", pct);
+        else
+            fputs("   ", fp);
+        fputs("\033[0m", fp);
+        return;
+    }
+    if (st->unicode) {
+        static const char *shade[] = {" ", "\xe2\x96\x91", "\xe2\x96\x92", "\xe2\x96\x93", "\xe2\x96\x88"};
+        int s = a <= 0.005f ? 0 : a < 0.15f ? 1 : a < 0.35f ? 2 : a < 0.6f ? 3 : 4;
+        if (pct > 0)
+            fprintf(fp, "%s%3d", shade[s], pct);
+        else
+            fputs("    ", fp);
+        return;
+    }
+    if (pct > 0)
+        fprintf(fp, " %3d", pct);
+    else
+        fputs("    ", fp);
+}
+
+void render_heatmap(FILE *fp, const char *const *labels, size_t n, const float *A, const unsigned char *masked,
+                    const render_style *st)
+{
+    if (n == 0)
+        return;
+    size_t lab = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t w = render_width(labels[i], strlen(labels[i]));
+        if (w > lab)
+            lab = w;
+    }
+    if (lab > 14)
+        lab = 14;
+    size_t idx_w = n >= 1000 ? 4 : n >= 100 ? 3 : n >= 10 ? 2 : 1;
+    size_t left = idx_w + 1 + lab + 1; /* "12 label " */
+    size_t cellw = 4;
+    size_t fit = st->width > (int)(left + cellw) ? ((size_t)st->width - left) / cellw : 1;
+    for (size_t c0 = 0; c0 < n; c0 += fit) {
+        size_t c1 = c0 + fit < n ? c0 + fit : n;
+        if (c0 > 0)
+            fputc('\n', fp);
+        /* column header: the column's index, then its label cut to the cell */
+        fprintf(fp, "%*s", (int)left, "");
+        for (size_t j = c0; j < c1; j++)
+            fprintf(fp, "%4zu", j);
+        fputc('\n', fp);
+        fprintf(fp, "%*s", (int)left, "");
+        for (size_t j = c0; j < c1; j++) {
+            fputc(' ', fp);
+            size_t l = strlen(labels[j]), w = render_width(labels[j], l);
+            for (; w < 3; w++)
+                fputc(' ', fp);
+            render_cell(fp, labels[j], l, 3, 0, st);
+        }
+        fputc('\n', fp);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(fp, "%*zu ", (int)idx_w, i);
+            render_cell(fp, labels[i], strlen(labels[i]), lab, 1, st);
+            fputc(' ', fp);
+            for (size_t j = c0; j < c1; j++)
+                cell(fp, A[i * n + j], masked && masked[j], st);
+            fputc('\n', fp);
+        }
+    }
+}
+
+/* ---- the main view ---------------------------------------------------------------------------------------- */
+
+static void print_word(FILE *fp, const store *s, long row)
+{
+    size_t l;
+    const char *w = store_word(s, (size_t)row, &l);
+    fwrite(w, 1, l, fp);
+}
+
+void render_text_head_line(FILE *fp, const view_opts *o)
+{
+    fprintf(fp, "head: %s; positions %s", o->head->description ? o->head->description : "?",
+            attn_positions_name(o->attn.positions));
+    if (o->attn.positions != ATTN_POS_NONE)
+        fprintf(fp, " (scale %g)", (double)o->attn.position_scale);
+    fprintf(fp, "; %s; residual %s\n", o->attn.causal ? "causal" : "bidirectional", o->residual ? "on" : "off");
+}
+
+static void bold(FILE *fp, const render_style *st, int on)
+{
+    if (st->color)
+        fputs(on ? "\033[1m" : "\033[0m", fp);
+}
+
+static void dim(FILE *fp, const render_style *st, int on)
+{
+    if (st->color)
+        fputs(on ? "\033[2m" : "\033[0m", fp);
+}
+
+void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
+                      const render_style *st)
+{
+    size_t n = v->n, k = v->k;
+    bold(fp, st, 1);
+    fprintf(fp, "%s\n", v->text);
+    bold(fp, st, 0);
+    render_text_head_line(fp, o);
+    fprintf(fp, "vectors: %s (%zu words, %zu dimensions)\n\n", ri->vectors_path ? ri->vectors_path : "?",
+            store_size(s), store_dim(s));
+    const char *arrow = st->unicode ? "\xe2\x86\x92" : "->";
+    for (size_t i = 0; i < n; i++) {
+        const tok_token *t = &v->toks.tokens[i];
+        bold(fp, st, 1);
+        fprintf(fp, "[%zu] ", i);
+        fwrite(t->text, 1, t->len, fp);
+        bold(fp, st, 0);
+        if (t->status == TOK_OOV)
+            fputs("  (out of vocabulary: no vector, never attended to)", fp);
+        else if (t->status != TOK_EXACT) {
+            fprintf(fp, "  %s ", arrow);
+            print_word(fp, s, t->row);
+            fprintf(fp, " (%s)", tok_status_name(t->status));
+        }
+        fputc('\n', fp);
+        fputs("    static:     ", fp);
+        if (t->status == TOK_OOV)
+            fputs("-", fp);
+        for (size_t j = 0; j < k && t->status != TOK_OOV; j++) {
+            const sim_hit *h = &v->static_nb[i * k + j];
+            if (h->row < 0)
+                break;
+            if (j)
+                fputs("  ", fp);
+            print_word(fp, s, h->row);
+            fprintf(fp, " %.4f", (double)h->score);
+        }
+        fputs("\n    attends to: ", fp);
+        const size_t *top = v->attn_top + i * v->top;
+        if (v->top == 0 || top[0] == SIZE_MAX)
+            fputs("-", fp);
+        for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
+            const tok_token *u = &v->toks.tokens[top[j]];
+            if (j)
+                fputs("  ", fp);
+            fwrite(u->text, 1, u->len, fp);
+            if (top[j] == i)
+                fputs("(self)", fp);
+            fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
+        }
+        fputs("\n    in context: ", fp);
+        for (size_t j = 0; j < k; j++) {
+            const sim_hit *h = &v->context_nb[i * k + j];
+            if (h->row < 0)
+                break;
+            if (j)
+                fputs("  ", fp);
+            print_word(fp, s, h->row);
+            fprintf(fp, " %.4f", (double)h->score);
+        }
+        if (t->status != TOK_OOV) {
+            dim(fp, st, 1);
+            fprintf(fp, "   (cos to its static vector %.4f)", (double)v->self_cos[i]);
+            dim(fp, st, 0);
+        }
+        fputc('\n', fp);
+    }
+    fputs("\nattention weights, % (row = the token attending, column = the token attended to; rows sum to 100)\n", fp);
+    const char **labels = malloc(n * sizeof *labels);
+    if (labels) {
+        for (size_t i = 0; i < n; i++)
+            labels[i] = v->toks.tokens[i].text;
+        render_heatmap(fp, labels, n, v->A, v->masked, st);
+        free(labels);
+    }
+    if (ri->quiet)
+        return;
+    fputs("\nstatic      the nearest words by cosine over the whole vocabulary: an embedding layer's view, the same in\n"
+          "            every sentence.\n"
+          "attends to  the tokens of this sentence the token's query weighs most: softmax(Q·Kᵀ/√d_k) row, this\n"
+          "            sentence only. Out-of-vocabulary tokens have no key and are never attended to.\n"
+          "in context  the nearest words of the token's output vector (its row of A·V",
+          fp);
+    fputs(o->head->w_o ? "·W_O" : "", fp);
+    fputs(o->residual ? ", plus its own vector" : "", fp);
+    fputs("): where attention moved it.\n", fp);
+    if (o->head->kind == ATTN_HEAD_IDENTITY)
+        fputs("            The identity head is untrained: it only measures similarity inside the sentence.\n", fp);
+}

@@ -1,0 +1,178 @@
+#include "view.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+void view_free(view_sentence *v)
+{
+    if (!v)
+        return;
+    free(v->text);
+    tok_free(&v->toks);
+    free(v->masked);
+    free(v->X);
+    free(v->A);
+    free(v->Z);
+    free(v->self_cos);
+    free(v->static_nb);
+    free(v->context_nb);
+    free(v->attn_top);
+    memset(v, 0, sizeof *v);
+}
+
+float view_cosine(const float *a, const float *b, size_t d)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < d; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return aa > 0 && bb > 0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
+}
+
+/* Pass 1 of a view: tokens, X, attention, Z, self-cosines and the attention top list (no neighbours yet). */
+static ev_status build_attention(const store *s, const char *text, size_t len, const view_opts *o,
+                                 view_sentence *v, ev_error *err)
+{
+    memset(v, 0, sizeof *v);
+    ev_status st = tok_tokenize(s, text, len, &v->toks, err);
+    if (st != EV_OK)
+        return st;
+    size_t n = v->toks.n, d = store_dim(s);
+    if (v->toks.n_known == 0)
+        return ev_fail(err, EV_ERR_NOTFOUND, "none of the %zu token%s of the sentence has a vector (all out of "
+                       "vocabulary)", n, n == 1 ? "" : "s");
+    v->n = n;
+    v->d = d;
+    v->k = o->k;
+    v->top = o->top;
+    v->text = malloc(len + 1);
+    v->masked = calloc(n, 1);
+    v->X = malloc(n * d * sizeof *v->X);
+    v->A = malloc(n * n * sizeof *v->A);
+    v->Z = malloc(n * d * sizeof *v->Z);
+    v->self_cos = calloc(n, sizeof *v->self_cos);
+    v->static_nb = calloc(n * o->k, sizeof *v->static_nb);
+    v->context_nb = calloc(n * o->k, sizeof *v->context_nb);
+    v->attn_top = malloc((n * o->top + 1) * sizeof *v->attn_top);
+    if (!v->text || !v->masked || !v->X || !v->A || !v->Z || !v->self_cos || !v->static_nb || !v->context_nb ||
+        !v->attn_top)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
+    memcpy(v->text, text, len);
+    v->text[len] = '\0';
+    tok_vectors(s, &v->toks, v->X, v->masked);
+    if ((st = attn_forward(o->head, v->X, v->masked, n, &o->attn, v->A, v->Z, err)) != EV_OK)
+        return st;
+    if (o->residual)
+        for (size_t i = 0; i < n * d; i++)
+            v->Z[i] += v->X[i];
+    for (size_t i = 0; i < n; i++) {
+        if (!v->masked[i])
+            v->self_cos[i] = view_cosine(v->Z + i * d, v->X + i * d, d);
+        /* the top columns of row i: a selection of `top` by weight, ties by lower column; masked and zero
+         * weights never listed */
+        const float *a = v->A + i * n;
+        size_t *t = v->attn_top + i * o->top;
+        for (size_t r = 0; r < o->top; r++)
+            t[r] = SIZE_MAX;
+        for (size_t j = 0; j < n; j++) {
+            if (v->masked[j] || !(a[j] > 0))
+                continue;
+            size_t r = o->top;
+            while (r > 0 && (t[r - 1] == SIZE_MAX || a[t[r - 1]] < a[j]))
+                r--;
+            if (r == o->top)
+                continue;
+            memmove(t + r + 1, t + r, (o->top - r - 1) * sizeof *t);
+            t[r] = j;
+        }
+    }
+    return EV_OK;
+}
+
+ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
+                          const view_opts *o, view_sentence *out, ev_error *errs)
+{
+    size_t d = store_dim(s), q = 0;
+    for (size_t i = 0; i < m; i++) {
+        ev_error_clear(&errs[i]);
+        if (build_attention(s, texts[i], lens[i], o, &out[i], &errs[i]) != EV_OK) {
+            view_free(&out[i]);
+            continue;
+        }
+        q += out[i].n + out[i].toks.n_known;
+    }
+    if (q == 0)
+        return EV_OK;
+    /* One neighbour search for everything: the static vectors of known tokens, then every contextual vector. */
+    float *Q = malloc(q * d * sizeof *Q);
+    long *excl = malloc(q * sizeof *excl);
+    sim_hit *hits = malloc(q * o->k * sizeof *hits);
+    ev_error err = {0};
+    ev_status st = EV_OK;
+    if (!Q || !excl || !hits) {
+        st = EV_ERR_NOMEM;
+        goto done;
+    }
+    size_t r = 0;
+    for (size_t i = 0; i < m; i++) {
+        view_sentence *v = &out[i];
+        for (size_t t = 0; t < v->n; t++)
+            if (!v->masked[t]) {
+                memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
+                excl[r++] = v->toks.tokens[t].row;
+            }
+        for (size_t t = 0; t < v->n; t++) {
+            memcpy(Q + r * d, v->Z + t * d, d * sizeof *Q);
+            excl[r++] = v->masked[t] ? -1 : v->toks.tokens[t].row;
+        }
+    }
+    st = sim_topk(s, Q, q, o->k, o->restrict_n, excl, 1, hits, &err);
+    if (st != EV_OK) {
+        for (size_t i = 0; i < m; i++)
+            if (out[i].n) {
+                ev_fail(&errs[i], err.code, "%s", err.msg ? err.msg : "neighbour search failed");
+                view_free(&out[i]);
+            }
+        goto done;
+    }
+    r = 0;
+    for (size_t i = 0; i < m; i++) {
+        view_sentence *v = &out[i];
+        size_t k = o->k;
+        for (size_t t = 0; t < v->n * k; t++)
+            v->static_nb[t].row = -1;
+        for (size_t t = 0; t < v->n; t++)
+            if (!v->masked[t])
+                memcpy(v->static_nb + t * k, hits + (r++) * k, k * sizeof *hits);
+        for (size_t t = 0; t < v->n; t++)
+            memcpy(v->context_nb + t * k, hits + (r++) * k, k * sizeof *hits);
+    }
+done:
+    ev_error_clear(&err);
+    free(Q);
+    free(excl);
+    free(hits);
+    return st == EV_ERR_NOMEM ? st : EV_OK;
+}
+
+ev_status view_build(const store *s, const char *text, size_t len, const view_opts *o, view_sentence *out,
+                     ev_error *err)
+{
+    ev_error e = {0};
+    ev_status st = view_build_many(s, &text, &len, 1, o, out, &e);
+    if (st == EV_OK && e.code != EV_OK)
+        st = e.code;
+    if (st != EV_OK) {
+        if (e.msg)
+            ev_fail(err, st, "%s", e.msg);
+        else
+            ev_fail(err, st, "out of memory building the view");
+        view_free(out);
+    }
+    ev_error_clear(&e);
+    return st;
+}
