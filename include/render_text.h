@@ -46,6 +46,9 @@ typedef struct {
 void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
                       const render_style *st);
 
+/* True when token i's text occurs elsewhere in the sentence (so listings add its index to tell them apart). */
+int render_token_repeated(const view_sentence *v, size_t i);
+
 /* The head's description line: kind, d_k, positions, causal, residual. Writes into fp. */
 void render_text_head_line(FILE *fp, const view_opts *o);
 

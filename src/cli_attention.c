@@ -268,9 +268,14 @@ static void print_attention(const view_sentence *v, size_t i)
     const size_t *top = v->attn_top + i * v->top;
     if (top[0] == SIZE_MAX)
         fputs("-", stdout);
-    for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++)
-        printf("%s%s%s %.0f%%", j ? "  " : "", v->toks.tokens[top[j]].text, top[j] == i ? "(self)" : "",
-               (double)(v->A[i * v->n + top[j]] * 100.0f));
+    for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
+        printf("%s%s", j ? "  " : "", v->toks.tokens[top[j]].text);
+        if (top[j] == i)
+            fputs("(self)", stdout);
+        else if (render_token_repeated(v, top[j]))
+            printf("[%zu]", top[j]);
+        printf(" %.0f%%", (double)(v->A[i * v->n + top[j]] * 100.0f));
+    }
     putchar('\n');
 }
 

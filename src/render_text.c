@@ -143,6 +143,15 @@ void render_heatmap(FILE *fp, const char *const *labels, size_t n, const float *
 
 /* ---- the main view ---------------------------------------------------------------------------------------- */
 
+int render_token_repeated(const view_sentence *v, size_t i)
+{
+    const tok_token *t = &v->toks.tokens[i];
+    for (size_t j = 0; j < v->n; j++)
+        if (j != i && v->toks.tokens[j].len == t->len && memcmp(v->toks.tokens[j].text, t->text, t->len) == 0)
+            return 1;
+    return 0;
+}
+
 static void print_word(FILE *fp, const store *s, long row)
 {
     size_t l;
@@ -219,6 +228,8 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
             fwrite(u->text, 1, u->len, fp);
             if (top[j] == i)
                 fputs("(self)", fp);
+            else if (render_token_repeated(v, top[j]))
+                fprintf(fp, "[%zu]", top[j]); /* which of the equal tokens */
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
         fputs("\n    in context: ", fp);
