@@ -45,11 +45,20 @@ typedef struct {
 ev_status view_build(const store *s, const char *text, size_t len, const view_opts *o, view_sentence *out,
                      ev_error *err);
 
-/* Builds views of m sentences with their neighbour searches batched into one pass over the matrix. out (m) is
- * filled; per-sentence failures go to errs (m) (status in errs[i].code, EV_OK on success) and do not stop the
- * others. Returns EV_ERR_NOMEM only when the batch itself could not be computed. */
+/* Static neighbours already computed, by row: they are the same in every sentence, so a run over many sentences
+ * (--batch) searches each word's once. Opaque; create with view_cache_new, release with view_cache_free. */
+typedef struct view_cache view_cache;
+
+/* A cache for the store's rows; NULL when out of memory (callers then go without). */
+view_cache *view_cache_new(const store *s);
+void view_cache_free(view_cache *c); /* NULL-safe */
+
+/* Builds views of m sentences with their neighbour searches batched into one pass over the matrix (static
+ * neighbours of a word come from cache when it has them, and are searched once per batch otherwise; cache may be
+ * NULL). out (m) is filled; per-sentence failures go to errs (m) (status in errs[i].code, EV_OK on success) and do
+ * not stop the others. Returns EV_ERR_NOMEM only when the batch itself could not be computed. */
 ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
-                          const view_opts *o, view_sentence *out, ev_error *errs);
+                          const view_opts *o, view_cache *cache, view_sentence *out, ev_error *errs);
 
 /* Releases a view. NULL-safe, idempotent. */
 void view_free(view_sentence *v);

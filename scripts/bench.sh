@@ -85,3 +85,34 @@ awk -v t="$t_vec" -v g="$t_gvec" -v r="$r_vec" -v rg="$r_gvec" -v m="$matrix_mib
     printf "gensim mmap load+king  %7.1f ms  peak RSS %6.1f MiB\n", g*1000, rg
     printf "speed-up vs gensim: %.1fx\n", g / t
 }' | tee "$out/vector.txt"
+
+echo "== 4. the main view, whole process (warm) vs the Python equivalent (gensim mmap + torch MultiheadAttention)"
+sentence="France is a country, it is in Europe"
+hyperfine -N --warmup 3 --runs 30 --export-json "$tmp/view.json" "$bin --vectors $cache '$sentence'" >/dev/null
+hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/pyview.json" \
+    "$py scripts/mainview_python.py $kv '$sentence'" >/dev/null
+t_view=$(median "$tmp/view.json" 0)
+t_pyview=$(median "$tmp/pyview.json" 0)
+r_view=$(rss_mib "$bin" --vectors "$cache" "$sentence")
+r_pyview=$(rss_mib "$py" scripts/mainview_python.py "$kv" "$sentence")
+awk -v t="$t_view" -v p="$t_pyview" -v r="$r_view" -v rp="$r_pyview" -v m="$matrix_mib" 'BEGIN {
+    printf "embvsattn main view   %8.1f ms  peak RSS %6.1f MiB (matrix %s MiB + %.1f MiB; target <= matrix + 20)\n", t*1000, r, m, r - m
+    printf "python (gensim+torch) %8.1f ms  peak RSS %6.1f MiB\n", p*1000, rp
+    printf "speed-up: %.1fx (target >= 100x)\n", p / t
+}' | tee "$out/view.txt"
+
+echo "== 5. --batch: 1000 sentences of 20 tokens (random frequent words, fixed seed), JSONL with neighbours"
+awk 'NR <= 5000 && $1 ~ /^[a-z]+$/ { print $1 }' "$txt" >"$tmp/words"
+awk 'BEGIN { srand(1) } { w[NR] = $1 } END { for (s = 0; s < 1000; s++) { l = ""; for (t = 0; t < 20; t++)
+    l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' "$tmp/words" >"$tmp/batch.txt"
+for restrict in 0 30000; do
+    hyperfine --warmup 0 --runs 1 --export-json "$tmp/batch$restrict.json" \
+        "$bin --vectors $cache --batch --restrict $restrict <$tmp/batch.txt >/dev/null" >/dev/null
+    t=$(median "$tmp/batch$restrict.json" 0)
+    awk -v t="$t" -v r="$restrict" 'BEGIN {
+        printf "batch, neighbours among %s words: %.2f s = %.0f sentences/s (target >= 1000/s)\n",
+            r == 0 ? "all 341479" : r, t, 1000 / t }'
+done | tee "$out/batch.txt"
+awk 'BEGIN { f = 1000 * 20 * 2 * 341479 * 100 * 2 / 1e9;
+    printf "floor for exact neighbours of every token (static + context, 40 queries/sentence): %.0f GFLOP per 1000 sentences = %.1f s at 120 GFLOP/s\n", f, f / 120 }' |
+    tee -a "$out/batch.txt"

@@ -139,6 +139,7 @@ static int run_batch(view_setup *vs)
     memset(errs, 0, sizeof errs);
     size_t line = 0, failed = 0, done = 0;
     int code = 0, eof = 0;
+    view_cache *cache = view_cache_new(vs->s); /* static neighbours: searched once per word for the whole run */
     while (!eof && !code) {
         size_t m = 0;
         while (m < BATCH_GROUP) {
@@ -165,7 +166,7 @@ static int run_batch(view_setup *vs)
             texts[i] = long_line[i] ? "" : (lines[i] ? lines[i] : "");
             tl[i] = long_line[i] ? 0 : lens[i];
         }
-        if (view_build_many(vs->s, texts, tl, m, &vs->vo, views, errs) != EV_OK) {
+        if (view_build_many(vs->s, texts, tl, m, &vs->vo, cache, views, errs) != EV_OK) {
             fprintf(stderr, PROG ": out of memory in batch at line %zu\n", lineno[0]);
             code = EV_ERR_NOMEM;
             break;
@@ -201,6 +202,7 @@ static int run_batch(view_setup *vs)
     }
     for (size_t i = 0; i < BATCH_GROUP; i++)
         free(lines[i]);
+    view_cache_free(cache);
     if (!code && failed)
         code = 7;
     (void)done;
@@ -317,7 +319,7 @@ int cmd_compare(cli_opts *o)
     ev_error errs[2] = {{0}, {0}};
     shared_word *sh = NULL;
     size_t nsh = 0;
-    if (view_build_many(vs.s, texts, lens, 2, &vs.vo, v, errs) != EV_OK) {
+    if (view_build_many(vs.s, texts, lens, 2, &vs.vo, NULL, v, errs) != EV_OK) {
         fprintf(stderr, PROG ": out of memory comparing the sentences\n");
         setup_free(&vs);
         return EV_ERR_NOMEM;

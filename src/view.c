@@ -93,10 +93,67 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     return EV_OK;
 }
 
-ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
-                          const view_opts *o, view_sentence *out, ev_error *errs)
+struct view_cache {
+    size_t V, k, restrict_n;   /* the settings the cached lists were computed with */
+    int32_t *slot;             /* (V) index into hits of a row's list, -1 when not cached */
+    sim_hit *hits;             /* (n, k) */
+    size_t n, cap;
+};
+
+view_cache *view_cache_new(const store *s)
 {
-    size_t d = store_dim(s), q = 0;
+    view_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->V = store_size(s);
+    c->slot = malloc(c->V * sizeof *c->slot);
+    if (!c->slot) {
+        free(c);
+        return NULL;
+    }
+    memset(c->slot, 0xff, c->V * sizeof *c->slot);
+    return c;
+}
+
+void view_cache_free(view_cache *c)
+{
+    if (!c)
+        return;
+    free(c->slot);
+    free(c->hits);
+    free(c);
+}
+
+/* Makes room for one more list; returns its index, or -1 (then the caller searches without caching). */
+static long cache_add(view_cache *c, size_t row)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        if (cap > (size_t)INT32_MAX)
+            return -1;
+        sim_hit *h = realloc(c->hits, cap * c->k * sizeof *h);
+        if (!h)
+            return -1;
+        c->hits = h;
+        c->cap = cap;
+    }
+    c->slot[row] = (int32_t)c->n;
+    return (long)c->n++;
+}
+
+ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
+                          const view_opts *o, view_cache *cache, view_sentence *out, ev_error *errs)
+{
+    size_t d = store_dim(s), q = 0, k = o->k;
+    if (cache && (cache->k != k || cache->restrict_n != o->restrict_n)) { /* new settings: start afresh */
+        memset(cache->slot, 0xff, cache->V * sizeof *cache->slot);
+        cache->n = 0;
+        cache->k = k;
+        cache->restrict_n = o->restrict_n;
+        free(cache->hits);
+        cache->hits = NULL;
+        cache->cap = 0;
+    }
     for (size_t i = 0; i < m; i++) {
         ev_error_clear(&errs[i]);
         if (build_attention(s, texts[i], lens[i], o, &out[i], &errs[i]) != EV_OK) {
@@ -107,31 +164,51 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
     }
     if (q == 0)
         return EV_OK;
-    /* One neighbour search for everything: the static vectors of known tokens, then every contextual vector. */
+    /* One neighbour search for everything: the static vectors of known tokens not in the cache (each row once),
+     * then every contextual vector. */
     float *Q = malloc(q * d * sizeof *Q);
     long *excl = malloc(q * sizeof *excl);
-    sim_hit *hits = malloc(q * o->k * sizeof *hits);
+    sim_hit *hits = malloc(q * k * sizeof *hits);
+    long *src = malloc(q * sizeof *src);   /* per static query: the cache list it fills, or -1 */
+    long *from = malloc(q * sizeof *from); /* per known token: its query (≥ 0) or cache list -1-from (< 0) */
     ev_error err = {0};
     ev_status st = EV_OK;
-    if (!Q || !excl || !hits) {
+    if (!Q || !excl || !hits || !src || !from) {
         st = EV_ERR_NOMEM;
         goto done;
     }
-    size_t r = 0;
+    size_t r = 0, u = 0, n_static;
     for (size_t i = 0; i < m; i++) {
         view_sentence *v = &out[i];
-        for (size_t t = 0; t < v->n; t++)
-            if (!v->masked[t]) {
-                memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
-                excl[r++] = v->toks.tokens[t].row;
+        for (size_t t = 0; t < v->n; t++) {
+            if (v->masked[t])
+                continue;
+            long row = v->toks.tokens[t].row;
+            if (cache && cache->slot[row] >= 0) { /* cached, or already queued in this batch */
+                from[u++] = -1 - (long)cache->slot[row];
+                continue;
             }
+            src[r] = cache ? cache_add(cache, (size_t)row) : -1;
+            from[u++] = (long)r;
+            memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
+            excl[r++] = row;
+        }
+    }
+    n_static = r;
+    for (size_t i = 0; i < m; i++) {
+        view_sentence *v = &out[i];
         for (size_t t = 0; t < v->n; t++) {
             memcpy(Q + r * d, v->Z + t * d, d * sizeof *Q);
             excl[r++] = v->masked[t] ? -1 : v->toks.tokens[t].row;
         }
     }
-    st = sim_topk(s, Q, q, o->k, o->restrict_n, excl, 1, hits, &err);
+    st = sim_topk(s, Q, r, k, o->restrict_n, excl, 1, hits, &err);
     if (st != EV_OK) {
+        for (size_t j = 0; cache && j < n_static; j++) /* forget the lists this batch promised */
+            if (src[j] >= 0) {
+                cache->slot[excl[j]] = -1;
+                cache->n--;
+            }
         for (size_t i = 0; i < m; i++)
             if (out[i].n) {
                 ev_fail(&errs[i], err.code, "%s", err.msg ? err.msg : "neighbour search failed");
@@ -139,23 +216,33 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             }
         goto done;
     }
-    r = 0;
+    for (size_t j = 0; j < n_static; j++)
+        if (src[j] >= 0)
+            memcpy(cache->hits + (size_t)src[j] * k, hits + j * k, k * sizeof *hits);
+    /* Distribute: static lists from this search or the cache, then context lists. */
+    u = 0;
+    size_t c = n_static;
     for (size_t i = 0; i < m; i++) {
         view_sentence *v = &out[i];
-        size_t k = o->k;
         for (size_t t = 0; t < v->n * k; t++)
             v->static_nb[t].row = -1;
+        for (size_t t = 0; t < v->n; t++) {
+            if (v->masked[t])
+                continue;
+            long f = from[u++];
+            const sim_hit *h = f >= 0 ? hits + (size_t)f * k : cache->hits + (size_t)(-1 - f) * k;
+            memcpy(v->static_nb + t * k, h, k * sizeof *hits);
+        }
         for (size_t t = 0; t < v->n; t++)
-            if (!v->masked[t])
-                memcpy(v->static_nb + t * k, hits + (r++) * k, k * sizeof *hits);
-        for (size_t t = 0; t < v->n; t++)
-            memcpy(v->context_nb + t * k, hits + (r++) * k, k * sizeof *hits);
+            memcpy(v->context_nb + t * k, hits + (c++) * k, k * sizeof *hits);
     }
 done:
     ev_error_clear(&err);
     free(Q);
     free(excl);
     free(hits);
+    free(src);
+    free(from);
     return st == EV_ERR_NOMEM ? st : EV_OK;
 }
 
@@ -163,7 +250,7 @@ ev_status view_build(const store *s, const char *text, size_t len, const view_op
                      ev_error *err)
 {
     ev_error e = {0};
-    ev_status st = view_build_many(s, &text, &len, 1, o, out, &e);
+    ev_status st = view_build_many(s, &text, &len, 1, o, NULL, out, &e);
     if (st == EV_OK && e.code != EV_OK)
         st = e.code;
     if (st != EV_OK) {
