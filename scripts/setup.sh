@@ -13,9 +13,10 @@ for a in "$@"; do
     esac
 done
 # build: compiler, pkg-config, OpenBLAS, cJSON; vectors: npm, python3; tests and benchmark: numpy, gensim,
-# hyperfine, GNU time (peak memory), valgrind.
+# hyperfine, GNU time (peak memory), valgrind; browser tests (tests/browser.sh): Chromium, a font, xmllint, and
+# playwright-core from npm (tests/browser/package-lock.json; it drives /usr/bin/chromium, no browser download).
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev python3 python3-numpy python3-gensim hyperfine time
-      valgrind)
+      valgrind chromium fonts-dejavu-core libxml2-utils)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -27,6 +28,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ] ||
+    [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 make -s
 if [ "$fetch" = 1 ]; then

@@ -1,0 +1,43 @@
+/* render_html — pictures of the main view and of compare: one self-contained HTML page (inline CSS, JS and SVG;
+ * nothing fetched from a network) and a static SVG heatmap for papers and slides.
+ *
+ * Presentation only. Each renderer reads the JSON document that render_json_view (or compare) built — the very
+ * document `--format json` prints — and writes its numbers as that document writes them: a heatmap cell's
+ * data-weight attribute and title hold the weight's JSON text verbatim, neighbour lists hold the JSON's words and
+ * similarities. The page also embeds the whole document (<script type="application/json" id="embvsattn-data">),
+ * so the page's numbers are the JSON's by construction. The only arithmetic is formatting: rounding for display
+ * (percent, 4 decimals), a weight's colour, layout coordinates.
+ *
+ * Text is escaped for XML/HTML (& < > " '), invalid UTF-8 and characters XML forbids become U+FFFD, and the
+ * embedded JSON has every <, > and & written as \u003c, \u003e, \u0026, so no sentence ("</script>", "]]>", …) can
+ * end an element early.
+ *
+ * Every function returns EV_OK, EV_ERR_FORMAT (the document lacks a field the renderer needs: a bug, or a
+ * document from elsewhere), or EV_ERR_NOMEM (out of memory, or a sentence over RENDER_PICTURE_MAX_TOKENS). On
+ * failure nothing has been written to fp. Write errors on fp are the caller's to detect (ferror).
+ */
+#ifndef RENDER_HTML_H
+#define RENDER_HTML_H
+
+#include <cJSON.h>
+#include <stdio.h>
+
+#include "ev_error.h"
+
+/* A picture's n×n heatmap (and head view) is unreadable long before this; past it use --format json. */
+#define RENDER_PICTURE_MAX_TOKENS 256
+
+/* The page of one sentence; view is render_json_view's document. */
+ev_status render_html_view(FILE *fp, const cJSON *view, ev_error *err);
+
+/* The page of compare; doc is compare's document {"sentences": [2 views], "shared": [...], "head", "vectors"}: the
+ * two sentences side by side, the shared words highlighted and listed. */
+ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err);
+
+/* A standalone SVG heatmap of one sentence: labels, values, colour scale, caption. */
+ev_status render_svg_view(FILE *fp, const cJSON *view, ev_error *err);
+
+/* The two heatmaps of compare side by side, the shared words' labels and rows marked. */
+ev_status render_svg_compare(FILE *fp, const cJSON *doc, ev_error *err);
+
+#endif

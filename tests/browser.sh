@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Browser tier: the HTML page and the SVG heatmap, checked in a real browser (Debian's Chromium, headless, driven
+# by playwright-core from tests/browser; no browser is downloaded) against `--format json` of the same input, and
+# the SVGs parsed by xmllint. Screenshots go to build/artifacts/ (git-ignored; ARTIFACTS overrides).
+#   EMBVSATTN  the binary under test (default ./embvsattn); the vectors are the CLI's default (the fetched GloVe)
+#              unless EMBVSATTN_VECTORS says otherwise.
+#   CHROMIUM   the browser (default /usr/bin/chromium)
+# Prints one PASS/FAIL line per check. scripts/setup.sh installs chromium, libxml2-utils and the npm package.
+set -eu
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+bin="${EMBVSATTN:-./embvsattn}"
+artifacts="${ARTIFACTS:-build/artifacts}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL browser $1"; }
+
+# what the tier needs
+missing=""
+command -v xmllint >/dev/null 2>&1 || missing="$missing xmllint(libxml2-utils)"
+command -v node >/dev/null 2>&1 || missing="$missing node"
+[ -x "$CHROMIUM" ] || missing="$missing $CHROMIUM(chromium)"
+if [ ! -d tests/browser/node_modules/playwright-core ] && command -v npm >/dev/null 2>&1; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) ||
+        { fail "setup: npm ci in tests/browser failed: $(tail -3 "$tmp/npm.log" | tr '\n' ' ')"; exit 0; }
+fi
+[ -d tests/browser/node_modules/playwright-core ] || missing="$missing playwright-core(npm ci in tests/browser)"
+if [ -n "$missing" ]; then
+    fail "setup: missing$missing (run scripts/setup.sh)"
+    exit 0
+fi
+
+# the files under test, from the binary under test: a view, a compare, and a sentence made to break the page
+view="France is a country, it is in Europe"
+s1="I sat on the bank of the river"
+s2="the bank raised interest rates"
+evil='the </script><script>alert(1)</script> & "river" '"'bank'"' <!-- ]]> europe'
+gen() { # NAME ARGS... : runs the binary, FAIL line on error
+    local name=$1
+    shift
+    if ! "$bin" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+        fail "generate $name: exit $?: $(head -c 300 "$tmp/$name.err")"
+        return 1
+    fi
+}
+ok=1
+gen view.json --format json "$view" && cp "$tmp/view.json.out" "$tmp/view.json" || ok=0
+gen view.html -o "$tmp/view.html" "$view" || ok=0 # the format from the extension
+gen view.svg --format svg "$view" && cp "$tmp/view.svg.out" "$tmp/view.svg" || ok=0
+gen compare.json --format json compare "$s1" "$s2" && cp "$tmp/compare.json.out" "$tmp/compare.json" || ok=0
+gen compare.html --format html -o "$tmp/compare.html" compare "$s1" "$s2" || ok=0
+gen compare.svg -o "$tmp/compare.svg" compare "$s1" "$s2" || ok=0
+gen evil.json --format json "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
+gen evil.html --format html "$evil" && cp "$tmp/evil.html.out" "$tmp/evil.html" || ok=0
+gen evil.svg --format svg "$evil" && cp "$tmp/evil.svg.out" "$tmp/evil.svg" || ok=0
+[ "$ok" = 1 ] || exit 0
+
+# the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
+for f in view.svg compare.svg evil.svg; do
+    if out=$(xmllint --noout "$tmp/$f" 2>&1); then echo "PASS browser xmllint $f"; else
+        fail "xmllint $f: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
+done
+hits=$(grep -Eoh '(src|href)="[^"#][^"]*"|url\([^#][^)]*\)|@import|https?://[^" <]*' "$tmp/view.html" \
+    "$tmp/compare.html" | grep -v '^http://www.w3.org/2000/svg' | head -3 | tr '\n' ' ' || true)
+if [ -n "$hits" ]; then fail "self-contained: $hits"; else
+    echo "PASS browser self-contained: no external src, href, url() or @import in the pages"; fi
+
+mkdir -p "$artifacts"
+cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true
+NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1 || true
