@@ -1,0 +1,571 @@
+/* cli_similarity — the static-similarity commands: neighbors, analogy, similarity, doesnt-match, eval. */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "numparse.h"
+#include "similarity.h"
+
+#define DEFAULT_K 10 /* gensim's topn */
+
+/* ---- helpers --------------------------------------------------------------------------------------------- */
+
+/* A query word as the store's lookup matched it (exact, then lowercase). */
+typedef struct {
+    const char *query;
+    long row;            /* -1: out of vocabulary */
+    store_match match;
+    const char *word;    /* the vocabulary's word (row's), NULL when OOV */
+    size_t wlen;
+} lookup;
+
+static lookup look_up(const store *s, const char *q)
+{
+    lookup l = {q, -1, STORE_OOV, NULL, 0};
+    l.row = store_lookup(s, q, strlen(q), &l.match);
+    if (l.row >= 0)
+        l.word = store_word(s, (size_t)l.row, &l.wlen);
+    return l;
+}
+
+/* Text mode: an OOV word goes to stderr (as the vector command does). */
+static void note_oov(const store *s, const lookup *l)
+{
+    fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", l->query, store_size(s));
+}
+
+/* Text header of a query: "King (lowercase: king)" when the case fallback matched. */
+static void print_query(const lookup *l)
+{
+    fputs(l->query, stdout);
+    if (l->match == STORE_LOWER) {
+        fputs(" (lowercase: ", stdout);
+        fwrite(l->word, 1, l->wlen, stdout);
+        putchar(')');
+    }
+}
+
+/* JSON description of a query: {"query", "match", "word"?}. */
+static cJSON *json_query(const lookup *l)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "query", l->query);
+    cJSON_AddStringToObject(e, "match", store_match_name(l->match));
+    if (l->row >= 0)
+        cJSON_AddItemToObject(e, "word", cli_json_string_bytes(l->word, l->wlen));
+    return e;
+}
+
+/* A float as the shortest decimal that reads back to it (JSON raw number); null when not finite. */
+static cJSON *json_float(float f)
+{
+    if (!isfinite(f))
+        return cJSON_CreateNull();
+    char buf[32];
+    numparse_format_float(f, buf);
+    return cJSON_CreateRaw(buf);
+}
+
+static cJSON *json_double(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
+
+/* Number of code points in the UTF-8 bytes (for padding columns). */
+static size_t display_width(const char *p, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)p[i] & 0xC0) != 0x80;
+    return w;
+}
+
+/* The hits as text: "  word<pad> 0.1234" per line; rows -1 are skipped. */
+static void print_hits(const store *s, const sim_hit *h, size_t k)
+{
+    size_t width = 12;
+    for (size_t i = 0; i < k; i++)
+        if (h[i].row >= 0) {
+            size_t wl;
+            const char *w = store_word(s, (size_t)h[i].row, &wl);
+            size_t dw = display_width(w, wl);
+            width = dw > width ? dw : width;
+        }
+    for (size_t i = 0; i < k; i++) {
+        if (h[i].row < 0)
+            continue;
+        size_t wl;
+        const char *w = store_word(s, (size_t)h[i].row, &wl);
+        fputs("  ", stdout);
+        fwrite(w, 1, wl, stdout);
+        printf("%*s %7.4f\n", (int)(width - display_width(w, wl)), "", h[i].score);
+    }
+}
+
+/* The hits as a JSON array of {"word", "score"}. */
+static cJSON *json_hits(const store *s, const sim_hit *h, size_t k)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < k; i++) {
+        if (h[i].row < 0)
+            continue;
+        size_t wl;
+        const char *w = store_word(s, (size_t)h[i].row, &wl);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+        cJSON_AddItemToObject(e, "score", json_float(h[i].score));
+    }
+    return a;
+}
+
+static size_t restrict_rows(const store *s, size_t r)
+{
+    size_t V = store_size(s);
+    return r == 0 || r > V ? V : r;
+}
+
+/* A command about to read the whole matrix once asks the kernel to map all of its pages in one go (Linux 5.14+
+ * MADV_POPULATE_READ; elsewhere, or on error, nothing happens): cheaper than one page fault per 4 KiB — about a
+ * quarter of a whole `neighbors` process on a virtual machine, where first touches are expensive. */
+static void prefault_matrix(const store *s, size_t rows)
+{
+#if defined(__linux__)
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+    long page = sysconf(_SC_PAGESIZE);
+    if (store_file_bytes(s) == 0 || page <= 0)
+        return; /* an in-memory store is already there */
+    uintptr_t p = (uintptr_t)store_vectors(s), a = p & ~((uintptr_t)page - 1);
+    size_t len = (size_t)(p - a) + rows * store_dim(s) * sizeof(float);
+    (void)madvise((void *)a, len, MADV_POPULATE_READ);
+#else
+    (void)s, (void)rows;
+#endif
+}
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+
+/* -k, or the default; never more than the vocabulary (later slots could only be empty). */
+static size_t answers_wanted(const store *s, const cli_opts *o)
+{
+    size_t k = o->k_given ? o->k : DEFAULT_K, V = store_size(s);
+    return k > V && V > 0 ? V : k;
+}
+
+/* ---- neighbors ------------------------------------------------------------------------------------------- */
+
+int cmd_neighbors(cli_opts *o)
+{
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    size_t d = store_dim(s), k = answers_wanted(s, o), n = (size_t)o->npos, m = 0;
+    lookup *l = calloc(n, sizeof *l);
+    float *Q = malloc(n * d * sizeof *Q + 1);
+    long *ex = malloc(n * sizeof *ex + 1);
+    sim_hit *hits = n && k <= SIZE_MAX / sizeof *hits / n ? malloc(n * k * sizeof *hits) : NULL;
+    if (!l || !Q || !ex || !hits) {
+        fprintf(stderr, PROG ": out of memory for %zu words × %zu neighbours\n", n, k);
+        code = EV_ERR_NOMEM;
+        goto out;
+    }
+    /* every word found becomes one query of a single batched pass: gensim's most_similar(positive=[word]) */
+    for (size_t i = 0; i < n; i++) {
+        l[i] = look_up(s, o->pos[i]);
+        if (l[i].row < 0)
+            continue;
+        float w = 1.f;
+        sim_mean_of_rows(s, &l[i].row, &w, 1, Q + m * d);
+        ex[m++] = l[i].row;
+    }
+    ev_error err = {0};
+    if (m)
+        prefault_matrix(s, restrict_rows(s, o->restrict_n));
+    if (m && sim_topk(s, Q, m, k, o->restrict_n, ex, 1, hits, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto out;
+    }
+    size_t R = restrict_rows(s, o->restrict_n);
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject(), *res;
+        cJSON_AddNumberToObject(root, "k", (double)k);
+        cJSON_AddNumberToObject(root, "restrict", (double)R);
+        res = cJSON_AddArrayToObject(root, "results");
+        for (size_t i = 0, j = 0; i < n; i++) {
+            cJSON *e = json_query(&l[i]);
+            cJSON_AddItemToArray(res, e);
+            if (l[i].row >= 0)
+                cJSON_AddItemToObject(e, "neighbors", json_hits(s, hits + j++ * k, k));
+        }
+        code = cli_print_json(root);
+    } else {
+        int first = 1;
+        for (size_t i = 0, j = 0; i < n; i++) {
+            if (l[i].row < 0) {
+                note_oov(s, &l[i]);
+                continue;
+            }
+            if (!first)
+                putchar('\n');
+            first = 0;
+            print_query(&l[i]);
+            putchar('\n');
+            print_hits(s, hits + j++ * k, k);
+        }
+    }
+    if (!code && m == 0)
+        code = EV_ERR_NOTFOUND;
+out:
+    free(l);
+    free(Q);
+    free(ex);
+    free(hits);
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- analogy --------------------------------------------------------------------------------------------- */
+
+int cmd_analogy(cli_opts *o)
+{
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    sim_method method = o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD;
+    size_t k = answers_wanted(s, o);
+    lookup l[3];
+    int found = 1;
+    for (int i = 0; i < 3; i++) {
+        l[i] = look_up(s, o->pos[i]);
+        found &= l[i].row >= 0;
+    }
+    sim_hit *hits = found ? malloc(k * sizeof *hits) : NULL;
+    if (found && !hits) {
+        fprintf(stderr, PROG ": out of memory for %zu answers\n", k);
+        code = EV_ERR_NOMEM;
+        goto out;
+    }
+    ev_error err = {0};
+    if (found)
+        prefault_matrix(s, method == SIM_MUL ? store_size(s) : restrict_rows(s, o->restrict_n));
+    if (found && sim_analogy(s, l[0].row, l[1].row, l[2].row, method, k, o->restrict_n, hits, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto out;
+    }
+    const char *mname = method == SIM_MUL ? "mul" : "add";
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject(), *in;
+        cJSON_AddStringToObject(root, "method", mname);
+        cJSON_AddNumberToObject(root, "k", (double)k);
+        cJSON_AddNumberToObject(root, "restrict", (double)restrict_rows(s, o->restrict_n));
+        in = cJSON_AddArrayToObject(root, "inputs");
+        for (int i = 0; i < 3; i++)
+            cJSON_AddItemToArray(in, json_query(&l[i]));
+        cJSON_AddItemToObject(root, "results", found ? json_hits(s, hits, k) : cJSON_CreateArray());
+        code = cli_print_json(root);
+    } else {
+        for (int i = 0; i < 3; i++)
+            if (l[i].row < 0)
+                note_oov(s, &l[i]);
+        if (found) {
+            print_query(&l[0]);
+            fputs(" is to ", stdout);
+            print_query(&l[1]);
+            fputs(" as ", stdout);
+            print_query(&l[2]);
+            printf(" is to ?  (%s)\n", method == SIM_MUL ? "3CosMul" : "3CosAdd");
+            print_hits(s, hits, k);
+        }
+    }
+    if (!code && !found)
+        code = EV_ERR_NOTFOUND;
+out:
+    free(hits);
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- similarity ------------------------------------------------------------------------------------------ */
+
+int cmd_similarity(cli_opts *o)
+{
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    lookup a = look_up(s, o->pos[0]), b = look_up(s, o->pos[1]);
+    int found = a.row >= 0 && b.row >= 0;
+    float sim = found ? sim_similarity(s, (size_t)a.row, (size_t)b.row) : 0.f;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
+        cJSON_AddItemToArray(in, json_query(&a));
+        cJSON_AddItemToArray(in, json_query(&b));
+        cJSON_AddItemToObject(root, "similarity", found ? json_float(sim) : cJSON_CreateNull());
+        code = cli_print_json(root);
+    } else {
+        if (a.row < 0)
+            note_oov(s, &a);
+        if (b.row < 0)
+            note_oov(s, &b);
+        if (found) {
+            print_query(&a);
+            putchar(' ');
+            print_query(&b);
+            printf(" %.4f\n", sim);
+        }
+    }
+    if (!code && !found)
+        code = EV_ERR_NOTFOUND;
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- doesnt-match ---------------------------------------------------------------------------------------- */
+
+int cmd_doesnt_match(cli_opts *o)
+{
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    size_t n = (size_t)o->npos, m = 0;
+    lookup *l = calloc(n, sizeof *l);
+    long *rows = malloc(n * sizeof *rows + 1);
+    float *scores = malloc(n * sizeof *scores + 1);
+    size_t *order = malloc(n * sizeof *order + 1);
+    if (!l || !rows || !scores || !order) {
+        fprintf(stderr, PROG ": out of memory\n");
+        code = EV_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) { /* gensim ignores words out of the vocabulary */
+        l[i] = look_up(s, o->pos[i]);
+        if (l[i].row >= 0)
+            rows[m++] = l[i].row;
+    }
+    ev_error err = {0};
+    if (m && sim_doesnt_match(s, rows, m, scores, order, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto out;
+    }
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(in, json_query(&l[i]));
+        if (m) {
+            size_t wl;
+            const char *w = store_word(s, (size_t)rows[order[m - 1]], &wl);
+            cJSON_AddItemToObject(root, "doesnt_match", cli_json_string_bytes(w, wl));
+            cJSON *rk = cJSON_AddArrayToObject(root, "ranking");
+            for (size_t i = 0; i < m; i++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddItemToArray(rk, e);
+                w = store_word(s, (size_t)rows[order[i]], &wl);
+                cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+                cJSON_AddItemToObject(e, "score", json_float(scores[order[i]]));
+            }
+        } else {
+            cJSON_AddNullToObject(root, "doesnt_match");
+            cJSON_AddArrayToObject(root, "ranking");
+        }
+        code = cli_print_json(root);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (l[i].row < 0)
+                note_oov(s, &l[i]);
+        if (m) {
+            size_t wl;
+            const char *w = store_word(s, (size_t)rows[order[m - 1]], &wl);
+            fputs("doesn't match: ", stdout);
+            fwrite(w, 1, wl, stdout);
+            fputs("\ncosine to the mean of the words:\n", stdout);
+            sim_hit *h = malloc(m * sizeof *h);
+            if (!h) {
+                fprintf(stderr, PROG ": out of memory\n");
+                code = EV_ERR_NOMEM;
+                goto out;
+            }
+            for (size_t i = 0; i < m; i++)
+                h[i] = (sim_hit){rows[order[i]], scores[order[i]]};
+            print_hits(s, h, m);
+            free(h);
+        }
+    }
+    if (!code && m == 0)
+        code = EV_ERR_NOTFOUND;
+out:
+    free(l);
+    free(rows);
+    free(scores);
+    free(order);
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- eval ------------------------------------------------------------------------------------------------ */
+
+static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
+
+/* One row of the analogies table: name, correct, total, accuracy ("-" when nothing was answered). */
+static void print_score_row(const char *name, size_t width, size_t correct, size_t total)
+{
+    fputs(name, stdout);
+    printf("%*s %7zu %7zu ", (int)(width - display_width(name, strlen(name))), "", correct, total);
+    if (total)
+        printf("%8.2f%%\n", pct(correct, total));
+    else
+        printf("%9s\n", "-");
+}
+
+static cJSON *json_score(const char *name, size_t correct, size_t total)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (name)
+        cJSON_AddStringToObject(e, "name", name);
+    cJSON_AddNumberToObject(e, "correct", (double)correct);
+    cJSON_AddNumberToObject(e, "total", (double)total);
+    cJSON_AddItemToObject(e, "accuracy", total ? cJSON_CreateNumber((double)correct / (double)total) : cJSON_CreateNull());
+    return e;
+}
+
+static int eval_analogies(cli_opts *o, store *s, const char *path)
+{
+    sim_eval_opts eo = {o->restrict_n, o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD, o->threads,
+                        cli_progress_fn(), NULL};
+    sim_analogy_eval ev;
+    ev_error err = {0};
+    double t0 = now_seconds();
+    if (sim_eval_analogies(s, path, &eo, &ev, &err) != EV_OK)
+        return cli_report(&err);
+    double secs = now_seconds() - t0;
+    const char *mname = eo.method == SIM_MUL ? "mul" : "add";
+    int code = 0;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject(), *secs_j;
+        cJSON_AddStringToObject(root, "file", path);
+        cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
+        cJSON_AddStringToObject(root, "method", mname);
+        secs_j = cJSON_AddArrayToObject(root, "sections");
+        for (size_t i = 0; i < ev.n_sections; i++) {
+            cJSON_AddItemToArray(secs_j, json_score(ev.sections[i].name, ev.sections[i].correct, ev.sections[i].total));
+        }
+        cJSON_AddItemToObject(root, "semantic", json_score(NULL, ev.sem_correct, ev.sem_total));
+        cJSON_AddItemToObject(root, "syntactic", json_score(NULL, ev.syn_correct, ev.syn_total));
+        cJSON_AddItemToObject(root, "total", json_score(NULL, ev.correct, ev.total));
+        cJSON_AddNumberToObject(root, "questions", (double)ev.questions);
+        cJSON_AddNumberToObject(root, "oov", (double)ev.oov);
+        cJSON_AddItemToObject(root, "oov_ratio", json_double(ev.questions ? (double)ev.oov / (double)ev.questions : 0));
+        cJSON *ow = cJSON_AddArrayToObject(root, "oov_words");
+        for (size_t i = 0; i < ev.n_oov_words; i++)
+            cJSON_AddItemToArray(ow, cJSON_CreateString(ev.oov_words[i]));
+        cJSON_AddNumberToObject(root, "invalid_lines", (double)ev.invalid);
+        cJSON_AddNumberToObject(root, "distinct_words", (double)ev.distinct_words);
+        cJSON_AddNumberToObject(root, "rechecked", (double)ev.rechecked);
+        cJSON_AddNumberToObject(root, "seconds", round(secs * 1000) / 1000);
+        code = cli_print_json(root);
+    } else {
+        printf("analogies: %s (the first %zu of %zu words, %s, case-insensitive)\n", path, ev.restrict_n,
+               store_size(s), eo.method == SIM_MUL ? "3CosMul" : "3CosAdd");
+        size_t width = 28;
+        for (size_t i = 0; i < ev.n_sections; i++) {
+            size_t w = display_width(ev.sections[i].name, strlen(ev.sections[i].name));
+            width = w > width ? w : width;
+        }
+        printf("%-*s %7s %7s %9s\n", (int)width, "section", "correct", "total", "accuracy");
+        for (size_t i = 0; i < ev.n_sections; i++)
+            print_score_row(ev.sections[i].name, width, ev.sections[i].correct, ev.sections[i].total);
+        print_score_row("semantic (first 5 sections)", width, ev.sem_correct, ev.sem_total);
+        print_score_row("syntactic (the others)", width, ev.syn_correct, ev.syn_total);
+        print_score_row("total", width, ev.correct, ev.total);
+        printf("out of vocabulary: %zu of %zu questions skipped (%.1f%%), %zu distinct words", ev.oov, ev.questions,
+               pct(ev.oov, ev.questions), ev.n_oov_words);
+        for (size_t i = 0; i < ev.n_oov_words && i < 10; i++)
+            printf("%s%s", i ? ", " : ": ", ev.oov_words[i]);
+        printf("%s\n", ev.n_oov_words > 10 ? ", …" : "");
+        if (ev.invalid)
+            printf("invalid lines skipped: %zu\n", ev.invalid);
+        printf("elapsed: %.2f s (%zu distinct question words, %zu near-ties re-scored)\n", secs, ev.distinct_words,
+               ev.rechecked);
+    }
+    sim_analogy_eval_free(&ev);
+    return code;
+}
+
+static int eval_pairs(cli_opts *o, store *s, const char *path)
+{
+    sim_pairs_eval ev;
+    ev_error err = {0};
+    if (sim_eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
+        return cli_report(&err);
+    int code = 0;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "file", path);
+        cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
+        cJSON_AddNumberToObject(root, "pairs", (double)ev.pairs);
+        cJSON_AddItemToObject(root, "pearson", json_double(ev.pearson));
+        cJSON_AddItemToObject(root, "spearman", json_double(ev.spearman));
+        cJSON_AddNumberToObject(root, "oov", (double)ev.oov);
+        cJSON_AddItemToObject(root, "oov_ratio", json_double(ev.oov_ratio / 100.0));
+        cJSON *op = cJSON_AddArrayToObject(root, "oov_pairs");
+        for (size_t i = 0; i < ev.oov; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(op, e);
+            cJSON_AddNumberToObject(e, "line", (double)ev.oov_pairs[i].line);
+            cJSON_AddStringToObject(e, "a", ev.oov_pairs[i].a);
+            cJSON_AddStringToObject(e, "b", ev.oov_pairs[i].b);
+        }
+        cJSON_AddNumberToObject(root, "invalid_lines", (double)ev.invalid);
+        code = cli_print_json(root);
+    } else {
+        printf("pairs: %s (the first %zu of %zu words, case-insensitive)\n", path, ev.restrict_n, store_size(s));
+        printf("pairs scored  %zu\n", ev.pairs);
+        printf("pearson       %.4f\n", ev.pearson);
+        printf("spearman      %.4f\n", ev.spearman);
+        printf("oov           %zu of %zu pairs (%.1f%%)\n", ev.oov, ev.pairs + ev.oov, ev.oov_ratio);
+        for (size_t i = 0; i < ev.oov; i++)
+            printf("  line %zu: '%s' '%s'\n", ev.oov_pairs[i].line, ev.oov_pairs[i].a, ev.oov_pairs[i].b);
+        if (ev.invalid)
+            printf("invalid lines skipped: %zu\n", ev.invalid);
+    }
+    sim_pairs_eval_free(&ev);
+    return code;
+}
+
+int cmd_eval(cli_opts *o)
+{
+    if (strcmp(o->pos[0], "head") == 0) /* eval head HEAD CORPUS...: a trained attention head (cli_head.c) */
+        return cmd_eval_head(o);
+    if (o->npos != 2)
+        return cli_usage_error("eval %s: expected one FILE (only eval head takes more: HEAD CORPUS...)", o->pos[0]);
+    if (o->max_tokens)
+        return cli_usage_error("%s", "eval: --max-tokens applies to eval head only");
+    const char *kind = o->pos[0], *path = o->pos[1];
+    int analogies = strcmp(kind, "analogies") == 0, pairs = strcmp(kind, "pairs") == 0;
+    if (!analogies && !pairs)
+        return cli_usage_error("eval: expected 'analogies' or 'pairs', found '%s'", kind);
+    if (pairs && o->method)
+        return cli_usage_error("%s", "eval pairs: option --method does not apply (it is for eval analogies)");
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    code = analogies ? eval_analogies(o, s, path) : eval_pairs(o, s, path);
+    store_close(s);
+    return cli_finish_stdout(code);
+}

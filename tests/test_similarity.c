@@ -1,0 +1,585 @@
+/* test_similarity — the similarity module against gensim's figures (tests/fixtures/similarity, written by
+ * scripts/make-similarity-fixtures.py) and the BLAS code against its naive twin on random stores. */
+#define _POSIX_C_SOURCE 200809L
+#include <cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "loader.h"
+#include "similarity.h"
+
+#define FIX "tests/fixtures/similarity/"
+
+static char tmpdir[] = "/tmp/test_similarity.XXXXXX";
+
+/* ---- helpers --------------------------------------------------------------------------------------------- */
+
+static store *load(const char *path)
+{
+    loader_opts lo = {0};
+    store *s = NULL;
+    ev_error err = {0};
+    CHECK(loader_load(path, &lo, &s, &err) == EV_OK, "%s: %s", path, err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    return s;
+}
+
+static cJSON *load_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+    fclose(f);
+    cJSON *j = NULL;
+    if (buf && got == (size_t)n) {
+        buf[n] = '\0';
+        j = cJSON_Parse(buf);
+    }
+    free(buf);
+    return j;
+}
+
+static long row_of(const store *s, const char *w) { return store_find(s, w, strlen(w)); }
+
+static const char *word_of(const store *s, long row) { return row >= 0 ? store_word(s, (size_t)row, NULL) : "(none)"; }
+
+/* A store of n random rows (dimension d) named r0, r1, …; a few rows zero or duplicated when asked. */
+static store *random_store(size_t n, size_t d, unsigned seed, int zeros, int dups)
+{
+    store_rows r = {.n = n, .dim = d};
+    r.vectors = malloc(n * d * sizeof(float) + 1);
+    r.words = malloc(n * 12 + 1);
+    r.offsets = malloc((n + 1) * sizeof(size_t));
+    srand(seed);
+    size_t pos = 0;
+    r.offsets[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < d; k++)
+            r.vectors[i * d + k] = ((float)rand() / (float)RAND_MAX - 0.5f) * (float)(1 + i % 3);
+        pos += (size_t)sprintf(r.words + pos, "r%zu", i) + 1;
+        r.offsets[i + 1] = pos;
+    }
+    for (int z = 0; z < zeros && (size_t)z * 7 < n; z++)
+        memset(r.vectors + (size_t)z * 7 * d, 0, d * sizeof(float));
+    for (int t = 0; t < dups && (size_t)(3 * t + 2) < n; t++) /* row 3t+2 = row 3t+1 */
+        memcpy(r.vectors + (size_t)(3 * t + 2) * d, r.vectors + (size_t)(3 * t + 1) * d, d * sizeof(float));
+    store *s = NULL;
+    ev_error err = {0};
+    CHECK(store_from_rows(&r, "random", "glove", NULL, &s, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    return s;
+}
+
+/* Compares a top-k list with gensim's [[word, score], …]: words exactly, scores to 1e-5. */
+static void check_hits(const store *s, const sim_hit *h, size_t k, const cJSON *want, const char *what)
+{
+    size_t n = (size_t)cJSON_GetArraySize(want);
+    CHECK(n <= k, "%s: %zu expected answers, k = %zu", what, n, k);
+    for (size_t i = 0; i < n && i < k; i++) {
+        const cJSON *e = cJSON_GetArrayItem(want, (int)i);
+        const char *w = cJSON_GetArrayItem(e, 0)->valuestring;
+        double sc = cJSON_GetArrayItem(e, 1)->valuedouble;
+        CHECK(h[i].row >= 0 && strcmp(word_of(s, h[i].row), w) == 0, "%s: answer %zu is '%s', gensim says '%s'", what,
+              i, word_of(s, h[i].row), w);
+        CHECK(fabs(h[i].score - sc) < 1e-5, "%s: answer %zu (%s) scores %.9g, gensim %.9g", what, i, w, h[i].score, sc);
+    }
+}
+
+/* BLAS vs naive: same rows unless two candidates score within 1e-5 of each other; scores within 1e-5. */
+static void check_twins(const sim_hit *a, const sim_hit *b, size_t k, const char *what)
+{
+    for (size_t i = 0; i < k; i++) {
+        CHECK(fabsf(a[i].score - b[i].score) < 1e-5f, "%s: slot %zu scores %.9g vs naive %.9g", what, i, a[i].score,
+              b[i].score);
+        CHECK(!isnan(a[i].score) && !isnan(b[i].score), "%s: NaN score in slot %zu", what, i);
+        if (a[i].row != b[i].row) {
+            int near = (i > 0 && fabsf(a[i].score - a[i - 1].score) < 1e-5f) ||
+                       (i + 1 < k && fabsf(a[i].score - a[i + 1].score) < 1e-5f) || a[i].row < 0 || b[i].row < 0;
+            CHECK(near && (a[i].row >= 0) == (b[i].row >= 0), "%s: slot %zu row %ld vs naive %ld (scores %.9g %.9g)",
+                  what, i, a[i].row, b[i].row, a[i].score, b[i].score);
+        }
+    }
+}
+
+static void check_order(const sim_hit *h, size_t k, const char *what)
+{
+    for (size_t i = 1; i < k; i++) {
+        if (h[i].row < 0)
+            continue;
+        CHECK(h[i - 1].row >= 0 && (h[i - 1].score > h[i].score || (h[i - 1].score == h[i].score && h[i - 1].row < h[i].row)),
+              "%s: slots %zu/%zu out of order (%ld %.9g, %ld %.9g)", what, i - 1, i, h[i - 1].row, h[i - 1].score,
+              h[i].row, h[i].score);
+    }
+}
+
+static char *write_tmp(const char *name, const char *text)
+{
+    char *path = malloc(strlen(tmpdir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* ---- gensim fixtures ------------------------------------------------------------------------------------- */
+
+static void test_norms_and_upper(const store *s, const cJSON *exp)
+{
+    const cJSON *norms = cJSON_GetObjectItem(exp, "norms");
+    size_t bad = 0;
+    for (size_t r = 0; r < store_size(s); r++) {
+        float n = sim_norm(store_row(s, r), store_dim(s));
+        uint32_t bits;
+        memcpy(&bits, &n, 4);
+        unsigned long want = strtoul(cJSON_GetArrayItem(norms, (int)r)->valuestring, NULL, 16);
+        bad += bits != want;
+    }
+    CHECK(cJSON_GetArraySize(norms) == (int)store_size(s) && bad == 0, "%zu of %zu norms differ from numpy's bits", bad,
+          store_size(s));
+    store *s300 = load(FIX "d300.bin");
+    if (s300) {
+        const cJSON *n3 = cJSON_GetObjectItem(exp, "norms300");
+        bad = 0;
+        for (size_t r = 0; r < store_size(s300); r++) {
+            float n = sim_norm(store_row(s300, r), 300);
+            uint32_t bits;
+            memcpy(&bits, &n, 4);
+            bad += bits != strtoul(cJSON_GetArrayItem(n3, (int)r)->valuestring, NULL, 16);
+        }
+        CHECK(store_dim(s300) == 300 && bad == 0, "d=300: %zu norms differ from numpy's bits", bad);
+        store_close(s300);
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "upper"))
+    {
+        const char *w = cJSON_GetArrayItem(e, 0)->valuestring, *want = cJSON_GetArrayItem(e, 1)->valuestring;
+        size_t n;
+        char *u = sim_upper(w, strlen(w), &n);
+        CHECK(u && n == strlen(want) && strcmp(u, want) == 0, "upper('%s') = '%s', Python says '%s'", w, u ? u : "?",
+              want);
+        free(u);
+    }
+    size_t n;
+    char *u = sim_upper("a\xff\xc3", 3, &n); /* invalid UTF-8 copied unchanged */
+    CHECK(u && n == 3 && memcmp(u, "A\xff\xc3", 3) == 0, "upper of invalid UTF-8");
+    free(u);
+}
+
+static void test_queries(const store *s, const cJSON *exp)
+{
+    size_t d = store_dim(s);
+    ev_error err = {0};
+    sim_hit h[10], hn[10];
+    /* neighbours, one word at a time (gensim's arithmetic exactly) and all at once (one sgemm per block) */
+    const cJSON *nb = cJSON_GetObjectItem(exp, "neighbors"), *e;
+    size_t m = (size_t)cJSON_GetArraySize(nb), i = 0;
+    float *Q = malloc(m * d * sizeof *Q);
+    long *ex = malloc(m * sizeof *ex);
+    sim_hit *all = malloc(m * 10 * sizeof *all);
+    cJSON_ArrayForEach(e, nb)
+    {
+        long r = row_of(s, e->string);
+        CHECK(r >= 0, "fixture word '%s' missing", e->string);
+        float w = 1.f;
+        sim_mean_of_rows(s, &r, &w, 1, Q + i * d);
+        ex[i] = r;
+        CHECK(sim_topk(s, Q + i * d, 1, 10, 0, &r, 1, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 10, cJSON_GetObjectItem(e, "10"), e->string);
+        CHECK(sim_topk_naive(s, Q + i * d, 1, 10, 0, &r, 1, hn, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, hn, 10, cJSON_GetObjectItem(e, "10"), "naive");
+        CHECK(sim_topk(s, Q + i * d, 1, 10, 1400, &r, 1, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 10, cJSON_GetObjectItem(e, "r1400"), "restrict 1400");
+        CHECK(sim_topk(s, Q + i * d, 1, 1, 0, &r, 1, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 1, cJSON_GetObjectItem(e, "k1"), "k 1");
+        i++;
+    }
+    CHECK(sim_topk(s, Q, m, 10, 0, ex, 1, all, &err) == EV_OK, "%s", err.msg);
+    i = 0;
+    cJSON_ArrayForEach(e, nb) check_hits(s, all + 10 * i++, 10, cJSON_GetObjectItem(e, "10"), "batched");
+    free(Q);
+    free(ex);
+    free(all);
+    /* analogies */
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "analogies"))
+    {
+        const cJSON *abc = cJSON_GetObjectItem(e, "abc");
+        long a = row_of(s, cJSON_GetArrayItem(abc, 0)->valuestring), b = row_of(s, cJSON_GetArrayItem(abc, 1)->valuestring),
+             c = row_of(s, cJSON_GetArrayItem(abc, 2)->valuestring);
+        char what[128];
+        snprintf(what, sizeof what, "analogy %s %s %s", word_of(s, a), word_of(s, b), word_of(s, c));
+        CHECK(sim_analogy(s, a, b, c, SIM_ADD, 10, 0, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 10, cJSON_GetObjectItem(e, "add"), what);
+        CHECK(sim_analogy_naive(s, a, b, c, SIM_ADD, 10, 0, hn, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, hn, 10, cJSON_GetObjectItem(e, "add"), what);
+        CHECK(sim_analogy(s, a, b, c, SIM_ADD, 10, 1400, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 10, cJSON_GetObjectItem(e, "add_r1400"), what);
+        CHECK(sim_analogy(s, a, b, c, SIM_MUL, 10, 0, h, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, h, 10, cJSON_GetObjectItem(e, "mul"), what);
+        CHECK(sim_analogy_naive(s, a, b, c, SIM_MUL, 10, 0, hn, &err) == EV_OK, "%s", err.msg);
+        check_hits(s, hn, 10, cJSON_GetObjectItem(e, "mul"), what);
+    }
+    CHECK(sim_analogy(s, 0, 1, (long)store_size(s), SIM_ADD, 10, 0, h, &err) == EV_ERR_USAGE, "row out of range");
+    ev_error_clear(&err);
+    /* similarity, doesnt-match */
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "similarity"))
+    {
+        long a = row_of(s, cJSON_GetArrayItem(e, 0)->valuestring), b = row_of(s, cJSON_GetArrayItem(e, 1)->valuestring);
+        double want = cJSON_GetArrayItem(e, 2)->valuedouble;
+        float got = sim_similarity(s, (size_t)a, (size_t)b);
+        CHECK((double)got == want, "similarity(%s, %s) = %.9g, gensim %.9g (expected the same float32)", word_of(s, a),
+              word_of(s, b), got, want);
+    }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "doesnt_match"))
+    {
+        const cJSON *ws = cJSON_GetObjectItem(e, "words"), *rk = cJSON_GetObjectItem(e, "ranking");
+        long rows[8];
+        size_t n = 0, order[8];
+        float sc[8];
+        const cJSON *w;
+        cJSON_ArrayForEach(w, ws) rows[n++] = row_of(s, w->valuestring);
+        CHECK(sim_doesnt_match(s, rows, n, sc, order, &err) == EV_OK, "%s", err.msg);
+        CHECK(strcmp(word_of(s, rows[order[n - 1]]), cJSON_GetObjectItem(e, "doesnt_match")->valuestring) == 0,
+              "doesnt_match: %s", word_of(s, rows[order[n - 1]]));
+        for (size_t k = 0; k < n; k++) {
+            const cJSON *x = cJSON_GetArrayItem(rk, (int)k);
+            CHECK(strcmp(word_of(s, rows[order[k]]), cJSON_GetArrayItem(x, 0)->valuestring) == 0 &&
+                      (double)sc[order[k]] == cJSON_GetArrayItem(x, 1)->valuedouble,
+                  "rank_by_centrality %zu: %s %.9g, gensim %s %.9g", k, word_of(s, rows[order[k]]), sc[order[k]],
+                  cJSON_GetArrayItem(x, 0)->valuestring, cJSON_GetArrayItem(x, 1)->valuedouble);
+        }
+    }
+    CHECK(sim_doesnt_match(s, NULL, 0, NULL, NULL, &err) == EV_ERR_USAGE, "doesnt_match of nothing");
+    ev_error_clear(&err);
+}
+
+static void check_sections(const sim_analogy_eval *ev, const cJSON *sections, const char *what)
+{
+    CHECK(ev->n_sections == (size_t)cJSON_GetArraySize(sections), "%s: %zu sections, gensim %d", what, ev->n_sections,
+          cJSON_GetArraySize(sections));
+    for (size_t i = 0; i < ev->n_sections && i < (size_t)cJSON_GetArraySize(sections); i++) {
+        const cJSON *x = cJSON_GetArrayItem(sections, (int)i);
+        CHECK(strcmp(ev->sections[i].name, cJSON_GetArrayItem(x, 0)->valuestring) == 0 &&
+                  ev->sections[i].correct == (size_t)cJSON_GetArrayItem(x, 1)->valueint &&
+                  ev->sections[i].total == (size_t)cJSON_GetArrayItem(x, 2)->valueint,
+              "%s: section '%s' %zu/%zu, gensim '%s' %d/%d", what, ev->sections[i].name, ev->sections[i].correct,
+              ev->sections[i].total, cJSON_GetArrayItem(x, 0)->valuestring, cJSON_GetArrayItem(x, 1)->valueint,
+              cJSON_GetArrayItem(x, 2)->valueint);
+    }
+}
+
+static void test_evaluations(const store *s, const cJSON *exp)
+{
+    ev_error err = {0};
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_analogies"))
+    {
+        for (int threads = 1; threads <= 3; threads++) {
+            sim_eval_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL};
+            sim_analogy_eval ev;
+            char what[64];
+            snprintf(what, sizeof what, "analogies restrict %zu, %d threads", o.restrict_n, threads);
+            CHECK(sim_eval_analogies(s, FIX "questions.txt", &o, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+            ev_error_clear(&err);
+            check_sections(&ev, cJSON_GetObjectItem(e, "sections"), what);
+            CHECK(ev.correct == (size_t)cJSON_GetObjectItem(e, "correct")->valueint &&
+                      ev.total == (size_t)cJSON_GetObjectItem(e, "total")->valueint,
+                  "%s: %zu/%zu", what, ev.correct, ev.total);
+            CHECK(ev.questions == 74 && ev.invalid == 3, "%s: %zu questions, %zu invalid lines", what, ev.questions,
+                  ev.invalid);
+            CHECK(ev.oov == ev.questions - ev.total, "%s: oov %zu", what, ev.oov);
+            CHECK(ev.sem_total + ev.syn_total == ev.total && ev.sem_correct + ev.syn_correct == ev.correct,
+                  "%s: semantic/syntactic split", what);
+            sim_analogy_eval_free(&ev);
+        }
+    }
+    const cJSON *mul = cJSON_GetObjectItem(exp, "eval_analogies_mul");
+    sim_eval_opts om = {0, SIM_MUL, 2, NULL, NULL};
+    sim_analogy_eval ev;
+    CHECK(sim_eval_analogies(s, FIX "questions.txt", &om, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    check_sections(&ev, cJSON_GetObjectItem(mul, "sections"), "analogies 3CosMul");
+    CHECK(ev.n_oov_words == 1 && strcmp(ev.oov_words[0], "NOSUCHWORD") == 0, "oov words %zu", ev.n_oov_words);
+    sim_analogy_eval_free(&ev);
+    sim_analogy_eval_free(NULL);
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_pairs"))
+    {
+        size_t r = (size_t)cJSON_GetObjectItem(e, "restrict")->valueint;
+        sim_pairs_eval pe;
+        CHECK(sim_eval_pairs(s, FIX "pairs.tsv", r, &pe, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+        ev_error_clear(&err);
+        double p = cJSON_GetObjectItem(e, "pearson")->valuedouble, sp = cJSON_GetObjectItem(e, "spearman")->valuedouble,
+               oov = cJSON_GetObjectItem(e, "oov_ratio")->valuedouble;
+        CHECK(fabs(pe.pearson - p) < 1e-9 && fabs(pe.spearman - sp) < 1e-9 && fabs(pe.oov_ratio - oov) < 1e-9,
+              "pairs restrict %zu: pearson %.10f spearman %.10f oov %.4f, gensim %.10f %.10f %.4f", r, pe.pearson,
+              pe.spearman, pe.oov_ratio, p, sp, oov);
+        CHECK(pe.invalid == 3, "pairs: %zu invalid lines (only two, four fields, bad score; not the comment, not the blank)",
+              pe.invalid);
+        sim_pairs_eval_free(&pe);
+    }
+    sim_pairs_eval_free(NULL);
+
+    /* Python's float() on the score field: which lines count */
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "float"))
+    {
+        const char *txt = cJSON_GetArrayItem(e, 0)->valuestring;
+        int valid = !cJSON_IsNull(cJSON_GetArrayItem(e, 1));
+        if (strchr(txt, '\n'))
+            continue; /* a line break would end the line */
+        size_t n = strlen(txt) + 64;
+        char *body = malloc(n);
+        snprintf(body, n, "king\tqueen\t%s\nman\twoman\t1\nking\tman\t2\n", txt);
+        char *path = write_tmp("float.tsv", body);
+        sim_pairs_eval pe;
+        ev_status st = sim_eval_pairs(s, path, 0, &pe, &err);
+        CHECK(st == EV_OK && pe.invalid == (size_t)!valid && pe.pairs == (size_t)(2 + valid),
+              "score '%s': %s, %zu invalid (Python: %s)", txt, err.msg ? err.msg : "ok", st == EV_OK ? pe.invalid : 0,
+              valid ? "valid" : "invalid");
+        ev_error_clear(&err);
+        if (st == EV_OK)
+            sim_pairs_eval_free(&pe);
+        unlink(path);
+        free(path);
+        free(body);
+    }
+}
+
+static void test_eval_errors(const store *s)
+{
+    ev_error err = {0};
+    sim_analogy_eval ev;
+    sim_pairs_eval pe;
+    CHECK(sim_eval_analogies(s, "/nonexistent/q.txt", NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"),
+          "missing file: %s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    CHECK(sim_eval_analogies(s, tmpdir, NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "is a directory"),
+          "directory: %s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    char *p = write_tmp("nosection.txt", "king queen man woman\n");
+    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "nosection.txt:1: expected a section"),
+          "question before a section: %s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("utf8.txt", ": s\nking queen man woman\nking \xc3\x28 man woman\n");
+    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "utf8.txt:3: expected UTF-8"),
+          "invalid UTF-8: %s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("empty.txt", ": only a section\n\n");
+    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"),
+          "no questions: %s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("alloov.txt", ": s\nzzz yyy xxx www\n");
+    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_OK && ev.total == 0 && ev.oov == 1 && ev.n_oov_words == 4,
+          "all OOV: %s", err.msg ? err.msg : "ok");
+    if (!err.msg)
+        sim_analogy_eval_free(&ev);
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("pairs-oov.tsv", "zzz\tking\t1\nyyy\tqueen\t2\n");
+    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_NOTFOUND, "pairs all OOV: %s", err.msg ? err.msg : "ok");
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("pairs-none.tsv", "# nothing\nnot a pair\n");
+    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"), "pairs none: %s",
+          err.msg ? err.msg : "ok");
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("pairs-utf8.tsv", "king\tqueen\t1\r\nman\xff\twoman\t2\r\n");
+    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "pairs-utf8.tsv:2: expected UTF-8"),
+          "pairs invalid UTF-8: %s", err.msg ? err.msg : "ok");
+    ev_error_clear(&err);
+    free(p);
+    /* one pair, and a constant column: NaN as scipy, no crash */
+    p = write_tmp("pairs-one.tsv", "king\tqueen\t1\n");
+    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 1 && isnan(pe.pearson) && isnan(pe.spearman),
+          "one pair: %s", err.msg ? err.msg : "ok");
+    if (!err.msg)
+        sim_pairs_eval_free(&pe);
+    ev_error_clear(&err);
+    free(p);
+    p = write_tmp("pairs-const.tsv", "king\tqueen\t1\nman\twoman\t1\nfish\tice\t1\n");
+    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
+          "constant gold: %s", err.msg ? err.msg : "ok");
+    if (!err.msg)
+        sim_pairs_eval_free(&pe);
+    ev_error_clear(&err);
+    free(p);
+}
+
+/* ---- the BLAS code vs its naive twin --------------------------------------------------------------------- */
+
+static void test_twins(void)
+{
+    const size_t dims[] = {1, 3, 7, 24, 100, 130, 300};
+    unsigned seed = 1;
+    ev_error err = {0};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (size_t V = 1; V <= 5000; V = V * 7 + 3) {
+            size_t d = dims[di];
+            store *s = random_store(V, d, seed++, 2, 3);
+            if (!s)
+                continue;
+            const size_t ms[] = {1, 2, 5, 17};
+            for (size_t mi = 0; mi < 4; mi++) {
+                size_t m = ms[mi], k = 1 + (seed % 3) * 6, R = seed % 2 ? 0 : V / 2 + 1, nex = seed % 3;
+                float *Q = malloc(m * d * sizeof *Q);
+                long *ex = malloc((m * nex + 1) * sizeof *ex);
+                sim_hit *a = malloc(m * k * sizeof *a), *b = malloc(m * k * sizeof *b);
+                for (size_t i = 0; i < m * d; i++)
+                    Q[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+                if (m > 1)
+                    memset(Q + d, 0, d * sizeof *Q); /* a zero query: scores 0, never NaN */
+                for (size_t i = 0; i < m * nex; i++)
+                    ex[i] = i % 2 ? -1 : (long)((size_t)rand() % V);
+                char what[96];
+                snprintf(what, sizeof what, "twins V=%zu d=%zu m=%zu k=%zu R=%zu", V, d, m, k, R);
+                CHECK(sim_topk(s, Q, m, k, R, ex, nex, a, &err) == EV_OK, "%s: %s", what, err.msg ? err.msg : "?");
+                CHECK(sim_topk_naive(s, Q, m, k, R, ex, nex, b, &err) == EV_OK, "%s: %s", what, err.msg ? err.msg : "?");
+                ev_error_clear(&err);
+                for (size_t i = 0; i < m; i++) {
+                    check_twins(a + i * k, b + i * k, k, what);
+                    check_order(a + i * k, k, what);
+                    for (size_t j = 0; j < k; j++)
+                        for (size_t t = 0; t < nex; t++)
+                            CHECK(a[i * k + j].row < 0 || a[i * k + j].row != ex[i * nex + t], "%s: excluded row %ld",
+                                  what, ex[i * nex + t]);
+                    size_t cand = R && R < V ? R : V, filled = 0;
+                    for (size_t j = 0; j < k; j++)
+                        filled += a[i * k + j].row >= 0;
+                    CHECK(filled == (cand < k ? cand : k) || filled + nex >= (cand < k ? cand : k), "%s: %zu filled",
+                          what, filled);
+                }
+                if (m > 1) /* the zero query: the first rows, score 0 */
+                    for (size_t j = 0; j < k && j < V; j++)
+                        CHECK(a[k + j].score == 0.f, "%s: zero query scored %g", what, a[k + j].score);
+                if (V >= 3 && d >= 1) { /* analogies: BLAS vs naive */
+                    sim_hit ha[5], hb[5];
+                    for (int meth = 0; meth < 2; meth++) {
+                        CHECK(sim_analogy(s, 0, 1, 2, (sim_method)meth, 5, R, ha, &err) == EV_OK, "%s", err.msg);
+                        CHECK(sim_analogy_naive(s, 0, 1, 2, (sim_method)meth, 5, R, hb, &err) == EV_OK, "%s", err.msg);
+                        check_twins(ha, hb, 5, meth ? "analogy mul twins" : "analogy add twins");
+                    }
+                }
+                free(Q);
+                free(ex);
+                free(a);
+                free(b);
+            }
+            store_close(s);
+        }
+}
+
+/* Ties resolve to the lower row; zero rows score 0; bad arguments are refused. */
+static void test_ties_and_edges(void)
+{
+    ev_error err = {0};
+    store *s = random_store(40, 5, 77, 2, 4); /* rows 0 and 7 zero; rows 2=1, 5=4, 8=7, 11=10 */
+    float q[5];
+    memcpy(q, store_row(s, 1), sizeof q);
+    sim_hit h[4], hn[4];
+    CHECK(sim_topk(s, q, 1, 4, 0, NULL, 0, h, &err) == EV_OK, "%s", err.msg);
+    CHECK(sim_topk_naive(s, q, 1, 4, 0, NULL, 0, hn, &err) == EV_OK, "%s", err.msg);
+    CHECK(h[0].row == 1 && h[1].row == 2 && h[0].score == h[1].score, "tie: rows %ld %ld scores %.9g %.9g", h[0].row,
+          h[1].row, h[0].score, h[1].score);
+    CHECK(hn[0].row == 1 && hn[1].row == 2, "naive tie: rows %ld %ld", hn[0].row, hn[1].row);
+    long ex[2] = {1, -1};
+    CHECK(sim_topk(s, q, 1, 4, 0, ex, 2, h, &err) == EV_OK && h[0].row == 2, "exclusion: %ld", h[0].row);
+    /* a query equal to a zero row: every score 0, the lowest rows first */
+    float z[5] = {0};
+    CHECK(sim_topk(s, z, 1, 4, 0, NULL, 0, h, &err) == EV_OK, "%s", err.msg);
+    for (int i = 0; i < 4; i++)
+        CHECK(h[i].row == i && h[i].score == 0.f, "zero query slot %d: row %ld score %g", i, h[i].row, h[i].score);
+    /* k larger than the candidates: the rest is -1 */
+    sim_hit many[50];
+    CHECK(sim_topk(s, q, 1, 50, 10, NULL, 0, many, &err) == EV_OK, "%s", err.msg);
+    CHECK(many[9].row >= 0 && many[10].row == -1 && many[49].row == -1, "k > candidates: %ld %ld", many[9].row,
+          many[10].row);
+    /* zero rows never NaN in similarity, analogies, doesnt-match */
+    CHECK(sim_similarity(s, 0, 1) == 0.f && sim_similarity(s, 0, 7) == 0.f, "similarity with a zero row");
+    CHECK(sim_analogy(s, 0, 7, 1, SIM_ADD, 4, 0, h, &err) == EV_OK && !isnan(h[0].score), "analogy with zero rows");
+    CHECK(sim_analogy(s, 0, 7, 1, SIM_MUL, 4, 0, h, &err) == EV_OK && !isnan(h[0].score), "cosmul with zero rows");
+    long rows[3] = {0, 7, 3};
+    float sc[3];
+    size_t order[3];
+    CHECK(sim_doesnt_match(s, rows, 3, sc, order, &err) == EV_OK && !isnan(sc[0]) && !isnan(sc[2]),
+          "doesnt_match with zero rows");
+    /* errors */
+    CHECK(sim_topk(s, q, 1, 0, 0, NULL, 0, h, &err) == EV_ERR_USAGE, "k = 0 accepted");
+    ev_error_clear(&err);
+    q[2] = NAN;
+    CHECK(sim_topk(s, q, 1, 4, 0, NULL, 0, h, &err) == EV_ERR_USAGE && strstr(err.msg, "finite"), "NaN query");
+    ev_error_clear(&err);
+    CHECK(sim_topk_naive(s, q, 1, 4, 0, NULL, 0, h, &err) == EV_ERR_USAGE, "NaN query (naive)");
+    ev_error_clear(&err);
+    store_close(s);
+    /* rows so small or large that numpy's float32 norm underflows or overflows: scored 0 (never NaN), the
+     * approximate filter sends them to the exact path, BLAS and naive agree */
+    {
+        store_rows r = {.n = 30, .dim = 4};
+        r.vectors = malloc(30 * 4 * sizeof(float));
+        r.words = malloc(30 * 8);
+        r.offsets = malloc(31 * sizeof(size_t));
+        size_t pos = 0;
+        r.offsets[0] = 0;
+        for (size_t i = 0; i < 30; i++) {
+            float scale = i % 5 == 1 ? 1e-21f : i % 5 == 2 ? 1e21f : i % 5 == 3 ? 1e-30f : 1.f;
+            for (size_t k = 0; k < 4; k++)
+                r.vectors[i * 4 + k] = scale * (float)((int)((i * 7 + k * 3) % 11) - 5);
+            pos += (size_t)sprintf(r.words + pos, "x%zu", i) + 1;
+            r.offsets[i + 1] = pos;
+        }
+        store *sx = NULL;
+        CHECK(store_from_rows(&r, "x", "glove", NULL, &sx, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+        float qx[8] = {1, -2, 3, 0.5f, -1, 0, 2, 1};
+        sim_hit hx[2 * 30], hy[2 * 30];
+        CHECK(sim_topk(sx, qx, 2, 30, 0, NULL, 0, hx, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+        CHECK(sim_topk_naive(sx, qx, 2, 30, 0, NULL, 0, hy, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+        check_twins(hx, hy, 30, "tiny and huge rows");
+        check_twins(hx + 30, hy + 30, 30, "tiny and huge rows");
+        store_close(sx);
+    }
+
+    /* a store of one row: nothing to answer besides itself */
+    s = random_store(1, 3, 5, 0, 0);
+    long self = 0;
+    float w = 1.f, q1[3];
+    sim_mean_of_rows(s, &self, &w, 1, q1);
+    CHECK(sim_topk(s, q1, 1, 3, 0, &self, 1, h, &err) == EV_OK && h[0].row == -1 && h[2].row == -1, "one-row store");
+    store_close(s);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    cJSON *exp = load_json(FIX "expected.json");
+    store *s = load(FIX "kv.bin");
+    CHECK(exp && s, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
+    if (exp && s) {
+        test_norms_and_upper(s, exp);
+        test_queries(s, exp);
+        test_evaluations(s, exp);
+        test_eval_errors(s);
+    }
+    test_twins();
+    test_ties_and_edges();
+    store_close(s);
+    cJSON_Delete(exp);
+    rmdir(tmpdir);
+    return check_done("test_similarity");
+}
