@@ -1,0 +1,336 @@
+/* cli_head — `embvsattn train` (learn an attention head on a corpus) and `embvsattn eval head` (masked-word
+ * prediction of a trained head against untrained attention patterns). The model is head.h's. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "head.h"
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Threads when --threads is not given: the online cores, at most 8. */
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s && s[1] ? s + 1 : p;
+}
+
+/* The corpus label recorded in the head file: the files' base names (no directories: reproducible bytes). */
+static char *corpus_label(const cli_opts *o, int first)
+{
+    size_t n = 1;
+    for (int i = first; i < o->npos; i++)
+        n += strlen(base_name(o->pos[i])) + 1;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int i = first; i < o->npos; i++) {
+        if (i > first)
+            strcat(s, ",");
+        strcat(s, base_name(o->pos[i]));
+    }
+    return s;
+}
+
+/* ---- train ------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    FILE *log;
+    int tty;
+    double last_draw;
+} train_progress;
+
+static void on_progress(void *ctx, const head_progress *pr)
+{
+    train_progress *tp = ctx;
+    if (tp->log) {
+        fprintf(tp->log, "%zu %zu %zu %.6f %.6g %.1f %.0f\n", pr->step, pr->epoch, pr->tokens, pr->loss,
+                (double)pr->lr, pr->seconds, pr->tokens_per_s);
+        if (pr->step % 50 == 0)
+            fflush(tp->log);
+    }
+    if (tp->tty && (pr->seconds - tp->last_draw >= 0.25 || pr->tokens >= pr->total_tokens)) {
+        tp->last_draw = pr->seconds;
+        double left = pr->tokens_per_s > 0 ? (double)(pr->total_tokens - pr->tokens) / pr->tokens_per_s : 0;
+        fprintf(stderr, "\r\033[Ktrain: epoch %zu/%zu  %3.0f%%  loss %.4f  %.0f tokens/s  %.0f s left", pr->epoch,
+                pr->epochs, 100.0 * (double)pr->tokens / (double)pr->total_tokens, pr->loss, pr->tokens_per_s, left);
+        fflush(stderr);
+    }
+}
+
+int cmd_train(cli_opts *o)
+{
+    if (!o->output)
+        return cli_usage_error("%s", "train: -o FILE is required (where to write the head)");
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    ev_error err = {0};
+    head_corpus c;
+    head_params *p = NULL;
+    char *label = NULL, *log_path = NULL;
+    train_progress tp = {NULL, isatty(STDERR_FILENO), -1};
+    double t0 = wall_seconds();
+    if (head_corpus_read(s, (const char *const *)o->pos, (size_t)o->npos, o->max_tokens, &c, &err) != EV_OK) {
+        code = cli_report(&err);
+        store_close(s);
+        return code;
+    }
+    double t_read = wall_seconds() - t0;
+    head_train_opts to = head_train_opts_default();
+    to.d_k = o->dk;
+    to.epochs = o->epochs;
+    to.lr = o->lr;
+    to.seed = o->seed_given ? o->seed : 1;
+    to.threads = o->threads > 0 ? o->threads : default_threads();
+    if (o->positions)
+        to.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+    if (o->position_scale_given)
+        to.position_scale = o->position_scale;
+    to.progress = on_progress;
+    to.progress_ctx = &tp;
+    log_path = o->log ? strdup(o->log) : ev_strdup_printf("%s.log", o->output);
+    label = corpus_label(o, 0);
+    if (!log_path || !label) {
+        code = EV_ERR_NOMEM;
+        fprintf(stderr, PROG ": out of memory\n");
+        goto done;
+    }
+    if (!(tp.log = fopen(log_path, "w"))) {
+        fprintf(stderr, PROG ": %s: cannot write the training log: %s\n", log_path, strerror(errno));
+        code = EV_ERR_WRITE;
+        goto done;
+    }
+    fprintf(tp.log, "# embvsattn train %s: %zu sentences, %zu tokens; seed %llu, %d threads\n"
+                    "# step epoch tokens loss(epoch mean so far) lr seconds tokens_per_s\n",
+            label, c.n_sent, c.n_tok, (unsigned long long)to.seed, to.threads);
+    fflush(tp.log);
+    head_train_stats ts = {0};
+    ev_status st = head_train(s, &c, &to, &p, &ts, &err);
+    if (tp.tty)
+        fprintf(stderr, "\r\033[K");
+    if (st != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    size_t epochs = o->epochs ? o->epochs : HEAD_DEFAULT_EPOCHS;
+    p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, seed %llu",
+                                      label, epochs, (unsigned long long)to.seed);
+    head_train_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
+                         (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
+    if (!p->description || head_save(p, &m, o->output, &err) != EV_OK) {
+        code = p->description ? cli_report(&err) : EV_ERR_NOMEM;
+        goto done;
+    }
+    fprintf(tp.log, "# done: %zu steps, final epoch loss %.6f, %.1f s\n", ts.steps, ts.final_loss, ts.seconds);
+    double tps = ts.seconds > 0 ? (double)(epochs * c.n_tok) / ts.seconds : 0;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "output", o->output);
+        cJSON_AddStringToObject(root, "log", log_path);
+        cJSON *cj = cJSON_AddObjectToObject(root, "corpus");
+        cJSON_AddStringToObject(cj, "files", label);
+        cJSON_AddNumberToObject(cj, "lines", (double)c.n_lines);
+        cJSON_AddNumberToObject(cj, "sentences", (double)c.n_sent);
+        cJSON_AddNumberToObject(cj, "tokens", (double)c.n_tok);
+        cJSON_AddNumberToObject(cj, "known_tokens", (double)c.n_known);
+        cJSON_AddNumberToObject(cj, "targets", (double)ts.targets);
+        cJSON_AddNumberToObject(cj, "read_seconds", round(t_read * 1000) / 1000);
+        cJSON_AddNumberToObject(root, "epochs", (double)epochs);
+        cJSON_AddNumberToObject(root, "steps", (double)ts.steps);
+        cJSON_AddNumberToObject(root, "seed", (double)to.seed);
+        cJSON_AddNumberToObject(root, "threads", to.threads);
+        cJSON_AddNumberToObject(root, "final_loss", round(ts.final_loss * 1e6) / 1e6);
+        cJSON_AddNumberToObject(root, "seconds", round(ts.seconds * 1000) / 1000);
+        cJSON_AddNumberToObject(root, "tokens_per_second", round(tps));
+        code = cli_print_json(root);
+    } else {
+        printf("trained head written to %s (training log: %s)\n", o->output, log_path);
+        printf("corpus: %s: %zu lines, %zu sentences, %zu tokens (%zu with a vector; %zu prediction targets among "
+               "the %zu most frequent words), read in %.1f s\n",
+               label, c.n_lines, c.n_sent, c.n_tok, c.n_known, ts.targets, p->n_cand, t_read);
+        printf("training: %zu epochs, %zu steps, seed %llu, %d threads: final epoch loss %.4f, %.1f s, %.0f tokens/s\n",
+               epochs, ts.steps, (unsigned long long)to.seed, to.threads, ts.final_loss, ts.seconds, tps);
+    }
+done:
+    if (tp.log && fclose(tp.log) != 0 && !code) {
+        fprintf(stderr, PROG ": %s: error writing the training log\n", log_path);
+        code = EV_ERR_WRITE;
+    }
+    free(label);
+    free(log_path);
+    head_params_free(p);
+    head_corpus_free(&c);
+    store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- eval head -------------------------------------------------------------------------------------------- */
+
+static double prop(size_t k, size_t n) { return n ? (double)k / (double)n : 0.0; }
+static double se_prop(size_t k, size_t n)
+{
+    double p = prop(k, n);
+    return n ? sqrt(p * (1 - p) / (double)n) : 0.0;
+}
+
+/* Paired standard error of the difference of two top-10 rates on the same n positions: b positions only the
+ * trained head got, c only the baseline. */
+static double se_paired(size_t b, size_t c, size_t n)
+{
+    if (!n)
+        return 0.0;
+    double dn = (double)n, diff = ((double)b - (double)c) / dn;
+    double var = ((double)(b + c) / dn - diff * diff) / dn;
+    return var > 0 ? sqrt(var) : 0.0;
+}
+
+static cJSON *json_rate(size_t k, size_t n)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "correct", (double)k);
+    cJSON_AddNumberToObject(e, "rate", round(prop(k, n) * 1e6) / 1e6);
+    cJSON_AddNumberToObject(e, "se", round(se_prop(k, n) * 1e6) / 1e6);
+    return e;
+}
+
+static void print_rate(size_t k, size_t n) { printf("  %.4f ± %.4f", prop(k, n), se_prop(k, n)); }
+
+int cmd_eval_head(cli_opts *o)
+{
+    if (o->npos < 3)
+        return cli_usage_error("%s", "eval head: expected HEAD CORPUS... (HEAD: a head file, or 'trained' for the "
+                                     "built-in one)");
+    if (o->method || o->restrict_n)
+        return cli_usage_error("%s", "eval head: --method and --restrict do not apply (they are for eval analogies "
+                                     "and pairs)");
+    const char *spec = o->pos[1];
+    int code = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        return code;
+    ev_error err = {0};
+    head_params *p = NULL;
+    head_corpus c = {0};
+    char *label = NULL;
+    ev_status st = strcmp(spec, "trained") == 0 ? head_builtin(s, &p, &err) : head_load(spec, store_dim(s), &p, &err);
+    if (st != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    if (p->n_cand > store_size(s)) {
+        fprintf(stderr, PROG ": %s: the head predicts %zu candidate words, the vectors have only %zu\n", spec,
+                p->n_cand, store_size(s));
+        code = EV_ERR_FORMAT;
+        goto done;
+    }
+    if (head_corpus_read(s, (const char *const *)o->pos + 2, (size_t)o->npos - 2, o->max_tokens, &c, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    head_eval_result r;
+    if (head_evaluate(s, p, &c, o->threads > 0 ? o->threads : default_threads(), &r, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    if (!(label = corpus_label(o, 2))) {
+        code = EV_ERR_NOMEM;
+        goto done;
+    }
+    const head_eval_counts *tr = &r.k[HEAD_EVAL_TRAINED];
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "head", spec);
+        cJSON_AddStringToObject(root, "description", p->description ? p->description : "");
+        cJSON_AddStringToObject(root, "corpus", label);
+        cJSON_AddNumberToObject(root, "lines", (double)c.n_lines);
+        cJSON_AddNumberToObject(root, "tokens", (double)c.n_tok);
+        cJSON_AddNumberToObject(root, "candidates", (double)r.n_cand);
+        cJSON_AddNumberToObject(root, "positions", (double)tr->n);
+        cJSON_AddNumberToObject(root, "content_positions", (double)tr->n_content);
+        cJSON_AddNumberToObject(root, "skipped_outside_candidates", (double)r.skipped);
+        cJSON *rows = cJSON_AddArrayToObject(root, "attention");
+        for (int k = 0; k < HEAD_EVAL_KINDS; k++) {
+            const head_eval_counts *e = &r.k[k];
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddItemToArray(rows, row);
+            cJSON_AddStringToObject(row, "name", head_eval_kind_name((head_eval_kind)k));
+            cJSON *all = cJSON_AddObjectToObject(row, "all");
+            cJSON_AddItemToObject(all, "top1", json_rate(e->top1, e->n));
+            cJSON_AddItemToObject(all, "top10", json_rate(e->top10, e->n));
+            cJSON *cw = cJSON_AddObjectToObject(row, "content");
+            cJSON_AddItemToObject(cw, "top1", json_rate(e->top1_content, e->n_content));
+            cJSON_AddItemToObject(cw, "top10", json_rate(e->top10_content, e->n_content));
+            if (k == HEAD_EVAL_TRAINED)
+                continue;
+            cJSON *m = cJSON_AddObjectToObject(row, "trained_minus_this_top10");
+            double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
+            double dc = prop(tr->top10_content, tr->n_content) - prop(e->top10_content, e->n_content);
+            double sa = se_paired(e->top10_only_trained, e->top10_only_this, e->n);
+            double sc = se_paired(e->top10_only_trained_content, e->top10_only_this_content, e->n_content);
+            cJSON_AddNumberToObject(m, "all", round(da * 1e6) / 1e6);
+            cJSON_AddNumberToObject(m, "all_se_paired", round(sa * 1e6) / 1e6);
+            cJSON_AddNumberToObject(m, "content", round(dc * 1e6) / 1e6);
+            cJSON_AddNumberToObject(m, "content_se_paired", round(sc * 1e6) / 1e6);
+        }
+        cJSON_AddNumberToObject(root, "seconds", round(r.seconds * 1000) / 1000);
+        code = cli_print_json(root);
+        goto done;
+    }
+    printf("head:   %s\n", p->description ? p->description : spec);
+    printf("corpus: %s: %zu lines, %zu tokens; %zu positions predicted among the %zu most frequent words (%zu of "
+           "them content words), %zu known words outside those skipped\n",
+           label, c.n_lines, c.n_tok, tr->n, r.n_cand, tr->n_content, r.skipped);
+    printf("task:   masked-word prediction ([MASK] query, its own key excluded, full softmax); rate ± standard "
+           "error\n\n");
+    printf("%-10s  %-37s  %s\n", "attention", "all positions", "content words");
+    printf("%-10s  %-16s %-18s  %-16s %s\n", "", "  top-1", "  top-10", "  top-1", "  top-10");
+    for (int k = 0; k < HEAD_EVAL_KINDS; k++) {
+        const head_eval_counts *e = &r.k[k];
+        printf("%-10s", head_eval_kind_name((head_eval_kind)k));
+        print_rate(e->top1, e->n);
+        print_rate(e->top10, e->n);
+        printf(" ");
+        print_rate(e->top1_content, e->n_content);
+        print_rate(e->top10_content, e->n_content);
+        printf("\n");
+    }
+    printf("\ntop-10, trained minus each baseline ± paired standard error (margin in standard errors):\n");
+    for (int k = 1; k < HEAD_EVAL_KINDS; k++) {
+        const head_eval_counts *e = &r.k[k];
+        double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
+        double dc = prop(tr->top10_content, tr->n_content) - prop(e->top10_content, e->n_content);
+        double sa = se_paired(e->top10_only_trained, e->top10_only_this, e->n);
+        double sc = se_paired(e->top10_only_trained_content, e->top10_only_this_content, e->n_content);
+        printf("  %-9s all %+.4f ± %.4f (%5.1f SE)   content %+.4f ± %.4f (%5.1f SE)\n",
+               head_eval_kind_name((head_eval_kind)k), da, sa, sa > 0 ? da / sa : 0.0, dc, sc,
+               sc > 0 ? dc / sc : 0.0);
+    }
+    printf("every row uses the trained head's readout (W_V, W_O, bias) and inputs; only the attention weights "
+           "differ.\n");
+done:
+    free(label);
+    head_params_free(p);
+    head_corpus_free(&c);
+    store_close(s);
+    return cli_finish_stdout(code);
+}

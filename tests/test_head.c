@@ -1,0 +1,527 @@
+/* test_head — the trained head's module: the sgemm loss against its double-precision twin, every gradient against
+ * central finite differences of that twin, thread-count independence of the loss, deterministic training (two
+ * runs, identical bytes), a learnable toy task on which training beats the untrained attention patterns, head files
+ * (round trip, attn_head_load reads them, bad shapes, another dimension), corpora (placeholders, cutting, bad
+ * input), content words, and the PyTorch-trained fixture (tests/fixtures/head, scripts/make-head-fixtures.py).
+ * Any mismatch makes the process exit non-zero. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attention.h"
+#include "check.h"
+#include "head.h"
+#include "store.h"
+
+#define FIX "tests/fixtures/head/"
+
+static char tmpdir[] = "/tmp/test_head.XXXXXX";
+
+static uint64_t rng_state = 20261125;
+
+static double urand(void) /* [0, 1) */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+static float nrand(void) /* ≈ N(0, 1) */
+{
+    double s = 0;
+    for (int i = 0; i < 12; i++)
+        s += urand();
+    return (float)(s - 6.0);
+}
+
+/* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
+static store *make_store(size_t V, size_t d, float sd)
+{
+    store_rows r = {V, d, malloc(V * d * sizeof(float)), malloc(V * 8), malloc((V + 1) * sizeof(size_t))};
+    size_t off = 0;
+    for (size_t i = 0; i < V; i++) {
+        r.offsets[i] = off;
+        off += (size_t)sprintf(r.words + off, "w%zu", i) + 1;
+        for (size_t k = 0; k < d; k++)
+            r.vectors[i * d + k] = sd * nrand();
+    }
+    r.offsets[V] = off;
+    store *s = NULL;
+    ev_error err = {0};
+    if (store_from_rows(&r, "test", "test", NULL, &s, &err) != EV_OK) {
+        fprintf(stderr, "store_from_rows: %s\n", err.msg);
+        exit(1);
+    }
+    return s;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(text, 1, strlen(text), f);
+    fclose(f);
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+/* ---- loss and gradients ------------------------------------------------------------------------------------ */
+
+static void test_gradients(void)
+{
+    const size_t V = 40, d = 8, dk = 4, nc = 30;
+    store *s = make_store(V, d, 1.0f);
+    head_params *p = head_params_new(d, dk, nc);
+    for (size_t i = 0; i < p->n_params; i++)
+        p->params[i] = 0.5f * nrand();
+    p->position_scale = 0.3f;
+    /* three sentences: placeholders (-1), a key-only word (row ≥ nc), every query kind, a one-word sentence whose
+     * only known token can't be a target */
+    size_t start[] = {0, 6, 8, 15};
+    int32_t row[] = {3, -1, 7, 35, 12, 3, /**/ 5, -1, /**/ 20, 21, 22, -1, 29, 0, 38};
+    int32_t query[] = {HEAD_QUERY_MASK, HEAD_QUERY_MASK, 15, 35, 12, HEAD_QUERY_MASK, /**/ 5, -1,
+                       /**/ HEAD_QUERY_MASK, 9, 22, HEAD_QUERY_MASK, HEAD_QUERY_MASK, HEAD_QUERY_MASK, 38};
+    unsigned char target[] = {1, 0, 1, 0, 1, 1, /**/ 0, 0, /**/ 1, 1, 1, 0, 1, 1, 0};
+    int32_t neg[] = {7, 2, 2, 29, 12, 0, 18, 7, 3, 25, 11, 20};
+    float logq[30];
+    for (size_t i = 0; i < nc; i++)
+        logq[i] = (float)(0.3 * nrand() - 1.0);
+    head_batch b = {3, start, row, query, target, 12, neg, logq};
+
+    for (int threads = 1; threads <= 3; threads += 2) {
+        head_work *w = NULL;
+        ev_error err = {0};
+        CHECK(head_work_new(s, p, 15, 12, threads, &w, &err) == EV_OK, "head_work_new: %s", err.msg);
+        double loss = 0;
+        CHECK(head_loss_grad(w, &b, &loss, &err) == EV_OK, "head_loss_grad: %s", err.msg);
+        double ref = head_loss_reference(s, p, &b);
+        CHECK(fabs(loss - ref) <= 1e-5 * fabs(ref), "threads %d: loss %.9g, reference %.9g", threads, loss, ref);
+        if (threads == 1) {
+            /* every parameter: central differences of the double-precision twin, h = 2^-10 (exact in float) */
+            const float *g = head_work_grad(w);
+            double gmax = 0, worst = 0;
+            size_t worst_i = 0, nonzero = 0;
+            for (size_t i = 0; i < p->n_params; i++)
+                gmax = fmax(gmax, fabs(g[i]));
+            for (size_t i = 0; i < p->n_params; i++) {
+                float keep = p->params[i], h = 0x1.0p-10f;
+                p->params[i] = keep + h;
+                double lp = head_loss_reference(s, p, &b);
+                float up = p->params[i];
+                p->params[i] = keep - h;
+                double lm = head_loss_reference(s, p, &b);
+                float dn = p->params[i];
+                p->params[i] = keep;
+                double fd = (lp - lm) / ((double)up - (double)dn);
+                double e = fabs((double)g[i] - fd) / (1e-3 * gmax + 1e-3 * fabs(fd));
+                nonzero += fd != 0.0;
+                if (e > worst) {
+                    worst = e;
+                    worst_i = i;
+                }
+            }
+            CHECK(worst <= 1.0, "gradient %zu off: worst error %.3g × the tolerance (1e-3 of the largest gradient + "
+                  "1e-3 relative)", worst_i, worst);
+            CHECK(nonzero > p->n_params / 2, "only %zu of %zu finite differences are non-zero", nonzero, p->n_params);
+            printf("gradient check: %zu parameters, worst error %.3f × the tolerance\n", p->n_params, worst);
+            /* parameters that cannot matter get exactly zero: bias of words never a target or sampled */
+            CHECK(g[p->bias - p->params + 1] == 0.0f, "bias of an unused candidate has a gradient");
+        }
+        head_work_free(w);
+    }
+    /* a batch larger than the buffers is refused */
+    head_work *w = NULL;
+    ev_error err = {0};
+    head_work_new(s, p, 8, 12, 1, &w, &err);
+    double loss;
+    CHECK(head_loss_grad(w, &b, &loss, &err) == EV_ERR_USAGE, "oversized batch accepted");
+    ev_error_clear(&err);
+    head_work_free(w);
+    head_params_free(p);
+    store_close(s);
+}
+
+/* ---- corpora ----------------------------------------------------------------------------------------------- */
+
+static void test_corpus(void)
+{
+    store *s = make_store(50, 4, 1.0f);
+    ev_error err = {0};
+    head_corpus c;
+    const char *p1 = tmp_path("c1.txt");
+    /* a line with placeholders, an empty line, a line with one known word (dropped), CRLF, 70 tokens (cut) */
+    char big[1024] = "";
+    for (int i = 0; i < 70; i++)
+        sprintf(big + strlen(big), "w%d ", i % 50);
+    char text[2048];
+    snprintf(text, sizeof text, "w1 xx w2 w3 .\n\n  \nw4 zz\r\nw5 w6\r\n%s\n", big);
+    write_text(p1, text);
+    const char *paths[] = {p1};
+    CHECK(head_corpus_read(s, paths, 1, 0, &c, &err) == EV_OK, "corpus: %s", err.msg);
+    CHECK(c.n_lines == 4, "lines %zu", c.n_lines);
+    CHECK(c.n_sent == 4, "sentences %zu (expected: 1, [dropped], 1, 64 + 6)", c.n_sent);
+    CHECK(c.n_tok == 5 + 2 + 70, "tokens %zu", c.n_tok);
+    CHECK(c.row[1] == -1 && c.row[0] == 1 && c.row[4] == -1, "placeholders: %d %d %d", c.row[0], c.row[1], c.row[4]);
+    CHECK(c.start[3] - c.start[2] == HEAD_MAX_LEN, "cut at %d tokens", HEAD_MAX_LEN);
+    CHECK(c.n_dropped == 2, "dropped %zu", c.n_dropped);
+    head_corpus_free(&c);
+    CHECK(head_corpus_read(s, paths, 1, 5, &c, &err) == EV_OK && c.n_tok == 5, "--max-tokens: %zu", c.n_tok);
+    head_corpus_free(&c);
+    /* bad input */
+    const char *empty = tmp_path("empty.txt"), *unk = tmp_path("unk.txt"), *bad = tmp_path("bad.txt");
+    write_text(empty, "\n  \n");
+    write_text(unk, "hello world\nno known words here\n");
+    write_text(bad, "w1 w2\nw3 \xff w4\n");
+    const char *pe[] = {empty}, *pu[] = {unk}, *pb[] = {bad}, *pm[] = {tmp_path("missing.txt")}, *pd[] = {tmpdir};
+    CHECK(head_corpus_read(s, pe, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "empty"), "empty: %s", err.msg);
+    CHECK(head_corpus_read(s, pu, 1, 0, &c, &err) == EV_ERR_NOTFOUND && strstr(err.msg, "two words with vectors"),
+          "unknown words: %s", err.msg);
+    CHECK(head_corpus_read(s, pb, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "bad.txt:2:"),
+          "invalid UTF-8: %s", err.msg);
+    CHECK(head_corpus_read(s, pm, 1, 0, &c, &err) == EV_ERR_IO, "missing: %s", err.msg);
+    CHECK(head_corpus_read(s, pd, 1, 0, &c, &err) == EV_ERR_IO && strstr(err.msg, "directory"), "dir: %s", err.msg);
+    ev_error_clear(&err);
+    store_close(s);
+}
+
+static void test_content_words(void)
+{
+    CHECK(head_is_content_word("river", 5), "river");
+    CHECK(head_is_content_word("Bank", 4), "Bank");
+    CHECK(!head_is_content_word("the", 3) && !head_is_content_word("The", 3) && !head_is_content_word("not", 3),
+          "stop words");
+    CHECK(!head_is_content_word(",", 1) && !head_is_content_word("--", 2) && !head_is_content_word("1990", 4),
+          "punctuation and numbers");
+    CHECK(head_is_content_word("theory", 6) && head_is_content_word("i.e", 3), "prefixes of stop words");
+}
+
+/* ---- training: determinism, a learnable toy task, head files ----------------------------------------------- */
+
+/* Toy corpus: "w{a} w{f} w{f} w{a+20} w{f}" shuffled filler f; the word 20 after w{a} is predictable only by
+ * attending to w{a} (fillers 40–49 are noise). */
+static void write_toy(const char *path, size_t lines)
+{
+    FILE *f = fopen(path, "wb");
+    for (size_t i = 0; i < lines; i++) {
+        int a = (int)(urand() * 20), f1 = 40 + (int)(urand() * 10), f2 = 40 + (int)(urand() * 10),
+            f3 = 40 + (int)(urand() * 10);
+        if (urand() < 0.5)
+            fprintf(f, "w%d w%d w%d w%d w%d\n", a, f1, f2, a + 20, f3);
+        else
+            fprintf(f, "w%d w%d w%d w%d w%d\n", f1, a + 20, f2, f3, a);
+    }
+    fclose(f);
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb)
+            same = 0;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+static void test_training(void)
+{
+    store *s = make_store(60, 16, 1.0f);
+    const char *toy = tmp_path("toy.txt"), *toy_test = tmp_path("toy_test.txt");
+    write_toy(toy, 3000);
+    write_toy(toy_test, 400);
+    ev_error err = {0};
+    head_corpus c, ct;
+    const char *pt[] = {toy}, *ptt[] = {toy_test};
+    CHECK(head_corpus_read(s, pt, 1, 0, &c, &err) == EV_OK, "toy corpus: %s", err.msg);
+    CHECK(head_corpus_read(s, ptt, 1, 0, &ct, &err) == EV_OK, "toy test corpus: %s", err.msg);
+    head_train_opts o = head_train_opts_default();
+    o.d_k = 16;
+    o.n_cand = 50;
+    o.n_neg = 16;
+    o.batch_tokens = 256;
+    o.epochs = 20;
+    o.lr = 0.02f;
+    o.seed = 7;
+    o.threads = 2;
+    head_params *p1 = NULL, *p2 = NULL;
+    head_train_stats st1, st2;
+    CHECK(head_train(s, &c, &o, &p1, &st1, &err) == EV_OK, "train: %s", err.msg);
+    CHECK(head_train(s, &c, &o, &p2, &st2, &err) == EV_OK, "train again: %s", err.msg);
+    if (!p1 || !p2)
+        goto out;
+    CHECK(p1->n_params == p2->n_params && memcmp(p1->params, p2->params, p1->n_params * sizeof(float)) == 0,
+          "two runs with the same seed and threads differ");
+    CHECK(st1.final_loss == st2.final_loss && st1.steps == st2.steps, "stats differ");
+    head_train_meta m = {"toy.txt", 7, 20, 16, 256, 2, c.n_tok, c.n_sent, 0.02f, st1.final_loss};
+    const char *f1 = tmp_path("h1.safetensors"), *f2 = tmp_path("h2.safetensors");
+    CHECK(head_save(p1, &m, f1, &err) == EV_OK, "save: %s", err.msg);
+    CHECK(head_save(p2, &m, f2, &err) == EV_OK, "save: %s", err.msg);
+    CHECK(same_bytes(f1, f2), "the two head files differ");
+    /* the learnable task: the trained pattern beats the untrained ones with the same readout */
+    head_eval_result r;
+    CHECK(head_evaluate(s, p1, &ct, 2, &r, &err) == EV_OK, "evaluate: %s", err.msg);
+    double tr = (double)r.k[HEAD_EVAL_TRAINED].top1 / (double)r.k[HEAD_EVAL_TRAINED].n;
+    for (int k = 1; k < HEAD_EVAL_KINDS; k++) {
+        double b = (double)r.k[k].top1 / (double)r.k[k].n;
+        CHECK(tr > b + 0.1, "toy task: trained top-1 %.3f vs %s %.3f", tr, head_eval_kind_name((head_eval_kind)k), b);
+    }
+    printf("toy task top-1: trained %.3f, identity %.3f, uniform %.3f, random %.3f (n = %zu), final loss %.3f\n", tr,
+           (double)r.k[1].top1 / (double)r.k[1].n, (double)r.k[2].top1 / (double)r.k[2].n,
+           (double)r.k[3].top1 / (double)r.k[3].n, r.k[0].n, st1.final_loss);
+    CHECK(r.k[0].n == r.k[1].n && r.k[0].n_content == r.k[0].n, "counts: n %zu, content %zu", r.k[0].n, r.k[0].n_content);
+    /* head files: round trip, attn_head_load accepts them (train_* skipped), another dimension is refused */
+    head_params *q = NULL;
+    CHECK(head_load(f1, 16, &q, &err) == EV_OK, "load: %s", err.msg);
+    if (q) {
+        CHECK(q->n_params == p1->n_params && memcmp(q->params, p1->params, q->n_params * sizeof(float)) == 0,
+              "round trip changed the parameters");
+        CHECK(q->positions == ATTN_POS_SINUSOIDAL && q->position_scale == p1->position_scale, "positions");
+        CHECK(q->has_fingerprint && q->fingerprint == head_fingerprint(s, 50), "fingerprint");
+        head_params_free(q);
+    }
+    attn_head *ah = NULL;
+    CHECK(attn_head_load(f1, 16, &ah, &err) == EV_OK, "attn_head_load of a trained head: %s", err.msg);
+    if (ah) {
+        CHECK(ah->d_k == 16 && ah->w_o && memcmp(ah->w_q, p1->w_q, 16 * 16 * sizeof(float)) == 0 &&
+                  ah->has_position_meta && ah->positions == ATTN_POS_SINUSOIDAL && ah->exclude_self,
+              "attn view of the head");
+        attn_head_free(ah);
+    }
+    CHECK(head_load(f1, 100, &q, &err) == EV_ERR_FORMAT && strstr(err.msg, "dimension 16"), "other dimension: %s",
+          err.msg);
+    CHECK(head_load(tmpdir, 16, &q, &err) == EV_ERR_IO, "a directory: %s", err.msg);
+    ev_error_clear(&err);
+out:
+    head_params_free(p1);
+    head_params_free(p2);
+    head_corpus_free(&c);
+    head_corpus_free(&ct);
+    store_close(s);
+}
+
+/* A head file with a train_mask of the wrong shape, and one with an unknown non-train tensor. */
+static void test_bad_files(void)
+{
+    static const char hdr1[] = "{\"w_q\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                               "\"w_k\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,32]},"
+                               "\"w_v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[32,48]},"
+                               "\"train_mask\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[48,60]}}";
+    unsigned char buf[512];
+    size_t hl = strlen(hdr1);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(buf + 8, hdr1, hl);
+    memset(buf + 8 + hl, 0, 60);
+    head_params *p = NULL;
+    ev_error err = {0};
+    CHECK(head_load_bytes(buf, 8 + hl + 60, "x", 2, &p, &err) == EV_ERR_FORMAT && strstr(err.msg, "train_mask"),
+          "bad train_mask: %s", err.msg);
+    /* the same bytes with a well-shaped train_mask load, with W_O = I (no w_o) */
+    char hdr2[sizeof hdr1];
+    strcpy(hdr2, hdr1);
+    char *sh = strstr(hdr2, "[1,3]"), *off = strstr(hdr2, "[48,60]");
+    memcpy(sh, "[1,2]", 5);
+    memcpy(off, "[48,56]", 7);
+    memcpy(buf + 8, hdr2, hl);
+    CHECK(head_load_bytes(buf, 8 + hl + 56, "x", 2, &p, &err) == EV_OK, "good train_mask: %s", err.msg);
+    if (p) {
+        CHECK(p->w_o[0] == 1.0f && p->w_o[1] == 0.0f && p->w_o[3] == 1.0f && p->n_cand == HEAD_DEFAULT_CANDIDATES,
+              "defaults of a head without w_o and train_bias");
+        head_params_free(p);
+    }
+    ev_error_clear(&err);
+}
+
+/* ---- the PyTorch-trained head ------------------------------------------------------------------------------ */
+
+/* tests/fixtures/head/torch.head.safetensors was trained by scripts/make-head-fixtures.py (torch, the same model
+ * with nn.Linear projections, saved with the documented tensor names); torch.txt holds a sentence's vectors and the
+ * attention weights and outputs torch computes for it with the head, and the masked-prediction logits. */
+static void test_torch_fixture(void)
+{
+    FILE *f = fopen(FIX "torch.txt", "r");
+    CHECK(f != NULL, "missing " FIX "torch.txt (scripts/make-head-fixtures.py)");
+    if (!f)
+        return;
+    size_t n, d, dk, nc;
+    float scale;
+    CHECK(fscanf(f, "n %zu d %zu dk %zu candidates %zu position_scale %f", &n, &d, &dk, &nc, &scale) == 5, "header");
+    float *X = malloc(n * d * sizeof *X), *A = malloc(n * n * sizeof *A), *Z = malloc(n * d * sizeof *Z);
+    float *A2 = malloc(n * n * sizeof *A2), *Z2 = malloc(n * d * sizeof *Z2);
+    for (size_t i = 0; i < n * d; i++)
+        CHECK(fscanf(f, "%f", &X[i]) == 1, "X");
+    for (size_t i = 0; i < n * n; i++)
+        CHECK(fscanf(f, "%f", &A[i]) == 1, "A");
+    for (size_t i = 0; i < n * d; i++)
+        CHECK(fscanf(f, "%f", &Z[i]) == 1, "Z");
+    /* the weights torch computes: attn_forward of the loaded head with its own positions */
+    attn_head *h = NULL;
+    ev_error err = {0};
+    CHECK(attn_head_load(FIX "torch.head.safetensors", d, &h, &err) == EV_OK, "torch head: %s", err.msg);
+    if (h) {
+        attn_opts o = attn_opts_default();
+        o.positions = h->positions;
+        o.position_scale = h->position_scale;
+        CHECK(h->has_position_meta && h->positions == ATTN_POS_SINUSOIDAL && h->position_scale == scale &&
+                  h->exclude_self,
+              "torch head positions and self-attention");
+        CHECK(attn_forward(h, X, NULL, n, &o, A2, Z2, &err) == EV_OK, "forward: %s", err.msg);
+        double wa = 0, wz = 0, za = 0;
+        for (size_t i = 0; i < n * n; i++)
+            wa = fmax(wa, fabs(A2[i] - A[i]));
+        for (size_t i = 0; i < n * d; i++) {
+            wz = fmax(wz, fabs(Z2[i] - Z[i]));
+            za = fmax(za, fabs(Z[i]));
+        }
+        CHECK(wa <= 1e-5 && wz <= 1e-5 * fmax(1.0, za), "torch weights: |ΔA| %.3g, |ΔZ| %.3g", wa, wz);
+        printf("torch-trained head: attention weights within %.2g, outputs within %.2g of torch's\n", wa, wz);
+        attn_head_free(h);
+    }
+    /* the training state: [MASK] vector and bias, and the masked-prediction loss torch computes on a batch of the
+     * fixture's own small vocabulary (stored as a store of V words) */
+    head_params *p = NULL;
+    CHECK(head_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK, "head_load torch: %s", err.msg);
+    size_t V;
+    CHECK(fscanf(f, " vocab %zu", &V) == 1, "vocab");
+    store_rows r = {V, d, malloc(V * d * sizeof(float)), malloc(V * 8), malloc((V + 1) * sizeof(size_t))};
+    size_t off = 0;
+    for (size_t i = 0; i < V; i++) {
+        r.offsets[i] = off;
+        off += (size_t)sprintf(r.words + off, "v%zu", i) + 1;
+        for (size_t k = 0; k < d; k++)
+            CHECK(fscanf(f, "%f", &r.vectors[i * d + k]) == 1, "vocab vectors");
+    }
+    r.offsets[V] = off;
+    store *s = NULL;
+    store_from_rows(&r, "torch", "torch", NULL, &s, &err);
+    size_t T, S;
+    CHECK(fscanf(f, " batch %zu negatives %zu", &T, &S) == 2, "batch");
+    size_t start[2] = {0, T};
+    int32_t *row = malloc(T * sizeof *row), *query = malloc(T * sizeof *query), *neg = malloc(S * sizeof *neg);
+    unsigned char *target = malloc(T);
+    float *logq = malloc(nc * sizeof *logq);
+    for (size_t i = 0; i < T; i++) {
+        int tg;
+        CHECK(fscanf(f, "%d %d %d", &row[i], &query[i], &tg) == 3, "batch tokens");
+        target[i] = (unsigned char)tg;
+    }
+    for (size_t i = 0; i < S; i++)
+        CHECK(fscanf(f, "%d", &neg[i]) == 1, "negatives");
+    for (size_t i = 0; i < nc; i++)
+        CHECK(fscanf(f, "%f", &logq[i]) == 1, "logq");
+    double want_loss;
+    CHECK(fscanf(f, " loss %lf", &want_loss) == 1, "loss");
+    if (p && s) {
+        head_batch b = {1, start, row, query, target, S, neg, logq};
+        head_work *w = NULL;
+        double loss = 0;
+        CHECK(head_work_new(s, p, T, S, 1, &w, &err) == EV_OK, "work: %s", err.msg);
+        CHECK(w && head_loss_grad(w, &b, &loss, &err) == EV_OK, "loss: %s", err.msg);
+        CHECK(fabs(loss - want_loss) <= 1e-5 * fabs(want_loss), "loss %.9g, torch %.9g", loss, want_loss);
+        /* the gradients torch's autograd computes, in the parameters' order */
+        const float *g = w ? head_work_grad(w) : NULL;
+        double worst = 0, gmax = 0;
+        float *want = malloc(p->n_params * sizeof *want);
+        for (size_t i = 0; i < p->n_params; i++) {
+            CHECK(fscanf(f, "%f", &want[i]) == 1, "gradient %zu", i);
+            gmax = fmax(gmax, fabs(want[i]));
+        }
+        for (size_t i = 0; g && i < p->n_params; i++)
+            worst = fmax(worst, fabs(g[i] - want[i]));
+        CHECK(worst <= 1e-5 * fmax(gmax, 1e-3), "gradients vs torch autograd: worst %.3g (largest %.3g)", worst, gmax);
+        printf("torch-trained head: loss %.6f (torch %.6f), gradients within %.2g of autograd's (largest %.3g)\n", loss,
+               want_loss, worst, gmax);
+        free(want);
+        head_work_free(w);
+    }
+    ev_error_clear(&err);
+    head_params_free(p);
+    store_close(s);
+    fclose(f);
+    free(X);
+    free(A);
+    free(Z);
+    free(A2);
+    free(Z2);
+    free(row);
+    free(query);
+    free(neg);
+    free(target);
+    free(logq);
+}
+
+/* attention.h's exclude_self (how trained heads are shown): the sgemm forward and its naive twin agree, the
+ * diagonal is 0, a lone token gets an all-zero row, and head_to_attn sets it. */
+static void test_exclude_self(void)
+{
+    attn_head *h = NULL;
+    ev_error err = {0};
+    CHECK(attn_head_random(10, 6, 3, &h, &err) == EV_OK, "random head");
+    h->exclude_self = 1;
+    size_t n = 7;
+    float X[7 * 10], A[49], Z[70], A2[49], Z2[70];
+    for (size_t i = 0; i < n * 10; i++)
+        X[i] = nrand();
+    unsigned char mask[7] = {0, 0, 1, 0, 0, 0, 0};
+    attn_opts o = attn_opts_default();
+    o.positions = ATTN_POS_SINUSOIDAL;
+    CHECK(attn_forward(h, X, mask, n, &o, A, Z, &err) == EV_OK, "forward");
+    CHECK(attn_forward_naive(h, X, mask, n, &o, A2, Z2, &err) == EV_OK, "naive");
+    double worst = 0;
+    for (size_t i = 0; i < n * n; i++)
+        worst = fmax(worst, fabs(A[i] - A2[i]));
+    for (size_t i = 0; i < n * 10; i++)
+        worst = fmax(worst, fabs(Z[i] - Z2[i]));
+    CHECK(worst < 1e-5, "exclude_self: sgemm vs naive %.3g", worst);
+    for (size_t i = 0; i < n; i++)
+        CHECK(A[i * n + i] == 0.0f && A[i * n + 2] == 0.0f, "diagonal or masked key %zu not 0", i);
+    CHECK(attn_forward(h, X, NULL, 1, &o, A, Z, &err) == EV_OK && A[0] == 0.0f && Z[0] == 0.0f, "lone token");
+    attn_head_free(h);
+    head_params *p = head_params_new(10, 6, 5);
+    attn_head *t = NULL;
+    CHECK(head_to_attn(p, &t, &err) == EV_OK && t->exclude_self && t->positions == ATTN_POS_SINUSOIDAL &&
+              t->position_scale == HEAD_DEFAULT_POSITION_SCALE,
+          "head_to_attn");
+    attn_head_free(t);
+    head_params_free(p);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_gradients();
+    test_corpus();
+    test_content_words();
+    test_training();
+    test_bad_files();
+    test_exclude_self();
+    test_torch_fixture();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_done("test_head");
+}
