@@ -33,7 +33,10 @@
  *     w_q F32 [d_model, d_k]    w_k F32 [d_model, d_k]    w_v F32 [d_model, d_k]    w_o F32 [d_k, d_model] (optional)
  *     __metadata__ (all strings, all optional): format "embvsattn-head", format_version "1",
  *         positions "none" | "sinusoidal" (what the head was made or trained with), position_scale (decimal),
- *         kind, description, seed, tool_version.
+ *         kind, description, seed, tool_version, self_attention "included" (default) | "excluded" (a token's own
+        key is masked in its row: how a trained head (head.h) was trained; a row with no other key is all zero).
+ * Tensors named train_* (F32, rank 2; at most 8) are training-only state — the trained head's [MASK] vector and
+ * output bias, see head.h — checked like the others (dtype, shape, offsets, coverage) but not loaded.
  * No other tensors (a bias, say) are accepted: the error names them.
  */
 #ifndef ATTENTION_H
@@ -63,6 +66,8 @@ typedef struct {
     attn_positions positions;  /* positions the head was made for (file metadata; NONE for identity/random) */
     float position_scale;      /* and their scale (ATTN_DEFAULT_POSITION_SCALE unless the file says) */
     int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
+    int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key, head.h;
+                                  file metadata self_attention "excluded") */
     uint64_t seed;             /* random heads: the seed */
     char *description;         /* one line for display, e.g. "random:42 (Xavier-uniform, d_k 64, with w_o)" */
 } attn_head;
@@ -94,6 +99,11 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
  * d_model_expected: the vectors' dimension (0: no check). Errors: EV_ERR_IO (cannot open or read, a directory),
  * EV_ERR_FORMAT (anything malformed, wrong shapes, d_model ≠ d_model_expected), EV_ERR_NOMEM. */
 ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
+
+/* The same from the size bytes of a head file already in memory (e.g. built into the binary); name stands for the
+ * path in messages. buf stays the caller's. Same checks and errors (except EV_ERR_IO). */
+ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char *name, size_t d_model_expected,
+                               attn_head **out, ev_error *err);
 
 /* Parses a --head value: "identity", "random" (seed ATTN_DEFAULT_SEED), "random:SEED" (decimal, 0 … 2⁶⁴-1), or
  * else a head file path (write "./identity" for a file named identity). d_model: the vectors' dimension; d_k for

@@ -12,7 +12,7 @@
 
 #define PROG "embvsattn"
 
-typedef enum { OUT_TEXT, OUT_JSON } out_format;
+typedef enum { OUT_TEXT, OUT_JSON, OUT_HTML, OUT_SVG } out_format; /* html, svg: the main view and compare */
 
 /* Every option of every command (cli.c's table says which command accepts which). 0/NULL = not given. */
 typedef struct {
@@ -21,7 +21,8 @@ typedef struct {
     vformat in_format;     /* --vector-format FMT */
     size_t limit;          /* --limit N */
     int threads;           /* --threads N */
-    out_format format;     /* --format text|json */
+    out_format format;     /* --format text|json|html|svg (or from -o FILE's extension) */
+    int format_given;
     /* convert */
     vformat to_format;     /* --to FMT */
     /* similarity */
@@ -29,6 +30,23 @@ typedef struct {
     int k_given;
     size_t restrict_n;     /* --restrict N (0: whole vocabulary) */
     const char *method;    /* --method add|mul */
+    /* the main view and compare */
+    const char *head;      /* --head identity|random[:SEED]|FILE */
+    size_t dk;             /* --dk N (random heads) */
+    const char *positions; /* --positions none|sinusoidal */
+    float position_scale;  /* --position-scale X */
+    int position_scale_given;
+    int causal, residual, quiet, batch; /* --causal --residual --quiet --batch */
+    size_t top;            /* --top N: attention entries per token */
+    const char *word;      /* compare --word W */
+    const char *output;    /* -o/--output FILE: written atomically (outfile.h) instead of stdout */
+    /* train and eval head (cli_head.c) */
+    size_t epochs;         /* --epochs N (0: the default) */
+    float lr;              /* --lr X (0: the default) */
+    unsigned long long seed; /* --seed N */
+    int seed_given;
+    size_t max_tokens;     /* --max-tokens N: read at most N corpus tokens (0: all) */
+    const char *log;       /* train --log FILE (default: OUTPUT.log) */
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;
@@ -66,5 +84,14 @@ int cli_print_json(cJSON *root);
 int cmd_vector(cli_opts *o);
 int cmd_info(cli_opts *o);
 int cmd_convert(cli_opts *o);
+int cmd_show(cli_opts *o);
+int cmd_compare(cli_opts *o);
+int cmd_neighbors(cli_opts *o);
+int cmd_analogy(cli_opts *o);
+int cmd_similarity(cli_opts *o);
+int cmd_doesnt_match(cli_opts *o);
+int cmd_eval(cli_opts *o);
+int cmd_train(cli_opts *o);
+int cmd_eval_head(cli_opts *o); /* eval head HEAD CORPUS... (cli_head.c), dispatched by cmd_eval */
 
 #endif

@@ -58,6 +58,11 @@ ev_status loader_detect(const char *path, vformat *out, ev_error *err);
  * EV_ERR_NOMEM. opts may be NULL (auto-detect, everything, default threads). */
 ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error *err);
 
+/* What loader_load does with a text or word2vec file once read: parses the n bytes at p (the caller's; not kept)
+ * into a new store, detecting the format unless opts->format says. name labels the messages and the store's
+ * source. A cache is only opened from a file (store_open): cache bytes give EV_ERR_FORMAT. Used by the fuzzers. */
+ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_opts *opts, store **out, ev_error *err);
+
 /* Writes s to path in format fmt (VF_AUTO: by extension, error if it says nothing), atomically. */
 ev_status loader_write(const store *s, const char *path, vformat fmt, loader_progress_fn progress, void *ctx,
                        ev_error *err);

@@ -13,10 +13,11 @@ for a in "$@"; do
     esac
 done
 # build: compiler, pkg-config, OpenBLAS, cJSON; vectors: npm, python3; tests and benchmark: numpy, gensim,
-# hyperfine, GNU time (peak memory), valgrind; browser tests (tests/browser.sh): Chromium, a font, xmllint, and
+# hyperfine, GNU time (peak memory), valgrind (make valgrind), clang and its sanitizer/libFuzzer runtimes (make fuzz,
+# make fuzz-replay); browser tests (tests/browser.sh): Chromium, a font, xmllint, and
 # playwright-core from npm (tests/browser/package-lock.json; it drives /usr/bin/chromium, no browser download).
 pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev python3 python3-numpy python3-gensim hyperfine time
-      valgrind chromium fonts-dejavu-core libxml2-utils)
+      valgrind clang libclang-rt-14-dev chromium fonts-dejavu-core libxml2-utils)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -25,6 +25,7 @@
 #define HEAD_MAX_BYTES ((size_t)1 << 30)       /* a d = 4096 head with w_o is 256 MiB */
 #define HEAD_MAX_HEADER_BYTES ((size_t)1 << 20) /* a real header is a few hundred bytes */
 #define HEAD_ALIGN 8
+#define HEAD_MAX_TRAIN_TENSORS 8 /* train_* tensors skipped by the loader */
 
 attn_opts attn_opts_default(void)
 {
@@ -289,6 +290,12 @@ static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, ch
                                "%s: __metadata__.position_scale is '%s', expected a finite number ≥ 0", path, v);
             h->position_scale = f;
         }
+        if (strcmp(k, "self_attention") == 0) {
+            if (strcmp(v, "excluded") != 0 && strcmp(v, "included") != 0)
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.self_attention is '%s', expected 'included' or 'excluded'", path, v);
+            h->exclude_self = strcmp(v, "excluded") == 0;
+        }
         if (strcmp(k, "description") == 0)
             *desc = (char *)v;
     }
@@ -303,6 +310,16 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
     ev_status st = read_file(path, &buf, &size, err);
     if (st != EV_OK)
         return st;
+    st = attn_head_load_bytes(buf, size, path, d_model_expected, out, err);
+    free(buf);
+    return st;
+}
+
+ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char *path, size_t d_model_expected,
+                               attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    ev_status st = EV_OK;
     cJSON *hdr = NULL;
     attn_head *h = NULL;
     /* 1. header length against the file size, then the JSON */
@@ -331,8 +348,12 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
     }
     size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
     /* 2. every entry: a known tensor with a valid dtype, shape and range, or the metadata */
-    head_tensor t[T_COUNT];
+    head_tensor t[T_COUNT + HEAD_MAX_TRAIN_TENSORS]; /* w_q w_k w_v w_o, then the train_* tensors */
+    const char *names[T_COUNT + HEAD_MAX_TRAIN_TENSORS];
+    size_t n_tensors = T_COUNT;
     memset(t, 0, sizeof t);
+    for (int i = 0; i < T_COUNT; i++)
+        names[i] = TENSOR_NAMES[i];
     const cJSON *meta = NULL, *it;
     cJSON_ArrayForEach(it, hdr)
     {
@@ -344,12 +365,27 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
         for (int i = 0; i < T_COUNT; i++)
             if (it->string && strcmp(it->string, TENSOR_NAMES[i]) == 0)
                 which = i;
+        if (which < 0 && it->string && strncmp(it->string, "train_", 6) == 0) {
+            /* training-only tensors (head.h): validated like the others, covered, not loaded */
+            if (n_tensors == T_COUNT + HEAD_MAX_TRAIN_TENSORS) {
+                st = ev_fail(err, EV_ERR_FORMAT, "%s: more than %d train_* tensors", path, HEAD_MAX_TRAIN_TENSORS);
+                goto fail;
+            }
+            for (size_t i = T_COUNT; i < n_tensors; i++)
+                if (strcmp(names[i], it->string) == 0) {
+                    st = ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' appears twice", path, it->string);
+                    goto fail;
+                }
+            which = (int)n_tensors;
+            names[n_tensors++] = it->string;
+        }
         if (which < 0) {
             st = ev_fail(err, EV_ERR_FORMAT, "%s: unexpected tensor '%s': a head has w_q, w_k, w_v and optionally "
-                         "w_o (no biases)", path, it->string ? it->string : "?");
+                         "w_o (no biases; training-only tensors are named train_*)", path,
+                         it->string ? it->string : "?");
             goto fail;
         }
-        if ((st = parse_tensor(it, path, TENSOR_NAMES[which], data_len, &t[which], err)) != EV_OK)
+        if ((st = parse_tensor(it, path, names[which], data_len, &t[which], err)) != EV_OK)
             goto fail;
     }
     for (int i = 0; i < T_O; i++)
@@ -360,14 +396,13 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
         }
     /* 3. the ranges tile the data section: no overlaps, no holes */
     size_t covered = 0;
-    for (int i = 0; i < T_COUNT; i++) {
+    for (size_t i = 0; i < n_tensors; i++) {
         if (!t[i].present)
             continue;
         covered += t[i].end - t[i].begin;
-        for (int j = 0; j < i; j++)
+        for (size_t j = 0; j < i; j++)
             if (t[j].present && t[i].begin < t[j].end && t[j].begin < t[i].end) {
-                st = ev_fail(err, EV_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", path, TENSOR_NAMES[j],
-                             TENSOR_NAMES[i]);
+                st = ev_fail(err, EV_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", path, names[j], names[i]);
                 goto fail;
             }
     }
@@ -420,13 +455,11 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
         goto fail;
     }
     cJSON_Delete(hdr);
-    free(buf);
     *out = h;
     return EV_OK;
 fail:
     attn_head_free(h);
     cJSON_Delete(hdr);
-    free(buf);
     return st;
 }
 
@@ -504,6 +537,7 @@ ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err)
               !cJSON_AddStringToObject(meta, "kind", KINDS[h->kind <= ATTN_HEAD_FILE ? h->kind : ATTN_HEAD_FILE]) ||
               !cJSON_AddStringToObject(meta, "description", h->description ? h->description : "") ||
               !cJSON_AddStringToObject(meta, "positions", attn_positions_name(h->positions)) ||
+              (h->exclude_self && !cJSON_AddStringToObject(meta, "self_attention", "excluded")) ||
               !cJSON_AddStringToObject(meta, "position_scale", scale) ||
               (h->kind == ATTN_HEAD_RANDOM && !cJSON_AddStringToObject(meta, "seed", seed)) ||
               !cJSON_AddStringToObject(meta, "tool_version", EMBVSATTN_VERSION);
@@ -621,7 +655,8 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
     /* pass 3: scores A = Q·Kᵀ / √d_k */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dk, 1.0f / sqrtf((float)dk), Q,
                 (int)dk, K, (int)dk, 0.0f, A, (int)n);
-    /* pass 4: softmax of each row over its allowed keys (not masked; j ≤ i when causal) */
+    /* pass 4: softmax of each row over its allowed keys (not masked; j ≤ i when causal; j ≠ i when the head
+     * excludes self-attention) */
     for (size_t i = 0; i < n; i++) {
         float *row = A + i * n; /* (n) */
         size_t lim = o.causal ? i + 1 : n;
@@ -629,7 +664,7 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         float max = -INFINITY;
         int any = 0;
         for (size_t j = 0; j < lim; j++) {
-            if (key_mask && key_mask[j])
+            if ((key_mask && key_mask[j]) || (h->exclude_self && j == i))
                 continue;
             if (!isfinite(row[j])) {
                 st = ev_fail(err, EV_ERR_FORMAT, "attention score (%zu, %zu) overflows float32: the vectors are too "
@@ -647,7 +682,7 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         /* 4b: exp and sum (the maximum contributes exp(0) = 1, so sum ≥ 1) */
         float sum = 0.0f;
         for (size_t j = 0; j < n; j++) {
-            if (j >= lim || (key_mask && key_mask[j])) {
+            if (j >= lim || (key_mask && key_mask[j]) || (h->exclude_self && j == i)) {
                 row[j] = 0.0f;
                 continue;
             }
@@ -739,7 +774,7 @@ ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned 
     for (size_t i = 0; i < n; i++) {
         double max = -INFINITY;
         for (size_t j = 0; j < n; j++) {
-            int allowed = !(key_mask && key_mask[j]) && !(o.causal && j > i);
+            int allowed = !(key_mask && key_mask[j]) && !(o.causal && j > i) && !(h->exclude_self && j == i);
             double dot = 0;
             for (size_t p = 0; p < dk; p++)
                 dot += q[i * dk + p] * k[j * dk + p];

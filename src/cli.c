@@ -162,17 +162,33 @@ int cli_print_json(cJSON *root)
 static const command commands[] = {
     {"vector", "WORD...", "print the vectors of words (fastText print-word-vectors style)", cmd_vector, 1, -1},
     {"info", "[FILE]", "describe a vector file or the default vectors", cmd_info, 0, 1},
+    {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)", cmd_neighbors, 1,
+     -1},
+    {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", cmd_analogy, 3, 3},
+    {"similarity", "W1 W2", "cosine similarity of two words", cmd_similarity, 2, 2},
+    {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", cmd_doesnt_match,
+     2, -1},
+    {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
+     cmd_eval, 2, -1},
+    {"compare", "S1 S2", "the same word in two sentences: static vs contextual", cmd_compare, 2, 2},
+    {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors",
+     cmd_train, 1, -1},
     {"convert", "IN OUT", "convert between vector formats (OUT's format from its extension or --to)", cmd_convert, 2,
      2},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+/* The main view: `embvsattn "SENTENCE"` (no command word). */
+static const command show_command = {"show", "SENTENCE", "the main view", cmd_show, 0, -1};
+
 static void print_help(void)
 {
     printf("embvsattn %s — static word embeddings beside self-attention, on real pretrained vectors\n\n", EMBVSATTN_VERSION);
-    printf("usage: embvsattn [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+    printf("usage: embvsattn [OPTIONS] \"SENTENCE\"             the main view: static neighbours, attention, context\n"
+           "       embvsattn [OPTIONS] --batch < FILE          one sentence per line in, one JSON object per line out\n"
+           "       embvsattn [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        printf("  %-8s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+        printf("  %-13s %-9s %s\n", commands[i].name, commands[i].args, commands[i].summary);
     printf("\nglobal options (anywhere on the line):\n"
            "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec\n"
            "                        (default: $EMBVSATTN_VECTORS, else the GloVe 6B 100d cache fetched by\n"
@@ -181,16 +197,68 @@ static void print_help(void)
            "                        glove | word2vec (= fasttext, vec) | word2vec-binary | cache\n"
            "  --limit N             read only the first N words\n"
            "  --threads N           parser threads for text vector files (default: one per core, at most 8)\n"
-           "  --format text|json    output format (default text)\n"
+           "  --format FMT          output format: text (default) or json; the main view and compare also html (a\n"
+           "                        self-contained interactive page) and svg (a static heatmap for papers)\n"
            "  -h, --help            this help;  --version  the version\n"
+           "\nmain view and compare options:\n"
+           "  --head SPEC           the attention head: trained (the default: the head learned on WordNet by\n"
+           "                        masked-word prediction, built in; on vectors other than GloVe 6B 100d the\n"
+           "                        default is identity), identity (W = I, untrained: it only measures similarity\n"
+           "                        inside the sentence), random[:SEED] (Xavier-uniform), or a head file\n"
+           "                        (.safetensors: w_q, w_k, w_v [d_model, d_k], optional w_o [d_k, d_model])\n"
+           "  --dk N                d_k of a random head (default: the vectors' dimension)\n"
+           "  --positions none|sinusoidal   add sinusoidal position encodings to the vectors (default: none, or\n"
+           "                        what the head file says); --position-scale X scales them (default 0.5)\n"
+           "  --causal              a token attends only to itself and the tokens before it\n"
+           "  --residual            the contextual vector is the token's own vector plus the head's output, as in a\n"
+           "                        transformer layer. Default off, so that \"in context\" shows what attention\n"
+           "                        alone computed (A·V): with it on, neighbours stay near the word itself.\n"
+           "  -k N                  neighbours per list (default 5);  --top N  attention entries per token (3)\n"
+           "  --restrict N          neighbours among the N most frequent words only\n"
+           "  -q, --quiet           no legend\n"
+           "  --word W              compare: the word to follow (default: every word the sentences share)\n"
+           "  -o, --output FILE     write to FILE (atomically) instead of standard output; without --format, the\n"
+           "                        format comes from FILE's extension: .html/.htm, .svg, .json, else text\n"
+           "  Out-of-vocabulary tokens are shown in place and flagged; their key is masked (never attended to).\n"
+           "  Colour and shading only on a terminal (NO_COLOR honoured); width from COLUMNS or the terminal.\n"
+           "\nneighbors, analogy, doesnt-match, eval options:\n"
+           "  -k N                  answers per word (default 10)\n"
+           "  --restrict N          only the N most frequent words (the first N rows) are candidates, as gensim's\n"
+           "                        restrict_vocab (default: all; eval: 300000, as gensim)\n"
+           "  --method add|mul      analogies: 3CosAdd (default, gensim most_similar) or 3CosMul (most_similar_cosmul)\n"
+           "  --threads N           eval analogies: worker threads (default: one per core, at most 8)\n"
+           "  Words are looked up as written, then lowercased (shown as \"King (lowercase: king)\"); words out of the\n"
+           "  vocabulary are reported and the others still answered. eval analogies FILE: ': section' lines and\n"
+           "  \"a b c d\" questions (a is to b as c is to d); eval pairs FILE: WORD1<TAB>WORD2<TAB>SCORE lines.\n"
+           "\ntrain and eval head options (a learned attention head: see README, \"A trained head\"):\n"
+           "  train CORPUS... -o HEAD.safetensors   learns W_Q, W_K, W_V, W_O (and the [MASK] vector and output bias)\n"
+           "                        over the frozen vectors by masked-word prediction; any UTF-8 text works as a\n"
+           "                        corpus, one sentence per line is best (scripts/fetch-corpus.sh makes WordNet's)\n"
+           "  --epochs N            passes over the corpus (default 4);  --lr X  Adam learning rate (default 0.01,\n"
+           "                        decayed linearly to 0);  --dk N  d_k (default 64);  --seed N  (default 1)\n"
+           "  --threads N           threads (default: one per core, at most 8); the head is bit-for-bit the same\n"
+           "                        for a seed and a thread count\n"
+           "  --positions, --position-scale   the head's positions (default sinusoidal, scale 0.3)\n"
+           "  --log FILE            the loss log (default: HEAD.safetensors.log); progress on a terminal\n"
+           "  --max-tokens N        read at most N tokens of the corpus (train and eval head)\n"
+           "  eval head HEAD CORPUS...   held-out masked-word top-1/top-10 over the head's 30,000 candidates for\n"
+           "                        the trained attention and untrained baselines (identity, uniform, random)\n"
+           "                        with the same readout; HEAD: a head file, or 'trained' (the built-in head)\n"
            "\nconvert options:\n"
            "  --to FMT              output format: cache | glove | word2vec | word2vec-binary (default: from OUT's\n"
            "                        extension: .safetensors cache, .txt GloVe text, .vec word2vec text, .bin binary)\n"
            "\nexit codes: 0 ok; 1 nothing could be answered (every word out of vocabulary); 2 usage error;\n"
            "  3 input missing or unreadable (also: no vectors fetched yet); 4 input malformed; 5 output could not be\n"
-           "  written; 6 out of memory.\n"
+           "  written; 6 out of memory or over a limit (4096 tokens, 1 MiB per sentence); 7 --batch: some lines\n"
+           "  failed (each has an error object).\n"
            "\nexamples:\n"
+           "  embvsattn \"France is a country, it is in Europe\"\n"
+           "  embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
+           "  embvsattn -o france.html \"France is a country, it is in Europe\"   (open it in a browser)\n"
            "  embvsattn vector king\n"
+           "  embvsattn neighbors king queen -k 5\n"
+           "  embvsattn analogy man king woman                  (king - man + woman)\n"
+           "  embvsattn eval analogies questions-words.txt --restrict 30000\n"
            "  embvsattn info\n"
            "  embvsattn convert glove.6B.100d.txt glove.safetensors\n");
 }
@@ -211,25 +279,46 @@ static int parse_size_arg(const char *opt, const char *v, size_t *out)
 /* ---- the option table ------------------------------------------------------------------------------------ */
 
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
-               OPT_METHOD } opt_id;
+               OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
+               OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
+               OPT_LOG } opt_id;
 
 typedef struct {
     const char *name;     /* long form */
     const char *alias;    /* short form or NULL */
     opt_id id;
     const char *commands; /* space-separated commands that accept it; NULL = every command (global) */
+    int flag;             /* 1: takes no value */
 } opt_spec;
 
+#define VIEW_CMDS "show compare"
+
 static const opt_spec options[] = {
-    {"--vectors", NULL, OPT_VECTORS, NULL},
-    {"--vector-format", NULL, OPT_VFORMAT, NULL},
-    {"--limit", NULL, OPT_LIMIT, NULL},
-    {"--threads", NULL, OPT_THREADS, NULL},
-    {"--format", NULL, OPT_FORMAT, NULL},
-    {"--to", NULL, OPT_TO, "convert"},
-    {"-k", NULL, OPT_K, "neighbors analogy"},
-    {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval doesnt-match"},
-    {"--method", NULL, OPT_METHOD, "analogy eval"},
+    {"--vectors", NULL, OPT_VECTORS, NULL, 0},
+    {"--vector-format", NULL, OPT_VFORMAT, NULL, 0},
+    {"--limit", NULL, OPT_LIMIT, NULL, 0},
+    {"--threads", NULL, OPT_THREADS, NULL, 0},
+    {"--format", NULL, OPT_FORMAT, NULL, 0},
+    {"--to", NULL, OPT_TO, "convert", 0},
+    {"-k", NULL, OPT_K, "neighbors analogy show compare", 0},
+    {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", 0},
+    {"--method", NULL, OPT_METHOD, "analogy eval", 0},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS, 0},
+    {"--dk", NULL, OPT_DK, VIEW_CMDS " train", 0},
+    {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", 0},
+    {"--position-scale", NULL, OPT_POSITION_SCALE, VIEW_CMDS " train", 0},
+    {"--causal", NULL, OPT_CAUSAL, VIEW_CMDS, 1},
+    {"--residual", NULL, OPT_RESIDUAL, VIEW_CMDS, 1},
+    {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, 1},
+    {"--top", NULL, OPT_TOP, VIEW_CMDS, 0},
+    {"--batch", NULL, OPT_BATCH, "show", 1},
+    {"--word", NULL, OPT_WORD, "compare", 0},
+    {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train", 0},
+    {"--epochs", NULL, OPT_EPOCHS, "train", 0},
+    {"--lr", NULL, OPT_LR, "train", 0},
+    {"--seed", NULL, OPT_SEED, "train", 0},
+    {"--log", NULL, OPT_LOG, "train", 0},
+    {"--max-tokens", NULL, OPT_MAX_TOKENS, "train eval", 0},
 };
 
 static int word_in_list(const char *list, const char *w)
@@ -270,8 +359,18 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
             o->format = OUT_JSON;
         else if (strcmp(val, "text") == 0)
             o->format = OUT_TEXT;
+        else if (strcmp(val, "html") == 0)
+            o->format = OUT_HTML;
+        else if (strcmp(val, "svg") == 0)
+            o->format = OUT_SVG;
         else
-            return cli_usage_error("--format: expected text or json, found '%s'", val);
+            return cli_usage_error("--format: expected text, json, html or svg, found '%s'", val);
+        o->format_given = 1;
+        return 0;
+    case OPT_OUTPUT:
+        if (!*val)
+            return cli_usage_error("%s: expected a file name", name);
+        o->output = val;
         return 0;
     case OPT_K:
         if (parse_size_arg(name, val, &o->k))
@@ -281,6 +380,73 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
         o->k_given = 1;
         return 0;
     case OPT_RESTRICT: return parse_size_arg(name, val, &o->restrict_n) ? EV_ERR_USAGE : 0;
+    case OPT_HEAD: o->head = val; return 0;
+    case OPT_DK:
+        if (parse_size_arg(name, val, &o->dk))
+            return EV_ERR_USAGE;
+        if (o->dk == 0 || o->dk > 65536)
+            return cli_usage_error("--dk: expected 1 to 65536, found '%s'", val);
+        return 0;
+    case OPT_POSITIONS:
+        if (strcmp(val, "none") != 0 && strcmp(val, "sinusoidal") != 0)
+            return cli_usage_error("--positions: expected none or sinusoidal, found '%s'", val);
+        o->positions = val;
+        return 0;
+    case OPT_POSITION_SCALE: {
+        char *end;
+        errno = 0;
+        double x = strtod(val, &end);
+        if (!*val || *end || errno || !(x >= 0 && x <= 1000))
+            return cli_usage_error("--position-scale: expected a number from 0 to 1000, found '%s'", val);
+        o->position_scale = (float)x;
+        o->position_scale_given = 1;
+        return 0;
+    }
+    case OPT_CAUSAL: o->causal = 1; return 0;
+    case OPT_RESIDUAL: o->residual = 1; return 0;
+    case OPT_QUIET: o->quiet = 1; return 0;
+    case OPT_BATCH: o->batch = 1; return 0;
+    case OPT_TOP:
+        if (parse_size_arg(name, val, &o->top))
+            return EV_ERR_USAGE;
+        if (o->top == 0)
+            return cli_usage_error("--top: expected at least 1, found '%s'", val);
+        return 0;
+    case OPT_WORD: o->word = val; return 0;
+    case OPT_EPOCHS:
+        if (parse_size_arg(name, val, &o->epochs))
+            return EV_ERR_USAGE;
+        if (o->epochs == 0 || o->epochs > 100000)
+            return cli_usage_error("--epochs: expected 1 to 100000, found '%s'", val);
+        return 0;
+    case OPT_LR: {
+        char *end;
+        errno = 0;
+        double x = strtod(val, &end);
+        if (!*val || *end || errno || !(x > 0 && x <= 10))
+            return cli_usage_error("--lr: expected a number above 0 and at most 10, found '%s'", val);
+        o->lr = (float)x;
+        return 0;
+    }
+    case OPT_SEED: {
+        size_t x;
+        if (parse_size_arg(name, val, &x))
+            return EV_ERR_USAGE;
+        o->seed = x;
+        o->seed_given = 1;
+        return 0;
+    }
+    case OPT_MAX_TOKENS:
+        if (parse_size_arg(name, val, &o->max_tokens))
+            return EV_ERR_USAGE;
+        if (o->max_tokens == 0)
+            return cli_usage_error("--max-tokens: expected at least 1, found '%s'", val);
+        return 0;
+    case OPT_LOG:
+        if (!*val)
+            return cli_usage_error("%s: expected a file name", name);
+        o->log = val;
+        return 0;
     case OPT_METHOD:
         if (strcmp(val, "add") != 0 && strcmp(val, "mul") != 0)
             return cli_usage_error("--method: expected add or mul, found '%s'", val);
@@ -331,8 +497,13 @@ int cli_main(int argc, char **argv)
                 code = cli_usage_error("unknown option '%s'", a);
                 goto out;
             }
-            const char *val;
-            if (eq)
+            const char *val = NULL;
+            if (spec->flag) {
+                if (eq) {
+                    code = cli_usage_error("option '%s' takes no value", a);
+                    goto out;
+                }
+            } else if (eq)
                 val = eq + 1;
             else if (i + 1 < argc)
                 val = argv[++i];
@@ -348,19 +519,33 @@ int cli_main(int argc, char **argv)
             for (size_t k = 0; k < N_COMMANDS; k++)
                 if (strcmp(a, commands[k].name) == 0)
                     cmd = &commands[k];
-            if (!cmd) {
-                code = cli_usage_error("unknown command '%s'", a);
-                goto out;
-            }
-            continue;
+            if (cmd)
+                continue;
+            cmd = &show_command; /* not a command: a sentence for the main view */
         }
         o.pos[o.npos++] = argv[i];
     }
+    if (!cmd && o.batch)
+        cmd = &show_command;
     if (!cmd) {
-        code = cli_usage_error("%s", "no command given");
+        code = cli_usage_error("%s", "no command or sentence given");
         goto out;
     }
     o.command = cmd->name;
+    if (o.output && !o.format_given) { /* -o FILE: the format from the extension, else text */
+        const char *ext = strrchr(o.output, '.');
+        if (ext && strchr(ext, '/') == NULL)
+            o.format = strcmp(ext, ".html") == 0 || strcmp(ext, ".htm") == 0 ? OUT_HTML
+                       : strcmp(ext, ".svg") == 0                           ? OUT_SVG
+                       : strcmp(ext, ".json") == 0                          ? OUT_JSON
+                                                                            : OUT_TEXT;
+    }
+    if ((o.format == OUT_HTML || o.format == OUT_SVG) && !word_in_list("show compare", cmd->name)) {
+        fprintf(stderr, PROG ": %s: --format %s applies to the main view and compare only\n%s\n", cmd->name,
+                o.format == OUT_HTML ? "html" : "svg", usage_line);
+        code = EV_ERR_USAGE;
+        goto out;
+    }
     for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
         if (given[k] && given[k]->commands && !word_in_list(given[k]->commands, cmd->name)) {
             fprintf(stderr, PROG ": %s: option %s does not apply (it is for: %s)\n%s\n", cmd->name, given[k]->name,

@@ -8,6 +8,9 @@
 
 #include "attention.h"
 #include "cli_internal.h"
+#include "head.h"
+#include "outfile.h"
+#include "render_html.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "view.h"
@@ -49,8 +52,18 @@ static int setup(cli_opts *o, view_setup *vs)
         return code;
     vs->vectors_path = vectors_label(o);
     ev_error err = {0};
-    const char *spec = o->head ? o->head : "identity";
-    if (attn_head_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err) != EV_OK) {
+    /* the default: the trained head built into the binary (head.h), or identity for vectors it was not trained on */
+    const char *spec = o->head ? o->head : "trained";
+    ev_status hs;
+    if (strcmp(spec, "trained") == 0) {
+        hs = head_builtin_attn(vs->s, &vs->head, &err);
+        if (hs == EV_ERR_NOTFOUND && !o->head) {
+            ev_error_clear(&err);
+            hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
+        }
+    } else
+        hs = attn_head_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err);
+    if (hs != EV_OK) {
         code = cli_report(&err);
         setup_free(vs);
         return code;
@@ -73,6 +86,12 @@ static int setup(cli_opts *o, view_setup *vs)
     vs->vo.residual = o->residual;
     vs->vo.k = o->k_given ? o->k : DEFAULT_K;
     vs->vo.top = o->top ? o->top : DEFAULT_TOP;
+    /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge
+     * -k or --top overflowed their sizes); the output is the same, lists end at their last entry anyway. */
+    if (vs->vo.k > store_size(vs->s))
+        vs->vo.k = store_size(vs->s);
+    if (vs->vo.top > ATTN_MAX_TOKENS)
+        vs->vo.top = ATTN_MAX_TOKENS;
     vs->vo.restrict_n = o->restrict_n;
     return 0;
 }
@@ -209,6 +228,68 @@ static int run_batch(view_setup *vs)
     return code;
 }
 
+/* ---- output: standard output or -o FILE, in the chosen format ---------------------------------------------- */
+
+typedef struct {
+    FILE *fp;    /* stdout or the output file */
+    outfile of;  /* -o FILE: written to a temporary file, renamed into place by out_close */
+    int to_file;
+} view_output;
+
+/* Opens where the output goes. Returns 0 or an exit code (the error printed). */
+static int out_open(const cli_opts *o, view_output *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fp = stdout;
+    if (!o->output)
+        return 0;
+    ev_error err = {0};
+    if (outfile_open(&out->of, o->output, &err) != EV_OK)
+        return cli_report(&err);
+    out->fp = out->of.fp;
+    out->to_file = 1;
+    return 0;
+}
+
+/* Finishes the output: with code 0 commits -o FILE (reporting a write error), else removes it. Standard output
+ * is checked by the caller's cli_finish_stdout. Returns the exit code. */
+static int out_close(view_output *out, int code)
+{
+    if (!out->to_file)
+        return code;
+    if (code) {
+        outfile_abort(&out->of);
+        return code;
+    }
+    ev_error err = {0};
+    return outfile_commit(&out->of, &err) == EV_OK ? 0 : cli_report(&err);
+}
+
+/* Writes a view's (compare = 0) or compare's (1) JSON document as JSON, HTML or SVG. Consumes doc. */
+static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare)
+{
+    ev_error err = {0};
+    ev_status st = EV_OK;
+    if (!doc)
+        st = ev_fail(&err, EV_ERR_NOMEM, "out of memory building the output");
+    else if (f == OUT_HTML)
+        st = compare ? render_html_compare(fp, doc, &err) : render_html_view(fp, doc, &err);
+    else if (f == OUT_SVG)
+        st = compare ? render_svg_compare(fp, doc, &err) : render_svg_view(fp, doc, &err);
+    else {
+        char *txt = cJSON_PrintUnformatted(doc);
+        if (!txt)
+            st = ev_fail(&err, EV_ERR_NOMEM, "out of memory building JSON output");
+        else {
+            fputs(txt, fp);
+            fputc('\n', fp);
+            free(txt);
+        }
+    }
+    cJSON_Delete(doc);
+    return st == EV_OK ? 0 : cli_report(&err);
+}
+
 int cmd_show(cli_opts *o)
 {
     if (o->batch && o->npos > 0)
@@ -216,6 +297,9 @@ int cmd_show(cli_opts *o)
                                o->pos[0]);
     if (!o->batch && o->npos == 0)
         return cli_usage_error("%s", "no sentence given (usage: embvsattn \"SENTENCE\")");
+    if (o->batch && (o->output || o->format == OUT_HTML || o->format == OUT_SVG))
+        return cli_usage_error("%s", "--batch writes JSON lines to standard output: -o and --format html|svg "
+                                     "apply to one sentence");
     view_setup vs;
     int code = setup(o, &vs);
     if (code)
@@ -233,14 +317,17 @@ int cmd_show(cli_opts *o)
         setup_free(&vs);
         return EV_ERR_NOMEM;
     }
+    view_output out;
     if (view_build(vs.s, text, len, &vs.vo, &v, &err) != EV_OK) {
         code = cli_report(&err);
-    } else if (o->format == OUT_JSON) {
-        code = cli_print_json(render_json_view(vs.s, &v, &vs.vo, vs.vectors_path));
-    } else {
-        render_style st = render_style_for_stdout();
-        render_info ri = {vs.vectors_path, o->quiet};
-        render_text_view(stdout, vs.s, &v, &vs.vo, &ri, &st);
+    } else if ((code = out_open(o, &out)) == 0) {
+        if (o->format == OUT_TEXT) {
+            render_style st = out.to_file ? (render_style){0, 0, 80} : render_style_for_stdout();
+            render_info ri = {vs.vectors_path, o->quiet};
+            render_text_view(out.fp, vs.s, &v, &vs.vo, &ri, &st);
+        } else
+            code = emit_doc(out.fp, o->format, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), 0);
+        code = out_close(&out, code);
     }
     view_free(&v);
     free(text);
@@ -255,30 +342,30 @@ typedef struct {
     size_t i1, i2; /* token indexes in sentence 1 and 2 */
 } shared_word;
 
-static void print_hits(const store *s, const sim_hit *h, size_t k)
+static void print_hits(FILE *fp, const store *s, const sim_hit *h, size_t k)
 {
     for (size_t j = 0; j < k && h[j].row >= 0; j++) {
         size_t l;
         const char *w = store_word(s, (size_t)h[j].row, &l);
-        printf("%s%.*s %.4f", j ? "  " : "", (int)l, w, (double)h[j].score);
+        fprintf(fp, "%s%.*s %.4f", j ? "  " : "", (int)l, w, (double)h[j].score);
     }
-    putchar('\n');
+    fputc('\n', fp);
 }
 
-static void print_attention(const view_sentence *v, size_t i)
+static void print_attention(FILE *fp, const view_sentence *v, size_t i)
 {
     const size_t *top = v->attn_top + i * v->top;
     if (top[0] == SIZE_MAX)
-        fputs("-", stdout);
+        fputs("-", fp);
     for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
-        printf("%s%s", j ? "  " : "", v->toks.tokens[top[j]].text);
+        fprintf(fp, "%s%s", j ? "  " : "", v->toks.tokens[top[j]].text);
         if (top[j] == i)
-            fputs("(self)", stdout);
+            fputs("(self)", fp);
         else if (render_token_repeated(v, top[j]))
-            printf("[%zu]", top[j]);
-        printf(" %.0f%%", (double)(v->A[i * v->n + top[j]] * 100.0f));
+            fprintf(fp, "[%zu]", top[j]);
+        fprintf(fp, " %.0f%%", (double)(v->A[i * v->n + top[j]] * 100.0f));
     }
-    putchar('\n');
+    fputc('\n', fp);
 }
 
 static cJSON *attention_json(const view_sentence *v, size_t i)
@@ -366,7 +453,11 @@ int cmd_compare(cli_opts *o)
         goto done;
     }
     size_t d = store_dim(vs.s), k = vs.vo.k;
-    if (o->format == OUT_JSON) {
+    view_output out;
+    if ((code = out_open(o, &out)) != 0)
+        goto done;
+    FILE *fp = out.fp;
+    if (o->format != OUT_TEXT) {
         cJSON *root = cJSON_CreateObject();
         cJSON *sents = cJSON_AddArrayToObject(root, "sentences");
         for (int i = 0; i < 2; i++)
@@ -393,29 +484,30 @@ int cmd_compare(cli_opts *o)
         }
         cJSON_AddItemToObject(root, "head", render_json_head(&vs.vo));
         cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs.s, vs.vectors_path));
-        code = cli_print_json(root);
+        code = out_close(&out, emit_doc(fp, o->format, root, 1));
         goto done;
     }
-    printf("1: %s\n2: %s\n", v[0].text, v[1].text);
-    render_text_head_line(stdout, &vs.vo);
+    fprintf(fp, "1: %s\n2: %s\n", v[0].text, v[1].text);
+    render_text_head_line(fp, &vs.vo);
     for (size_t q = 0; q < nsh; q++) {
         size_t l;
         const char *w = store_word(vs.s, (size_t)sh[q].row, &l);
-        printf("\n%.*s  (token %zu in 1, token %zu in 2)\n", (int)l, w, sh[q].i1, sh[q].i2);
-        printf("  static (same in both):  ");
-        print_hits(vs.s, v[0].static_nb + sh[q].i1 * k, k);
-        printf("  attends to, in 1:       ");
-        print_attention(&v[0], sh[q].i1);
-        printf("  attends to, in 2:       ");
-        print_attention(&v[1], sh[q].i2);
-        printf("  in context, in 1:       ");
-        print_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k);
-        printf("  in context, in 2:       ");
-        print_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k);
-        printf("  cosine of the two static vectors %.4f, of the two contextual vectors %.4f\n",
-               (double)view_cosine(v[0].X + sh[q].i1 * d, v[1].X + sh[q].i2 * d, d),
-               (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
+        fprintf(fp, "\n%.*s  (token %zu in 1, token %zu in 2)\n", (int)l, w, sh[q].i1, sh[q].i2);
+        fprintf(fp, "  static (same in both):  ");
+        print_hits(fp, vs.s, v[0].static_nb + sh[q].i1 * k, k);
+        fprintf(fp, "  attends to, in 1:       ");
+        print_attention(fp, &v[0], sh[q].i1);
+        fprintf(fp, "  attends to, in 2:       ");
+        print_attention(fp, &v[1], sh[q].i2);
+        fprintf(fp, "  in context, in 1:       ");
+        print_hits(fp, vs.s, v[0].context_nb + sh[q].i1 * k, k);
+        fprintf(fp, "  in context, in 2:       ");
+        print_hits(fp, vs.s, v[1].context_nb + sh[q].i2 * k, k);
+        fprintf(fp, "  cosine of the two static vectors %.4f, of the two contextual vectors %.4f\n",
+                (double)view_cosine(v[0].X + sh[q].i1 * d, v[1].X + sh[q].i2 * d, d),
+                (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
     }
+    code = out_close(&out, 0);
 done:
     free(sh);
     view_free(&v[0]);

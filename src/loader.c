@@ -18,6 +18,9 @@
 
 #define MAX_THREADS 8
 #define PROGRESS_STEP (32u << 20) /* bytes between progress calls */
+#ifndef PARALLEL_MIN_BYTES           /* smaller text inputs are parsed by one thread (the fuzz build lowers it) */
+#define PARALLEL_MIN_BYTES ((size_t)8 << 20)
+#endif
 
 const char *loader_format_name(vformat f)
 {
@@ -454,24 +457,21 @@ static ev_status parse_text(const char *path, const char *p, size_t n, size_t bo
         max_rows = by_size;
     if (o->limit && o->limit < max_rows)
         max_rows = o->limit;
-    if (max_rows > SIZE_MAX / sizeof(float) / dim)
-        return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
-    float *vectors = malloc(max_rows * dim * sizeof *vectors);
-    if (!vectors)
-        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
-
     int T = o->threads > 0 ? o->threads : default_threads();
     if (T > MAX_THREADS)
         T = MAX_THREADS;
-    if (o->limit || (size_t)(end - begin) < ((size_t)8 << 20))
+    if (o->limit || (size_t)(end - begin) < (size_t)PARALLEL_MIN_BYTES)
         T = 1;
-    text_job jobs[MAX_THREADS];
-    memset(jobs, 0, sizeof jobs);
-    size_t row_base[MAX_THREADS + 1];
-    const char *cut = begin;
-    size_t lines_before = 0;
+    /* Ranges of whole lines, one per thread. A range's rows are bounded like the file's (by its lines and by its
+     * bytes) and go to vectors after the bounds of the ranges before it (the gaps are closed when merging): the
+     * buffer stays within the file's size bound, whatever the blank lines. */
+    const char *cuts[MAX_THREADS + 1];
+    size_t nls[MAX_THREADS], row_base[MAX_THREADS + 1];
     int made = 0;
-    for (int t = 0; t < T && cut < end; t++) {
+    cuts[0] = begin;
+    row_base[0] = 0;
+    for (int t = 0; t < T && cuts[t] < end; t++) {
+        const char *cut = cuts[t];
         const char *stop = t == T - 1 ? end : begin + (size_t)(end - begin) * (size_t)(t + 1) / (size_t)T;
         if (stop < cut)
             stop = cut;
@@ -479,29 +479,41 @@ static ev_status parse_text(const char *path, const char *p, size_t n, size_t bo
             stop = line_end(stop, end);
             stop = stop < end ? stop + 1 : end;
         }
-        size_t nl = count_newlines(cut, stop);
+        nls[t] = count_newlines(cut, stop);
+        size_t cap = nls[t] + 1, cap_by_size = (size_t)(stop - cut) / (2 * dim + 1) + 1;
+        if (cap_by_size < cap)
+            cap = cap_by_size;
+        if (T == 1)
+            cap = max_rows; /* the same bounds, and --limit */
+        cuts[t + 1] = stop;
+        row_base[t + 1] = row_base[t] + cap;
+        made = t + 1;
+    }
+    max_rows = row_base[made];
+    if (max_rows > SIZE_MAX / sizeof(float) / dim)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
+    float *vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    if (!vectors)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
+    text_job jobs[MAX_THREADS];
+    memset(jobs, 0, sizeof jobs);
+    size_t lines_before = 0;
+    for (int t = 0; t < made; t++) {
         text_job *j = &jobs[t];
         j->path = path;
-        j->begin = cut;
-        j->end = stop;
+        j->begin = cuts[t];
+        j->end = cuts[t + 1];
         j->first_line = first_line + lines_before;
         j->dim = dim;
         j->dim_from_header = header_dim != 0;
-        row_base[t] = lines_before;
-        j->max_rows = T == 1 ? max_rows : nl + 1;
-        if (row_base[t] + j->max_rows > max_rows)
-            j->max_rows = max_rows - row_base[t];
+        j->max_rows = row_base[t + 1] - row_base[t];
         j->vectors = vectors + row_base[t] * dim;
         j->offsets = malloc((j->max_rows + 1) * sizeof *j->offsets);
         if (t == 0) {
             j->progress = o->progress;
             j->progress_ctx = o->progress_ctx;
         }
-        lines_before += nl;
-        cut = stop;
-        made = t + 1;
-        if (!j->offsets)
-            break;
+        lines_before += nls[t];
     }
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
@@ -547,16 +559,17 @@ static ev_status parse_text(const char *path, const char *p, size_t n, size_t bo
             text_job *j = &jobs[t];
             if (r != row_base[t] && j->rows)
                 memmove(vectors + r * dim, vectors + row_base[t] * dim, j->rows * dim * sizeof *vectors);
-            memcpy(words + wpos, j->words, j->words_len);
+            if (j->words_len) /* a range of blank lines has no words (and words NULL) */
+                memcpy(words + wpos, j->words, j->words_len);
             for (size_t i = 0; i < j->rows; i++)
                 offsets[r + i + 1] = wpos + j->offsets[i + 1];
             r += j->rows;
             wpos += j->words_len;
         }
-        if (header_count && !o->limit && rows != header_count)
+        if (header_dim && !o->limit && rows != header_count) /* header_dim: word2vec text (a count of 0 too) */
             st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
                          rows);
-        else if (header_count && o->limit && rows < o->limit && rows != header_count)
+        else if (header_dim && o->limit && rows < o->limit && rows != header_count)
             st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
                          rows);
         else if (rows == 0)
@@ -589,6 +602,8 @@ static ev_status parse_w2v_bin(const char *path, const char *p, size_t n, size_t
                                const loader_opts *o, store_rows *out, ev_error *err)
 {
     size_t avail = n - body;
+    if (count == 0) /* before allocating: the size check below cannot bound dim when there are no rows */
+        return ev_fail(err, EV_ERR_FORMAT, "%s:1: header says 0 words: no vectors", path);
     /* Each row needs at least a 1-byte word, a space and dim floats: check the claim before allocating. */
     if (dim > (SIZE_MAX - 2) / 4 || count > avail / (dim * 4 + 2))
         return ev_fail(err, EV_ERR_FORMAT,
@@ -673,8 +688,6 @@ static ev_status parse_w2v_bin(const char *path, const char *p, size_t n, size_t
             goto done;
         }
     }
-    if (want == 0)
-        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says 0 words: no vectors", path);
 done:
     if (st != EV_OK) {
         free(vectors);
@@ -691,6 +704,47 @@ done:
 }
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
+
+/* Detects (unless forced) and parses the n bytes at p (n > 0; not a cache) into rows; path labels messages. */
+static ev_status parse_bytes(const char *path, const char *p, size_t n, loader_opts *o, vformat f, store_rows *rows,
+                             ev_error *err)
+{
+    if (f == VF_AUTO)
+        f = detect_bytes(p, n);
+    o->detected = f;
+    size_t count = 0, dim = 0, body = 0;
+    if (f == VF_CACHE)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: a cache (safetensors header) must be a regular file: it is mapped, "
+                       "not read", path);
+    if (f == VF_GLOVE)
+        return parse_text(path, p, n, 0, 0, 0, o, rows, err);
+    if (w2v_header(p, p + n, &count, &dim, &body) != 0 || dim == 0) {
+        const char *eol = line_end(p, p + n);
+        char *q = ev_quote(p, (size_t)(eol - p), 60);
+        ev_fail(err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\" (dim ≥ 1), found '%s'", path,
+                q ? q : "?");
+        free(q);
+        return EV_ERR_FORMAT;
+    }
+    if (f == VF_W2V_TEXT)
+        return parse_text(path, p, n, body, count, dim, o, rows, err);
+    return parse_w2v_bin(path, p, n, body, count, dim, o, rows, err);
+}
+
+ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_opts *opts, store **out, ev_error *err)
+{
+    loader_opts defaults = {0};
+    loader_opts *o = opts ? opts : &defaults;
+    *out = NULL;
+    o->n_duplicates = 0;
+    if (n == 0)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", name);
+    store_rows rows = {0};
+    ev_status st = parse_bytes(name, p, n, o, o->format, &rows, err);
+    if (st != EV_OK)
+        return st;
+    return store_from_rows(&rows, name, loader_format_name(o->detected), &o->n_duplicates, out, err);
+}
 
 ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error *err)
 {
@@ -712,31 +766,13 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
     ev_status st = inbuf_open(path, &b, err);
     if (st != EV_OK)
         return st;
-    if (f == VF_AUTO)
-        f = detect_bytes(b.p, b.n);
-    o->detected = f;
     store_rows rows = {0};
-    size_t count = 0, dim = 0, body = 0;
-    if (f == VF_CACHE) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: not a cache file (no safetensors header)", path);
-    } else if (f == VF_GLOVE) {
-        st = parse_text(path, b.p, b.n, 0, 0, 0, o, &rows, err);
-    } else if (w2v_header(b.p, b.p + b.n, &count, &dim, &body) != 0 || dim == 0) {
-        const char *eol = line_end(b.p, b.p + b.n);
-        char *q = ev_quote(b.p, (size_t)(eol - b.p), 60);
-        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\" (dim ≥ 1), found '%s'", path,
-                     q ? q : "?");
-        free(q);
-    } else if (f == VF_W2V_TEXT) {
-        st = parse_text(path, b.p, b.n, body, count, dim, o, &rows, err);
-    } else {
-        st = parse_w2v_bin(path, b.p, b.n, body, count, dim, o, &rows, err);
-    }
+    st = parse_bytes(path, b.p, b.n, o, f, &rows, err);
     inbuf_free(&b);
     if (st != EV_OK)
         return st;
     char *abs = realpath(path, NULL);
-    st = store_from_rows(&rows, abs ? abs : path, loader_format_name(f), &o->n_duplicates, out, err);
+    st = store_from_rows(&rows, abs ? abs : path, loader_format_name(o->detected), &o->n_duplicates, out, err);
     free(abs);
     return st;
 }

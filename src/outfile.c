@@ -29,6 +29,9 @@ static void install_handlers(void)
     if (installed)
         return;
     installed = 1;
+    /* A file-size limit (ulimit -f) is a write error (EFBIG: reported, exit 5, temporary removed), not a SIGXFSZ
+     * that kills the process and leaves the temporary behind. */
+    signal(SIGXFSZ, SIG_IGN);
     int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa;

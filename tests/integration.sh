@@ -55,3 +55,98 @@ w2v() {
 }
 check w2v-binary-and-text-round-trip w2v
 check limit bash -c "'$bin' --vectors '$txt' --limit 1000 --format json info | grep -q '\"words\":1000,'"
+
+# ---- similarity (issue 3) -----------------------------------------------------------------------------------
+# Neighbours, analogies, doesnt-match and both evaluations on GloVe 6B 100d against gensim 4.2's figures
+# (tests/fixtures/similarity/glove-expected.json, written by scripts/make-similarity-fixtures.py --glove; the
+# analogy totals are also those of ../shared/data/README.md). Each evaluation runs once.
+simx=tests/fixtures/similarity/glove-expected.json
+evaldata="${EMBVSATTN_EVAL_DATA:-../shared/data}"
+sim_json() { # name, python expression over e (expected) and r (our JSON output), then the command
+    local name=$1 expr=$2
+    shift 2
+    rm -f "$tmp/sim.json" "$tmp/sim.err" "$tmp/sim.why"
+    if "$@" >"$tmp/sim.json" 2>"$tmp/sim.err" &&
+        /usr/bin/python3 -c "
+import json, sys
+e = json.load(open('$simx')); r = json.load(open('$tmp/sim.json'))
+def same(want, got):  # gensim's [[word, score]] vs our [{word, score}]: words exactly, scores to 1e-5
+    ok = [w for w, _ in want] == [g['word'] for g in got] and all(abs(s - g['score']) < 1e-5 for (_, s), g in zip(want, got))
+    if not ok:
+        print('expected', want[:4], 'found', [(g['word'], g['score']) for g in got][:4])
+    return ok
+sys.exit(0 if ($expr) else 1)" >"$tmp/sim.why" 2>&1; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$tmp/sim.err" "$tmp/sim.why" 2>/dev/null | tail -3 | tr '\n' '|')"
+    fi
+}
+check sim-king-neighbors-text bash -c "'$bin' neighbors king | head -3 | tr -s ' ' | grep -qzF \$'king\n prince 0.7682\n queen 0.7508\n'"
+sim_json sim-neighbors-batched-vs-gensim \
+    "all(same(e['neighbors'][w], x['neighbors']) for w, x in zip(['king', 'france', 'computer', 'bank'], r['results']))" \
+    "$bin" --format json neighbors king france computer bank
+sim_json sim-neighbors-single-vs-gensim "same(e['neighbors']['bank'], r['results'][0]['neighbors'])" \
+    "$bin" --format json neighbors Bank
+check sim-king-man-woman-queen bash -c "'$bin' analogy man king woman | sed -n 2p | tr -s ' ' | grep -qx ' queen 0.7699'"
+sim_json sim-analogy-add-vs-gensim "same(e['analogy_add'], r['results'])" "$bin" --format json analogy man king woman
+sim_json sim-analogy-mul-vs-gensim "same(e['analogy_mul'], r['results'])" \
+    "$bin" --format json analogy man king woman --method mul
+sim_json sim-similarity-vs-gensim "abs(r['similarity'] - e['similarity_king_queen']) < 1e-6" \
+    "$bin" --format json similarity king queen
+sim_json sim-doesnt-match-vs-gensim "r['doesnt_match'] == e['doesnt_match']" \
+    "$bin" --format json doesnt-match breakfast cereal dinner lunch
+sim_sections='all([s["name"], s["correct"], s["total"]] == w for s, w in zip(r["sections"], x["sections"])) and len(r["sections"]) == len(x["sections"])'
+sim_json sim-eval-analogies-300000-vs-gensim \
+    "[x := e['eval_analogies'][0]] and $sim_sections and r['total']['correct'] == x['correct'] == 12372 and r['total']['total'] == x['total'] == 19486 and r['restrict'] == 300000" \
+    "$bin" --format json eval analogies "$evaldata/questions-words.txt"
+sim_json sim-eval-analogies-30000-vs-gensim \
+    "[x := e['eval_analogies'][1]] and $sim_sections and round(100 * r['total']['accuracy'], 2) == 65.67 and r['total']['correct'] == x['correct']" \
+    "$bin" --format json eval analogies "$evaldata/questions-words.txt" --restrict 30000
+sim_json sim-eval-ws353-vs-gensim \
+    "round(r['spearman'], 4) == 0.5327 and round(r['pearson'], 4) == 0.5484 and r['oov'] == 0 and abs(r['spearman'] - e['eval_pairs']['spearman']) < 1e-9 and abs(r['pearson'] - e['eval_pairs']['pearson']) < 1e-9" \
+    "$bin" --format json eval pairs "$evaldata/EN-WS-353-ALL.txt"
+
+# ---- trained head (issue 5) ----------------------------------------------------------------------------------
+# The built-in head is the main view's default on these vectors; it beats every untrained attention pattern with
+# the same readout by more than 3 paired standard errors on held-out WordNet glosses and on the licence texts;
+# training is deterministic for a seed and thread count; an interrupted training leaves no head file.
+corpus_ok=1
+if [ ! -f "$data/wordnet-heldout.txt" ] || [ ! -f "$data/licenses.txt" ]; then
+    scripts/fetch-corpus.sh >"$tmp/corpus.err" 2>&1 || { corpus_ok=0; fail head-corpus "$(tail -2 "$tmp/corpus.err" | tr '\n' '|')"; }
+fi
+check head-default-is-trained bash -c "'$bin' --format json 'the bank raised interest rates' | grep -q 'built-in trained head'"
+check head-identity-still-available bash -c "'$bin' --head identity -q 'the bank raised interest rates' | grep -q '^head: identity'"
+check head-bank-raised bash -c "'$bin' -q 'the bank raised interest rates' | grep -A2 '^\[1\] bank' | grep -q 'attends to: raised'"
+head_margin() { # name, corpus, --max-tokens: trained − every baseline on top-10 > 3 paired standard errors
+    local name=$1
+    if [ "$corpus_ok" = 1 ] && "$bin" --format json eval head trained "$2" --max-tokens "$3" >"$tmp/eval.json" 2>"$tmp/eval.err" &&
+        /usr/bin/python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = [row['trained_minus_this_top10'] for row in r['attention'][1:]]
+bad = [x for x in m if not x['all'] > 3 * x['all_se_paired']]
+print(r['positions'], m)
+sys.exit(1 if bad or r['positions'] < 5000 else 0)" "$tmp/eval.json" >"$tmp/eval.why" 2>&1; then
+        pass "$name"
+    else
+        fail "$name" "$(cat "$tmp/eval.err" "$tmp/eval.why" 2>/dev/null | tail -3 | tr '\n' '|')"
+    fi
+}
+head_margin head-beats-baselines-heldout "$data/wordnet-heldout.txt" 20000
+head_margin head-beats-baselines-licenses "$data/licenses.txt" 100000
+head_det() {
+    "$bin" train --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d1.log" -o "$tmp/d1.safetensors" \
+        "$data/wordnet-train.txt" >/dev/null &&
+        "$bin" train --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d2.log" -o "$tmp/d2.safetensors" \
+            "$data/wordnet-train.txt" >/dev/null &&
+        cmp "$tmp/d1.safetensors" "$tmp/d2.safetensors"
+}
+check head-training-deterministic head_det
+head_sigint() { # SIGINT mid-training (3 s in): exit 130, no head file, nothing but the loss log left
+    local rc=0
+    timeout --preserve-status -s INT 3 "$bin" train --threads 1 -o "$tmp/int/h.safetensors" \
+        "$data/wordnet-train.txt" >/dev/null 2>&1 || rc=$?
+    [ "$rc" = 130 ] && [ ! -e "$tmp/int/h.safetensors" ] && [ "$(ls -A "$tmp/int")" = h.safetensors.log ]
+}
+mkdir -p "$tmp/int"
+check head-sigint-no-half-written-file head_sigint
