@@ -66,6 +66,8 @@ typedef struct {
     attn_positions positions;  /* positions the head was made for (file metadata; NONE for identity/random) */
     float position_scale;      /* and their scale (ATTN_DEFAULT_POSITION_SCALE unless the file says) */
     int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
+    size_t candidates;         /* trained heads: the words their output was trained to predict (metadata
+                                  "candidates": the first N rows of the vectors), 0 when unknown */
     int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key, head.h;
                                   file metadata self_attention "excluded") */
     uint64_t seed;             /* random heads: the seed */

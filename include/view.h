@@ -24,6 +24,7 @@ typedef struct {
     size_t k;            /* neighbours per list */
     size_t top;          /* attention entries listed per token */
     size_t restrict_n;   /* neighbours among the first restrict_n words (0 = all) */
+    size_t context_restrict; /* the same for the contextual vectors' neighbours (0 = restrict_n) */
 } view_opts;
 
 typedef struct {

@@ -296,6 +296,15 @@ static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, ch
                                "%s: __metadata__.self_attention is '%s', expected 'included' or 'excluded'", path, v);
             h->exclude_self = strcmp(v, "excluded") == 0;
         }
+        if (strcmp(k, "candidates") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long long c = strtoull(v, &end, 10);
+            if (!*v || *end || errno || v[0] == '-' || c > (unsigned long long)SIZE_MAX / 2)
+                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.candidates is '%s', expected a word count", path,
+                               v);
+            h->candidates = (size_t)c;
+        }
         if (strcmp(k, "description") == 0)
             *desc = (char *)v;
     }

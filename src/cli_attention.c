@@ -93,6 +93,10 @@ static int setup(cli_opts *o, view_setup *vs)
     if (vs->vo.top > ATTN_MAX_TOKENS)
         vs->vo.top = ATTN_MAX_TOKENS;
     vs->vo.restrict_n = o->restrict_n;
+    /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
+     * contextual vectors are compared with those, unless --restrict says otherwise. */
+    if (!o->restrict_n && vs->head->candidates && vs->head->candidates < store_size(vs->s))
+        vs->vo.context_restrict = vs->head->candidates;
     return 0;
 }
 

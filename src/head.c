@@ -1613,6 +1613,7 @@ ev_status head_to_attn(const head_params *p, attn_head **out, ev_error *err)
     h->position_scale = p->position_scale;
     h->has_position_meta = 1;
     h->exclude_self = 1; /* trained without its own key and value */
+    h->candidates = p->n_cand;
     *out = h;
     return EV_OK;
 }

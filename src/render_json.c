@@ -46,6 +46,8 @@ cJSON *render_json_head(const view_opts *o)
     cJSON_AddItemToObject(j, "position_scale", render_json_float(o->attn.position_scale));
     cJSON_AddBoolToObject(j, "causal", o->attn.causal);
     cJSON_AddBoolToObject(j, "residual", o->residual);
+    cJSON_AddNumberToObject(j, "context_restrict",
+                            (double)(o->context_restrict ? o->context_restrict : o->restrict_n));
     return j;
 }
 

@@ -268,6 +268,10 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
     fputs(o->head->w_o ? "·W_O" : "", fp);
     fputs(o->residual ? ", plus its own vector" : "", fp);
     fputs("): where attention moved it.\n", fp);
+    if (o->context_restrict && o->context_restrict != o->restrict_n)
+        fprintf(fp, "            Searched among the %zu most frequent words: the candidates this trained head learned to\n"
+                    "            predict (--restrict N to choose).\n",
+                o->context_restrict);
     if (o->head->kind == ATTN_HEAD_IDENTITY)
         fputs("            The identity head is untrained: it only measures similarity inside the sentence.\n", fp);
 }

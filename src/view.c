@@ -202,7 +202,12 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             excl[r++] = v->masked[t] ? -1 : v->toks.tokens[t].row;
         }
     }
-    st = sim_topk(s, Q, r, k, o->restrict_n, excl, 1, hits, &err);
+    size_t ctx_restrict = o->context_restrict ? o->context_restrict : o->restrict_n;
+    if (ctx_restrict == o->restrict_n) /* one pass over the matrix for both */
+        st = sim_topk(s, Q, r, k, o->restrict_n, excl, 1, hits, &err);
+    else if ((st = n_static ? sim_topk(s, Q, n_static, k, o->restrict_n, excl, 1, hits, &err) : EV_OK) == EV_OK)
+        st = sim_topk(s, Q + n_static * d, r - n_static, k, ctx_restrict, excl + n_static, 1, hits + n_static * k,
+                      &err);
     if (st != EV_OK) {
         for (size_t j = 0; cache && j < n_static; j++) /* forget the lists this batch promised */
             if (src[j] >= 0) {
