@@ -15,6 +15,12 @@ cJSON *render_json_float(float f);
  * vectors_path names the vector file. NULL when out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
+/* A neighbour list as [{"word", "similarity"}] (stops at the first empty slot). */
+cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k);
+
+/* Token i's top attention entries as [{"index", "token", "weight"}]. */
+cJSON *render_json_attention(const view_sentence *v, size_t i);
+
 /* The "head" object alone (kind, description, d_model, d_k, w_o, positions, position_scale, causal, residual). */
 cJSON *render_json_head(const view_opts *o);
 

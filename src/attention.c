@@ -16,6 +16,7 @@
 
 #include "numparse.h"
 #include "outfile.h"
+#include "safetensors.h"
 #include "version.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -500,24 +501,6 @@ ev_status attn_head_from_spec(const char *spec, size_t d_model, size_t d_k, attn
 
 /* ---- head files: writing --------------------------------------------------------------------------------- */
 
-static int add_tensor(cJSON *hdr, const char *name, size_t d0, size_t d1, size_t *pos)
-{
-    cJSON *t = cJSON_CreateObject();
-    if (!t || !cJSON_AddItemToObject(hdr, name, t))
-        return (cJSON_Delete(t), -1);
-    cJSON *sh, *off;
-    if (!cJSON_AddStringToObject(t, "dtype", "F32") || !(sh = cJSON_AddArrayToObject(t, "shape")) ||
-        !(off = cJSON_AddArrayToObject(t, "data_offsets")))
-        return -1;
-    size_t bytes = d0 * d1 * sizeof(float);
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d0));
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d1));
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*pos));
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*pos + bytes)));
-    *pos += bytes;
-    return cJSON_GetArraySize(sh) == 2 && cJSON_GetArraySize(off) == 2 ? 0 : -1;
-}
-
 /* Writes the (rows, cols) matrix w, or the identity when w is NULL (rows = cols). */
 static void write_matrix(FILE *fp, const float *w, size_t rows, size_t cols)
 {
@@ -550,28 +533,18 @@ ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err)
               !cJSON_AddStringToObject(meta, "position_scale", scale) ||
               (h->kind == ATTN_HEAD_RANDOM && !cJSON_AddStringToObject(meta, "seed", seed)) ||
               !cJSON_AddStringToObject(meta, "tool_version", EMBVSATTN_VERSION);
-    bad = bad || add_tensor(hdr, "w_q", dm, dk, &pos) || add_tensor(hdr, "w_k", dm, dk, &pos) ||
-          add_tensor(hdr, "w_v", dm, dk, &pos) || (h->w_o && add_tensor(hdr, "w_o", dk, dm, &pos));
-    char *json = bad ? NULL : cJSON_PrintUnformatted(hdr);
-    cJSON_Delete(hdr);
-    if (!json)
+    size_t sh_in[2] = {dm, dk}, sh_out[2] = {dk, dm};
+    bad = bad || st_add_tensor(hdr, "w_q", "F32", 4, sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_k", "F32", 4, sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", 4, sh_in, 2, &pos) ||
+          (h->w_o && st_add_tensor(hdr, "w_o", "F32", 4, sh_out, 2, &pos));
+    if (bad) {
+        cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
-    size_t jlen = strlen(json);
-    size_t padded = jlen + (HEAD_ALIGN - (8 + jlen) % HEAD_ALIGN) % HEAD_ALIGN;
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++)
-        lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    outfile of;
-    ev_status st = outfile_open(&of, path, err);
-    if (st != EV_OK) {
-        free(json);
-        return st;
     }
-    fwrite(lenbuf, 1, 8, of.fp);
-    fwrite(json, 1, jlen, of.fp);
-    for (size_t i = jlen; i < padded; i++)
-        fputc(' ', of.fp);
-    free(json);
+    outfile of;
+    ev_status st = st_begin_file(&of, path, hdr, HEAD_ALIGN, err);
+    if (st != EV_OK)
+        return st;
     write_matrix(of.fp, h->w_q, dm, dk);
     write_matrix(of.fp, h->w_k, dm, dk);
     write_matrix(of.fp, h->w_v, dm, dk);

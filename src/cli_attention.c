@@ -372,31 +372,6 @@ static void print_attention(FILE *fp, const view_sentence *v, size_t i)
     fputc('\n', fp);
 }
 
-static cJSON *attention_json(const view_sentence *v, size_t i)
-{
-    cJSON *a = cJSON_CreateArray();
-    const size_t *top = v->attn_top + i * v->top;
-    for (size_t j = 0; a && j < v->top && top[j] != SIZE_MAX; j++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToArray(a, e);
-        cJSON_AddNumberToObject(e, "index", (double)top[j]);
-        cJSON_AddStringToObject(e, "token", v->toks.tokens[top[j]].text);
-        cJSON_AddItemToObject(e, "weight", render_json_float(v->A[i * v->n + top[j]]));
-    }
-    return a;
-}
-
-static cJSON *hits_json(const store *s, const sim_hit *h, size_t k)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t j = 0; a && j < k && h[j].row >= 0; j++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToArray(a, e);
-        cJSON_AddItemToObject(e, "word", render_json_word(s, h[j].row));
-        cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
-    }
-    return a;
-}
 
 int cmd_compare(cli_opts *o)
 {
@@ -474,13 +449,13 @@ int cmd_compare(cli_opts *o)
             cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
             cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
             cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
-            cJSON_AddItemToObject(e, "static_neighbors", hits_json(vs.s, v[0].static_nb + sh[q].i1 * k, k));
+            cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs.s, v[0].static_nb + sh[q].i1 * k, k));
             cJSON *att = cJSON_AddArrayToObject(e, "attention");
-            cJSON_AddItemToArray(att, attention_json(&v[0], sh[q].i1));
-            cJSON_AddItemToArray(att, attention_json(&v[1], sh[q].i2));
+            cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
+            cJSON_AddItemToArray(att, render_json_attention(&v[1], sh[q].i2));
             cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
-            cJSON_AddItemToArray(cn, hits_json(vs.s, v[0].context_nb + sh[q].i1 * k, k));
-            cJSON_AddItemToArray(cn, hits_json(vs.s, v[1].context_nb + sh[q].i2 * k, k));
+            cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k));
+            cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k));
             cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
                                                                                      v[1].X + sh[q].i2 * d, d)));
             cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,

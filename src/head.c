@@ -19,6 +19,7 @@
 
 #include "numparse.h"
 #include "outfile.h"
+#include "safetensors.h"
 #include "tokenizer.h"
 #include "version.h"
 
@@ -1365,40 +1366,6 @@ done:
 
 /* ==== head files ============================================================================================ */
 
-static int add_tensor(cJSON *hdr, const char *name, size_t d0, size_t d1, size_t *pos)
-{
-    cJSON *t = cJSON_CreateObject();
-    if (!t || !cJSON_AddItemToObject(hdr, name, t))
-        return (cJSON_Delete(t), -1);
-    cJSON *sh, *off;
-    if (!cJSON_AddStringToObject(t, "dtype", "F32") || !(sh = cJSON_AddArrayToObject(t, "shape")) ||
-        !(off = cJSON_AddArrayToObject(t, "data_offsets")))
-        return -1;
-    size_t bytes = d0 * d1 * sizeof(float);
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d0));
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d1));
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*pos));
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*pos + bytes)));
-    *pos += bytes;
-    return cJSON_GetArraySize(sh) == 2 && cJSON_GetArraySize(off) == 2 ? 0 : -1;
-}
-
-static int add_meta(cJSON *meta, const char *k, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static int add_meta(cJSON *meta, const char *k, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return cJSON_AddStringToObject(meta, k, buf) ? 0 : -1;
-}
-
 ev_status head_save(const head_params *p, const head_train_meta *m, const char *path, ev_error *err)
 {
     size_t d = p->d_model, dk = p->d_k, pos = 0;
@@ -1406,49 +1373,40 @@ ev_status head_save(const head_params *p, const head_train_meta *m, const char *
     numparse_format_float(p->position_scale, scale);
     cJSON *hdr = cJSON_CreateObject();
     cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
-    int bad = !meta || add_meta(meta, "format", "embvsattn-head") || add_meta(meta, "format_version", "1") ||
-              add_meta(meta, "kind", "trained") ||
-              add_meta(meta, "description", "%s", p->description ? p->description : "trained by embvsattn train") ||
-              add_meta(meta, "positions", "%s", attn_positions_name(p->positions)) ||
-              add_meta(meta, "position_scale", "%s", scale) || add_meta(meta, "self_attention", "excluded") ||
-              add_meta(meta, "tool_version", EMBVSATTN_VERSION) ||
-              add_meta(meta, "candidates", "%zu", p->n_cand) || add_meta(meta, "vectors_dim", "%zu", d) ||
+    int bad = !meta || st_add_meta(meta, "format", "embvsattn-head") || st_add_meta(meta, "format_version", "1") ||
+              st_add_meta(meta, "kind", "trained") ||
+              st_add_meta(meta, "description", "%s", p->description ? p->description : "trained by embvsattn train") ||
+              st_add_meta(meta, "positions", "%s", attn_positions_name(p->positions)) ||
+              st_add_meta(meta, "position_scale", "%s", scale) || st_add_meta(meta, "self_attention", "excluded") ||
+              st_add_meta(meta, "tool_version", EMBVSATTN_VERSION) ||
+              st_add_meta(meta, "candidates", "%zu", p->n_cand) || st_add_meta(meta, "vectors_dim", "%zu", d) ||
               (p->has_fingerprint &&
-               add_meta(meta, "vectors_fingerprint", "%016llx", (unsigned long long)p->fingerprint));
+               st_add_meta(meta, "vectors_fingerprint", "%016llx", (unsigned long long)p->fingerprint));
     if (!bad && m) {
         numparse_format_float(m->lr, lr);
-        bad = add_meta(meta, "seed", "%llu", (unsigned long long)m->seed) ||
-              add_meta(meta, "train_corpus", "%s", m->corpus ? m->corpus : "") ||
-              add_meta(meta, "train_epochs", "%zu", m->epochs) || add_meta(meta, "train_lr", "%s", lr) ||
-              add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
-              add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
-              add_meta(meta, "train_threads", "%zu", m->threads) || add_meta(meta, "train_tokens", "%zu", m->tokens) ||
-              add_meta(meta, "train_sentences", "%zu", m->sentences) ||
-              add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
+        bad = st_add_meta(meta, "seed", "%llu", (unsigned long long)m->seed) ||
+              st_add_meta(meta, "train_corpus", "%s", m->corpus ? m->corpus : "") ||
+              st_add_meta(meta, "train_epochs", "%zu", m->epochs) || st_add_meta(meta, "train_lr", "%s", lr) ||
+              st_add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
+              st_add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
+              st_add_meta(meta, "train_threads", "%zu", m->threads) || st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
+              st_add_meta(meta, "train_sentences", "%zu", m->sentences) ||
+              st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
     }
-    bad = bad || add_tensor(hdr, "w_q", d, dk, &pos) || add_tensor(hdr, "w_k", d, dk, &pos) ||
-          add_tensor(hdr, "w_v", d, dk, &pos) || add_tensor(hdr, "w_o", dk, d, &pos) ||
-          add_tensor(hdr, "train_mask", 1, d, &pos) || add_tensor(hdr, "train_bias", 1, p->n_cand, &pos);
-    char *json = bad ? NULL : cJSON_PrintUnformatted(hdr);
-    cJSON_Delete(hdr);
-    if (!json)
+    size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, p->n_cand};
+    bad = bad || st_add_tensor(hdr, "w_q", "F32", 4, sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_k", "F32", 4, sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", 4, sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_o", "F32", 4, sh_out, 2, &pos) ||
+          st_add_tensor(hdr, "train_mask", "F32", 4, sh_mask, 2, &pos) ||
+          st_add_tensor(hdr, "train_bias", "F32", 4, sh_bias, 2, &pos);
+    if (bad) {
+        cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
-    size_t jlen = strlen(json);
-    size_t padded = jlen + (8 - (8 + jlen) % 8) % 8;
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++)
-        lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    outfile of;
-    ev_status st = outfile_open(&of, path, err);
-    if (st != EV_OK) {
-        free(json);
-        return st;
     }
-    fwrite(lenbuf, 1, 8, of.fp);
-    fwrite(json, 1, jlen, of.fp);
-    for (size_t i = jlen; i < padded; i++)
-        fputc(' ', of.fp);
-    free(json);
+    outfile of;
+    ev_status st = st_begin_file(&of, path, hdr, 8, err);
+    if (st != EV_OK)
+        return st;
     /* the parameters are laid out in the file's tensor order */
     fwrite(p->params, sizeof(float), p->n_params, of.fp);
     return outfile_commit(&of, err);

@@ -20,7 +20,7 @@ cJSON *render_json_word(const store *s, long row)
     return cJSON_CreateString(w); /* store words are NUL-terminated */
 }
 
-static cJSON *hits_json(const store *s, const sim_hit *h, size_t k)
+cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t j = 0; a && j < k && h[j].row >= 0; j++) {
@@ -28,6 +28,20 @@ static cJSON *hits_json(const store *s, const sim_hit *h, size_t k)
         cJSON_AddItemToArray(a, e);
         cJSON_AddItemToObject(e, "word", render_json_word(s, h[j].row));
         cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
+    }
+    return a;
+}
+
+cJSON *render_json_attention(const view_sentence *v, size_t i)
+{
+    cJSON *a = cJSON_CreateArray();
+    const size_t *top = v->attn_top + i * v->top;
+    for (size_t j = 0; a && j < v->top && top[j] != SIZE_MAX; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        cJSON_AddNumberToObject(e, "index", (double)top[j]);
+        cJSON_AddStringToObject(e, "token", v->toks.tokens[top[j]].text);
+        cJSON_AddItemToObject(e, "weight", render_json_float(v->A[i * v->n + top[j]]));
     }
     return a;
 }
@@ -84,17 +98,9 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
                 cJSON_AddStringToObject(e, "fallback", t->fallback);
         }
         cJSON_AddItemToObject(e, "static_neighbors",
-                              t->status == TOK_OOV ? cJSON_CreateArray() : hits_json(s, v->static_nb + i * k, k));
-        cJSON *att = cJSON_AddArrayToObject(e, "attention");
-        const size_t *top = v->attn_top + i * v->top;
-        for (size_t j = 0; att && j < v->top && top[j] != SIZE_MAX; j++) {
-            cJSON *a = cJSON_CreateObject();
-            cJSON_AddItemToArray(att, a);
-            cJSON_AddNumberToObject(a, "index", (double)top[j]);
-            cJSON_AddStringToObject(a, "token", v->toks.tokens[top[j]].text);
-            cJSON_AddItemToObject(a, "weight", render_json_float(v->A[i * n + top[j]]));
-        }
-        cJSON_AddItemToObject(e, "context_neighbors", hits_json(s, v->context_nb + i * k, k));
+                              t->status == TOK_OOV ? cJSON_CreateArray() : render_json_hits(s, v->static_nb + i * k, k));
+        cJSON_AddItemToObject(e, "attention", render_json_attention(v, i));
+        cJSON_AddItemToObject(e, "context_neighbors", render_json_hits(s, v->context_nb + i * k, k));
         if (t->status != TOK_OOV)
             cJSON_AddItemToObject(e, "context_self_similarity", render_json_float(v->self_cos[i]));
         else

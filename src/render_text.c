@@ -272,6 +272,10 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         fprintf(fp, "            Searched among the %zu most frequent words: the candidates this trained head learned to\n"
                     "            predict (--restrict N to choose).\n",
                 o->context_restrict);
+    if (o->head->exclude_self)
+        fputs("            This head was trained without a token's own key: it never attends to itself (the empty\n"
+              "            diagonal); a row shows where the word, as the query, looks among the other tokens.\n",
+              fp);
     if (o->head->kind == ATTN_HEAD_IDENTITY)
         fputs("            The identity head is untrained: it only measures similarity inside the sentence.\n", fp);
 }

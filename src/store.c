@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "safetensors.h"
 #include "version.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -577,68 +578,32 @@ ev_status store_limit(store *s, size_t n, ev_error *err)
 
 /* ---- writing a cache ------------------------------------------------------------------------------------- */
 
-static int add_tensor(cJSON *hdr, const char *name, const char *dtype, size_t d0, size_t d1, int rank,
-                      size_t *pos, size_t bytes)
-{
-    cJSON *t = cJSON_CreateObject();
-    if (!t || !cJSON_AddItemToObject(hdr, name, t))
-        return (cJSON_Delete(t), -1);
-    if (!cJSON_AddStringToObject(t, "dtype", dtype))
-        return -1;
-    cJSON *sh = cJSON_AddArrayToObject(t, "shape");
-    if (!sh)
-        return -1;
-    cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d0));
-    if (rank == 2)
-        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d1));
-    cJSON *off = cJSON_AddArrayToObject(t, "data_offsets");
-    if (!off)
-        return -1;
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*pos));
-    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*pos + bytes)));
-    *pos += bytes;
-    return cJSON_GetArraySize(sh) == rank && cJSON_GetArraySize(off) == 2 ? 0 : -1;
-}
-
 ev_status store_write_cache(const store *s, const char *path, ev_error *err)
 {
-    size_t V = s->V, d = s->d;
-    size_t b_off = (V + 1) * 8, b_vec = V * d * 4, b_norm = V * 4, b_idx = s->H * 4, b_voc = s->vocab_bytes;
-    size_t pos = 0;
+    size_t V = s->V, d = s->d, pos = 0;
+    size_t sh_off[1] = {V + 1}, sh_vec[2] = {V, d}, sh_norm[1] = {V}, sh_idx[1] = {s->H}, sh_voc[1] = {s->vocab_bytes};
     cJSON *hdr = cJSON_CreateObject();
     cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
     int bad = !meta;
     for (size_t i = 0; !bad && i < s->n_meta; i++)
         bad = !cJSON_AddStringToObject(meta, s->meta[i].key, s->meta[i].value);
-    bad = bad || add_tensor(hdr, "vocab_offsets", "I64", V + 1, 0, 1, &pos, b_off) ||
-          add_tensor(hdr, "vectors", "F32", V, d, 2, &pos, b_vec) ||
-          add_tensor(hdr, "norms", "F32", V, 0, 1, &pos, b_norm) ||
-          add_tensor(hdr, "index", "I32", s->H, 0, 1, &pos, b_idx) ||
-          add_tensor(hdr, "vocab", "U8", b_voc, 0, 1, &pos, b_voc);
-    char *json = bad ? NULL : cJSON_PrintUnformatted(hdr);
-    cJSON_Delete(hdr);
-    if (!json)
+    bad = bad || st_add_tensor(hdr, "vocab_offsets", "I64", 8, sh_off, 1, &pos) ||
+          st_add_tensor(hdr, "vectors", "F32", 4, sh_vec, 2, &pos) ||
+          st_add_tensor(hdr, "norms", "F32", 4, sh_norm, 1, &pos) ||
+          st_add_tensor(hdr, "index", "I32", 4, sh_idx, 1, &pos) ||
+          st_add_tensor(hdr, "vocab", "U8", 1, sh_voc, 1, &pos);
+    if (bad) {
+        cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
-    size_t jlen = strlen(json);
-    size_t padded = jlen + (CACHE_ALIGN - (8 + jlen) % CACHE_ALIGN) % CACHE_ALIGN;
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++)
-        lenbuf[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    outfile of;
-    ev_status st = outfile_open(&of, path, err);
-    if (st != EV_OK) {
-        free(json);
-        return st;
     }
-    fwrite(lenbuf, 1, 8, of.fp);
-    fwrite(json, 1, jlen, of.fp);
-    for (size_t i = jlen; i < padded; i++)
-        fputc(' ', of.fp);
-    free(json);
-    fwrite(s->offsets, 1, b_off, of.fp);
-    fwrite(s->vectors, 1, b_vec, of.fp);
-    fwrite(s->norms, 1, b_norm, of.fp);
-    fwrite(s->index, 1, b_idx, of.fp);
-    fwrite(s->vocab, 1, b_voc, of.fp);
+    outfile of;
+    ev_status st = st_begin_file(&of, path, hdr, CACHE_ALIGN, err);
+    if (st != EV_OK)
+        return st;
+    fwrite(s->offsets, 8, V + 1, of.fp);
+    fwrite(s->vectors, 4, V * d, of.fp);
+    fwrite(s->norms, 4, V, of.fp);
+    fwrite(s->index, 4, s->H, of.fp);
+    fwrite(s->vocab, 1, s->vocab_bytes, of.fp);
     return outfile_commit(&of, err);
 }
