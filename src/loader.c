@@ -152,6 +152,21 @@ static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
     return EV_OK;
 }
 
+/* Asks for transparent huge pages on the page-aligned interior of a large heap block (the matrix being filled):
+ * ~70 page faults instead of ~33,000 for GloVe 6B 100d. A hint only: nothing changes where it is not supported. */
+static void hint_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t b = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (p && n >= 2 * (size_t)huge && e > b)
+        (void)madvise((void *)b, (size_t)(e - b), MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* ---- small scanning helpers ------------------------------------------------------------------------------ */
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -493,6 +508,7 @@ static ev_status parse_text(const char *path, const char *p, size_t n, size_t bo
     if (max_rows > SIZE_MAX / sizeof(float) / dim)
         return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
     float *vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
     if (!vectors)
         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     text_job jobs[MAX_THREADS];
