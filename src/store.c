@@ -399,20 +399,23 @@ ev_status store_open(const char *path, store **out, ev_error *err)
     s->offsets = (const int64_t *)(p + data_off + t_off.begin);
     s->index = (const int32_t *)(p + data_off + t_idx.begin);
     s->vocab = (const char *)(p + data_off + t_voc.begin);
-    /* Offsets: start at 0, strictly increasing by ≥ 2 (a byte and a NUL), end at the vocab size, which ends in a
-     * NUL. (Each word's own NUL is not read here — that would touch every page of the vocabulary at start-up; with
-     * the last byte checked, reading a word up to a NUL can never leave the tensor.) */
+    /* Offsets: start at 0, strictly increasing by ≥ 2 (a byte and a NUL), end at the vocab size; the byte before
+     * each offset is a NUL. One branch-free pass (the index is clamped into the tensor before it is read); the
+     * failing pair is looked for again only on error. */
     if (s->offsets[0] != 0 || (uint64_t)s->offsets[s->V] != s->vocab_bytes || s->vocab[s->vocab_bytes - 1] != '\0') {
         st_ = ev_fail(err, EV_ERR_FORMAT, "%s: vocab_offsets must run from 0 to %zu, the end of a NUL-terminated vocab",
                       path, s->vocab_bytes);
         goto fail;
     }
     int bad = 0;
-    for (size_t i = 0; i < s->V; i++) /* branch-free scan; the failing pair is found again only on error */
-        bad |= s->offsets[i + 1] < s->offsets[i] + 2;
+    for (size_t i = 0; i < s->V; i++) {
+        uint64_t last = (uint64_t)s->offsets[i + 1] - 1;
+        last = last < s->vocab_bytes ? last : s->vocab_bytes - 1;
+        bad |= (s->offsets[i + 1] < s->offsets[i] + 2) | (s->vocab[last] != '\0');
+    }
     for (size_t i = 0; bad && i < s->V; i++) {
         int64_t b = s->offsets[i], en = s->offsets[i + 1];
-        if (en < b + 2) {
+        if (en < b + 2 || (uint64_t)en > s->vocab_bytes || s->vocab[en - 1] != '\0') {
             st_ = ev_fail(err, EV_ERR_FORMAT, "%s: vocab_offsets[%zu..%zu] = %lld..%lld is not a word and its NUL",
                           path, i, i + 1, (long long)b, (long long)en);
             goto fail;
