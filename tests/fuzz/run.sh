@@ -26,16 +26,19 @@ dict_for() {
     esac
 }
 
-# Common flags: 4 KiB inputs, a hang is a 10 s timeout, 2 GiB RSS, stop at the first finding.
+# Common flags: 4 KiB inputs (1 KiB of batch lines: each line is a whole view), a hang is a 10 s timeout, 2 GiB
+# RSS, stop at the first finding.
 flags() {
-    echo "-max_len=4096 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -dict=$(dict_for "$1")" \
+    local max=4096
+    [ "$1" = batch ] && max=1024
+    echo "-max_len=$max -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -dict=$(dict_for "$1")" \
          "-artifact_prefix=$ART/$1- -print_final_stats=1"
 }
 
 # "execs N cov N ft N" from a libFuzzer log.
 stats() {
     local done execs
-    done=$(grep -E '^#[0-9]+\s+DONE' "$1" | tail -1)
+    done=$(grep -E '^#[0-9]+\s+[A-Z]+ +cov: ' "$1" | tail -1) # DONE, or the last line before a finding
     execs=$(grep -E '^stat::number_of_executed_units' "$1" | awk '{print $2}')
     echo "execs ${execs:-?} cov $(echo "$done" | sed -n 's/.* cov: \([0-9]*\).*/\1/p') ft $(echo "$done" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')"
 }
@@ -93,7 +96,7 @@ merge)
     "$BIN/fuzz_$t" $(flags "$t") -merge=1 tests/fuzz/corpus/"$t" build-fuzz/corpus/"$t"
     ;;
 *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
