@@ -10,6 +10,12 @@
 #include "ev_error.h"
 #include "outfile.h"
 
+/* Reads the header of the safetensors bytes buf[0..size): the 8-byte length (checked against the file size and
+ * max_header before anything else), a '{', then the JSON object. On success *hdr owns the parsed header (release
+ * with cJSON_Delete) and *data_off is where the tensors start. EV_ERR_FORMAT with the byte offset otherwise. */
+ev_status st_parse_header(const unsigned char *buf, size_t size, size_t max_header, const char *path, cJSON **hdr,
+                          size_t *data_off, ev_error *err);
+
 /* Adds tensor `name` of `dtype` ("F32", "I64", "I32", "U8"; elem bytes each) and shape (rank 1 or 2) to hdr, at
  * data offset *pos, and advances *pos by its size. Returns 0, or -1 when out of memory. */
 int st_add_tensor(cJSON *hdr, const char *name, const char *dtype, size_t elem, const size_t *shape, int rank,

@@ -333,30 +333,10 @@ ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char
     cJSON *hdr = NULL;
     attn_head *h = NULL;
     /* 1. header length against the file size, then the JSON */
-    if (size < 8) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: expected an 8-byte header length, found %s", path,
-                     size == 0 ? "an empty file" : "a shorter file");
+    size_t data_off;
+    if ((st = st_parse_header(buf, size, HEAD_MAX_HEADER_BYTES, path, &hdr, &data_off, err)) != EV_OK)
         goto fail;
-    }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = (hlen << 8) | buf[i];
-    if (hlen < 2 || hlen > size - 8 || hlen > HEAD_MAX_HEADER_BYTES) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: header length %llu is impossible for a file of %zu bytes",
-                     path, (unsigned long long)hlen, size);
-        goto fail;
-    }
-    if (buf[8] != '{') {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: byte 8: expected '{' (a JSON header), found byte 0x%02x", path, buf[8]);
-        goto fail;
-    }
-    hdr = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
-    if (!cJSON_IsObject(hdr)) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: bytes 8..%llu: the JSON header does not parse", path,
-                     (unsigned long long)(8 + hlen));
-        goto fail;
-    }
-    size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
+    size_t data_len = size - data_off;
     /* 2. every entry: a known tensor with a valid dtype, shape and range, or the metadata */
     head_tensor t[T_COUNT + HEAD_MAX_TRAIN_TENSORS]; /* w_q w_k w_v w_o, then the train_* tensors */
     const char *names[T_COUNT + HEAD_MAX_TRAIN_TENSORS];

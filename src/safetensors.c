@@ -5,6 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+ev_status st_parse_header(const unsigned char *buf, size_t size, size_t max_header, const char *path, cJSON **hdr,
+                          size_t *data_off, ev_error *err)
+{
+    *hdr = NULL;
+    if (size < 8)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: expected an 8-byte header length, found %s", path,
+                       size == 0 ? "an empty file" : "a shorter file");
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | buf[i];
+    if (hlen < 2 || hlen > size - 8 || hlen > max_header)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: header length %llu is impossible for a file of %zu bytes",
+                       path, (unsigned long long)hlen, size);
+    if (buf[8] != '{')
+        return ev_fail(err, EV_ERR_FORMAT, "%s: byte 8: expected '{' (a JSON header), found byte 0x%02x", path,
+                       buf[8]);
+    cJSON *h = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
+    if (!cJSON_IsObject(h)) {
+        cJSON_Delete(h);
+        return ev_fail(err, EV_ERR_FORMAT, "%s: bytes 8..%llu: the JSON header does not parse", path,
+                       (unsigned long long)(8 + hlen));
+    }
+    *hdr = h;
+    *data_off = 8 + (size_t)hlen;
+    return EV_OK;
+}
+
 int st_add_tensor(cJSON *hdr, const char *name, const char *dtype, size_t elem, const size_t *shape, int rank,
                   size_t *pos)
 {

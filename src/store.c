@@ -338,27 +338,10 @@ ev_status store_open(const char *path, store **out, ev_error *err)
     const unsigned char *p = map;
     cJSON *hdr = NULL;
     ev_status st_ = EV_OK;
-
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = (hlen << 8) | p[i];
-    if (hlen > size - 8 || hlen > MAX_HEADER_BYTES || hlen < 2) {
-        st_ = ev_fail(err, EV_ERR_FORMAT,
-                      "%s: byte 0: header length %llu is impossible for a file of %zu bytes", path,
-                      (unsigned long long)hlen, size);
+    size_t data_off;
+    if ((st_ = st_parse_header(p, size, MAX_HEADER_BYTES, path, &hdr, &data_off, err)) != EV_OK)
         goto fail;
-    }
-    if (p[8] != '{') {
-        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: byte 8: expected '{' (a JSON header), found byte 0x%02x", path, p[8]);
-        goto fail;
-    }
-    hdr = cJSON_ParseWithLength((const char *)p + 8, (size_t)hlen);
-    if (!cJSON_IsObject(hdr)) {
-        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: bytes 8..%llu: the JSON header does not parse", path,
-                      (unsigned long long)(8 + hlen));
-        goto fail;
-    }
-    size_t data_off = 8 + (size_t)hlen, data_len = size - data_off;
+    size_t data_len = size - data_off;
     tensor_info t_off = {"vocab_offsets", "I64", 8, 1, {0, 0}, 0, 0};
     tensor_info t_vec = {"vectors", "F32", 4, 2, {0, 0}, 0, 0};
     tensor_info t_norm = {"norms", "F32", 4, 1, {0, 0}, 0, 0};
