@@ -23,6 +23,9 @@ typedef struct {
     int threads;           /* --threads N */
     out_format format;     /* --format text|json|html|svg (or from -o FILE's extension) */
     int format_given;
+    int no_index;          /* --no-index: ignore the cache's neighbour lists (always search the matrix) */
+    /* index */
+    size_t words;          /* --words N: lists for the first N words (0: the default) */
     /* convert */
     vformat to_format;     /* --to FMT */
     /* similarity */
@@ -71,6 +74,10 @@ loader_progress_fn cli_progress_fn(void);
  * the error and stores the exit code in *code, returning NULL. */
 store *cli_open_vectors(const cli_opts *o, int *code);
 
+/* The vectors the options name: --vectors, else $EMBVSATTN_VECTORS, else the default cache (then *owned is that
+ * malloc'd path, for the caller to free; NULL only if out of memory). */
+const char *cli_vectors_path(const cli_opts *o, char **owned);
+
 /* Path of the default vectors cache (malloc'd), whether or not it exists. */
 char *cli_default_vectors_path(void);
 
@@ -84,6 +91,7 @@ int cli_print_json(cJSON *root);
 int cmd_vector(cli_opts *o);
 int cmd_info(cli_opts *o);
 int cmd_convert(cli_opts *o);
+int cmd_index(cli_opts *o);
 int cmd_show(cli_opts *o);
 int cmd_compare(cli_opts *o);
 int cmd_neighbors(cli_opts *o);

@@ -16,6 +16,7 @@
 #define SIMILARITY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ev_error.h"
 #include "store.h"
@@ -75,6 +76,23 @@ ev_status sim_topk(const store *s, const float *queries /*(m,d)*/, size_t m, siz
 ev_status sim_topk_naive(const store *s, const float *queries /*(m,d)*/, size_t m, size_t k, size_t restrict_n,
                          const long *exclude /*(m,n_exclude)*/, size_t n_exclude, sim_hit *out /*(m,k)*/,
                          ev_error *err);
+
+/* ---- neighbour lists stored in the cache (`embvsattn index`) ----------------------------------------------- */
+
+/* Builds the lists store.h describes for the first n_words rows (at most V): each row's K best rows by cosine over
+ * the whole vocabulary, itself excluded, as sim_topk answers the query of `neighbors WORD` (batches of 256 words
+ * per pass). On success *rows and *scores (n × K, malloc'd) are the caller's. Progress as fractions of the words.
+ * Errors: EV_ERR_USAGE (no words or K = 0), EV_ERR_NOMEM. */
+ev_status sim_neighbor_lists_build(const store *s, size_t n_words, size_t K, sim_progress_fn progress, void *ctx,
+                                   int32_t **rows, float **scores, ev_error *err);
+
+/* Answers `neighbors` of vocabulary row `row` (k answers among the first restrict_n rows, the row excluded) from
+ * the store's lists when they can answer exactly: the row has a list, k ≤ K, and at least k of its entries lie
+ * within restrict_n with the k-th clearly (1e-5) above the list's last score, so no unlisted row can come before
+ * it. The candidates are re-scored as the one-word matrix pass scores them (sgemv), so words and scores are those
+ * of sim_topk for that query (scores to the last bit, but for rows a BLAS kernel computes in its tail code: ~1 ulp). Returns 1 with out (k) filled, or 0 (no list, or it cannot answer, or its entries do
+ * not fit this store; out untouched): the caller then searches the matrix. */
+int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, sim_hit *out /*(k)*/);
 
 /* ---- word queries -------------------------------------------------------------------------------------- */
 

@@ -11,6 +11,10 @@
  *   norms         F32 [V]     L2 norm of each row (computed in double, rounded to float)
  *   index         I32 [H]     open-addressing hash table, H a power of two ≥ 2V: row number or -1 (empty);
  *                             FNV-1a 64-bit hash of the word's bytes, masked, linear probing
+ *   neighbor_rows   I32 [N, K]  optional (`embvsattn index`; both or neither): for each of the first N rows, its K
+ *                               nearest rows by cosine over the whole vocabulary, best first (ties: lower row), the
+ *                               row itself excluded; -1 past the end
+ *   neighbor_scores F32 [N, K]  their cosines
  *   vocab         U8  [B]     the words, each followed by one NUL byte
  * __metadata__: format "embvsattn-cache", format_version "1", source, source_format, tool_version, index_hash.
  */
@@ -71,6 +75,14 @@ size_t store_file_bytes(const store *s);      /* size of the cache file, 0 for a
 
 /* Word of row (not NUL-terminated inside the byte count, but followed by a NUL), its length in *len (may be NULL). */
 const char *store_word(const store *s, size_t row, size_t *len);
+
+/* The neighbour lists of the cache (see the layout above): returns N (0: none) and sets *K, *rows (N, K) and
+ * *scores (N, K). Entries are not validated by store_open: readers check each row against store_size. */
+size_t store_neighbor_lists(const store *s, size_t *K, const int32_t **rows, const float **scores);
+
+/* Attaches neighbour lists, written by store_write_cache; the store takes ownership of rows and scores (freed with
+ * free()). n = 0 drops the lists (store_limit does, as its rows change). */
+void store_set_neighbor_lists(store *s, size_t n, size_t K, int32_t *rows, float *scores);
 
 /* Metadata value for key ("source", "source_format", "tool_version", …) or NULL. Owned by the store. */
 const char *store_meta(const store *s, const char *key);

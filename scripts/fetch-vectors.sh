@@ -37,7 +37,8 @@ produce, in the data directory:
   $STAMP
         marker written once $TXT has been verified
   $CACHE
-        binary cache built by "embvsattn convert"
+        binary cache built by "embvsattn convert", with the neighbour
+        lists of the 50,000 most frequent words ("embvsattn index")
 
 Each step is skipped when its output is already present and up to date.
 
@@ -273,6 +274,25 @@ if [[ $force -eq 1 || $txt_rebuilt -eq 1 || ! -f $dest/$CACHE || $dest/$CACHE -o
     rm -rf -- "$tmpd"
 else
     say "$CACHE already up to date"
+fi
+
+# --------------------------------------------------------------------------
+# Step 4: neighbour lists in the cache via "embvsattn index" (the 50,000 most
+# frequent words' nearest neighbours, so that neighbour queries and the main
+# view need not read the whole matrix; about 20 s)
+
+if [[ $force -eq 1 ]] || "$bin" --vectors "$dest/$CACHE" info --format json |
+        grep -q '"neighbor_lists":{"words":0,'; then
+    [[ -f $bin && -x $bin ]] || die "embvsattn binary not found at $bin: build it first"
+    say "storing neighbour lists in $CACHE with $bin index"
+    if [[ $verbose -eq 1 ]]; then
+        "$bin" --vectors "$dest/$CACHE" index >&2 || rc=$?
+    else
+        "$bin" --vectors "$dest/$CACHE" index >/dev/null || rc=$?
+    fi
+    [[ ${rc:-0} -eq 0 ]] || die "'$bin index' on $CACHE failed (exit status $rc)"
+else
+    say "$CACHE already has its neighbour lists"
 fi
 
 say "done: $dest/$TXT and $dest/$CACHE"

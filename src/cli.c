@@ -76,28 +76,35 @@ char *cli_default_vectors_path(void)
     return ev_strdup_printf("%s/.cache/embvsattn/glove.6B.100d.safetensors", home && *home ? home : ".");
 }
 
+const char *cli_vectors_path(const cli_opts *o, char **owned)
+{
+    *owned = NULL;
+    if (o->vectors)
+        return o->vectors;
+    const char *env = getenv("EMBVSATTN_VECTORS");
+    if (env && *env)
+        return env;
+    return *owned = cli_default_vectors_path();
+}
+
 store *cli_open_vectors(const cli_opts *o, int *code)
 {
-    const char *path = o->vectors;
-    char *def = NULL;
-    if (!path) {
-        const char *env = getenv("EMBVSATTN_VECTORS");
-        if (env && *env)
-            path = env;
+    char *def;
+    const char *path = cli_vectors_path(o, &def);
+    struct stat st;
+    if (def && stat(def, &st) != 0) {
+        fprintf(stderr,
+                PROG ": no word vectors found (looked for %s): run scripts/fetch-vectors.sh to fetch GloVe 6B "
+                "100d, or give --vectors PATH or set EMBVSATTN_VECTORS\n",
+                def);
+        free(def);
+        *code = EV_ERR_IO;
+        return NULL;
     }
     if (!path) {
-        def = cli_default_vectors_path();
-        struct stat st;
-        if (!def || stat(def, &st) != 0) {
-            fprintf(stderr,
-                    PROG ": no word vectors found (looked for %s): run scripts/fetch-vectors.sh to fetch GloVe 6B "
-                    "100d, or give --vectors PATH or set EMBVSATTN_VECTORS\n",
-                    def ? def : "the default cache");
-            free(def);
-            *code = EV_ERR_IO;
-            return NULL;
-        }
-        path = def;
+        fprintf(stderr, PROG ": out of memory\n");
+        *code = EV_ERR_NOMEM;
+        return NULL;
     }
     loader_opts lo = {.format = o->in_format, .limit = o->limit, .threads = o->threads, .progress = cli_progress_fn()};
     store *s = NULL;
@@ -110,6 +117,8 @@ store *cli_open_vectors(const cli_opts *o, int *code)
     if (lo.n_duplicates)
         fprintf(stderr, PROG ": warning: %s: %zu duplicate words ignored (the first occurrence of each is kept)\n",
                 path, lo.n_duplicates);
+    if (o->no_index)
+        store_set_neighbor_lists(s, 0, 0, NULL, NULL);
     free(def);
     return s;
 }
@@ -173,6 +182,8 @@ static const command commands[] = {
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", cmd_compare, 2, 2},
     {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors",
      cmd_train, 1, -1},
+    {"index", "", "store every frequent word's neighbours in the cache (neighbour queries then skip the matrix)",
+     cmd_index, 0, 0},
     {"convert", "IN OUT", "convert between vector formats (OUT's format from its extension or --to)", cmd_convert, 2,
      2},
 };
@@ -199,6 +210,7 @@ static void print_help(void)
            "  --threads N           parser threads for text vector files (default: one per core, at most 8)\n"
            "  --format FMT          output format: text (default) or json; the main view and compare also html (a\n"
            "                        self-contained interactive page) and svg (a static heatmap for papers)\n"
+           "  --no-index            ignore the cache's neighbour lists (embvsattn index): search the matrix\n"
            "  -h, --help            this help;  --version  the version\n"
            "\nmain view and compare options:\n"
            "  --head SPEC           the attention head: trained (the default: the head learned on WordNet by\n"
@@ -246,6 +258,15 @@ static void print_help(void)
            "  eval head HEAD CORPUS...   held-out masked-word top-1/top-10 over the head's 30,000 candidates for\n"
            "                        the trained attention and untrained baselines (identity, uniform, random)\n"
            "                        with the same readout; HEAD: a head file, or 'trained' (the built-in head)\n"
+           "\nindex options (neighbour lists stored in the cache; scripts/fetch-vectors.sh makes them):\n"
+           "  index                 computes each of the first --words words' nearest neighbours over the whole\n"
+           "                        vocabulary (the same search as neighbors) and stores them in the --vectors\n"
+           "                        cache, rewritten atomically; neighbors, the main view and compare then answer\n"
+           "                        those words from the lists (same words, same scores) without reading the\n"
+           "                        matrix, and search it for any other word, a larger -k, or a --restrict the\n"
+           "                        lists cannot answer exactly\n"
+           "  --words N             lists for the N most frequent words (default 50000);  -k N  length (default 32)\n"
+           "  -o FILE.safetensors   write a new cache instead (required when --vectors is not a cache)\n"
            "\nconvert options:\n"
            "  --to FMT              output format: cache | glove | word2vec | word2vec-binary (default: from OUT's\n"
            "                        extension: .safetensors cache, .txt GloVe text, .vec word2vec text, .bin binary)\n"
@@ -262,6 +283,7 @@ static void print_help(void)
            "  embvsattn analogy man king woman                  (king - man + woman)\n"
            "  embvsattn eval analogies questions-words.txt --restrict 30000\n"
            "  embvsattn info\n"
+           "  embvsattn index --words 100000\n"
            "  embvsattn convert glove.6B.100d.txt glove.safetensors\n");
 }
 
@@ -283,7 +305,7 @@ static int parse_size_arg(const char *opt, const char *v, size_t *out)
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
-               OPT_LOG } opt_id;
+               OPT_LOG, OPT_WORDS, OPT_NO_INDEX } opt_id;
 
 typedef struct {
     const char *name;     /* long form */
@@ -302,7 +324,9 @@ static const opt_spec options[] = {
     {"--threads", NULL, OPT_THREADS, NULL, 0},
     {"--format", NULL, OPT_FORMAT, NULL, 0},
     {"--to", NULL, OPT_TO, "convert", 0},
-    {"-k", NULL, OPT_K, "neighbors analogy show compare", 0},
+    {"--no-index", NULL, OPT_NO_INDEX, NULL, 1},
+    {"-k", NULL, OPT_K, "neighbors analogy show compare index", 0},
+    {"--words", NULL, OPT_WORDS, "index", 0},
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", 0},
     {"--method", NULL, OPT_METHOD, "analogy eval", 0},
     {"--head", NULL, OPT_HEAD, VIEW_CMDS, 0},
@@ -315,7 +339,7 @@ static const opt_spec options[] = {
     {"--top", NULL, OPT_TOP, VIEW_CMDS, 0},
     {"--batch", NULL, OPT_BATCH, "show", 1},
     {"--word", NULL, OPT_WORD, "compare", 0},
-    {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train", 0},
+    {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", 0},
     {"--epochs", NULL, OPT_EPOCHS, "train", 0},
     {"--lr", NULL, OPT_LR, "train", 0},
     {"--seed", NULL, OPT_SEED, "train", 0},
@@ -415,6 +439,13 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
             return cli_usage_error("--top: expected at least 1, found '%s'", val);
         return 0;
     case OPT_WORD: o->word = val; return 0;
+    case OPT_NO_INDEX: o->no_index = 1; return 0;
+    case OPT_WORDS:
+        if (parse_size_arg(name, val, &o->words))
+            return EV_ERR_USAGE;
+        if (o->words == 0)
+            return cli_usage_error("--words: expected at least 1, found '%s'", val);
+        return 0;
     case OPT_EPOCHS:
         if (parse_size_arg(name, val, &o->epochs))
             return EV_ERR_USAGE;

@@ -178,27 +178,37 @@ int cmd_neighbors(cli_opts *o)
     float *Q = malloc(n * d * sizeof *Q + 1);
     long *ex = malloc(n * sizeof *ex + 1);
     sim_hit *hits = n && k <= SIZE_MAX / sizeof *hits / n ? malloc(n * k * sizeof *hits) : NULL;
-    if (!l || !Q || !ex || !hits) {
+    sim_hit *searched = hits ? malloc(n * k * sizeof *hits) : NULL;
+    size_t *slot = malloc(n * sizeof *slot + 1);
+    if (!l || !Q || !ex || !hits || !searched || !slot) {
         fprintf(stderr, PROG ": out of memory for %zu words × %zu neighbours\n", n, k);
         code = EV_ERR_NOMEM;
         goto out;
     }
-    /* every word found becomes one query of a single batched pass: gensim's most_similar(positive=[word]) */
+    /* Every word found is answered from the cache's neighbour lists when they can (sim_listed_neighbors), else
+     * it becomes one query of a single batched pass: gensim's most_similar(positive=[word]). */
+    size_t nq = 0;
     for (size_t i = 0; i < n; i++) {
         l[i] = look_up(s, o->pos[i]);
         if (l[i].row < 0)
             continue;
-        float w = 1.f;
-        sim_mean_of_rows(s, &l[i].row, &w, 1, Q + m * d);
-        ex[m++] = l[i].row;
+        if (!sim_listed_neighbors(s, l[i].row, k, o->restrict_n, hits + m * k)) {
+            float w = 1.f;
+            sim_mean_of_rows(s, &l[i].row, &w, 1, Q + nq * d);
+            ex[nq] = l[i].row;
+            slot[nq++] = m;
+        }
+        m++;
     }
     ev_error err = {0};
-    if (m)
+    if (nq)
         prefault_matrix(s, restrict_rows(s, o->restrict_n));
-    if (m && sim_topk(s, Q, m, k, o->restrict_n, ex, 1, hits, &err) != EV_OK) {
+    if (nq && sim_topk(s, Q, nq, k, o->restrict_n, ex, 1, searched, &err) != EV_OK) {
         code = cli_report(&err);
         goto out;
     }
+    for (size_t j = 0; j < nq; j++)
+        memcpy(hits + slot[j] * k, searched + j * k, k * sizeof *hits);
     size_t R = restrict_rows(s, o->restrict_n);
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject(), *res;
@@ -234,6 +244,8 @@ out:
     free(Q);
     free(ex);
     free(hits);
+    free(searched);
+    free(slot);
     store_close(s);
     return cli_finish_stdout(code);
 }

@@ -1,12 +1,17 @@
-/* cli_vectors — the vector-file commands: vector, info, convert. */
+/* cli_vectors — the vector-file commands: vector, info, convert, index. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli_internal.h"
 #include "numparse.h"
+#include "similarity.h"
+
+#define DEFAULT_LIST_WORDS 50000 /* 98.6 % of the in-vocabulary tokens of English text (fortunes corpus) */
+#define DEFAULT_LIST_K 32        /* the main view shows 5, neighbors 10: room for --restrict to drop some */
 
 /* ---- commands -------------------------------------------------------------------------------------------- */
 
@@ -31,6 +36,64 @@ int cmd_convert(cli_opts *o)
     return code;
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* index: the neighbour lists of the first --words rows (-k per word), written into the cache in place (atomically)
+ * or into -o OUT. */
+int cmd_index(cli_opts *o)
+{
+    char *def;
+    const char *path = cli_vectors_path(o, &def);
+    const char *outp = o->output;
+    int code = 0;
+    if (outp && loader_format_for_path(outp) != VF_CACHE) {
+        free(def);
+        return cli_usage_error("index: -o %s: expected a .safetensors cache file", outp);
+    }
+    store *s = cli_open_vectors(o, &code);
+    if (!s) {
+        free(def);
+        return code;
+    }
+    if (!outp && store_file_bytes(s) == 0) {
+        fprintf(stderr, PROG ": index: %s is not a cache: give -o OUT.safetensors (a cache with the lists)\n", path);
+        code = EV_ERR_USAGE;
+        goto out;
+    }
+    if (!outp)
+        outp = path;
+    size_t n = o->words ? o->words : DEFAULT_LIST_WORDS, K = o->k_given ? o->k : DEFAULT_LIST_K;
+    if (n > store_size(s))
+        n = store_size(s);
+    if (K >= store_size(s))
+        K = store_size(s) > 1 ? store_size(s) - 1 : 1;
+    int32_t *rows = NULL;
+    float *scores = NULL;
+    ev_error err = {0};
+    double t0 = now_seconds();
+    if (sim_neighbor_lists_build(s, n, K, (sim_progress_fn)cli_progress_fn(), NULL, &rows, &scores, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto out;
+    }
+    double t1 = now_seconds();
+    store_set_neighbor_lists(s, n, K, rows, scores);
+    if (store_write_cache(s, outp, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto out;
+    }
+    printf("%s: neighbour lists of the first %zu words, %zu each (%.1f s), written in %.1f s\n", outp, n, K, t1 - t0,
+           now_seconds() - t1);
+out:
+    store_close(s);
+    free(def);
+    return cli_finish_stdout(code);
+}
+
 int cmd_info(cli_opts *o)
 {
     cli_opts io = *o;
@@ -51,6 +114,10 @@ int cmd_info(cli_opts *o)
         if (!path || !*path)
             path = def = cli_default_vectors_path();
     }
+    size_t K;
+    const int32_t *lr;
+    const float *ls;
+    size_t n_lists = store_neighbor_lists(s, &K, &lr, &ls);
     struct stat st;
     long long bytes = path && stat(path, &st) == 0 ? (long long)st.st_size : -1;
     if (o->format == OUT_JSON) {
@@ -65,6 +132,9 @@ int cmd_info(cli_opts *o)
             cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
             cJSON_AddStringToObject(r, "tool_version", tv ? tv : "");
         }
+        cJSON *nl = cJSON_AddObjectToObject(r, "neighbor_lists");
+        cJSON_AddNumberToObject(nl, "words", (double)n_lists);
+        cJSON_AddNumberToObject(nl, "k", (double)K);
         code = cli_print_json(r);
     } else {
         printf("path          %s\n", path ? path : "?");
@@ -77,6 +147,10 @@ int cmd_info(cli_opts *o)
             printf("source format %s\n", sfmt ? sfmt : "?");
             printf("tool version  %s\n", tv ? tv : "?");
         }
+        if (n_lists)
+            printf("neighbours    listed for the first %zu words, %zu each (embvsattn index)\n", n_lists, K);
+        else
+            printf("neighbours    no lists (each query reads the matrix; embvsattn index adds them)\n");
     }
     free(def);
     store_close(s);

@@ -33,6 +33,9 @@ struct store {
     const int64_t *offsets;  /* (V+1) */
     const int32_t *index;    /* (H) */
     const char *vocab;       /* (vocab_bytes) */
+    size_t nbr_n, nbr_k;     /* neighbour lists (optional): nbr_n lists of nbr_k */
+    const int32_t *nbr_rows; /* (nbr_n, nbr_k) */
+    const float *nbr_scores; /* (nbr_n, nbr_k) */
     /* ownership: either a mapping or heap arrays */
     void *map;
     size_t map_len;
@@ -40,6 +43,8 @@ struct store {
     int64_t *own_offsets;
     int32_t *own_index;
     char *own_vocab;
+    int32_t *own_nbr_rows;
+    float *own_nbr_scores;
     meta_kv *meta;
     size_t n_meta;
 };
@@ -60,6 +65,26 @@ const float *store_vectors(const store *s) { return s->vectors; }
 const float *store_norms(const store *s) { return s->norms; }
 const float *store_row(const store *s, size_t row) { return s->vectors + row * s->d; }
 size_t store_file_bytes(const store *s) { return s->map ? s->map_len : 0; }
+
+size_t store_neighbor_lists(const store *s, size_t *K, const int32_t **rows, const float **scores)
+{
+    *K = s->nbr_k;
+    *rows = s->nbr_rows;
+    *scores = s->nbr_scores;
+    return s->nbr_n;
+}
+
+void store_set_neighbor_lists(store *s, size_t n, size_t K, int32_t *rows, float *scores)
+{
+    free(s->own_nbr_rows);
+    free(s->own_nbr_scores);
+    s->own_nbr_rows = rows;
+    s->own_nbr_scores = scores;
+    s->nbr_rows = rows;
+    s->nbr_scores = scores;
+    s->nbr_n = n && K && rows && scores ? n : 0;
+    s->nbr_k = s->nbr_n ? K : 0;
+}
 
 const char *store_word(const store *s, size_t row, size_t *len)
 {
@@ -208,6 +233,8 @@ void store_close(store *s)
     free(s->own_offsets);
     free(s->own_index);
     free(s->own_vocab);
+    free(s->own_nbr_rows);
+    free(s->own_nbr_scores);
     free_meta(s);
     free(s);
 }
@@ -404,6 +431,29 @@ ev_status store_open(const char *path, store **out, ev_error *err)
             goto fail;
         }
     }
+    /* Optional neighbour lists (`embvsattn index`): both tensors or neither, [N, K] with N ≤ V. Their entries are
+     * checked where they are read (sim_listed_neighbors), not here: opening stays independent of their size. */
+    if (cJSON_GetObjectItemCaseSensitive(hdr, "neighbor_rows") || cJSON_GetObjectItemCaseSensitive(hdr, "neighbor_scores")) {
+        tensor_info t_nr = {"neighbor_rows", "I32", 4, 2, {0, 0}, 0, 0};
+        tensor_info t_ns = {"neighbor_scores", "F32", 4, 2, {0, 0}, 0, 0};
+        if ((st_ = read_tensor(hdr, path, data_len, &t_nr, err)) != EV_OK ||
+            (st_ = read_tensor(hdr, path, data_len, &t_ns, err)) != EV_OK)
+            goto fail;
+        if ((data_off + t_nr.begin) % 4 != 0 || (data_off + t_ns.begin) % 4 != 0 || t_nr.shape[0] != t_ns.shape[0] ||
+            t_nr.shape[1] != t_ns.shape[1] || t_nr.shape[0] > s->V) {
+            st_ = ev_fail(err, EV_ERR_FORMAT,
+                          "%s: neighbour lists: expected two aligned [N, K] tensors with N ≤ %zu words, found "
+                          "neighbor_rows [%zu, %zu] and neighbor_scores [%zu, %zu]",
+                          path, s->V, t_nr.shape[0], t_nr.shape[1], t_ns.shape[0], t_ns.shape[1]);
+            goto fail;
+        }
+        if (t_nr.shape[0] && t_nr.shape[1]) {
+            s->nbr_n = t_nr.shape[0];
+            s->nbr_k = t_nr.shape[1];
+            s->nbr_rows = (const int32_t *)(p + data_off + t_nr.begin);
+            s->nbr_scores = (const float *)(p + data_off + t_ns.begin);
+        }
+    }
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(hdr, "__metadata__");
     const cJSON *it;
     cJSON_ArrayForEach(it, meta)
@@ -565,6 +615,7 @@ ev_status store_limit(store *s, size_t n, ev_error *err)
         return EV_OK;
     s->V = n;
     s->vocab_bytes = (size_t)s->offsets[n];
+    store_set_neighbor_lists(s, 0, 0, NULL, NULL); /* their entries may name rows past n */
     return build_index(s, err);
 }
 
@@ -574,6 +625,7 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
 {
     size_t V = s->V, d = s->d, pos = 0;
     size_t sh_off[1] = {V + 1}, sh_vec[2] = {V, d}, sh_norm[1] = {V}, sh_idx[1] = {s->H}, sh_voc[1] = {s->vocab_bytes};
+    size_t sh_nbr[2] = {s->nbr_n, s->nbr_k};
     cJSON *hdr = cJSON_CreateObject();
     cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
     int bad = !meta;
@@ -583,6 +635,8 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
           st_add_tensor(hdr, "vectors", "F32", 4, sh_vec, 2, &pos) ||
           st_add_tensor(hdr, "norms", "F32", 4, sh_norm, 1, &pos) ||
           st_add_tensor(hdr, "index", "I32", 4, sh_idx, 1, &pos) ||
+          (s->nbr_n && (st_add_tensor(hdr, "neighbor_rows", "I32", 4, sh_nbr, 2, &pos) ||
+                        st_add_tensor(hdr, "neighbor_scores", "F32", 4, sh_nbr, 2, &pos))) ||
           st_add_tensor(hdr, "vocab", "U8", 1, sh_voc, 1, &pos);
     if (bad) {
         cJSON_Delete(hdr);
@@ -596,6 +650,10 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
     fwrite(s->vectors, 4, V * d, of.fp);
     fwrite(s->norms, 4, V, of.fp);
     fwrite(s->index, 4, s->H, of.fp);
+    if (s->nbr_n) {
+        fwrite(s->nbr_rows, 4, s->nbr_n * s->nbr_k, of.fp);
+        fwrite(s->nbr_scores, 4, s->nbr_n * s->nbr_k, of.fp);
+    }
     fwrite(s->vocab, 1, s->vocab_bytes, of.fp);
     return outfile_commit(&of, err);
 }

@@ -170,10 +170,13 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
     long *excl = malloc(q * sizeof *excl);
     sim_hit *hits = malloc(q * k * sizeof *hits);
     long *src = malloc(q * sizeof *src);   /* per static query: the cache list it fills, or -1 */
-    long *from = malloc(q * sizeof *from); /* per known token: its query (≥ 0) or cache list -1-from (< 0) */
+    long *from = malloc(q * sizeof *from); /* per known token: its query (< q), a stored list pre[from - q] (≥ q)
+                                            * or cache list -1-from (< 0) */
+    sim_hit *pre = malloc(q * k * sizeof *pre); /* stored lists, when there is no cache */
+    size_t npre = 0;
     ev_error err = {0};
     ev_status st = EV_OK;
-    if (!Q || !excl || !hits || !src || !from) {
+    if (!Q || !excl || !hits || !src || !from || !pre) {
         st = EV_ERR_NOMEM;
         goto done;
     }
@@ -188,7 +191,13 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
                 from[u++] = -1 - (long)cache->slot[row];
                 continue;
             }
-            src[r] = cache ? cache_add(cache, (size_t)row) : -1;
+            long c = cache ? cache_add(cache, (size_t)row) : -1;
+            sim_hit *into = c >= 0 ? cache->hits + (size_t)c * k : pre + npre * k;
+            if (sim_listed_neighbors(s, row, k, o->restrict_n, into)) { /* the cache's stored list answers */
+                from[u++] = c >= 0 ? -1 - c : (long)(q + npre++);
+                continue;
+            }
+            src[r] = c; /* searched below; the cache's slot is filled after the search */
             from[u++] = (long)r;
             memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
             excl[r++] = row;
@@ -209,11 +218,10 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
         st = sim_topk(s, Q + n_static * d, r - n_static, k, ctx_restrict, excl + n_static, 1, hits + n_static * k,
                       &err);
     if (st != EV_OK) {
-        for (size_t j = 0; cache && j < n_static; j++) /* forget the lists this batch promised */
-            if (src[j] >= 0) {
+        for (size_t j = 0; cache && j < n_static; j++) /* forget the lists this batch promised (their entries stay
+                                                        * allocated, unused) */
+            if (src[j] >= 0)
                 cache->slot[excl[j]] = -1;
-                cache->n--;
-            }
         for (size_t i = 0; i < m; i++)
             if (out[i].n) {
                 ev_fail(&errs[i], err.code, "%s", err.msg ? err.msg : "neighbour search failed");
@@ -235,7 +243,9 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             if (v->masked[t])
                 continue;
             long f = from[u++];
-            const sim_hit *h = f >= 0 ? hits + (size_t)f * k : cache->hits + (size_t)(-1 - f) * k;
+            const sim_hit *h = f >= (long)q   ? pre + (size_t)(f - (long)q) * k
+                               : f >= 0 ? hits + (size_t)f * k
+                                        : cache->hits + (size_t)(-1 - f) * k;
             memcpy(v->static_nb + t * k, h, k * sizeof *hits);
         }
         for (size_t t = 0; t < v->n; t++)
@@ -248,6 +258,7 @@ done:
     free(hits);
     free(src);
     free(from);
+    free(pre);
     return st == EV_ERR_NOMEM ? st : EV_OK;
 }
 

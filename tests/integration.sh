@@ -85,6 +85,24 @@ check sim-king-neighbors-text bash -c "'$bin' neighbors king | head -3 | tr -s '
 sim_json sim-neighbors-batched-vs-gensim \
     "all(same(e['neighbors'][w], x['neighbors']) for w, x in zip(['king', 'france', 'computer', 'bank'], r['results']))" \
     "$bin" --format json neighbors king france computer bank
+sim_json sim-neighbors-matrix-pass-vs-gensim \
+    "all(same(e['neighbors'][w], x['neighbors']) for w, x in zip(['king', 'france', 'computer', 'bank'], r['results']))" \
+    "$bin" --no-index --format json neighbors king france computer bank
+# The neighbour lists fetch-vectors.sh stored in the cache (embvsattn index): present, equal to numpy's own search,
+# and answering exactly as the matrix pass does (one word per run: the same sgemv arithmetic, so the same bits).
+check lists-present bash -c "'$bin' --format json info | grep -q '\"neighbor_lists\":{\"words\":50000,\"k\":32}'"
+check lists-vs-numpy /usr/bin/python3 tests/check_lists.py "$cache" 997
+lists_vs_pass() {
+    local w args
+    for w in $(awk 'NR % 1999 == 2 && NR <= 50000 { print $1 }' "$txt"); do
+        for args in "-k 10" "-k 32" "-k 10 --restrict 30000"; do
+            # shellcheck disable=SC2086
+            [ "$("$bin" --format json neighbors $args -- "$w")" = "$("$bin" --no-index --format json neighbors $args -- "$w")" ] ||
+                { echo "neighbors $args $w differs"; return 1; }
+        done
+    done
+}
+check lists-equal-matrix-pass lists_vs_pass
 sim_json sim-neighbors-single-vs-gensim "same(e['neighbors']['bank'], r['results'][0]['neighbors'])" \
     "$bin" --format json neighbors Bank
 check sim-king-man-woman-queen bash -c "'$bin' analogy man king woman | sed -n 2p | tr -s ' ' | grep -qx ' queen 0.7699'"

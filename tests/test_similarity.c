@@ -561,6 +561,109 @@ static void test_ties_and_edges(void)
     store_close(s);
 }
 
+/* ---- neighbour lists stored in the cache ------------------------------------------------------------------ */
+
+/* The lists sim_neighbor_lists_build makes equal the naive twin's answers; written into a cache and opened again
+ * they are the same bytes; sim_listed_neighbors answers as the one-word matrix pass (the same rows, scores to the
+ * last bit or two) whenever it answers, and declines lists it cannot trust. */
+static void test_neighbor_lists(void)
+{
+    const size_t dims[] = {3, 24, 100};
+    unsigned seed = 77;
+    ev_error err = {0};
+    size_t answered = 0, asked = 0;
+    for (size_t di = 0; di < 3; di++)
+        for (size_t V = 2; V <= 3000; V = V * 5 + 1) {
+            size_t d = dims[di], n = V / 2 + 1, K = V - 1 < 8 ? V - 1 : 8;
+            store *s = random_store(V, d, seed++, 2, 3);
+            int32_t *rows = NULL;
+            float *scores = NULL;
+            char what[96];
+            snprintf(what, sizeof what, "lists V=%zu d=%zu", V, d);
+            CHECK(sim_neighbor_lists_build(s, n, K, NULL, NULL, &rows, &scores, &err) == EV_OK, "%s: %s", what,
+                  err.msg ? err.msg : "?");
+            ev_error_clear(&err);
+            if (!rows)
+                continue;
+            sim_hit *a = malloc(K * sizeof *a), *b = malloc(K * sizeof *b);
+            float *q = malloc(d * sizeof *q), one = 1.f;
+            for (size_t r = 0; r < n; r++) { /* each list = the naive twin's top K of that word */
+                long row = (long)r;
+                sim_mean_of_rows(s, &row, &one, 1, q);
+                CHECK(sim_topk_naive(s, q, 1, K, 0, &row, 1, b, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+                for (size_t j = 0; j < K; j++)
+                    a[j] = (sim_hit){rows[r * K + j], scores[r * K + j]};
+                check_twins(a, b, K, what);
+                check_order(a, K, what);
+            }
+            /* into a cache and back */
+            char path[128];
+            snprintf(path, sizeof path, "%s/lists.safetensors", tmpdir);
+            store_set_neighbor_lists(s, n, K, rows, scores);
+            CHECK(store_write_cache(s, path, &err) == EV_OK, "%s: %s", what, err.msg ? err.msg : "?");
+            store *c = NULL;
+            CHECK(store_open(path, &c, &err) == EV_OK, "%s: %s", what, err.msg ? err.msg : "?");
+            ev_error_clear(&err);
+            if (!c) {
+                store_close(s);
+                free(a), free(b), free(q);
+                continue;
+            }
+            size_t K2;
+            const int32_t *r2;
+            const float *s2;
+            CHECK(store_neighbor_lists(c, &K2, &r2, &s2) == n && K2 == K && memcmp(r2, rows, n * K * 4) == 0 &&
+                      memcmp(s2, scores, n * K * 4) == 0,
+                  "%s: the lists read back differ", what);
+            for (size_t r = 0; r < n; r++)
+                for (size_t k = 1; k <= K; k += 3)
+                    for (size_t R = 0; R <= V; R += V / 2 + 1) {
+                        long row = (long)r;
+                        asked++;
+                        if (!sim_listed_neighbors(c, row, k, R, a))
+                            continue;
+                        answered++;
+                        sim_mean_of_rows(c, &row, &one, 1, q);
+                        CHECK(sim_topk(c, q, 1, k, R, &row, 1, b, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+                        for (size_t j = 0; j < k; j++) /* the same rows; scores equal but for the ulp a BLAS
+                                                        * kernel's tail rows may differ by */
+                            CHECK((a[j].row == b[j].row ||
+                                   (j + 1 < k && fabsf(b[j].score - b[j + 1].score) <= 1e-6f) ||
+                                   (j > 0 && fabsf(b[j].score - b[j - 1].score) <= 1e-6f)) &&
+                                      fabsf(a[j].score - b[j].score) <= 1e-6f * (1 + fabsf(b[j].score)),
+                                  "%s row %zu k=%zu R=%zu: slot %zu is %ld %.9g from the list, %ld %.9g searched", what,
+                                  r, k, R, j, a[j].row, a[j].score, b[j].row, b[j].score);
+                    }
+            CHECK(!sim_listed_neighbors(c, (long)n, 1, 0, a) || n == V, "%s: a row without a list answered", what);
+            CHECK(!sim_listed_neighbors(c, -1, 1, 0, a), "%s: row -1 answered", what);
+            CHECK(!sim_listed_neighbors(c, 0, K + 1, 0, a), "%s: k above the list length answered", what);
+            CHECK(store_limit(c, V > 1 ? V - 1 : 1, &err) == EV_OK && (V < 3 || store_neighbor_lists(c, &K2, &r2, &s2) == 0),
+                  "%s: --limit kept lists that may name rows past it", what);
+            store_close(c);
+            store_close(s);
+            free(a), free(b), free(q);
+        }
+    CHECK(answered > asked / 3, "the lists answered %zu of %zu queries", answered, asked);
+    /* lists that do not fit the store are declined: a row past the end, the row itself, rising scores */
+    store *s = random_store(50, 10, 5, 0, 0);
+    const int32_t bad_rows[3][4] = {{1, 2, 3, 50}, {1, 0, 2, 3}, {1, 2, 3, 4}};
+    const float bad_scores[3][4] = {{.9f, .5f, .4f, .1f}, {.9f, .5f, .4f, .1f}, {.5f, .9f, .4f, .1f}};
+    for (int t = 0; t < 3; t++) {
+        int32_t *r = malloc(sizeof bad_rows[t]);
+        float *sc = malloc(sizeof bad_scores[t]);
+        memcpy(r, bad_rows[t], sizeof bad_rows[t]);
+        memcpy(sc, bad_scores[t], sizeof bad_scores[t]);
+        store_set_neighbor_lists(s, 1, 4, r, sc);
+        sim_hit h[2];
+        CHECK(!sim_listed_neighbors(s, 0, 2, 0, h), "corrupt list %d answered", t);
+    }
+    int32_t *r = malloc(4 * sizeof *r);
+    float *sc = malloc(4 * sizeof *sc);
+    CHECK(sim_neighbor_lists_build(s, 0, 4, NULL, NULL, &r, &sc, &err) == EV_ERR_USAGE && !r && !sc, "0 words built");
+    ev_error_clear(&err);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -578,6 +681,7 @@ int main(void)
     }
     test_twins();
     test_ties_and_edges();
+    test_neighbor_lists();
     store_close(s);
     cJSON_Delete(exp);
     rmdir(tmpdir);
