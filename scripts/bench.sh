@@ -88,35 +88,36 @@ awk -v t="$t_vec" -v g="$t_gvec" -v r="$r_vec" -v rg="$r_gvec" -v m="$matrix_mib
 
 echo "== 4. the main view, whole process (warm) vs the Python equivalent (gensim mmap + torch MultiheadAttention)"
 sentence="France is a country, it is in Europe"
-hyperfine -N --warmup 3 --runs 30 --export-json "$tmp/view.json" "$bin --vectors $cache '$sentence'" >/dev/null
+hyperfine -N --warmup 3 --runs 30 --export-json "$tmp/view.json" "$bin --vectors $cache '$sentence'" \
+    "$bin --vectors $cache --no-index '$sentence'" >/dev/null
 hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/pyview.json" \
     "$py scripts/mainview_python.py $kv '$sentence'" >/dev/null
 t_view=$(median "$tmp/view.json" 0)
+t_view_pass=$(median "$tmp/view.json" 1)
 t_pyview=$(median "$tmp/pyview.json" 0)
 r_view=$(rss_mib "$bin" --vectors "$cache" "$sentence")
+r_view_pass=$(rss_mib "$bin" --vectors "$cache" --no-index "$sentence")
 r_pyview=$(rss_mib "$py" scripts/mainview_python.py "$kv" "$sentence")
-awk -v t="$t_view" -v p="$t_pyview" -v r="$r_view" -v rp="$r_pyview" -v m="$matrix_mib" 'BEGIN {
-    printf "embvsattn main view   %8.1f ms  peak RSS %6.1f MiB (matrix %s MiB + %.1f MiB; target <= matrix + 20)\n", t*1000, r, m, r - m
+awk -v t="$t_view" -v tp="$t_view_pass" -v p="$t_pyview" -v r="$r_view" -v rpass="$r_view_pass" -v rp="$r_pyview" \
+    -v m="$matrix_mib" 'BEGIN {
+    printf "embvsattn main view (static neighbours from the cache'"'"'s lists) %8.1f ms  peak RSS %6.1f MiB (matrix %s MiB; target <= matrix + 20)\n", t*1000, r, m
+    printf "embvsattn main view --no-index (a pass over the whole matrix)  %8.1f ms  peak RSS %6.1f MiB\n", tp*1000, rpass
     printf "python (gensim+torch) %8.1f ms  peak RSS %6.1f MiB\n", p*1000, rp
-    printf "speed-up: %.1fx (target >= 100x)\n", p / t
+    printf "speed-up: %.1fx with the lists, %.1fx with --no-index (target >= 100x)\n", p / t, p / tp
 }' | tee "$out/view.txt"
 
 echo "== 5. --batch: 1000 sentences of 20 tokens (random frequent words, fixed seed), JSONL with neighbours"
 awk 'NR <= 5000 && $1 ~ /^[a-z]+$/ { print $1 }' "$txt" >"$tmp/words"
 awk 'BEGIN { srand(1) } { w[NR] = $1 } END { for (s = 0; s < 1000; s++) { l = ""; for (t = 0; t < 20; t++)
     l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' "$tmp/words" >"$tmp/batch.txt"
-for restrict in 0 30000; do
-    hyperfine --warmup 0 --runs 1 --export-json "$tmp/batch$restrict.json" \
-        "$bin --vectors $cache --batch --restrict $restrict <$tmp/batch.txt >/dev/null" >/dev/null
-    t=$(median "$tmp/batch$restrict.json" 0)
-    awk -v t="$t" -v r="$restrict" 'BEGIN {
-        printf "batch, neighbours among %s words: %.2f s = %.0f sentences/s (target >= 1000/s)\n",
-            r == 0 ? "all 341479" : r, t, 1000 / t }'
+for mode in "" "--no-index"; do
+    hyperfine --warmup 0 --runs 3 --export-json "$tmp/batch.json" \
+        "$bin --vectors $cache $mode --batch <$tmp/batch.txt >/dev/null" >/dev/null
+    t=$(median "$tmp/batch.json" 0)
+    awk -v t="$t" -v m="$mode" 'BEGIN {
+        printf "batch%s: %.2f s = %.0f sentences/s (target >= 1000/s)\n",
+            m == "" ? " (static neighbours from the lists)" : " --no-index (static neighbours searched, once per word)", t, 1000 / t }'
 done | tee "$out/batch.txt"
-distinct=$(tr ' ' '\n' <"$tmp/batch.txt" | sort -u | wc -l)
-awk -v u="$distinct" 'BEGIN { s = u * 341479 * 100 * 2 / 1e9; c = 20000 * 30000 * 100 * 2 / 1e9;
-    printf "floor, the arithmetic alone at 120 GFLOP/s: static neighbours of %d distinct words over all 341479 rows (%.0f GFLOP) + 20000 contextual vectors over the trained head'"'"'s 30000 candidates (%.0f GFLOP) = %.1f s, i.e. %.0f sentences/s at most\n", u, s, c, (s + c) / 120, 1000 / ((s + c) / 120) }' |
-    tee -a "$out/batch.txt"
 
 # ---- similarity (issue 3): sections 3a-3c ---------------------------------------------------------------------
 evaldata="${EMBVSATTN_EVAL_DATA:-../shared/data}"
@@ -125,6 +126,12 @@ questions="$evaldata/questions-words.txt"
 [ -f "$kv" ] || { echo "bench: $kv missing (made by section 2)" >&2; exit 1; }
 build/bench_similarity "$cache" "$questions" "$(nproc)" | tee "$out/similarity-floors.txt"
 fl() { awk -v k="$1" '$1 == k { print $2 }' "$out/similarity-floors.txt"; }
+# the floor of section 5 (batch), at the sgemm rate just measured
+distinct=$(tr ' ' '\n' <"$tmp/batch.txt" | sort -u | wc -l)
+gflops=$(fl sgemm_gflops)
+awk -v u="$distinct" -v gf="$gflops" 'BEGIN { c = 20000 * 30000 * 100 * 2 / 1e9; s = u * 341479 * 100 * 2 / 1e9;
+    printf "floor, the arithmetic alone at the measured %.0f GFLOP/s of sgemm: 20000 contextual vectors over the trained head'"'"'s 30000 candidates (%.0f GFLOP) = %.2f s, i.e. %.0f sentences/s at most; --no-index adds the static neighbours of %d distinct words over all 341479 rows (%.0f GFLOP): %.0f sentences/s at most\n", gf, c, c / gf, 1000 / (c / gf), u, s, 1000 / ((s + c) / gf) }' |
+    tee -a "$out/batch.txt"
 
 echo "== 3a. analogy evaluation (questions-words.txt, restrict 300000): embvsattn vs gensim evaluate_word_analogies"
 cat >"$tmp/gensim_eval.py" <<PY
@@ -178,13 +185,21 @@ kv = KeyedVectors.load("$kv", mmap="r")
 print(kv.most_similar("king", topn=10))
 PY
 hyperfine -N --warmup 5 --runs 30 --export-json "$tmp/king.json" "$bin --vectors $cache neighbors king" \
-    "build/bench_similarity --touch $cache" >/dev/null
+    "$bin --vectors $cache --no-index neighbors king" "build/bench_similarity --touch $cache" >/dev/null
 hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/gking.json" "$py $tmp/gensim_king.py" >/dev/null
-awk -v t="$(median "$tmp/king.json" 0)" -v touch="$(median "$tmp/king.json" 1)" -v g="$(median "$tmp/gking.json" 0)" 'BEGIN {
-    printf "embvsattn neighbors king %7.1f ms (target <= 30 ms)\n", t * 1000
-    printf "a process that only maps the cache and reads each cache line of the matrix once: %.1f ms (the floor here)\n", touch * 1000
-    printf "gensim mmap load + most_similar %7.1f ms; speed-up %.0fx\n", g * 1000, g / t
+r_king=$(rss_mib "$bin" --vectors "$cache" neighbors king)
+awk -v t="$(median "$tmp/king.json" 0)" -v tp="$(median "$tmp/king.json" 1)" -v touch="$(median "$tmp/king.json" 2)" \
+    -v g="$(median "$tmp/gking.json" 0)" -v r="$r_king" 'BEGIN {
+    printf "embvsattn neighbors king (from the cache'"'"'s lists) %7.1f ms, peak RSS %.1f MiB (target <= 30 ms)\n", t * 1000, r
+    printf "embvsattn --no-index neighbors king (a pass over the matrix) %7.1f ms\n", tp * 1000
+    printf "a process that only maps the cache and reads each cache line of the matrix once: %.1f ms (the floor of a pass)\n", touch * 1000
+    printf "gensim mmap load + most_similar %7.1f ms; speed-up %.0fx (%.0fx with --no-index)\n", g * 1000, g / t, g / tp
 }' | tee "$out/neighbors-king.txt"
+
+echo "== 3d. embvsattn index: the neighbour lists of the 50,000 most frequent words (fetch-vectors.sh runs it once)"
+cp "$cache" "$tmp/lists.safetensors"
+"$bin" --vectors "$tmp/lists.safetensors" index | sed "s|$tmp/||" | tee "$out/index.txt"
+rm -f "$tmp/lists.safetensors"
 
 # ---- trained head (issue 5) ----------------------------------------------------------------------------------
 echo "== 4. trained head: training throughput (one epoch over 300k tokens of WordNet glosses) and eval head"
