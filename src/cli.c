@@ -300,6 +300,18 @@ static int parse_size_arg(const char *opt, const char *v, size_t *out)
     return 0;
 }
 
+/* A count of at least 1 (-k, --top, --words, --max-tokens). */
+static int parse_positive_arg(const char *opt, const char *v, size_t *out)
+{
+    if (parse_size_arg(opt, v, out))
+        return -1;
+    if (*out == 0) {
+        fprintf(stderr, PROG ": %s: expected at least 1, found '%s'\n%s\n", opt, v, usage_line);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the option table ------------------------------------------------------------------------------------ */
 
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
@@ -399,10 +411,8 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
         o->output = val;
         return 0;
     case OPT_K:
-        if (parse_size_arg(name, val, &o->k))
+        if (parse_positive_arg(name, val, &o->k))
             return EV_ERR_USAGE;
-        if (o->k == 0)
-            return cli_usage_error("-k: expected at least 1, found '%s'", val);
         o->k_given = 1;
         return 0;
     case OPT_RESTRICT: return parse_size_arg(name, val, &o->restrict_n) ? EV_ERR_USAGE : 0;
@@ -432,20 +442,10 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
     case OPT_RESIDUAL: o->residual = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_BATCH: o->batch = 1; return 0;
-    case OPT_TOP:
-        if (parse_size_arg(name, val, &o->top))
-            return EV_ERR_USAGE;
-        if (o->top == 0)
-            return cli_usage_error("--top: expected at least 1, found '%s'", val);
-        return 0;
+    case OPT_TOP: return parse_positive_arg(name, val, &o->top) ? EV_ERR_USAGE : 0;
     case OPT_WORD: o->word = val; return 0;
     case OPT_NO_INDEX: o->no_index = 1; return 0;
-    case OPT_WORDS:
-        if (parse_size_arg(name, val, &o->words))
-            return EV_ERR_USAGE;
-        if (o->words == 0)
-            return cli_usage_error("--words: expected at least 1, found '%s'", val);
-        return 0;
+    case OPT_WORDS: return parse_positive_arg(name, val, &o->words) ? EV_ERR_USAGE : 0;
     case OPT_EPOCHS:
         if (parse_size_arg(name, val, &o->epochs))
             return EV_ERR_USAGE;
@@ -469,12 +469,7 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
         o->seed_given = 1;
         return 0;
     }
-    case OPT_MAX_TOKENS:
-        if (parse_size_arg(name, val, &o->max_tokens))
-            return EV_ERR_USAGE;
-        if (o->max_tokens == 0)
-            return cli_usage_error("--max-tokens: expected at least 1, found '%s'", val);
-        return 0;
+    case OPT_MAX_TOKENS: return parse_positive_arg(name, val, &o->max_tokens) ? EV_ERR_USAGE : 0;
     case OPT_LOG:
         if (!*val)
             return cli_usage_error("%s: expected a file name", name);
