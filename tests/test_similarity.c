@@ -657,8 +657,10 @@ static void test_neighbor_lists(void)
         sim_hit h[2];
         CHECK(!sim_listed_neighbors(s, 0, 2, 0, h), "corrupt list %d answered", t);
     }
-    int32_t *r = malloc(4 * sizeof *r);
-    float *sc = malloc(4 * sizeof *sc);
+    int32_t r0;
+    float s0;
+    int32_t *r = &r0; /* not NULL before: the call must clear them */
+    float *sc = &s0;
     CHECK(sim_neighbor_lists_build(s, 0, 4, NULL, NULL, &r, &sc, &err) == EV_ERR_USAGE && !r && !sc, "0 words built");
     ev_error_clear(&err);
     store_close(s);
