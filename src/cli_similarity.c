@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -148,13 +147,6 @@ static void prefault_matrix(const store *s, size_t rows)
 #else
     (void)s, (void)rows;
 #endif
-}
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 
@@ -461,10 +453,10 @@ static int eval_analogies(cli_opts *o, store *s, const char *path)
                         cli_progress_fn(), NULL};
     sim_analogy_eval ev;
     ev_error err = {0};
-    double t0 = now_seconds();
+    double t0 = ev_seconds();
     if (sim_eval_analogies(s, path, &eo, &ev, &err) != EV_OK)
         return cli_report(&err);
-    double secs = now_seconds() - t0;
+    double secs = ev_seconds() - t0;
     const char *mname = eo.method == SIM_MUL ? "mul" : "add";
     int code = 0;
     if (o->format == OUT_JSON) {

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli_internal.h"
 #include "numparse.h"
@@ -34,13 +33,6 @@ int cmd_convert(cli_opts *o)
         code = cli_report(&err);
     store_close(s);
     return code;
-}
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* index: the neighbour lists of the first --words rows (-k per word), written into the cache in place (atomically)
@@ -75,19 +67,19 @@ int cmd_index(cli_opts *o)
     int32_t *rows = NULL;
     float *scores = NULL;
     ev_error err = {0};
-    double t0 = now_seconds();
+    double t0 = ev_seconds();
     if (sim_neighbor_lists_build(s, n, K, (sim_progress_fn)cli_progress_fn(), NULL, &rows, &scores, &err) != EV_OK) {
         code = cli_report(&err);
         goto out;
     }
-    double t1 = now_seconds();
+    double t1 = ev_seconds();
     store_set_neighbor_lists(s, n, K, rows, scores);
     if (store_write_cache(s, outp, &err) != EV_OK) {
         code = cli_report(&err);
         goto out;
     }
     printf("%s: neighbour lists of the first %zu words, %zu each (%.1f s), written in %.1f s\n", outp, n, K, t1 - t0,
-           now_seconds() - t1);
+           ev_seconds() - t1);
 out:
     store_close(s);
     free(def);

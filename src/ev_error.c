@@ -1,9 +1,11 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "ev_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char *vformat(const char *fmt, va_list ap)
 {
@@ -77,4 +79,11 @@ char *ev_quote(const char *p, size_t n, size_t max_shown)
     }
     *o = '\0';
     return out;
+}
+
+double ev_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "numparse.h"
 #include "outfile.h"
@@ -36,13 +35,6 @@
 #define P_RANDOM 0.1           /* a random candidate; the rest (0.1): the word itself */
 
 /* ==== small helpers ========================================================================================= */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -1013,7 +1005,7 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
                        (double)lr0, dk, S, BT);
     if (BT < HEAD_MAX_LEN)
         BT = HEAD_MAX_LEN;
-    double t_start = now_seconds();
+    double t_start = ev_seconds();
     ev_status st = EV_OK;
     size_t *counts = calloc(nc, sizeof *counts), *perm = malloc(c->n_sent * sizeof *perm);
     double *cdf = malloc(nc * sizeof *cdf);
@@ -1145,7 +1137,7 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
             loss_sum += loss;
             loss_steps++;
             if (o.progress) {
-                double el = now_seconds() - t_start;
+                double el = ev_seconds() - t_start;
                 head_progress pr = {ep, epochs, step, steps_est > step ? steps_est : step, done_tokens, total_tokens,
                                     loss_sum / (double)loss_steps, el > 0 ? (double)done_tokens / el : 0, el, lr};
                 o.progress(o.progress_ctx, &pr);
@@ -1162,7 +1154,7 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
         stats->steps = step;
         stats->targets = n_targets;
         stats->final_loss = epoch_loss;
-        stats->seconds = now_seconds() - t_start;
+        stats->seconds = ev_seconds() - t_start;
     }
     *out = p;
     p = NULL;
@@ -1260,7 +1252,7 @@ ev_status head_evaluate(const store *s, const head_params *p, const head_corpus 
                         head_eval_result *out, ev_error *err)
 {
     memset(out, 0, sizeof *out);
-    double t_start = now_seconds();
+    double t_start = ev_seconds();
     size_t nc = p->n_cand, d = p->d_model;
     if (store_dim(s) != d)
         return ev_fail(err, EV_ERR_FORMAT, "the head is for vectors of dimension %zu, the vectors have dimension %zu",
@@ -1350,7 +1342,7 @@ ev_status head_evaluate(const store *s, const head_params *p, const head_corpus 
         }
     }
     out->n_cand = nc;
-    out->seconds = now_seconds() - t_start;
+    out->seconds = ev_seconds() - t_start;
     if (out->k[0].n == 0)
         st = ev_fail(err, EV_ERR_NOTFOUND, "no position to evaluate: no word of the corpus is among the %zu "
                      "candidates", nc);
