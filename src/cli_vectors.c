@@ -68,7 +68,7 @@ int cmd_index(cli_opts *o)
     float *scores = NULL;
     ev_error err = {0};
     double t0 = ev_seconds();
-    if (sim_neighbor_lists_build(s, n, K, (sim_progress_fn)cli_progress_fn(), NULL, &rows, &scores, &err) != EV_OK) {
+    if (sim_neighbor_lists_build(s, n, K, cli_progress_fn(), NULL, &rows, &scores, &err) != EV_OK) {
         code = cli_report(&err);
         goto out;
     }
@@ -101,11 +101,8 @@ int cmd_info(cli_opts *o)
     const char *fmt = cached ? "cache" : (sfmt ? sfmt : "?");
     const char *path = src;
     char *def = NULL;
-    if (cached) {
-        path = io.vectors ? io.vectors : getenv("EMBVSATTN_VECTORS");
-        if (!path || !*path)
-            path = def = cli_default_vectors_path();
-    }
+    if (cached)
+        path = cli_vectors_path(&io, &def);
     size_t K;
     const int32_t *lr;
     const float *ls;
