@@ -51,6 +51,11 @@ void sim_unitvec(const float *v /*(d)*/, size_t d, float *out /*(d)*/);
 void sim_mean_of_rows(const store *s, const long *rows /*(n)*/, const float *weights /*(n)*/, size_t n,
                       float *out /*(d)*/);
 
+/* The query of `neighbors WORD` for vocabulary row `row` (gensim most_similar(positive=[word])): the mean of that one
+ * row with weight 1, i.e. row/norm(row). The matrix pass, the stored neighbour lists and their re-scoring all start
+ * from it. */
+void sim_word_query(const store *s, long row, float *out /*(d)*/);
+
 /* gensim similarity(w1, w2): dot(unitvec(row a), unitvec(row b)), float32 (BLAS sdot). 0 for a zero row. */
 float sim_similarity(const store *s, size_t a, size_t b);
 

@@ -185,8 +185,7 @@ int cmd_neighbors(cli_opts *o)
         if (l[i].row < 0)
             continue;
         if (!sim_listed_neighbors(s, l[i].row, k, o->restrict_n, hits + m * k)) {
-            float w = 1.f;
-            sim_mean_of_rows(s, &l[i].row, &w, 1, Q + nq * d);
+            sim_word_query(s, l[i].row, Q + nq * d);
             ex[nq] = l[i].row;
             slot[nq++] = m;
         }

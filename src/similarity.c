@@ -537,6 +537,12 @@ void sim_mean_of_rows(const store *s, const long *rows, const float *weights, si
     }
 }
 
+void sim_word_query(const store *s, long row, float *out)
+{
+    float one = 1.f;
+    sim_mean_of_rows(s, &row, &one, 1, out);
+}
+
 float sim_similarity(const store *s, size_t a, size_t b)
 {
     size_t d = store_dim(s);
@@ -935,10 +941,9 @@ ev_status sim_neighbor_lists_build(const store *s, size_t n_words, size_t K, sim
     }
     for (size_t lo = 0; lo < n; lo += LIST_BATCH) {
         size_t nb = n - lo < LIST_BATCH ? n - lo : LIST_BATCH;
-        for (size_t i = 0; i < nb; i++) { /* the query of `neighbors WORD`: gensim most_similar(positive=[word]) */
-            float one = 1.f;
+        for (size_t i = 0; i < nb; i++) {
             ex[i] = (long)(lo + i);
-            sim_mean_of_rows(s, &ex[i], &one, 1, Q + i * d);
+            sim_word_query(s, ex[i], Q + i * d);
         }
         if ((st = sim_topk(s, Q, nb, K, 0, ex, 1, h, err)) != EV_OK)
             goto out;
@@ -995,11 +1000,11 @@ int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, 
         free(hit);
         return 0;
     }
-    float *q = G + cp * d, *u = q + d, *y = u + d, one = 1.f;
+    float *q = G + cp * d, *u = q + d, *y = u + d;
     for (size_t j = 0, i = 0; j < listed; j++)
         if ((size_t)lr[j] < R)
             memcpy(G + i++ * d, store_row(s, (size_t)lr[j]), d * sizeof *G);
-    sim_mean_of_rows(s, &row, &one, 1, q);
+    sim_word_query(s, row, q);
     sim_unitvec(q, d, u);
     if (cp)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)cp, (int)d, 1.f, G, (int)d, u, 1, 0.f, y, 1);

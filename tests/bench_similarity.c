@@ -257,8 +257,7 @@ int main(int argc, char **argv)
     sim_hit *h = malloc(10 * 10 * sizeof *h);
     for (int i = 0; i < 10; i++) {
         ex[i] = store_lookup(s, words[i], strlen(words[i]), NULL);
-        float w = 1.f;
-        sim_mean_of_rows(s, &ex[i], &w, 1, Q + (size_t)i * d);
+        sim_word_query(s, ex[i], Q + (size_t)i * d);
     }
     double bw1 = read_pass(X, V * d, 1), bwn = read_pass(X, V * d, threads);
     double pass = bw1 < bwn ? bw1 : bwn, bytes = (double)(V * d * sizeof(float));
