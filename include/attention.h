@@ -102,6 +102,11 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
  * EV_ERR_FORMAT (anything malformed, wrong shapes, d_model ≠ d_model_expected), EV_ERR_NOMEM. */
 ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
 
+/* Reads the whole head file at path (a regular file of at most 1 GiB) into a malloc'd buffer (*buf, *size), for
+ * attn_head_load and head_load. Errors: EV_ERR_IO (cannot open or read, a directory, not a regular file),
+ * EV_ERR_FORMAT (over the size limit), EV_ERR_NOMEM. */
+ev_status attn_read_head_file(const char *path, unsigned char **buf, size_t *size, ev_error *err);
+
 /* The same from the size bytes of a head file already in memory (e.g. built into the binary); name stands for the
  * path in messages. buf stays the caller's. Same checks and errors (except EV_ERR_IO). */
 ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char *name, size_t d_model_expected,

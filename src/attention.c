@@ -141,8 +141,7 @@ typedef struct {
     size_t begin, end; /* relative to the data section */
 } head_tensor;
 
-/* Reads the whole regular file at path (at most HEAD_MAX_BYTES) into a malloc'd buffer. */
-static ev_status read_file(const char *path, unsigned char **buf, size_t *size, ev_error *err)
+ev_status attn_read_head_file(const char *path, unsigned char **buf, size_t *size, ev_error *err)
 {
     *buf = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -317,7 +316,7 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
     *out = NULL;
     unsigned char *buf = NULL;
     size_t size = 0;
-    ev_status st = read_file(path, &buf, &size, err);
+    ev_status st = attn_read_head_file(path, &buf, &size, err);
     if (st != EV_OK)
         return st;
     st = attn_head_load_bytes(buf, size, path, d_model_expected, out, err);

@@ -1511,27 +1511,12 @@ done:
 ev_status head_load(const char *path, size_t d_model_expected, head_params **out, ev_error *err)
 {
     *out = NULL;
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open the head file: %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode))
-        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a head file (.safetensors)", path);
-    if (!S_ISREG(sb.st_mode) || sb.st_size > (1 << 30))
-        return ev_fail(err, EV_ERR_IO, "%s: not a regular file of at most 1 GiB, expected a head file", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open the head file: %s", path, strerror(errno));
-    size_t n = (size_t)sb.st_size;
-    unsigned char *buf = malloc(n ? n : 1);
-    if (!buf) {
-        fclose(fp);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
-    }
-    size_t got = fread(buf, 1, n, fp);
-    int rerr = ferror(fp);
-    fclose(fp);
-    ev_status st = got != n || rerr ? ev_fail(err, EV_ERR_IO, "%s: read error", path)
-                                    : head_load_bytes(buf, n, path, d_model_expected, out, err);
+    unsigned char *buf;
+    size_t n;
+    ev_status st = attn_read_head_file(path, &buf, &n, err);
+    if (st != EV_OK)
+        return st;
+    st = head_load_bytes(buf, n, path, d_model_expected, out, err);
     free(buf);
     return st;
 }
