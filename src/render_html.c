@@ -16,6 +16,7 @@
 
 #include "numparse.h"
 #include "version.h"
+#include "utf8.h"
 
 #define LABEL_MAX 14     /* code points of a token shown in a heatmap label (then "…"; the title has it all) */
 #define CHAR_W 7.2       /* estimated advance of a 12px character, for layout */
@@ -325,37 +326,6 @@ fail:
 
 /* ---- escaping ---------------------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (n > 0 bytes left) and its code point; 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    unsigned c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0)
-        len = 2, v = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0)
-        len = 3, v = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0)
-        len = 4, v = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* Code points in s (an invalid byte counts as one). */
 static size_t cp_count(const char *s)
 {
@@ -363,7 +333,7 @@ static size_t cp_count(const char *s)
     size_t n = strlen(s), i = 0, c = 0;
     uint32_t cp;
     while (i < n) {
-        size_t l = utf8_seq(p + i, n - i, &cp);
+        size_t l = utf8_decode(p + i, n - i, &cp);
         i += l ? l : 1;
         c++;
     }
@@ -384,7 +354,7 @@ static void esc_max(FILE *fp, const char *s, size_t max)
     }
     while (i < n && (!max || shown < limit)) {
         uint32_t cp;
-        size_t l = utf8_seq(p + i, n - i, &cp);
+        size_t l = utf8_decode(p + i, n - i, &cp);
         shown++;
         if (!l) {
             fputs("\xEF\xBF\xBD", fp); /* U+FFFD */
