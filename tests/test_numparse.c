@@ -12,20 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long n_checks, n_failed;
-
-#define CHECK(cond, ...)                                                                                          \
-    do {                                                                                                          \
-        n_checks++;                                                                                               \
-        if (!(cond)) {                                                                                            \
-            n_failed++;                                                                                           \
-            if (n_failed <= 30) {                                                                                 \
-                fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                          \
-                fprintf(stderr, __VA_ARGS__);                                                                     \
-                fputc('\n', stderr);                                                                              \
-            }                                                                                                     \
-        }                                                                                                         \
-    } while (0)
+#include "check.h"
 
 static uint32_t bits_of(float f)
 {
@@ -561,6 +548,5 @@ int main(int argc, char **argv)
     test_format_edges();
     test_format_roundtrip(300000 * scale, 1);
     test_format_roundtrip(500000 * scale, 0);
-    printf("test_numparse: %lu checks, %lu failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    return check_done("test_numparse");
 }
