@@ -13,6 +13,7 @@
 
 #include "attention.h"
 #include "check.h"
+#include "test_rand.h"
 
 #define FIX "tests/fixtures/attention/"
 #define TOL 1e-5
@@ -20,24 +21,6 @@
 static char tmpdir[] = "/tmp/test_attention.XXXXXX";
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
-
-static uint64_t rng_state = 20261125;
-
-static double urand(void) /* [0, 1) */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
-
-static float nrand(void) /* ≈ N(0, 1) */
-{
-    double s = 0;
-    for (int i = 0; i < 12; i++)
-        s += urand();
-    return (float)(s - 6.0);
-}
 
 static int all_finite(const float *v, size_t n)
 {

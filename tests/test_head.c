@@ -15,30 +15,13 @@
 
 #include "attention.h"
 #include "check.h"
+#include "test_rand.h"
 #include "head.h"
 #include "store.h"
 
 #define FIX "tests/fixtures/head/"
 
 static char tmpdir[] = "/tmp/test_head.XXXXXX";
-
-static uint64_t rng_state = 20261125;
-
-static double urand(void) /* [0, 1) */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
-
-static float nrand(void) /* ≈ N(0, 1) */
-{
-    double s = 0;
-    for (int i = 0; i < 12; i++)
-        s += urand();
-    return (float)(s - 6.0);
-}
 
 /* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
 static store *make_store(size_t V, size_t d, float sd)
