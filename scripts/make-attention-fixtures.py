@@ -44,6 +44,8 @@ import sys
 import numpy as np
 import torch
 
+from sinusoidal import positions
+
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/attention"
 torch.set_num_threads(1)
 
@@ -77,18 +79,6 @@ def write_head(path, w_q, w_k, w_v, w_o, meta):
     js += b" " * ((8 - (8 + len(js)) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(js)) + js + b"".join(blobs))
-
-
-def positions(n, d, scale):
-    """scale · P in float32, P computed in float64 (the C code's definition)."""
-    pe = np.zeros((n, d))
-    for pos in range(n):
-        for i in range(0, d, 2):
-            angle = pos / math.pow(10000.0, i / d)
-            pe[pos, i] = math.sin(angle)
-            if i + 1 < d:
-                pe[pos, i + 1] = math.cos(angle)
-    return (float(np.float32(scale)) * pe).astype(np.float32)
 
 
 def splitmix64_xavier(d_model, d_k, seed):

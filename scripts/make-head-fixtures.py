@@ -38,24 +38,14 @@ import sys
 import numpy as np
 import torch
 
+from sinusoidal import positions
+
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/head"
 torch.manual_seed(5)
 torch.set_num_threads(1)
 rng = np.random.default_rng(5)
 
 D, DK, V, NC, SCALE = 12, 6, 40, 30, 0.3
-
-
-def positions(n, d, scale):
-    """scale · P in float32, P computed in float64 (attention.h's definition)."""
-    pe = np.zeros((n, d))
-    for pos in range(n):
-        for i in range(0, d, 2):
-            angle = pos / math.pow(10000.0, i / d)
-            pe[pos, i] = math.sin(angle)
-            if i + 1 < d:
-                pe[pos, i + 1] = math.cos(angle)
-    return (float(np.float32(scale)) * pe).astype(np.float32)
 
 
 class Head(torch.nn.Module):
