@@ -159,6 +159,17 @@ static void print_word(FILE *fp, const store *s, long row)
     fwrite(w, 1, l, fp);
 }
 
+/* A neighbour list on one line: "word 0.1234  word 0.1234 …", up to k entries, stopping at an empty slot. */
+static void print_hits_inline(FILE *fp, const store *s, const sim_hit *hits, size_t k)
+{
+    for (size_t j = 0; j < k && hits[j].row >= 0; j++) {
+        if (j)
+            fputs("  ", fp);
+        print_word(fp, s, hits[j].row);
+        fprintf(fp, " %.4f", (double)hits[j].score);
+    }
+}
+
 void render_text_head_line(FILE *fp, const view_opts *o)
 {
     fprintf(fp, "head: %s; positions %s", o->head->description ? o->head->description : "?",
@@ -208,15 +219,8 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         fputs("    static:     ", fp);
         if (t->status == TOK_OOV)
             fputs("-", fp);
-        for (size_t j = 0; j < k && t->status != TOK_OOV; j++) {
-            const sim_hit *h = &v->static_nb[i * k + j];
-            if (h->row < 0)
-                break;
-            if (j)
-                fputs("  ", fp);
-            print_word(fp, s, h->row);
-            fprintf(fp, " %.4f", (double)h->score);
-        }
+        else
+            print_hits_inline(fp, s, v->static_nb + i * k, k);
         fputs("\n    attends to: ", fp);
         const size_t *top = v->attn_top + i * v->top;
         if (v->top == 0 || top[0] == SIZE_MAX)
@@ -233,15 +237,7 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
         fputs("\n    in context: ", fp);
-        for (size_t j = 0; j < k; j++) {
-            const sim_hit *h = &v->context_nb[i * k + j];
-            if (h->row < 0)
-                break;
-            if (j)
-                fputs("  ", fp);
-            print_word(fp, s, h->row);
-            fprintf(fp, " %.4f", (double)h->score);
-        }
+        print_hits_inline(fp, s, v->context_nb + i * k, k);
         if (t->status != TOK_OOV) {
             dim(fp, st, 1);
             fprintf(fp, "   (cos to its static vector %.4f)", (double)v->self_cos[i]);
