@@ -76,6 +76,9 @@ size_t store_file_bytes(const store *s);      /* size of the cache file, 0 for a
 /* Word of row (not NUL-terminated inside the byte count, but followed by a NUL), its length in *len (may be NULL). */
 const char *store_word(const store *s, size_t row, size_t *len);
 
+/* FNV-1a 64 of the bytes w[0..n): the hash of the cache's word index (also usable for other word tables). */
+uint64_t store_hash(const char *w, size_t n);
+
 /* The neighbour lists of the cache (see the layout above): returns N (0: none) and sets *K, *rows (N, K) and
  * *scores (N, K). Entries are not validated by store_open: readers check each row against store_size. */
 size_t store_neighbor_lists(const store *s, size_t *K, const int32_t **rows, const float **scores);

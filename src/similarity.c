@@ -339,17 +339,6 @@ static int py_float(const char *p, size_t n, double *out)
     return ok ? 0 : -1;
 }
 
-/* FNV-1a 64 of n bytes. */
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Reads the whole file at path into a malloc'd buffer (NUL-terminated; length in *len). */
 static ev_status read_whole_file(const char *path, char **out, size_t *len, ev_error *err)
 {
@@ -1171,7 +1160,7 @@ static long keyset_find(const keyset *k, const char *w, size_t n)
 {
     if (!k->slot)
         return -1;
-    for (size_t h = (size_t)fnv1a(w, n) & k->mask;; h = (h + 1) & k->mask) {
+    for (size_t h = (size_t)store_hash(w, n) & k->mask;; h = (h + 1) & k->mask) {
         uint32_t e = k->slot[h];
         if (e == 0)
             return -1;
@@ -1207,7 +1196,7 @@ static long keyset_add(keyset *k, const char *w, size_t n)
         k->mask = 2 * cap - 1;
         k->cap = cap;
         for (size_t i = 0; i < k->n; i++) {
-            size_t h = (size_t)fnv1a(k->str[i], k->len[i]) & k->mask;
+            size_t h = (size_t)store_hash(k->str[i], k->len[i]) & k->mask;
             while (k->slot[h])
                 h = (h + 1) & k->mask;
             k->slot[h] = (uint32_t)(i + 1);
@@ -1218,7 +1207,7 @@ static long keyset_add(keyset *k, const char *w, size_t n)
         return -1;
     memcpy(copy, w, n);
     copy[n] = '\0';
-    size_t h = (size_t)fnv1a(w, n) & k->mask;
+    size_t h = (size_t)store_hash(w, n) & k->mask;
     while (k->slot[h])
         h = (h + 1) & k->mask;
     k->slot[h] = (uint32_t)(k->n + 1);

@@ -49,7 +49,7 @@ struct store {
     size_t n_meta;
 };
 
-static uint64_t fnv1a(const char *w, size_t n)
+uint64_t store_hash(const char *w, size_t n)
 {
     uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < n; i++) {
@@ -111,7 +111,7 @@ long store_find(const store *s, const char *w, size_t n)
 {
     if (s->H == 0)
         return -1;
-    size_t mask = s->H - 1, h = (size_t)fnv1a(w, n) & mask;
+    size_t mask = s->H - 1, h = (size_t)store_hash(w, n) & mask;
     for (size_t probe = 0; probe < s->H; probe++, h = (h + 1) & mask) {
         int32_t r = s->index[h];
         if (r < 0)
@@ -530,7 +530,7 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     for (size_t i = 0; i < n; i++) {
         const char *w = voc + in_off[i];
         size_t len = in_off[i + 1] - in_off[i] - 1;
-        size_t h = (size_t)fnv1a(w, len) & mask;
+        size_t h = (size_t)store_hash(w, len) & mask;
         int dup = 0;
         for (;;) {
             int32_t r = s->own_index[h];
@@ -597,7 +597,7 @@ static ev_status build_index(store *s, ev_error *err)
     for (size_t i = 0; i < s->V; i++) {
         size_t len;
         const char *w = store_word(s, i, &len);
-        size_t h = (size_t)fnv1a(w, len) & mask;
+        size_t h = (size_t)store_hash(w, len) & mask;
         while (idx[h] >= 0)
             h = (h + 1) & mask;
         idx[h] = (int32_t)i;
