@@ -20,6 +20,12 @@ typedef enum {
  * Never reads outside [p, end). On NUMPARSE_OK stores the value in *out; otherwise *out is untouched. */
 numparse_status numparse_float(const char *p, const char *end, float *out);
 
+/* Parses the token that starts at p and ends at the first byte <= ' ' (blank, control byte, newline) or at end,
+ * in one pass over its bytes for the common form [+-]? digits? [.] digits? with few digits (the form of every
+ * GloVe value), falling back to numparse_float for anything else. Sets *stop to the token's end in every case
+ * (the caller resumes there) and returns what numparse_float(p, *stop, out) returns, with the same value. */
+numparse_status numparse_float_token(const char *p, const char *end, float *out, const char **stop);
+
 /* Formats f as the shortest decimal (%.Ng, N = 6..9) that strtof reads back to the same bits, into buf (at
  * least 32 bytes), NUL-terminated; returns the length. f must be finite. */
 int numparse_format_float(float f, char *buf);

@@ -54,7 +54,7 @@ awk -v c="$t_conv" -v c1="$t_conv1" -v g="$t_gload" -v f="$t_floor" -v vals="$(e
     printf "embvsattn convert (all cores)   %8.3f s\n", c
     printf "embvsattn convert (--threads 1) %8.3f s\n", c1
     printf "gensim load_word2vec_format     %8.3f s\n", g
-    printf "parse floor (%d numbers, 1 thread, numparse_float only) %.3f s = %.1f ns/value\n", vals, f, f / vals * 1e9
+    printf "parse floor (%d numbers, 1 thread, numparse_float_token only) %.3f s = %.1f ns/value\n", vals, f, f / vals * 1e9
     printf "speed-up vs gensim: %.1fx (target >= 15x)\n", g / c
     printf "ratio to the parse floor: %.2fx all cores, %.2fx one thread (goal <= 2x)\n", c / f, c1 / f
 }' | tee "$out/convert.txt"

@@ -364,9 +364,9 @@ static void *text_run(void *arg)
             if (q == end || *q == '\n')
                 break;
             const char *tb = q;
-            while (q < end && (unsigned char)*q > ' ')
-                q++;
             if (k == dim) { /* too many: count them for the message */
+                while (q < end && (unsigned char)*q > ' ')
+                    q++;
                 size_t found = k + 1;
                 for (;;) {
                     while (q < end && is_blank(*q))
@@ -385,7 +385,7 @@ static void *text_run(void *arg)
                 free(qw);
                 return NULL;
             }
-            numparse_status ns = q == tb ? NUMPARSE_SYNTAX : numparse_float(tb, q, &dst[k]);
+            numparse_status ns = numparse_float_token(tb, end, &dst[k], &q); /* q: the token's end */
             if (ns != NUMPARSE_OK) {
                 if (q == tb) /* a control byte: show it */
                     q++;

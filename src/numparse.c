@@ -245,6 +245,46 @@ numparse_status numparse_float(const char *p, const char *end, float *out)
     return NUMPARSE_OK;
 }
 
+numparse_status numparse_float_token(const char *p, const char *end, float *out, const char **stop)
+{
+    /* The fast path takes m <= 2^24 (digits accumulate with leading zeros, which add nothing) and at most 10
+     * fraction digits: m and 10^f are exact floats, so m / 10^f is one correctly rounded operation, the float
+     * strtof gives (numparse_float's first Clinger case, reached without a second scan). */
+    const char *s = p;
+    bool neg = false;
+    if (s < end && (*s == '-' || *s == '+')) {
+        neg = *s == '-';
+        s++;
+    }
+    uint32_t m = 0;
+    unsigned d;
+    const char *digits = s;
+    while (s < end && (d = (unsigned)(unsigned char)*s - '0') < 10 && m <= (UINT32_C(1) << 24)) {
+        m = m * 10 + d;
+        s++;
+    }
+    size_t nint = (size_t)(s - digits), nfrac = 0;
+    if (s < end && *s == '.') {
+        const char *frac = ++s;
+        while (s < end && (d = (unsigned)(unsigned char)*s - '0') < 10 && m <= (UINT32_C(1) << 24)) {
+            m = m * 10 + d;
+            s++;
+        }
+        nfrac = (size_t)(s - frac);
+    }
+    if ((s == end || (unsigned char)*s <= ' ') && nint + nfrac > 0 && m <= (UINT32_C(1) << 24) && nfrac <= 10) {
+        float f = (float)m / pow10f_exact[nfrac];
+        *out = neg ? -f : f;
+        *stop = s;
+        return NUMPARSE_OK;
+    }
+    /* Anything else (an exponent, many digits, a stray byte): the general parser on the whole token. */
+    while (s < end && (unsigned char)*s > ' ')
+        s++;
+    *stop = s;
+    return numparse_float(p, s, out);
+}
+
 /* Formatting. %.Pg prints the P-significant-digit decimal nearest to the exact value of f (ties to even; glibc's
  * printf is exact). The same digits come from x * 10^n computed in double with at most three correctly rounded
  * operations (10^|n| <= 10^22 factors are exact): the relative error is below 4e-16, so below 4e-7 absolute for

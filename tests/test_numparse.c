@@ -39,6 +39,27 @@ static const char *status_name(numparse_status st)
     return "?";
 }
 
+/* numparse_float_token on buf[0..avail), whose first len bytes are the token tok: it must stop at buf + len and return what
+ * numparse_float returned (st, v), the same bits when OK, leaving *out untouched otherwise. */
+static void check_token(const char *tok, const char *buf, size_t len, size_t avail, numparse_status st, float v,
+                        const char *where)
+{
+    const float sentinel = float_of(0x7fc01234u);
+    float t = sentinel;
+    const char *stop = NULL;
+    numparse_status tst = numparse_float_token(buf, buf + avail, &t, &stop);
+    CHECK(stop == buf + len, "\"%.80s\" %s: numparse_float_token stopped at %td, expected %zu", tok, where,
+          stop ? stop - buf : -1, len);
+    CHECK(tst == st, "\"%.80s\" %s: numparse_float_token says %s, numparse_float %s", tok, where, status_name(tst),
+          status_name(st));
+    if (tst == NUMPARSE_OK && st == NUMPARSE_OK)
+        CHECK(bits_of(t) == bits_of(v), "\"%.80s\" %s: numparse_float_token 0x%08x, numparse_float 0x%08x", tok, where,
+              bits_of(t), bits_of(v));
+    else if (tst != NUMPARSE_OK)
+        CHECK(bits_of(t) == bits_of(sentinel), "\"%.80s\" %s: *out modified on status %s", tok, where,
+              status_name(tst));
+}
+
 /* Parses tok[0..len) from an exact-size heap copy (no NUL after it), so a read past the end is caught by ASan.
  * Checks that *out is untouched on failure. */
 static numparse_status parse_exact(const char *tok, size_t len, float *out)
@@ -52,10 +73,30 @@ static numparse_status parse_exact(const char *tok, size_t len, float *out)
     const float sentinel = float_of(0x7fc01234u); /* a NaN payload numparse never produces */
     float v = sentinel;
     numparse_status st = numparse_float(copy, copy + len, &v);
-    free(copy);
     if (st != NUMPARSE_OK)
         CHECK(bits_of(v) == bits_of(sentinel), "*out modified on status %s", status_name(st));
     *out = v;
+    size_t blank = 0;
+    while (blank < len && (unsigned char)tok[blank] > ' ')
+        blank++;
+    if (blank == len) /* a whole token: numparse_float_token must agree, at the end of the buffer … */
+        check_token(tok, copy, len, len, st, v, "at the end");
+    free(copy);
+    if (blank == len) { /* … and before each kind of separator, with more text after it */
+        static const char seps[] = " \t\r\n\001";
+        char *longer = malloc(len + 2);
+        if (!longer) {
+            fprintf(stderr, "test_numparse: out of memory\n");
+            exit(2);
+        }
+        memcpy(longer, tok, len);
+        longer[len + 1] = '7';
+        for (size_t i = 0; i < sizeof seps - 1; i++) {
+            longer[len] = seps[i];
+            check_token(tok, longer, len, len + 2, st, v, "before a separator");
+        }
+        free(longer);
+    }
     return st;
 }
 
@@ -148,6 +189,21 @@ static unsigned rnd_below(unsigned n)
 
 static void test_fixed_cases(void)
 {
+    /* the edges of numparse_float_token's one-pass path (m <= 2^24, at most 10 fraction digits) and just past them */
+    expect_bits("167772.16", bits_of(167772.16f));
+    expect_bits("1677721.7", bits_of(1677721.7f));
+    expect_bits("0.0000000001", bits_of(1e-10f));
+    expect_bits("0.00000000001", bits_of(1e-11f));
+    expect_bits("0.1234567891", bits_of(0.1234567891f));
+    expect_bits("-0.038194", bits_of(-0.038194f));
+    expect_bits("000000000000000000000000000001.5", bits_of(1.5f));
+    expect_bits("+.5", bits_of(0.5f));
+    expect_bits("5.", bits_of(5.0f));
+    expect_bits("-0.000", 0x80000000u);
+    expect(".", NUMPARSE_SYNTAX);
+    expect("-", NUMPARSE_SYNTAX);
+    expect("1.2.3", NUMPARSE_SYNTAX);
+    expect("--1", NUMPARSE_SYNTAX);
     /* exponents */
     expect_bits("1e5", bits_of(1e5f));
     expect_bits("1E-5", bits_of(1e-5f));
