@@ -11,6 +11,7 @@
 
 #include "cli_internal.h"
 #include "head.h"
+#include "parallel.h"
 
 static double wall_seconds(void)
 {
@@ -20,11 +21,7 @@ static double wall_seconds(void)
 }
 
 /* Threads when --threads is not given: the online cores, at most 8. */
-static int default_threads(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
+static int default_threads(void) { return parallel_cores(8); }
 
 static const char *base_name(const char *p)
 {

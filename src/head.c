@@ -18,11 +18,12 @@
 
 #include "numparse.h"
 #include "outfile.h"
+#include "parallel.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "version.h"
 
-#define MAX_THREADS 64
+#define MAX_THREADS PARALLEL_MAX_THREADS
 #define LINE_PIECE 4000        /* bytes per tokenizer call: lines are cut (at a space when possible) */
 #define EVAL_BATCH_TOKENS 4096
 #define LOGIT_TILE 256         /* targets per tile of sampled logits (a tile of 256 × 4096 floats stays in cache) */
@@ -111,45 +112,6 @@ static inline float v4_hmax(v4f v)
     for (int i = 1; i < 4; i++)
         m = v[i] > m ? v[i] : m;
     return m;
-}
-
-/* Runs fn over [0, n) cut into `threads` fixed contiguous ranges, one thread each (the calling thread takes the
- * first). The ranges depend only on n and threads, so results are reproducible for a thread count. */
-typedef void (*range_fn)(void *ctx, size_t lo, size_t hi, int tid);
-typedef struct {
-    range_fn fn;
-    void *ctx;
-    size_t lo, hi;
-    int tid;
-} range_job;
-
-static void *range_run(void *a)
-{
-    range_job *j = a;
-    j->fn(j->ctx, j->lo, j->hi, j->tid);
-    return NULL;
-}
-
-static void parallel_for(int threads, size_t n, range_fn fn, void *ctx)
-{
-    if (threads < 1)
-        threads = 1;
-    if (threads > MAX_THREADS)
-        threads = MAX_THREADS;
-    range_job job[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < threads; t++)
-        job[t] = (range_job){fn, ctx, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads, t};
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, range_run, &job[t]) == 0;
-    range_run(&job[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            range_run(&job[t]); /* same range, same tid: same result */
-    }
 }
 
 /* ==== parameters ============================================================================================ */

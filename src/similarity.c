@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "parallel.h"
 #include "utf8.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -769,9 +770,8 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     if (m > 1) {
         B = 131072 / m;
         B = B < 256 ? 256 : B > 4096 ? 4096 : B & ~(size_t)15;
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        if (R * m >= (1u << 18) && ncpu > 1)
-            nthreads = ncpu > 8 ? 8 : (int)ncpu;
+        if (R * m >= (1u << 18))
+            nthreads = parallel_cores(8);
         size_t nblocks = (R + B - 1) / B;
         if ((size_t)nthreads > nblocks)
             nthreads = nblocks ? (int)nblocks : 1;
@@ -1702,8 +1702,7 @@ static ev_status select_questions(const keyset *keys, const question *qs, size_t
 static ev_status blocked_pass(const store *s, size_t R, const sim_eval_opts *o, answer_set *a, ev_error *err)
 {
     size_t d = store_dim(s), nW = a->nW, na = a->na;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int nthreads = o->threads > 0 ? o->threads : ncpu > 0 ? (int)ncpu : 1;
+    int nthreads = o->threads > 0 ? o->threads : parallel_cores(8);
     nthreads = nthreads > 8 ? 8 : nthreads;
     size_t B = EVAL_TILE / nW; /* block rows: a multiple of 32 in [32, 1024] */
     B = B < 32 ? 32 : B > 1024 ? 1024 : B & ~(size_t)31;
