@@ -1,5 +1,6 @@
 #define _XOPEN_SOURCE 700
-#define _DEFAULT_SOURCE /* MAP_POPULATE */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
+#define _GNU_SOURCE     /* memrchr */
 #include "loader.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "numparse.h"
 #include "outfile.h"
+#include "parallel.h"
 
 #define MAX_THREADS 8
 #define PROGRESS_STEP (32u << 20) /* bytes between progress calls */
@@ -73,6 +75,7 @@ typedef struct {
     size_t n;
     void *map;
     char *heap;
+    int fd;        /* the mapped file, kept open for reading it in chunks (-1 otherwise) */
 } inbuf;
 
 static void inbuf_free(inbuf *b)
@@ -80,13 +83,18 @@ static void inbuf_free(inbuf *b)
     if (b->map)
         munmap(b->map, b->n);
     free(b->heap);
+    if (b->fd >= 0)
+        close(b->fd);
     memset(b, 0, sizeof *b);
+    b->fd = -1;
 }
 
-/* Maps a regular file, or reads anything else (a pipe, /dev/stdin) whole. Empty input is an error. */
+/* Maps a regular file (and keeps it open: text is parsed from chunks read with pread, see text_chunk), or reads
+ * anything else (a pipe, /dev/stdin) whole. Empty input is an error. */
 static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
 {
     memset(b, 0, sizeof *b);
+    b->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -100,19 +108,17 @@ static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
     if (S_ISREG(st.st_mode)) {
         b->n = (size_t)st.st_size;
         if (b->n > 0) {
-            #ifdef MAP_POPULATE
-            void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0); /* fault it in at once */
-#else
             void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE, fd, 0);
-#endif
             if (m == MAP_FAILED) {
                 int e = errno;
                 close(fd);
                 return ev_fail(err, EV_ERR_IO, "%s: cannot map: %s", path, strerror(e));
             }
-            posix_madvise(m, b->n, POSIX_MADV_SEQUENTIAL);
+            posix_madvise(m, b->n, POSIX_MADV_SEQUENTIAL); /* word2vec binary is read from the mapping */
             b->map = m;
             b->p = m;
+            b->fd = fd;
+            fd = -1;
         }
     } else {
         size_t cap = 1 << 16;
@@ -144,7 +150,8 @@ static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
         }
         b->p = b->heap;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     if (b->n == 0) {
         inbuf_free(b);
         return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", path);
@@ -277,7 +284,9 @@ typedef struct {
     /* input */
     const char *path;
     const char *begin, *end; /* whole lines */
-    size_t first_line;       /* 1-based line number of begin */
+    int fd;                  /* ≥ 0: read [begin, end) from this file, at file_off, in chunks (not from memory) */
+    size_t file_off;
+    size_t line;             /* 1-based line number of begin; then of the next line to parse */
     size_t dim;
     size_t max_rows;         /* stop after this many rows */
     float *vectors;          /* where row 0 of this range goes: (max_rows, dim) */
@@ -289,7 +298,7 @@ typedef struct {
     char *words;             /* this range's words, NUL-terminated, concatenated */
     size_t words_len, words_cap;
     size_t *offsets;         /* (max_rows + 1), relative to words */
-    const char *stop;        /* where parsing stopped (for --limit) */
+    size_t newlines;         /* in the range (counted before parsing) */
     ev_status status;
     ev_error err;
 } text_job;
@@ -328,15 +337,12 @@ static int words_push(text_job *j, const char *w, size_t n)
 
 static int is_sep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-/* Parses whole lines of [begin, end) in one pass (no separate search for the line end): a word, then blank-
+/* Parses whole lines of [p, end) in one pass (no separate search for the line end): a word, then blank-
  * separated values up to '\n'. Blanks are space, tab and CR, so CRLF and trailing blanks are accepted; blank
- * lines are skipped. */
-static void *text_run(void *arg)
+ * lines are skipped. Continues j's rows and line count; sets j->status on error. */
+static void text_run(text_job *j, const char *p, const char *end)
 {
-    text_job *j = arg;
-    const char *p = j->begin, *end = j->end, *next_progress = p + PROGRESS_STEP;
-    size_t line = j->first_line, dim = j->dim;
-    j->offsets[0] = 0;
+    size_t line = j->line, dim = j->dim;
     while (p < end && j->rows < j->max_rows) {
         const char *q = p;
         while (q < end && !is_sep(*q))
@@ -352,7 +358,7 @@ static void *text_run(void *arg)
             }
             j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected a word at the start of the line, found a blank",
                                 j->path, line);
-            return NULL;
+            return;
         }
         const char *w = p;
         size_t wl = (size_t)(q - p);
@@ -383,14 +389,14 @@ static void *text_run(void *arg)
                                     j->dim_from_header ? " (the header's dimension)" : " (the first line's count)",
                                     found);
                 free(qw);
-                return NULL;
+                return;
             }
             numparse_status ns = numparse_float_token(tb, end, &dst[k], &q); /* q: the token's end */
             if (ns != NUMPARSE_OK) {
                 if (q == tb) /* a control byte: show it */
                     q++;
                 j->status = text_fail_value(j, line, w, wl, k, tb, q, ns);
-                return NULL;
+                return;
             }
             k++;
         }
@@ -400,23 +406,123 @@ static void *text_run(void *arg)
                                 line, dim, qw ? qw : "?",
                                 j->dim_from_header ? " (the header's dimension)" : " (the first line's count)", k);
             free(qw);
-            return NULL;
+            return;
         }
         if (words_push(j, w, wl) != 0) {
             j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory storing words", j->path, line);
-            return NULL;
+            return;
         }
         j->rows++;
         j->offsets[j->rows] = j->words_len;
         p = q + 1;
         line++;
-        if (j->progress && p >= next_progress) {
-            j->progress(j->progress_ctx, "reading", (double)(p - j->begin) / (double)(end - j->begin));
-            next_progress = p + PROGRESS_STEP;
+    }
+    j->line = line;
+}
+
+/* Text of [j->begin, j->end) in pieces of whole lines (the last may lack its newline): *p, *e set, 1; 0 when
+ * done; -1 with j->status set on a read error. From memory the pieces are slices of the range; from a file they
+ * are read with pread into *buf (grown as a line needs): the first touch of each page of a fresh mapping costs
+ * more here than copying it from the page cache into a small buffer that stays in cache. */
+typedef struct {
+    size_t done;      /* bytes of the range handed out or carried */
+    char *buf;
+    size_t cap, have, used; /* buf[used, have): a partial line carried to the next piece */
+} chunk_state;
+
+#define CHUNK_BYTES ((size_t)256 << 10)
+
+static int text_chunk(text_job *j, chunk_state *c, const char **p, const char **e)
+{
+    size_t len = (size_t)(j->end - j->begin);
+    if (j->fd < 0) { /* memory: slices of about CHUNK_BYTES, ending after a newline */
+        if (c->done >= len)
+            return 0;
+        const char *b = j->begin + c->done, *stop = len - c->done > CHUNK_BYTES ? b + CHUNK_BYTES : j->end;
+        if (stop < j->end) {
+            stop = line_end(stop, j->end);
+            stop = stop < j->end ? stop + 1 : j->end;
+        }
+        *p = b;
+        *e = stop;
+        c->done = (size_t)(stop - j->begin);
+        return 1;
+    }
+    if (c->used) {
+        memmove(c->buf, c->buf + c->used, c->have - c->used);
+        c->have -= c->used;
+        c->used = 0;
+    }
+    for (;;) {
+        if (c->done < len && c->have == c->cap) { /* a line longer than the buffer */
+            size_t cap = c->cap ? c->cap * 2 : CHUNK_BYTES;
+            char *nb = realloc(c->buf, cap);
+            if (!nb) {
+                j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory for a line", j->path, j->line);
+                return -1;
+            }
+            c->buf = nb;
+            c->cap = cap;
+        }
+        if (c->done < len) {
+            size_t want = c->cap - c->have < len - c->done ? c->cap - c->have : len - c->done;
+            ssize_t r = pread(j->fd, c->buf + c->have, want, (off_t)(j->file_off + c->done));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                j->status = r < 0 ? ev_fail(&j->err, EV_ERR_IO, "%s: read error at byte %zu: %s", j->path,
+                                            j->file_off + c->done, strerror(errno))
+                                  : ev_fail(&j->err, EV_ERR_IO, "%s: the file shrank while being read (at byte %zu)",
+                                            j->path, j->file_off + c->done);
+                return -1;
+            }
+            c->have += (size_t)r;
+            c->done += (size_t)r;
+        }
+        if (c->have == 0)
+            return 0;
+        const char *last = c->buf + c->have;
+        if (c->done < len) { /* more to come: hand out whole lines only */
+            const char *nl = memrchr(c->buf, '\n', c->have);
+            if (!nl)
+                continue;
+            last = nl + 1;
+        }
+        *p = c->buf;
+        *e = last;
+        c->used = (size_t)(last - c->buf);
+        if (c->used == c->have)
+            c->have = c->used = 0;
+        return 1;
+    }
+}
+
+/* Parses job j's range piece by piece, reporting progress (job 0 only) as it goes. */
+static void text_job_run(text_job *j)
+{
+    chunk_state c = {0};
+    const char *p, *e;
+    size_t len = (size_t)(j->end - j->begin), next_progress = PROGRESS_STEP;
+    j->offsets[0] = 0;
+    while (j->status == EV_OK && j->rows < j->max_rows && text_chunk(j, &c, &p, &e) == 1) {
+        text_run(j, p, e);
+        if (j->progress && c.done >= next_progress) {
+            j->progress(j->progress_ctx, "reading", (double)c.done / (double)len);
+            next_progress = c.done + PROGRESS_STEP;
         }
     }
-    j->stop = p < end ? p : end;
-    return NULL;
+    free(c.buf);
+}
+
+
+/* parallel_for bodies: text_run on jobs [lo, hi) (those that could get their buffers) … */
+static void text_ranges(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    text_job *jobs = ctx;
+    for (size_t t = lo; t < hi; t++)
+        if (jobs[t].status == EV_OK)
+            text_job_run(&jobs[t]);
 }
 
 static size_t count_newlines(const char *p, const char *end)
@@ -429,14 +535,23 @@ static size_t count_newlines(const char *p, const char *end)
     return n;
 }
 
-static int default_threads(void)
+/* … and the newlines of jobs [lo, hi), read as they will be parsed. */
+static void count_ranges(void *ctx, size_t lo, size_t hi, int tid)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+    (void)tid;
+    text_job *jobs = ctx;
+    for (size_t t = lo; t < hi; t++) {
+        chunk_state c = {0};
+        const char *p, *e;
+        while (text_chunk(&jobs[t], &c, &p, &e) == 1)
+            jobs[t].newlines += count_newlines(p, e);
+        free(c.buf);
+    }
 }
 
-/* Parses text rows from p[body..n). header_count/header_dim are 0 for GloVe (dim from the first row). */
-static ev_status parse_text(const char *path, const char *p, size_t n, size_t body, size_t header_count,
+/* Parses text rows from p[body..n). header_count/header_dim are 0 for GloVe (dim from the first row). fd ≥ 0: p is
+ * a mapping of that file; the bulk is read from the file instead (see text_chunk). */
+static ev_status parse_text(const char *path, const char *p, size_t n, int fd, size_t body, size_t header_count,
                             size_t header_dim, const loader_opts *o, store_rows *out, ev_error *err)
 {
     const char *begin = p + body, *end = p + n;
@@ -465,90 +580,76 @@ static ev_status parse_text(const char *path, const char *p, size_t n, size_t bo
         return ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
                        path, header_dim, n - body);
     }
-    /* Rows: at most one per line, and each needs ≥ 2·dim + 1 bytes; bounded by --limit and the header. */
-    size_t max_rows = count_newlines(begin, end) + 1;
-    size_t by_size = (n - body) / (2 * dim + 1) + 1;
-    if (by_size < max_rows)
-        max_rows = by_size;
-    if (o->limit && o->limit < max_rows)
-        max_rows = o->limit;
-    int T = o->threads > 0 ? o->threads : default_threads();
+    int T = o->threads > 0 ? o->threads : parallel_cores(MAX_THREADS);
     if (T > MAX_THREADS)
         T = MAX_THREADS;
     if (o->limit || (size_t)(end - begin) < (size_t)PARALLEL_MIN_BYTES)
         T = 1;
-    /* Ranges of whole lines, one per thread. A range's rows are bounded like the file's (by its lines and by its
-     * bytes) and go to vectors after the bounds of the ranges before it (the gaps are closed when merging): the
-     * buffer stays within the file's size bound, whatever the blank lines. */
+    /* Ranges of whole lines, one per thread. */
     const char *cuts[MAX_THREADS + 1];
-    size_t nls[MAX_THREADS], row_base[MAX_THREADS + 1];
     int made = 0;
     cuts[0] = begin;
-    row_base[0] = 0;
     for (int t = 0; t < T && cuts[t] < end; t++) {
-        const char *cut = cuts[t];
         const char *stop = t == T - 1 ? end : begin + (size_t)(end - begin) * (size_t)(t + 1) / (size_t)T;
-        if (stop < cut)
-            stop = cut;
+        if (stop < cuts[t])
+            stop = cuts[t];
         if (stop < end) {
             stop = line_end(stop, end);
             stop = stop < end ? stop + 1 : end;
         }
-        nls[t] = count_newlines(cut, stop);
-        size_t cap = nls[t] + 1, cap_by_size = (size_t)(stop - cut) / (2 * dim + 1) + 1;
-        if (cap_by_size < cap)
-            cap = cap_by_size;
-        if (T == 1)
-            cap = max_rows; /* the same bounds, and --limit */
         cuts[t + 1] = stop;
-        row_base[t + 1] = row_base[t] + cap;
         made = t + 1;
     }
-    max_rows = row_base[made];
-    if (max_rows > SIZE_MAX / sizeof(float) / dim)
-        return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
-    float *vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
-    hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
-    if (!vectors)
-        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     text_job jobs[MAX_THREADS];
     memset(jobs, 0, sizeof jobs);
-    size_t lines_before = 0;
     for (int t = 0; t < made; t++) {
         text_job *j = &jobs[t];
         j->path = path;
         j->begin = cuts[t];
         j->end = cuts[t + 1];
-        j->first_line = first_line + lines_before;
+        j->fd = fd;
+        j->file_off = (size_t)(cuts[t] - p);
         j->dim = dim;
         j->dim_from_header = header_dim != 0;
+    }
+    /* Each range's lines, counted by its own thread (with --limit the limit bounds the rows instead). */
+    if (!o->limit)
+        parallel_for(made, (size_t)made, count_ranges, jobs);
+    /* Rows: at most one per line, and each needs ≥ 2·dim + 1 bytes; --limit bounds them too (one range then). A
+     * range's rows go to vectors after the bounds of the ranges before it (the gaps are closed when merging): the
+     * buffer stays within the file's size bound, whatever the blank lines. */
+    size_t row_base[MAX_THREADS + 1];
+    row_base[0] = 0;
+    for (int t = 0; t < made; t++) {
+        size_t cap = (size_t)(cuts[t + 1] - cuts[t]) / (2 * dim + 1) + 1; /* by size */
+        if (o->limit ? o->limit < cap : jobs[t].newlines + 1 < cap)
+            cap = o->limit ? o->limit : jobs[t].newlines + 1;
+        row_base[t + 1] = row_base[t] + cap;
+    }
+    size_t max_rows = row_base[made];
+    float *vectors = NULL;
+    if (max_rows <= SIZE_MAX / sizeof(float) / dim) {
+        vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
+        hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    }
+    size_t lines_before = 0;
+    for (int t = 0; t < made; t++) {
+        text_job *j = &jobs[t];
+        j->line = first_line + lines_before;
+        lines_before += j->newlines;
         j->max_rows = row_base[t + 1] - row_base[t];
-        j->vectors = vectors + row_base[t] * dim;
+        j->vectors = vectors ? vectors + row_base[t] * dim : NULL;
         j->offsets = malloc((j->max_rows + 1) * sizeof *j->offsets);
+        if (j->status == EV_OK && (!vectors || !j->offsets))
+            j->status = !vectors ? ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path,
+                                           max_rows, dim)
+                                 : ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory", path);
         if (t == 0) {
             j->progress = o->progress;
             j->progress_ctx = o->progress_ctx;
         }
-        lines_before += nls[t];
     }
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < made; t++) {
-        if (!jobs[t].offsets) {
-            jobs[t].status = ev_fail(&jobs[t].err, EV_ERR_NOMEM, "%s: out of memory", path);
-            continue;
-        }
-        if (t > 0 && pthread_create(&tid[t], NULL, text_run, &jobs[t]) == 0)
-            started[t] = 1;
-    }
-    if (made > 0 && jobs[0].offsets)
-        text_run(&jobs[0]);
-    for (int t = 1; t < made; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else if (jobs[t].offsets)
-            text_run(&jobs[t]); /* thread creation failed: do it here */
-    }
+    parallel_for(made, (size_t)made, text_ranges, jobs);
     ev_status st = EV_OK;
     for (int t = 0; t < made && st == EV_OK; t++)
         if (jobs[t].status != EV_OK) {
@@ -722,8 +823,8 @@ done:
 /* ---- loading --------------------------------------------------------------------------------------------- */
 
 /* Detects (unless forced) and parses the n bytes at p (n > 0; not a cache) into rows; path labels messages. */
-static ev_status parse_bytes(const char *path, const char *p, size_t n, loader_opts *o, vformat f, store_rows *rows,
-                             ev_error *err)
+static ev_status parse_bytes(const char *path, const char *p, size_t n, int fd, loader_opts *o, vformat f,
+                             store_rows *rows, ev_error *err)
 {
     if (f == VF_AUTO)
         f = detect_bytes(p, n);
@@ -733,7 +834,7 @@ static ev_status parse_bytes(const char *path, const char *p, size_t n, loader_o
         return ev_fail(err, EV_ERR_FORMAT, "%s: a cache (safetensors header) must be a regular file: it is mapped, "
                        "not read", path);
     if (f == VF_GLOVE)
-        return parse_text(path, p, n, 0, 0, 0, o, rows, err);
+        return parse_text(path, p, n, fd, 0, 0, 0, o, rows, err);
     if (w2v_header(p, p + n, &count, &dim, &body) != 0 || dim == 0) {
         const char *eol = line_end(p, p + n);
         char *q = ev_quote(p, (size_t)(eol - p), 60);
@@ -743,7 +844,7 @@ static ev_status parse_bytes(const char *path, const char *p, size_t n, loader_o
         return EV_ERR_FORMAT;
     }
     if (f == VF_W2V_TEXT)
-        return parse_text(path, p, n, body, count, dim, o, rows, err);
+        return parse_text(path, p, n, fd, body, count, dim, o, rows, err);
     return parse_w2v_bin(path, p, n, body, count, dim, o, rows, err);
 }
 
@@ -756,7 +857,7 @@ ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_op
     if (n == 0)
         return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", name);
     store_rows rows = {0};
-    ev_status st = parse_bytes(name, p, n, o, o->format, &rows, err);
+    ev_status st = parse_bytes(name, p, n, -1, o, o->format, &rows, err);
     if (st != EV_OK)
         return st;
     return store_from_rows(&rows, name, loader_format_name(o->detected), &o->n_duplicates, out, err);
@@ -783,7 +884,7 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
     if (st != EV_OK)
         return st;
     store_rows rows = {0};
-    st = parse_bytes(path, b.p, b.n, o, f, &rows, err);
+    st = parse_bytes(path, b.p, b.n, b.fd, o, f, &rows, err);
     inbuf_free(&b);
     if (st != EV_OK)
         return st;

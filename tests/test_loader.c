@@ -1,6 +1,7 @@
 /* test_loader — every input format, the gensim reference fixtures bit for bit, malformed inputs, writers. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,6 +275,120 @@ static void test_round_trips(void)
     ev_error_clear(&err);
 }
 
+/* A text file of several parser ranges and many read chunks (tens of MB with blank lines, CRLF, trailing blanks, a
+ * line far longer than a chunk, no final newline) loads to the same store with 1 and 2 parser threads and from
+ * memory; an error on a late line is reported with its line number by each of them. */
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        *cap = *cap * 2 + (n > 0 ? (size_t)n : 0);
+        if (!(*buf = realloc(*buf, *cap))) {
+            fprintf(stderr, "test_loader: out of memory\n");
+            exit(2);
+        }
+    }
+}
+
+static char *chunked_text(size_t *len_out, size_t bad_line, size_t *rows_out)
+{
+    size_t cap = 1 << 20, len = 0, line = 0, rows = 0;
+    char *b = malloc(cap);
+    for (size_t i = 0; i < 40000; i++) {
+        line++;
+        if (i % 997 == 5) { /* a blank line (some with blanks) */
+            append(&b, &len, &cap, i % 2 ? "\n" : "  \t\n");
+            continue;
+        }
+        if (i == 20000) { /* a word far longer than a read chunk */
+            size_t L = 600000;
+            if (len + L + 1 > cap) {
+                cap = len + L + (1 << 20);
+                b = realloc(b, cap);
+            }
+            memset(b + len, 'w', L);
+            len += L;
+        } else {
+            append(&b, &len, &cap, "w%zu", i);
+        }
+        for (size_t j = 0; j < 50; j++)
+            append(&b, &len, &cap, line == bad_line && j == 7 ? " 0.1x" : " %zu.%03zu", (i * 50 + j) % 97,
+                   (i + j) % 1000);
+        rows++;
+        if (i + 1 < 40000)
+            append(&b, &len, &cap, i % 3 == 0 ? "\r\n" : i % 3 == 1 ? " \n" : "\n");
+    }
+    *len_out = len;
+    *rows_out = rows;
+    return b;
+}
+
+static int same_store(const store *a, const store *b)
+{
+    if (!a || !b || store_size(a) != store_size(b) || store_dim(a) != store_dim(b))
+        return 0;
+    for (size_t i = 0; i < store_size(a); i++) {
+        size_t la, lb;
+        const char *wa = store_word(a, i, &la), *wb = store_word(b, i, &lb);
+        if (la != lb || memcmp(wa, wb, la) != 0)
+            return 0;
+    }
+    return memcmp(store_vectors(a), store_vectors(b), store_size(a) * store_dim(a) * sizeof(float)) == 0;
+}
+
+static void test_chunked_text(void)
+{
+    size_t n, rows;
+    char *text = chunked_text(&n, 0, &rows);
+    write_file(tpath("chunked.txt"), text, n);
+    store *s[3] = {NULL, NULL, NULL};
+    ev_error err = {0};
+    for (int t = 0; t < 2; t++) {
+        loader_opts o = {.threads = t + 1};
+        CHECK(loader_load(tpath("chunked.txt"), &o, &s[t], &err) == EV_OK, "chunked, %d threads: %s", t + 1, err.msg);
+        ev_error_clear(&err);
+    }
+    CHECK(loader_load_bytes("chunked", text, n, NULL, &s[2], &err) == EV_OK, "chunked from memory: %s", err.msg);
+    ev_error_clear(&err);
+    CHECK(s[0] && store_size(s[0]) == rows && store_dim(s[0]) == 50, "chunked: %zu rows expected",
+          rows);
+    if (s[0] && store_size(s[0]) == rows) {
+        size_t i = 39999, r = rows - 1, len; /* the last line's last value, and the long word */
+        char want[32];
+        snprintf(want, sizeof want, "%zu.%03zu", (i * 50 + 49) % 97, (i + 49) % 1000);
+        CHECK(store_vectors(s[0])[r * 50 + 49] == strtof(want, NULL), "last value %g, expected %s",
+              (double)store_vectors(s[0])[r * 50 + 49], want);
+        CHECK(store_find(s[0], "w20001", 6) >= 0 && store_word(s[0], (size_t)store_find(s[0], "w20001", 6) - 1,
+                                                                 &len) && len == 600000, "long word");
+    }
+    CHECK(same_store(s[0], s[1]), "chunked: 1 and 2 threads differ");
+    CHECK(same_store(s[0], s[2]), "chunked: file and memory differ");
+    for (int t = 0; t < 3; t++)
+        store_close(s[t]);
+    free(text);
+    /* a bad value on line 39000 (in the second range, many chunks in) */
+    text = chunked_text(&n, 39000, &rows);
+    write_file(tpath("chunked-bad.txt"), text, n);
+    for (int t = 0; t < 3; t++) {
+        store *x = NULL;
+        loader_opts o = {.threads = t < 2 ? t + 1 : 0};
+        ev_status st = t < 2 ? loader_load(tpath("chunked-bad.txt"), &o, &x, &err)
+                             : loader_load_bytes("chunked-bad", text, n, &o, &x, &err);
+        CHECK(st == EV_ERR_FORMAT && err.msg && strstr(err.msg, ":39000: value 8 of 'w38999'"),
+              "chunked-bad (%d): %s", t, err.msg);
+        CHECK(x == NULL, "chunked-bad: no store");
+        ev_error_clear(&err);
+    }
+    free(text);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -284,6 +399,7 @@ int main(void)
     test_text_edge_cases();
     test_binary();
     test_round_trips();
+    test_chunked_text();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
