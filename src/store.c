@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "parallel.h"
 #include "safetensors.h"
 #include "version.h"
 
@@ -487,6 +488,28 @@ static size_t pow2_at_least(size_t n)
     return h;
 }
 
+/* The L2 norms of rows [lo, hi), each summed in double in index order (the same bits on any thread count). */
+typedef struct {
+    const float *vec;
+    size_t d;
+    float *norms;
+} norm_job;
+
+#define NORMS_PARALLEL_MIN ((size_t)1 << 22) /* values; fewer are summed by the calling thread */
+
+static void norm_rows(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    const norm_job *nj = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        const float *r = nj->vec + i * nj->d;
+        double acc = 0;
+        for (size_t j = 0; j < nj->d; j++)
+            acc += (double)r[j] * r[j];
+        nj->norms[i] = (float)sqrt(acc);
+    }
+}
+
 ev_status store_from_rows(store_rows *rows, const char *source, const char *source_format,
                           size_t *n_duplicates, store **out, ev_error *err)
 {
@@ -564,13 +587,8 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     s->own_norms = malloc(kept * sizeof *s->own_norms);
     if (!s->own_norms)
         goto oom;
-    for (size_t i = 0; i < kept; i++) {
-        const float *r = vec + i * d;
-        double acc = 0;
-        for (size_t j = 0; j < d; j++)
-            acc += (double)r[j] * r[j];
-        s->own_norms[i] = (float)sqrt(acc);
-    }
+    norm_job nj = {vec, d, s->own_norms};
+    parallel_for(kept * d >= NORMS_PARALLEL_MIN ? parallel_cores(8) : 1, kept, norm_rows, &nj);
     s->vectors = vec;
     s->norms = s->own_norms;
     s->offsets = s->own_offsets;
