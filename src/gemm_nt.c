@@ -1,0 +1,218 @@
+#include "gemm_nt.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__FAST_MATH__)
+#error "gemm_nt.c must not be compiled with -ffast-math (the sums' order is the contract)"
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GEMM_X86 1
+#else
+#define GEMM_X86 0
+#endif
+
+/* Columns of B per packed panel: two vectors of the widest kernel. */
+#define PANEL 32
+
+size_t gemm_nt_pack_floats(size_t k) { return (k ? k : 1) * PANEL; }
+
+void gemm_nt_naive(const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, size_t m, size_t n,
+                   size_t k)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float acc = 0.f;
+            for (size_t t = 0; t < k; t++)
+                acc = fmaf(A[i * lda + t], B[j * ldb + t], acc);
+            C[i * ldc + j] = acc;
+        }
+}
+
+/* Packs columns [j0, j0 + w) of Bᵀ (rows j0… of B) into P[t * PANEL + jj], zeros beyond w: each k-step of a
+ * kernel then loads its columns as whole vectors. */
+static void pack_panel(const float *B, size_t ldb, size_t j0, size_t w, size_t k, float *P)
+{
+    for (size_t jj = 0; jj < PANEL; jj++) {
+        if (jj < w) {
+            const float *b = B + (j0 + jj) * ldb;
+            for (size_t t = 0; t < k; t++)
+                P[t * PANEL + jj] = b[t];
+        } else {
+            for (size_t t = 0; t < k; t++)
+                P[t * PANEL + jj] = 0.f;
+        }
+    }
+}
+
+#if GEMM_X86
+/* The row loops unrolled completely, so that the accumulators are registers, not stack slots. */
+#define UNROLL_ROWS _Pragma("GCC unroll 16")
+/* The kernels: r (≤ MR) rows of A against one packed panel; accumulators start at 0 and take one FMA per t, in
+ * order — the twin's sum. The row count is a constant in each instantiation, so the accumulators stay in
+ * registers. Columns beyond w are computed on the panel's zeros and not stored. */
+#define MR512 12
+__attribute__((target("avx512f"), always_inline)) static inline void
+micro512(const int r, const float *A, size_t lda, const float *P, size_t k, float *C, size_t ldc, __mmask16 m0,
+         __mmask16 m1)
+{
+    __m512 c0[MR512], c1[MR512];
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++)
+        c0[x] = c1[x] = _mm512_setzero_ps();
+    for (size_t t = 0; t < k; t++) {
+        __m512 p0 = _mm512_load_ps(P + t * PANEL), p1 = _mm512_load_ps(P + t * PANEL + 16);
+        UNROLL_ROWS
+        for (int x = 0; x < r; x++) {
+            __m512 a = _mm512_set1_ps(A[(size_t)x * lda + t]);
+            c0[x] = _mm512_fmadd_ps(a, p0, c0[x]);
+            c1[x] = _mm512_fmadd_ps(a, p1, c1[x]);
+        }
+    }
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++) {
+        _mm512_mask_storeu_ps(C + (size_t)x * ldc, m0, c0[x]);
+        _mm512_mask_storeu_ps(C + (size_t)x * ldc + 16, m1, c1[x]);
+    }
+}
+
+__attribute__((target("avx512f"))) static void gemm_avx512(const float *A, size_t lda, const float *B, size_t ldb,
+                                                           float *C, size_t ldc, size_t m, size_t n, size_t k,
+                                                           float *P)
+{
+    for (size_t j0 = 0; j0 < n; j0 += PANEL) {
+        size_t w = n - j0 < PANEL ? n - j0 : PANEL;
+        pack_panel(B, ldb, j0, w, k, P);
+        __mmask16 m0 = (__mmask16)(w >= 16 ? 0xffffu : (1u << w) - 1);
+        __mmask16 m1 = (__mmask16)(w >= 32 ? 0xffffu : w > 16 ? (1u << (w - 16)) - 1 : 0);
+        for (size_t i0 = 0; i0 < m; i0 += MR512) {
+            const float *a = A + i0 * lda;
+            float *c = C + i0 * ldc + j0;
+            switch (m - i0 < MR512 ? (int)(m - i0) : MR512) {
+            case 12: micro512(12, a, lda, P, k, c, ldc, m0, m1); break;
+            case 11: micro512(11, a, lda, P, k, c, ldc, m0, m1); break;
+            case 10: micro512(10, a, lda, P, k, c, ldc, m0, m1); break;
+            case 9: micro512(9, a, lda, P, k, c, ldc, m0, m1); break;
+            case 8: micro512(8, a, lda, P, k, c, ldc, m0, m1); break;
+            case 7: micro512(7, a, lda, P, k, c, ldc, m0, m1); break;
+            case 6: micro512(6, a, lda, P, k, c, ldc, m0, m1); break;
+            case 5: micro512(5, a, lda, P, k, c, ldc, m0, m1); break;
+            case 4: micro512(4, a, lda, P, k, c, ldc, m0, m1); break;
+            case 3: micro512(3, a, lda, P, k, c, ldc, m0, m1); break;
+            case 2: micro512(2, a, lda, P, k, c, ldc, m0, m1); break;
+            default: micro512(1, a, lda, P, k, c, ldc, m0, m1); break;
+            }
+        }
+    }
+}
+
+/* AVX2: four vectors of 8 columns per panel, MR256 rows (4 · 3 accumulators + 4 panel vectors + 1 broadcast). */
+#define MR256 3
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+micro256(const int r, const float *A, size_t lda, const float *P, size_t k, float *C, size_t ldc, size_t w)
+{
+    __m256 c[MR256][4];
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++)
+        UNROLL_ROWS
+        for (int v = 0; v < 4; v++)
+            c[x][v] = _mm256_setzero_ps();
+    for (size_t t = 0; t < k; t++) {
+        __m256 p[4];
+        UNROLL_ROWS
+        for (int v = 0; v < 4; v++)
+            p[v] = _mm256_load_ps(P + t * PANEL + 8 * v);
+        UNROLL_ROWS
+        for (int x = 0; x < r; x++) {
+            __m256 a = _mm256_set1_ps(A[(size_t)x * lda + t]);
+            UNROLL_ROWS
+            for (int v = 0; v < 4; v++)
+                c[x][v] = _mm256_fmadd_ps(a, p[v], c[x][v]);
+        }
+    }
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++) {
+        if (w == PANEL) {
+            for (int v = 0; v < 4; v++)
+                _mm256_storeu_ps(C + (size_t)x * ldc + 8 * v, c[x][v]);
+        } else {
+            float tmp[PANEL];
+            for (int v = 0; v < 4; v++)
+                _mm256_storeu_ps(tmp + 8 * v, c[x][v]);
+            memcpy(C + (size_t)x * ldc, tmp, w * sizeof *tmp);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void gemm_avx2(const float *A, size_t lda, const float *B, size_t ldb,
+                                                          float *C, size_t ldc, size_t m, size_t n, size_t k,
+                                                          float *P)
+{
+    for (size_t j0 = 0; j0 < n; j0 += PANEL) {
+        size_t w = n - j0 < PANEL ? n - j0 : PANEL;
+        pack_panel(B, ldb, j0, w, k, P);
+        for (size_t i0 = 0; i0 < m; i0 += MR256) {
+            const float *a = A + i0 * lda;
+            float *c = C + i0 * ldc + j0;
+            switch (m - i0 < MR256 ? (int)(m - i0) : MR256) {
+            case 3: micro256(3, a, lda, P, k, c, ldc, w); break;
+            case 2: micro256(2, a, lda, P, k, c, ldc, w); break;
+            default: micro256(1, a, lda, P, k, c, ldc, w); break;
+            }
+        }
+    }
+}
+#endif
+
+typedef enum { K_UNSET, K_C, K_AVX2, K_AVX512 } kernel_kind;
+
+static kernel_kind pick(void)
+{
+#if GEMM_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return K_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return K_AVX2;
+#endif
+    return K_C;
+}
+
+const char *gemm_nt_kernel(void)
+{
+    kernel_kind k = pick();
+    return k == K_AVX512 ? "avx512" : k == K_AVX2 ? "avx2" : "c";
+}
+
+static void run(kernel_kind kind, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                size_t m, size_t n, size_t k, float *pack)
+{
+    switch (kind) {
+#if GEMM_X86
+    case K_AVX512: gemm_avx512(A, lda, B, ldb, C, ldc, m, n, k, pack); return;
+    case K_AVX2: gemm_avx2(A, lda, B, ldb, C, ldc, m, n, k, pack); return;
+#endif
+    default: (void)pack; gemm_nt_naive(A, lda, B, ldb, C, ldc, m, n, k); return;
+    }
+}
+
+void gemm_nt(const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, size_t m, size_t n,
+             size_t k, float *pack)
+{
+    run(pick(), A, lda, B, ldb, C, ldc, m, n, k, pack);
+}
+
+int gemm_nt_with(const char *kernel, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                 size_t m, size_t n, size_t k, float *pack)
+{
+    kernel_kind best = pick(), kind = strcmp(kernel, "avx512") == 0 ? K_AVX512
+                                      : strcmp(kernel, "avx2") == 0 ? K_AVX2
+                                      : strcmp(kernel, "c") == 0    ? K_C
+                                                                    : K_UNSET;
+    if (kind == K_UNSET || kind > best)
+        return -1;
+    run(kind, A, lda, B, ldb, C, ldc, m, n, k, pack);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* test_gemm_nt — the score-tile product: every kernel this CPU runs (AVX-512, AVX2, C) equals the plain-C twin bit
+ * for bit on edge shapes (rows and columns around the kernels' tile sizes, k = 0, wider leading dimensions), the
+ * twin equals a double-precision product to float accuracy, and OpenBLAS's sgemm agrees to the same accuracy. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gemm_nt.h"
+#include "test_rand.h"
+
+static float *fill(size_t n)
+{
+    float *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        fprintf(stderr, "test_gemm_nt: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double u = urand();
+        v[i] = u < 0.05 ? 0.f : u < 0.07 ? 1e-40f : nrand(); /* zeros, subnormals, normals of both signs */
+    }
+    return v;
+}
+
+static void one_shape(size_t m, size_t n, size_t k, size_t pad, const char *const *kernels, int nk)
+{
+    size_t lda = k + pad, ldb = k + 2 * pad, ldc = n + pad;
+    size_t cn = m * ldc;
+    float *A = fill(m * lda), *B = fill(n * ldb), *want = fill(cn), *got = malloc((cn ? cn : 1) * sizeof *got);
+    float *pack = aligned_alloc(64, (gemm_nt_pack_floats(k) * sizeof(float) + 63) & ~(size_t)63);
+    if (!got || !pack) {
+        fprintf(stderr, "test_gemm_nt: out of memory\n");
+        exit(2);
+    }
+    gemm_nt_naive(A, lda, B, ldb, want, ldc, m, n, k);
+    for (int q = 0; q < nk; q++) {
+        memcpy(got, want, m * ldc * sizeof *got);
+        for (size_t i = 0; i < m; i++) /* poison the elements the kernel must write; keep the padding */
+            for (size_t j = 0; j < n; j++)
+                got[i * ldc + j] = NAN;
+        CHECK(gemm_nt_with(kernels[q], A, lda, B, ldb, got, ldc, m, n, k, pack) == 0, "%s refused", kernels[q]);
+        CHECK(memcmp(got, want, m * ldc * sizeof *got) == 0, "%s differs from the twin at m=%zu n=%zu k=%zu pad=%zu",
+              kernels[q], m, n, k, pad);
+    }
+    gemm_nt(A, lda, B, ldb, got, ldc, m, n, k, pack);
+    CHECK(memcmp(got, want, m * ldc * sizeof *got) == 0, "gemm_nt differs from the twin at m=%zu n=%zu k=%zu", m, n,
+          k);
+    /* the twin is a product: against double precision, and OpenBLAS against it, to float accuracy */
+    if (m && n && k) {
+        float *blas = malloc(m * n * sizeof *blas);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, 1.f, A, (int)lda, B, (int)ldb,
+                    0.f, blas, (int)n);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                double exact = 0, mag = 0;
+                for (size_t t = 0; t < k; t++) {
+                    exact += (double)A[i * lda + t] * B[j * ldb + t];
+                    mag += fabs((double)A[i * lda + t] * B[j * ldb + t]);
+                }
+                double tol = mag * (double)k * 6e-8 + 1e-30;
+                CHECK(fabs(want[i * ldc + j] - exact) <= tol, "twin %g vs exact %g", (double)want[i * ldc + j], exact);
+                CHECK(fabs(blas[i * n + j] - exact) <= tol, "sgemm %g vs exact %g", (double)blas[i * n + j], exact);
+            }
+        free(blas);
+    }
+    free(A);
+    free(B);
+    free(want);
+    free(got);
+    free(pack);
+}
+
+int main(void)
+{
+    const char *all[] = {"avx512", "avx2", "c"}, *run[3];
+    int nk = 0;
+    float probe_a = 1.f, probe_b = 2.f, probe_c, probe_pack[64] __attribute__((aligned(64)));
+    for (int q = 0; q < 3; q++) /* the kernels this CPU runs */
+        if (gemm_nt_with(all[q], &probe_a, 1, &probe_b, 1, &probe_c, 1, 1, 1, 1, probe_pack) == 0)
+            run[nk++] = all[q];
+    CHECK(nk >= 1 && strcmp(run[nk - 1], "c") == 0, "the C kernel always runs");
+    CHECK(strcmp(run[0], gemm_nt_kernel()) == 0, "gemm_nt picks the widest kernel (%s), found %s", run[0],
+          gemm_nt_kernel());
+    const size_t ms[] = {1, 2, 3, 4, 5, 11, 12, 13, 24, 25, 40}, ns[] = {1, 7, 15, 16, 17, 31, 32, 33, 64, 100};
+    const size_t ks[] = {0, 1, 3, 16, 100, 257};
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof *ks; c++)
+                one_shape(ms[a], ns[b], ks[c], (a + b + c) % 3 == 0 ? 3 : 0, run, nk);
+    one_shape(1280, 256, 100, 0, run, nk); /* a --batch tile */
+    printf("test_gemm_nt: kernels checked here:");
+    for (int q = 0; q < nk; q++)
+        printf(" %s", run[q]);
+    printf("\n");
+    return check_done("test_gemm_nt");
+}
