@@ -10,6 +10,7 @@
 #include "cli_internal.h"
 #include "head.h"
 #include "outfile.h"
+#include "parallel.h"
 #include "render_html.h"
 #include "render_json.h"
 #include "render_text.h"
@@ -152,6 +153,39 @@ static long read_line(char **buf, size_t *cap, size_t max, int *too_long)
     return (long)n;
 }
 
+/* --batch: the JSON text of lines [lo, hi) of a group (an error object for a failed line), views freed. */
+typedef struct {
+    view_setup *vs;
+    view_sentence *views;
+    ev_error *errs;
+    const int *long_line;
+    const size_t *lineno;
+    char **out;
+} batch_render;
+
+static void render_lines(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    batch_render *b = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        cJSON *j;
+        if (b->long_line[i]) {
+            char *msg = ev_strdup_printf("stdin:%zu: line longer than %u bytes", b->lineno[i], TOK_MAX_BYTES);
+            j = render_json_error(b->lineno[i], msg, EV_ERR_NOMEM);
+            free(msg);
+        } else if (b->errs[i].code != EV_OK) {
+            char *msg = ev_strdup_printf("stdin:%zu: %s", b->lineno[i], b->errs[i].msg ? b->errs[i].msg : "error");
+            j = render_json_error(b->lineno[i], msg, (int)b->errs[i].code);
+            free(msg);
+        } else {
+            j = render_json_view(b->vs->s, &b->views[i], &b->vs->vo, b->vs->vectors_path);
+        }
+        b->out[i] = j ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        view_free(&b->views[i]);
+    }
+}
+
 static int run_batch(view_setup *vs)
 {
     char *lines[BATCH_GROUP] = {0};
@@ -159,6 +193,7 @@ static int run_batch(view_setup *vs)
     int long_line[BATCH_GROUP];
     view_sentence views[BATCH_GROUP];
     ev_error errs[BATCH_GROUP];
+    char *out[BATCH_GROUP] = {0}; /* each line's JSON */
     memset(errs, 0, sizeof errs);
     size_t line = 0, failed = 0, done = 0;
     int code = 0, eof = 0;
@@ -194,30 +229,19 @@ static int run_batch(view_setup *vs)
             code = EV_ERR_NOMEM;
             break;
         }
+        batch_render br = {vs, views, errs, long_line, lineno, out};
+        parallel_for(m >= 8 ? parallel_cores(8) : 1, m, render_lines, &br); /* the JSON of each line, in parallel */
         for (size_t i = 0; i < m; i++) {
-            cJSON *j;
-            if (long_line[i]) {
-                char *msg = ev_strdup_printf("stdin:%zu: line longer than %u bytes", lineno[i], TOK_MAX_BYTES);
-                j = render_json_error(lineno[i], msg, EV_ERR_NOMEM);
-                free(msg);
+            if (long_line[i] || errs[i].code != EV_OK)
                 failed++;
-            } else if (errs[i].code != EV_OK) {
-                char *msg = ev_strdup_printf("stdin:%zu: %s", lineno[i], errs[i].msg ? errs[i].msg : "error");
-                j = render_json_error(lineno[i], msg, (int)errs[i].code);
-                free(msg);
-                failed++;
-            } else {
-                j = render_json_view(vs->s, &views[i], &vs->vo, vs->vectors_path);
+            else
                 done++;
-            }
-            char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
-            cJSON_Delete(j);
-            if (txt) {
-                fputs(txt, stdout);
+            if (out[i]) {
+                fputs(out[i], stdout);
                 fputc('\n', stdout);
-                free(txt);
+                free(out[i]);
+                out[i] = NULL;
             }
-            view_free(&views[i]);
             ev_error_clear(&errs[i]);
         }
         if (fflush(stdout) != 0)
