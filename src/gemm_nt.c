@@ -17,7 +17,10 @@
 /* Columns of B per packed panel: two vectors of the widest kernel. */
 #define PANEL 32
 
-size_t gemm_nt_pack_floats(size_t k) { return (k ? k : 1) * PANEL; }
+/* Rows of B whose results the small-m kernel gathers before writing them out as rows of C. */
+#define SMALL_CHUNK 256
+
+size_t gemm_nt_pack_floats(size_t k) { return (k ? k : 1) * PANEL + SMALL_CHUNK * 16; }
 
 void gemm_nt_naive(const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, size_t m, size_t n,
                    size_t k)
@@ -108,6 +111,72 @@ __attribute__((target("avx512f"))) static void gemm_avx512(const float *A, size_
     }
 }
 
+/* Few rows of A (m ≤ 16, the queries of a small batch): the lanes hold the m rows instead, A is packed once
+ * (P[t * 16 + i] = A[i][t]) and each of NRS rows of B is broadcast in turn — no panel of B to pack, which would cost
+ * more than the product when m is small. Each lane still sums its element in order over t. */
+#define NRS 16
+__attribute__((target("avx512f"), always_inline)) static inline void small512(const int r, const float *B, size_t ldb,
+                                                                               const float *P, size_t k, float *CT)
+{
+    __m512 c[NRS];
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++)
+        c[x] = _mm512_setzero_ps();
+    for (size_t t = 0; t < k; t++) {
+        __m512 q = _mm512_load_ps(P + t * 16);
+        UNROLL_ROWS
+        for (int x = 0; x < r; x++)
+            c[x] = _mm512_fmadd_ps(_mm512_set1_ps(B[(size_t)x * ldb + t]), q, c[x]);
+    }
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++)
+        _mm512_store_ps(CT + (size_t)x * 16, c[x]);
+}
+
+/* P: A packed (k × 16), then room for SMALL_CHUNK results (16 lanes each), written out to C a chunk at a time
+ * (scattering each lane straight into C's rows costs more than the product: its rows are far apart). */
+__attribute__((target("avx512f"))) static void gemm_small512(const float *A, size_t lda, const float *B, size_t ldb,
+                                                             float *C, size_t ldc, size_t m, size_t n, size_t k,
+                                                             float *P)
+{
+    float *CT = P + (k ? k : 1) * 16; /* 64-byte aligned: k * 16 floats are */
+    for (size_t t = 0; t < k; t++)
+        for (size_t i = 0; i < 16; i++)
+            P[t * 16 + i] = i < m ? A[i * lda + t] : 0.f;
+    for (size_t c0 = 0; c0 < n; c0 += SMALL_CHUNK) {
+        size_t cn = n - c0 < SMALL_CHUNK ? n - c0 : SMALL_CHUNK;
+        for (size_t j0 = 0; j0 < cn; j0 += NRS) {
+            const float *b = B + (c0 + j0) * ldb;
+            float *ct = CT + j0 * 16;
+            /* the rows two groups ahead: sixteen strided streams are more than the hardware prefetcher follows */
+            const char *ahead = (const char *)(b + 2 * NRS * ldb), *stop = (const char *)(B + n * ldb);
+            for (size_t off = 0; off < NRS * ldb * sizeof *B && ahead + off < stop; off += 64)
+                _mm_prefetch(ahead + off, _MM_HINT_T0);
+            switch (cn - j0 < NRS ? (int)(cn - j0) : NRS) {
+            case 16: small512(16, b, ldb, P, k, ct); break;
+            case 15: small512(15, b, ldb, P, k, ct); break;
+            case 14: small512(14, b, ldb, P, k, ct); break;
+            case 13: small512(13, b, ldb, P, k, ct); break;
+            case 12: small512(12, b, ldb, P, k, ct); break;
+            case 11: small512(11, b, ldb, P, k, ct); break;
+            case 10: small512(10, b, ldb, P, k, ct); break;
+            case 9: small512(9, b, ldb, P, k, ct); break;
+            case 8: small512(8, b, ldb, P, k, ct); break;
+            case 7: small512(7, b, ldb, P, k, ct); break;
+            case 6: small512(6, b, ldb, P, k, ct); break;
+            case 5: small512(5, b, ldb, P, k, ct); break;
+            case 4: small512(4, b, ldb, P, k, ct); break;
+            case 3: small512(3, b, ldb, P, k, ct); break;
+            case 2: small512(2, b, ldb, P, k, ct); break;
+            default: small512(1, b, ldb, P, k, ct); break;
+            }
+        }
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < cn; j++)
+                C[i * ldc + c0 + j] = CT[j * 16 + i];
+    }
+}
+
 /* AVX2: four vectors of 8 columns per panel, MR256 rows (4 · 3 accumulators + 4 panel vectors + 1 broadcast). */
 #define MR256 3
 __attribute__((target("avx2,fma"), always_inline)) static inline void
@@ -191,7 +260,12 @@ static void run(kernel_kind kind, const float *A, size_t lda, const float *B, si
 {
     switch (kind) {
 #if GEMM_X86
-    case K_AVX512: gemm_avx512(A, lda, B, ldb, C, ldc, m, n, k, pack); return;
+    case K_AVX512:
+        if (m <= 16)
+            gemm_small512(A, lda, B, ldb, C, ldc, m, n, k, pack);
+        else
+            gemm_avx512(A, lda, B, ldb, C, ldc, m, n, k, pack);
+        return;
     case K_AVX2: gemm_avx2(A, lda, B, ldb, C, ldc, m, n, k, pack); return;
 #endif
     default: (void)pack; gemm_nt_naive(A, lda, B, ldb, C, ldc, m, n, k); return;

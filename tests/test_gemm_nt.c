@@ -84,13 +84,15 @@ int main(void)
     CHECK(nk >= 1 && strcmp(run[nk - 1], "c") == 0, "the C kernel always runs");
     CHECK(strcmp(run[0], gemm_nt_kernel()) == 0, "gemm_nt picks the widest kernel (%s), found %s", run[0],
           gemm_nt_kernel());
-    const size_t ms[] = {1, 2, 3, 4, 5, 11, 12, 13, 24, 25, 40}, ns[] = {1, 7, 15, 16, 17, 31, 32, 33, 64, 100};
+    const size_t ms[] = {1, 2, 3, 4, 5, 11, 12, 13, 16, 17, 24, 25, 40}, ns[] = {1, 7, 15, 16, 17, 31, 32, 33, 64, 100};
     const size_t ks[] = {0, 1, 3, 16, 100, 257};
     for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
         for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
             for (size_t c = 0; c < sizeof ks / sizeof *ks; c++)
                 one_shape(ms[a], ns[b], ks[c], (a + b + c) % 3 == 0 ? 3 : 0, run, nk);
     one_shape(1280, 256, 100, 0, run, nk); /* a --batch tile */
+    one_shape(10, 600, 100, 1, run, nk);   /* few queries over more rows than the small kernel gathers at once */
+    one_shape(16, 513, 37, 0, run, nk);
     printf("test_gemm_nt: kernels checked here:");
     for (int q = 0; q < nk; q++)
         printf(" %s", run[q]);
