@@ -1,6 +1,7 @@
 /* test_gemm_nt — the score-tile product: every kernel this CPU runs (AVX-512, AVX2, C) equals the plain-C twin bit
- * for bit on edge shapes (rows and columns around the kernels' tile sizes, k = 0, wider leading dimensions), the
- * twin equals a double-precision product to float accuracy, and OpenBLAS's sgemm agrees to the same accuracy. */
+ * for bit on edge shapes (rows and columns around the kernels' tile sizes and the switch between the AVX-512
+ * kernels, k = 0, wider leading dimensions), the twin equals a double-precision product to float accuracy, and
+ * OpenBLAS's sgemm agrees to the same accuracy. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <math.h>
@@ -93,6 +94,8 @@ int main(void)
     one_shape(1280, 256, 100, 0, run, nk); /* a --batch tile */
     one_shape(10, 600, 100, 1, run, nk);   /* few queries over more rows than the small kernel gathers at once */
     one_shape(16, 513, 37, 0, run, nk);
+    for (size_t m = 97; m <= 108; m++) /* past the small kernel's range: the panel kernel's row remainders 1-12 */
+        one_shape(m, 70, 17, m % 2, run, nk);
     printf("test_gemm_nt: kernels checked here:");
     for (int q = 0; q < nk; q++)
         printf(" %s", run[q]);
