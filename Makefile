@@ -5,7 +5,16 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# OpenBLAS is linked statically when its archive is there (Debian's libopenblas-dev ships it beside the .so): loading
+# the shared library costs every process ~4 ms here (the dynamic linker resolves its thousands of symbols), a third of
+# `embvsattn vector king`. The archive's kernels and results are the same. OPENBLAS_SHARED=1 links the .so instead.
+OPENBLAS_A := $(shell pkg-config --variable=libdir openblas)/libopenblas.a
+ifeq ($(if $(OPENBLAS_SHARED),,$(wildcard $(OPENBLAS_A))),)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+else
+PKG_LIBS   := $(OPENBLAS_A) $(filter-out -lopenblas,$(shell pkg-config --static --libs-only-l openblas)) \
+              $(shell pkg-config --libs libcjson)
+endif
 CFLAGS_ALL  = -std=c11 $(OPT) -Wall -Wextra -Iinclude $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 ifeq ($(CI),true)
 CFLAGS_ALL += -Werror
