@@ -18,10 +18,18 @@ typedef struct {
     char *path;      /* final destination (owned) */
     char *tmp_path;  /* temporary file, NULL when writing directly (owned) */
     char *buf;       /* stdio buffer (owned) */
+    int err_no;      /* a failure of outfile_write (0: none), reported by outfile_commit */
 } outfile;
 
 /* Opens an output for path. On failure returns EV_ERR_WRITE and leaves nothing behind. */
 ev_status outfile_open(outfile *of, const char *path, ev_error *err);
+
+/* Writes n bytes at the current position, like fwrite to of->fp. A large block (≥ 16 MiB) going to a temporary
+ * file is copied on all cores into a shared mapping of the file, its blocks reserved first with fallocate (no
+ * SIGBUS on a full disk: that fails here, cleanly) — buffered writes of one file are serialised by the kernel, and
+ * the copy into fresh page-cache pages is the slow part of writing a cache. Otherwise, or where fallocate is not
+ * supported, fwrite. A failure is kept in of->err_no and reported by outfile_commit. */
+void outfile_write(outfile *of, const void *p, size_t n);
 
 /* Flushes, checks for write errors, fsyncs and renames into place. Frees of's resources in every case; on
  * failure removes the temporary file and returns EV_ERR_WRITE. */

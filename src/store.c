@@ -664,14 +664,14 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
     ev_status st = st_begin_file(&of, path, hdr, CACHE_ALIGN, err);
     if (st != EV_OK)
         return st;
-    fwrite(s->offsets, 8, V + 1, of.fp);
-    fwrite(s->vectors, 4, V * d, of.fp);
-    fwrite(s->norms, 4, V, of.fp);
-    fwrite(s->index, 4, s->H, of.fp);
+    outfile_write(&of, s->offsets, 8 * (V + 1));
+    outfile_write(&of, s->vectors, 4 * V * d);
+    outfile_write(&of, s->norms, 4 * V);
+    outfile_write(&of, s->index, 4 * s->H);
     if (s->nbr_n) {
-        fwrite(s->nbr_rows, 4, s->nbr_n * s->nbr_k, of.fp);
-        fwrite(s->nbr_scores, 4, s->nbr_n * s->nbr_k, of.fp);
+        outfile_write(&of, s->nbr_rows, 4 * s->nbr_n * s->nbr_k);
+        outfile_write(&of, s->nbr_scores, 4 * s->nbr_n * s->nbr_k);
     }
-    fwrite(s->vocab, 1, s->vocab_bytes, of.fp);
+    outfile_write(&of, s->vocab, s->vocab_bytes);
     return outfile_commit(&of, err);
 }

@@ -37,6 +37,11 @@ check lowercase-fallback bash -c "'$bin' vector France 2>&1 >/dev/null | grep -q
 # Every value of the file parses to the float strtof gives.
 check parser-equals-strtof-whole-file "$BUILD/tests/test_glove_parse" "$txt"
 
+# A cache too large for the file-size limit (ulimit -f): its 136 MB matrix is reserved with fallocate before it is
+# copied into a mapping of the file, so the failure is a clean write error — exit 5, the message, no file left —
+# not a SIGBUS or SIGXFSZ.
+check convert-file-size-limit bash -c "(ulimit -f 60000; '$bin' convert '$txt' '$tmp/limited.safetensors' 2>'$tmp/limited.err'; [ \$? -eq 5 ]) && grep -q 'limited.safetensors: write failed: File too large' '$tmp/limited.err' && [ -z \"\$(ls '$tmp' | grep limited.safetensors)\" ]"
+
 # text → cache → text round trip: every float bit for bit (via two independent caches' matrices).
 rt() {
     "$bin" convert "$txt" "$tmp/a.safetensors" &&
