@@ -621,9 +621,12 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     size_t row_base[MAX_THREADS + 1];
     row_base[0] = 0;
     for (int t = 0; t < made; t++) {
+        /* a range before the last ends just after a newline: its rows are at most its newlines (no gap to close
+         * when merging unless there are blank lines); the last range's final line may lack its newline */
+        size_t lines = jobs[t].newlines + (t == made - 1);
         size_t cap = (size_t)(cuts[t + 1] - cuts[t]) / (2 * dim + 1) + 1; /* by size */
-        if (o->limit ? o->limit < cap : jobs[t].newlines + 1 < cap)
-            cap = o->limit ? o->limit : jobs[t].newlines + 1;
+        if (o->limit ? o->limit < cap : lines < cap)
+            cap = o->limit ? o->limit : lines;
         row_base[t + 1] = row_base[t] + cap;
     }
     size_t max_rows = row_base[made];
