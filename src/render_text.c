@@ -134,8 +134,17 @@ void render_heatmap(FILE *fp, const char *const *labels, size_t n, const float *
             fprintf(fp, "%*zu ", (int)idx_w, i);
             render_cell(fp, labels[i], strlen(labels[i]), lab, 1, st);
             fputc(' ', fp);
-            for (size_t j = c0; j < c1; j++)
+            size_t blanks = 0; /* empty cells not yet written: none at the end of a line (no trailing blanks) */
+            for (size_t j = c0; j < c1; j++) {
+                int empty = !st->color && !(masked && masked[j]) && !((int)(A[i * n + j] * 100.0f + 0.5f) > 0);
+                if (empty) {
+                    blanks++;
+                    continue;
+                }
+                for (; blanks; blanks--)
+                    fputs("    ", fp);
                 cell(fp, A[i * n + j], masked && masked[j], st);
+            }
             fputc('\n', fp);
         }
     }

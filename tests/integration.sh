@@ -129,6 +129,10 @@ sim_json sim-eval-ws353-vs-gensim \
     "round(r['spearman'], 4) == 0.5327 and round(r['pearson'], 4) == 0.5484 and r['oov'] == 0 and abs(r['spearman'] - e['eval_pairs']['spearman']) < 1e-9 and abs(r['pearson'] - e['eval_pairs']['pearson']) < 1e-9" \
     "$bin" --format json eval pairs "$evaldata/EN-WS-353-ALL.txt"
 
+# The text view (plain, and with Unicode shading) ends no line with a blank, heatmap rows whose last cells are empty
+# included (the README's examples are the output as is).
+check view-no-trailing-blanks bash -c "for u in C.UTF-8 C; do out=\$(NO_COLOR=1 LC_ALL=\$u '$bin' 'France is a country, it is in Europe'); [ -n \"\$out\" ] || exit 1; if printf '%s\\n' \"\$out\" | grep -q ' \$'; then exit 1; fi; done"
+
 # ---- trained head (issue 5) ----------------------------------------------------------------------------------
 # The built-in head is the main view's default on these vectors; it beats every untrained attention pattern with
 # the same readout by more than 3 paired standard errors on held-out WordNet glosses and on the licence texts;
