@@ -126,6 +126,7 @@ int cmd_train(cli_opts *o)
     if (tp.tty)
         fprintf(stderr, "\r\033[K");
     if (st != EV_OK) {
+        fprintf(tp.log, "# failed: %s\n", err.msg ? err.msg : "training failed");
         code = cli_report(&err);
         goto done;
     }
@@ -135,6 +136,8 @@ int cmd_train(cli_opts *o)
     head_train_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
                          (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
     if (!p->description || head_save(p, &m, o->output, &err) != EV_OK) {
+        /* the log stays (it was written as training went, to be followed): it says that no head came of it */
+        fprintf(tp.log, "# failed: %s\n", p->description && err.msg ? err.msg : "out of memory");
         code = p->description ? cli_report(&err) : EV_ERR_NOMEM;
         goto done;
     }

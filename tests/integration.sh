@@ -133,6 +133,9 @@ sim_json sim-eval-ws353-vs-gensim \
 # included (the README's examples are the output as is).
 check view-no-trailing-blanks bash -c "for u in C.UTF-8 C; do out=\$(NO_COLOR=1 LC_ALL=\$u '$bin' 'France is a country, it is in Europe'); [ -n \"\$out\" ] || exit 1; if printf '%s\\n' \"\$out\" | grep -q ' \$'; then exit 1; fi; done"
 
+# A training whose head cannot be written keeps its log (written as it went, to be followed) and ends it saying so.
+check head-train-failed-log bash -c "'$bin' --vectors tests/fixtures/mini.txt train --epochs 2 --threads 1 --dk 8 --log '$tmp/failed.log' -o /proc/nonexistent/h.safetensors tests/fixtures/head/mini-corpus.txt 2>/dev/null; [ \$? -eq 5 ] && tail -1 '$tmp/failed.log' | grep -q '^# failed: /proc/nonexistent/h.safetensors: cannot create a file there'"
+
 # ---- trained head (issue 5) ----------------------------------------------------------------------------------
 # The built-in head is the main view's default on these vectors; it beats every untrained attention pattern with
 # the same readout by more than 3 paired standard errors on held-out WordNet glosses and on the licence texts;
