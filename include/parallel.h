@@ -13,10 +13,10 @@
 /* At most this many threads (more are clamped). */
 #define PARALLEL_MAX_THREADS 64
 
-typedef void (*range_fn)(void *ctx, size_t lo, size_t hi, int tid);
+typedef void (*parallel_range_fn)(void *ctx, size_t lo, size_t hi, int tid);
 
 /* Runs fn(ctx, lo, hi, tid) over the ranges of [0, n); threads < 1 counts as 1. Returns when all are done. */
-void parallel_for(int threads, size_t n, range_fn fn, void *ctx);
+void parallel_for(int threads, size_t n, parallel_range_fn fn, void *ctx);
 
 /* The number of online processors, at least 1 and at most max. */
 int parallel_cores(int max);

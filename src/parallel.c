@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 typedef struct {
-    range_fn fn;
+    parallel_range_fn fn;
     void *ctx;
     size_t lo, hi;
     int tid;
@@ -18,7 +18,7 @@ static void *range_run(void *a)
     return NULL;
 }
 
-void parallel_for(int threads, size_t n, range_fn fn, void *ctx)
+void parallel_for(int threads, size_t n, parallel_range_fn fn, void *ctx)
 {
     if (threads < 1)
         threads = 1;
