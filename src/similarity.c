@@ -803,11 +803,6 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};
     }
-#ifdef OPENBLAS_VERSION
-    int blas_threads = openblas_get_num_threads();
-    if (m > 1) /* results then do not depend on the number of cores either */
-        openblas_set_num_threads(1);
-#endif
     int started = 1;
     for (int t = 1; t < nthreads; t++, started++)
         if (pthread_create(&tid[t], NULL, topk_worker_run, &wk[t]) != 0)
@@ -815,10 +810,6 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     topk_worker_run(&wk[0]); /* also takes the blocks of workers that could not start */
     for (int t = 1; t < started; t++)
         pthread_join(tid[t], NULL);
-#ifdef OPENBLAS_VERSION
-    if (m > 1)
-        openblas_set_num_threads(blas_threads);
-#endif
     for (int t = 0; t < started; t++)
         if (wk[t].nomem)
             st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for the score tiles");
@@ -874,8 +865,8 @@ ev_status sim_topk_naive(const store *s, const float *queries, size_t m, size_t 
 /* ==== 3b. neighbour lists stored in the cache ================================================================ */
 
 /* How far the k-th listed score must lie above the list's last one for the list to answer a query alone. The lists
- * are scored by batched sgemm, a live search of one word by sgemv: the two differ by ~1e-7, so a row left off the
- * list cannot overtake the k-th with this margin. */
+ * are scored by batched gemm_nt, a live search of one word by sgemv: the two differ by a few 1e-7, so a row left off
+ * the list cannot overtake the k-th with this margin. */
 #define LIST_MARGIN 1e-5f
 #define LIST_BATCH 256 /* words per sim_topk pass while building the lists */
 
