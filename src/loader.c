@@ -514,7 +514,6 @@ static void text_job_run(text_job *j)
     free(c.buf);
 }
 
-
 /* parallel_for bodies: text_run on jobs [lo, hi) (those that could get their buffers) … */
 static void text_ranges(void *ctx, size_t lo, size_t hi, int tid)
 {
@@ -615,6 +614,13 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     /* Each range's lines, counted by its own thread (with --limit the limit bounds the rows instead). */
     if (!o->limit)
         parallel_for(made, (size_t)made, count_ranges, jobs);
+    for (int t = 0; t < made; t++)
+        if (jobs[t].status != EV_OK) { /* a read error */
+            ev_status st = ev_fail(err, jobs[t].status, "%s", jobs[t].err.msg ? jobs[t].err.msg : "read error");
+            for (int u = 0; u < made; u++)
+                ev_error_clear(&jobs[u].err);
+            return st;
+        }
     /* Rows: at most one per line, and each needs ≥ 2·dim + 1 bytes; --limit bounds them too (one range then). A
      * range's rows go to vectors after the bounds of the ranges before it (the gaps are closed when merging): the
      * buffer stays within the file's size bound, whatever the blank lines. */
@@ -630,23 +636,22 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
         row_base[t + 1] = row_base[t] + cap;
     }
     size_t max_rows = row_base[made];
-    float *vectors = NULL;
-    if (max_rows <= SIZE_MAX / sizeof(float) / dim) {
-        vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
-        hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
-    }
+    if (max_rows > SIZE_MAX / sizeof(float) / dim)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
+    float *vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    if (!vectors)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     size_t lines_before = 0;
     for (int t = 0; t < made; t++) {
         text_job *j = &jobs[t];
         j->line = first_line + lines_before;
         lines_before += j->newlines;
         j->max_rows = row_base[t + 1] - row_base[t];
-        j->vectors = vectors ? vectors + row_base[t] * dim : NULL;
+        j->vectors = vectors + row_base[t] * dim;
         j->offsets = malloc((j->max_rows + 1) * sizeof *j->offsets);
-        if (j->status == EV_OK && (!vectors || !j->offsets))
-            j->status = !vectors ? ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path,
-                                           max_rows, dim)
-                                 : ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory", path);
+        if (!j->offsets)
+            j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory", path);
         if (t == 0) {
             j->progress = o->progress;
             j->progress_ctx = o->progress_ctx;
