@@ -59,10 +59,19 @@ void render_cell(FILE *fp, const char *s, size_t n, size_t max, int pad, const r
     fputs(st->unicode ? "\xe2\x80\xa6" : "~", fp);
 }
 
+/* A weight in whole percent, as the cells print it. */
+static int cell_pct(float a) { return (int)(a * 100.0f + 0.5f); }
+
+/* The cell is four blanks: a weight that rounds to 0 %, in the plain and Unicode styles. */
+static int cell_blank(float a, int masked, const render_style *st)
+{
+    return !st->color && !masked && !(cell_pct(a) > 0);
+}
+
 /* Shade for a weight: a 256-colour background from the greyscale ramp (232–255) on a terminal. */
 static void cell(FILE *fp, float a, int masked, const render_style *st)
 {
-    int pct = (int)(a * 100.0f + 0.5f);
+    int pct = cell_pct(a);
     if (masked) {
         fputs(st->unicode ? "   \xc2\xb7" : "   .", fp);
         return;
@@ -136,8 +145,7 @@ void render_heatmap(FILE *fp, const char *const *labels, size_t n, const float *
             fputc(' ', fp);
             size_t blanks = 0; /* empty cells not yet written: none at the end of a line (no trailing blanks) */
             for (size_t j = c0; j < c1; j++) {
-                int empty = !st->color && !(masked && masked[j]) && !((int)(A[i * n + j] * 100.0f + 0.5f) > 0);
-                if (empty) {
+                if (cell_blank(A[i * n + j], masked && masked[j], st)) {
                     blanks++;
                     continue;
                 }
