@@ -18,6 +18,12 @@ size_t gemm_nt_pack_floats(size_t k);
 void gemm_nt(const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, size_t m, size_t n,
              size_t k, float *pack);
 
+/* The same sums with the rows of A in the lanes of a 16-wide tile, for the search of up to 16 queries: CT[j*16 + i]
+ * = C[i][j] for i < m ≤ 16, j < n, and 0 in the lanes i ≥ m. On AVX-512 this is the small kernel's own layout (no
+ * transposition into rows of C); elsewhere the row-layout kernels' results, transposed. -1 when m > 16. */
+int gemm_nt_lanes(const float *A, size_t lda, const float *B, size_t ldb, float *CT, size_t m, size_t n, size_t k,
+                  float *pack);
+
 /* The plain-C twin: the same sums, element by element with fmaf. */
 void gemm_nt_naive(const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, size_t m, size_t n,
                    size_t k);
@@ -28,5 +34,9 @@ const char *gemm_nt_kernel(void);
 /* gemm_nt with a named kernel ("avx512", "avx2", "c"), for the tests: -1 when this CPU cannot run it. */
 int gemm_nt_with(const char *kernel, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                  size_t m, size_t n, size_t k, float *pack);
+
+/* gemm_nt_lanes with a named kernel, for the tests: -1 when this CPU cannot run it or m > 16. */
+int gemm_nt_lanes_with(const char *kernel, const float *A, size_t lda, const float *B, size_t ldb, float *CT,
+                       size_t m, size_t n, size_t k, float *pack);
 
 #endif

@@ -667,6 +667,76 @@ static candidate_fn pick_candidate_fn(void)
     return next_candidate_c;
 }
 
+/* The lanes tile (gemm_nt_lanes: row j's dot products with up to 16 queries in T[j*16 …]): the first j in [j0, n)
+ * where a lane i of want has !(T[j*16 + i] · inv[j] < lim[i]), with those lanes in *hit; n when none. */
+static size_t next_lanes_c(const float *T, const float *inv, size_t j, size_t n, const float *lim, unsigned want,
+                           unsigned *hit)
+{
+    for (; j < n; j++) {
+        unsigned h = 0;
+        for (unsigned i = 0; i < 16; i++)
+            if ((want >> i & 1u) && !(T[j * 16 + i] * inv[j] < lim[i]))
+                h |= 1u << i;
+        if (h) {
+            *hit = h;
+            return j;
+        }
+    }
+    return n;
+}
+
+#if SIM_X86
+__attribute__((target("avx2"))) static size_t next_lanes_avx2(const float *T, const float *inv, size_t j, size_t n,
+                                                               const float *lim, unsigned want, unsigned *hit)
+{
+    __m256 l0 = _mm256_loadu_ps(lim), l1 = _mm256_loadu_ps(lim + 8);
+    for (; j < n; j++) {
+        __m256 v = _mm256_set1_ps(inv[j]);
+        unsigned h0 = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_mul_ps(_mm256_loadu_ps(T + j * 16), v), l0,
+                                                                 _CMP_NLT_UQ));
+        unsigned h1 = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_mul_ps(_mm256_loadu_ps(T + j * 16 + 8), v), l1, _CMP_NLT_UQ));
+        unsigned h = (h0 | h1 << 8) & want;
+        if (h) {
+            *hit = h;
+            return j;
+        }
+    }
+    return n;
+}
+
+__attribute__((target("avx512f"))) static size_t next_lanes_avx512(const float *T, const float *inv, size_t j,
+                                                                   size_t n, const float *lim, unsigned want,
+                                                                   unsigned *hit)
+{
+    __m512 l = _mm512_loadu_ps(lim);
+    for (; j < n; j++) {
+        __m512 a = _mm512_mul_ps(_mm512_loadu_ps(T + j * 16), _mm512_set1_ps(inv[j]));
+        unsigned h = _mm512_mask_cmp_ps_mask((__mmask16)want, a, l, _CMP_NLT_UQ);
+        if (h) {
+            *hit = h;
+            return j;
+        }
+    }
+    return n;
+}
+#endif
+
+typedef size_t (*lanes_fn)(const float *T, const float *inv, size_t j, size_t n, const float *lim, unsigned want,
+                           unsigned *hit);
+
+static lanes_fn pick_lanes_fn(void)
+{
+#if SIM_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return next_lanes_avx512;
+    if (__builtin_cpu_supports("avx2"))
+        return next_lanes_avx2;
+#endif
+    return next_lanes_c;
+}
+
 /* The floor a candidate's approximate cosine must reach: the heap's floor less a margin for the difference between
  * the store's norms and numpy's (about 1e-7 relative; the margin is 1e-5). */
 static float approx_limit(const topk_heap *t)
@@ -675,23 +745,49 @@ static float approx_limit(const topk_heap *t)
     return fl - (fabsf(fl) * 1e-5f + 1e-30f);
 }
 
+/* Scores row (dot product y with a unit query) exactly as gensim does, y / numpy's float32 norm of the row, and
+ * offers it to t unless excluded. */
+static void offer_exact(topk_heap *t, long row, float y, float norm, const long *ex, size_t nex)
+{
+    float sc = cos_from_dot(y, norm);
+    if (t->n == t->k && !hit_worse(t->h[0], (sim_hit){row, sc}))
+        return;
+    if (nex && is_excluded(ex, nex, row))
+        return;
+    heap_offer(t, row, sc);
+}
+
 /* Offers rows lo … lo+nb-1, whose dot products with a unit query are y (nb), to t. An approximate cosine (y times
  * the inverse of the store's double-precision norm, inv) rules out the rows that cannot enter; the others are
- * scored exactly as gensim does, y / numpy's float32 norm (sim_norm). */
+ * scored exactly (offer_exact). */
 static void offer_block(const store *s, candidate_fn next, const float *y /*(nb)*/, const float *inv /*(nb)*/,
                         size_t lo, size_t nb, const long *ex, size_t nex, topk_heap *t)
 {
     size_t d = store_dim(s);
     float lim = approx_limit(t);
     for (size_t j = next(y, inv, 0, nb, lim); j < nb; j = next(y, inv, j + 1, nb, lim)) {
-        long row = (long)(lo + j);
-        float sc = cos_from_dot(y[j], sim_norm(store_row(s, lo + j), d));
-        if (t->n == t->k && !hit_worse(t->h[0], (sim_hit){row, sc}))
-            continue;
-        if (nex && is_excluded(ex, nex, row))
-            continue;
-        heap_offer(t, row, sc);
+        offer_exact(t, (long)(lo + j), y[j], sim_norm(store_row(s, lo + j), d), ex, nex);
         lim = approx_limit(t);
+    }
+}
+
+/* offer_block for up to 16 queries at once from a lanes tile T (nb × 16): one vector test per row for all of them;
+ * ex is (mg, nex), t (mg). */
+static void offer_tile_lanes(const store *s, lanes_fn next, const float *T, const float *inv, size_t lo, size_t nb,
+                        size_t mg, const long *ex, size_t nex, topk_heap *t)
+{
+    size_t d = store_dim(s);
+    float lim[16];
+    unsigned want = mg >= 16 ? 0xffffu : (1u << mg) - 1u, hit = 0;
+    for (size_t i = 0; i < 16; i++)
+        lim[i] = i < mg ? approx_limit(&t[i]) : INFINITY;
+    for (size_t j = next(T, inv, 0, nb, lim, want, &hit); j < nb; j = next(T, inv, j + 1, nb, lim, want, &hit)) {
+        float norm = sim_norm(store_row(s, lo + j), d);
+        for (; hit; hit &= hit - 1) {
+            unsigned i = (unsigned)__builtin_ctz(hit);
+            offer_exact(&t[i], (long)(lo + j), T[j * 16 + i], norm, nex ? ex + i * nex : NULL, nex);
+            lim[i] = approx_limit(&t[i]);
+        }
     }
 }
 
@@ -713,6 +809,10 @@ static ev_status topk_prepare(const store *s, const float *queries, size_t m, si
     return EV_OK;
 }
 
+/* Queries up to which a batched top-k keeps its score tiles in lanes of 16 queries (gemm_nt_lanes, one vector test
+ * per row for 16 queries; gemm_nt's small kernel covers the same range); above, rows of gemm_nt's panel kernel. */
+#define TOPK_LANES_MAX 96
+
 /* One worker of a batched top-k: takes blocks of rows in turn; keeps its own heaps (m of them). */
 typedef struct {
     const store *s;
@@ -722,6 +822,7 @@ typedef struct {
     size_t n_exclude;
     atomic_size_t *next;   /* the next block, shared */
     candidate_fn cand;
+    lanes_fn lanes;        /* set: tiles in lanes of 16 queries (m ≤ TOPK_LANES_MAX), else rows */
     sim_hit *hits;         /* (m, k) this worker's heaps */
     topk_heap *heaps;      /* (m) */
     int nomem;
@@ -731,8 +832,9 @@ static void *topk_worker_run(void *arg)
 {
     topk_worker *w = arg;
     size_t d = store_dim(w->s), m = w->m, B = w->B, nblocks = (w->R + B - 1) / B, b;
+    size_t groups = (m + 15) / 16, nex = w->n_exclude;
     const float *X = store_vectors(w->s);
-    float *T = malloc(m * B * sizeof *T), *inv = malloc(B * sizeof *inv);
+    float *T = malloc((w->lanes ? groups * 16 : m) * B * sizeof *T), *inv = malloc(B * sizeof *inv);
     float *pack = m > 1 ? aligned_alloc(64, (gemm_nt_pack_floats(d) * sizeof *pack + 63) & ~(size_t)63) : NULL;
     if (!T || !inv || (m > 1 && !pack)) {
         w->nomem = 1;
@@ -745,12 +847,21 @@ static void *topk_worker_run(void *arg)
         size_t lo = b * B, nb = w->R - lo < B ? w->R - lo : B;
         if (m == 1)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.f, X + lo * d, (int)d, w->Q, 1, 0.f, T, 1);
+        else if (w->lanes)
+            for (size_t g = 0; g < groups; g++)
+                gemm_nt_lanes(w->Q + g * 16 * d, d, X + lo * d, d, T + g * 16 * B, m - g * 16 < 16 ? m - g * 16 : 16,
+                              nb, d, pack);
         else
             gemm_nt(w->Q, d, X + lo * d, d, T, nb, m, nb, d, pack);
         block_inverse_norms(w->s, lo, nb, inv);
-        for (size_t i = 0; i < m; i++)
-            offer_block(w->s, w->cand, T + i * nb, inv, lo, nb,
-                        w->n_exclude ? w->exclude + i * w->n_exclude : NULL, w->n_exclude, &w->heaps[i]);
+        if (w->lanes)
+            for (size_t g = 0; g < groups; g++)
+                offer_tile_lanes(w->s, w->lanes, T + g * 16 * B, inv, lo, nb, m - g * 16 < 16 ? m - g * 16 : 16,
+                            nex ? w->exclude + g * 16 * nex : NULL, nex, &w->heaps[g * 16]);
+        else
+            for (size_t i = 0; i < m; i++)
+                offer_block(w->s, w->cand, T + i * nb, inv, lo, nb, nex ? w->exclude + i * nex : NULL, nex,
+                            &w->heaps[i]);
     }
     free(T);
     free(inv);
@@ -767,11 +878,12 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     /* m = 1: one sgemv per block of rows, OpenBLAS's threads inside; blocks of a multiple of 4 rows give the same
      * bits as one sgemv over all rows (numpy's dot(vectors, mean)). m > 1: one gemm_nt per block for all queries
      * (each score the sequential fused sum: the same bits on every machine, twice OpenBLAS 0.3.21's speed where the
-     * CPU has AVX-512), the (m × B) tile ≤ 512 KB, blocks shared by worker threads when the work is large enough. */
+     * CPU has AVX-512), the tile ≤ 512 KB — for m ≤ TOPK_LANES_MAX the queries in lanes of 16 (gemm_nt_lanes), above in
+     * rows —, blocks shared by worker threads when the work is large enough. */
     size_t B = 16384;
-    int nthreads = 1;
+    int nthreads = 1, lanes = m > 1 && m <= TOPK_LANES_MAX;
     if (m > 1) {
-        B = 131072 / m;
+        B = 131072 / (lanes ? (m + 15) / 16 * 16 : m);
         B = B < 256 ? 256 : B > 4096 ? 4096 : B & ~(size_t)15;
         if (R * m >= (1u << 18))
             nthreads = parallel_cores(8);
@@ -797,8 +909,9 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     atomic_size_t next;
     atomic_init(&next, 0);
     candidate_fn cand = pick_candidate_fn();
+    lanes_fn lanes_next = lanes ? pick_lanes_fn() : NULL;
     for (int t = 0; t < nthreads; t++) {
-        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, &next, cand, hits + (size_t)t * m * k,
+        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, &next, cand, lanes_next, hits + (size_t)t * m * k,
                               heaps + (size_t)t * m, 0};
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};

@@ -1,7 +1,7 @@
 /* test_gemm_nt — the score-tile product: every kernel this CPU runs (AVX-512, AVX2, C) equals the plain-C twin bit
  * for bit on edge shapes (rows and columns around the kernels' tile sizes and the switch between the AVX-512
  * kernels, k = 0, wider leading dimensions), the twin equals a double-precision product to float accuracy, and
- * OpenBLAS's sgemm agrees to the same accuracy. */
+ * OpenBLAS's sgemm agrees to the same accuracy. The lanes layout (gemm_nt_lanes, m ≤ 16) holds the same bits. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <math.h>
@@ -24,6 +24,37 @@ static float *fill(size_t n)
         v[i] = u < 0.05 ? 0.f : u < 0.07 ? 1e-40f : nrand(); /* zeros, subnormals, normals of both signs */
     }
     return v;
+}
+
+/* The lanes layout (m ≤ 16): CT[j*16 + i] is the twin's C[i][j], bit for bit, and the lanes i ≥ m are 0. */
+static void lanes_shape(const float *A, size_t lda, const float *B, size_t ldb, const float *want, size_t ldc,
+                        size_t m, size_t n, size_t k, float *pack, const char *const *kernels, int nk)
+{
+    float *ct = malloc((n ? n : 1) * 16 * sizeof *ct);
+    if (!ct) {
+        fprintf(stderr, "test_gemm_nt: out of memory\n");
+        exit(2);
+    }
+    for (int q = 0; q <= nk; q++) { /* each kernel, then gemm_nt_lanes's own pick */
+        for (size_t j = 0; j < n * 16; j++)
+            ct[j] = NAN;
+        int rc = q < nk ? gemm_nt_lanes_with(kernels[q], A, lda, B, ldb, ct, m, n, k, pack)
+                        : gemm_nt_lanes(A, lda, B, ldb, ct, m, n, k, pack);
+        const char *name = q < nk ? kernels[q] : "gemm_nt_lanes";
+        if (m > 16) {
+            CHECK(rc == -1, "%s: expected -1 for m=%zu > 16, found %d", name, m, rc);
+            continue;
+        }
+        CHECK(rc == 0, "%s refused m=%zu", name, m);
+        size_t bad = 0;
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < 16; i++) {
+                float w = i < m ? want[i * ldc + j] : 0.f;
+                bad += memcmp(&ct[j * 16 + i], &w, sizeof w) != 0;
+            }
+        CHECK(bad == 0, "%s lanes: %zu elements differ from the twin at m=%zu n=%zu k=%zu", name, bad, m, n, k);
+    }
+    free(ct);
 }
 
 static void one_shape(size_t m, size_t n, size_t k, size_t pad, const char *const *kernels, int nk)
@@ -49,6 +80,7 @@ static void one_shape(size_t m, size_t n, size_t k, size_t pad, const char *cons
     gemm_nt(A, lda, B, ldb, got, ldc, m, n, k, pack);
     CHECK(memcmp(got, want, m * ldc * sizeof *got) == 0, "gemm_nt differs from the twin at m=%zu n=%zu k=%zu", m, n,
           k);
+    lanes_shape(A, lda, B, ldb, want, ldc, m, n, k, pack, kernels, nk);
     /* the twin is a product: against double precision, and OpenBLAS against it, to float accuracy */
     if (m && n && k) {
         float *blas = malloc(m * n * sizeof *blas);

@@ -432,7 +432,7 @@ static void test_twins(void)
             store *s = random_store(V, d, seed++, 2, 3);
             if (!s)
                 continue;
-            const size_t ms[] = {1, 2, 3, 5, 16, 17};
+            const size_t ms[] = {1, 2, 3, 5, 16, 17, 40, 96, 97}; /* 2…96: tiles in lanes of 16 queries; 97: rows */
             for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
                 size_t m = ms[mi], k = 1 + (seed % 3) * 6, R = seed % 2 ? 0 : V / 2 + 1, nex = seed % 3;
                 float *Q = malloc(m * d * sizeof *Q);
