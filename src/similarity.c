@@ -607,10 +607,32 @@ static int is_excluded(const long *ex, size_t nex, long row)
 /* The filter of a block: inv[j] = 1 / (the store's norm of row lo + j), in float; NaN for rows whose norm is so
  * small or large that numpy's float32 norm may underflow or overflow where the store's did not (those always get
  * the exact treatment). Zero rows get 0: their cosine is 0 either way. */
+#if SIM_X86
+/* The same, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows done. */
+__attribute__((target("avx512f"))) static size_t inverse_norms_avx512(const float *sn, size_t nb, float *inv)
+{
+    const __m512 lo = _mm512_set1_ps(1e-18f), hi = _mm512_set1_ps(1e18f), one = _mm512_set1_ps(1.f);
+    const __m512 nan = _mm512_set1_ps(NAN), zero = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 16 <= nb; j += 16) {
+        __m512 n = _mm512_loadu_ps(sn + j);
+        __mmask16 ok = _mm512_cmp_ps_mask(n, lo, _CMP_GT_OQ) & _mm512_cmp_ps_mask(n, hi, _CMP_LT_OQ);
+        __m512 r = _mm512_mask_div_ps(nan, ok, one, n);
+        _mm512_storeu_ps(inv + j, _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(n, zero, _CMP_EQ_OQ), zero));
+    }
+    return j;
+}
+#endif
+
 static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv /*(nb)*/)
 {
     const float *sn = store_norms(s);
-    for (size_t j = 0; j < nb; j++) {
+    size_t j = 0;
+#if SIM_X86
+    if (__builtin_cpu_supports("avx512f"))
+        j = inverse_norms_avx512(sn + lo, nb, inv);
+#endif
+    for (; j < nb; j++) {
         float n = sn[lo + j];
         inv[j] = n == 0.f ? 0.f : n > 1e-18f && n < 1e18f ? 1.f / n : NAN;
     }
