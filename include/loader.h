@@ -29,6 +29,11 @@ typedef struct {
     int threads;              /* parser threads for text input; 0 = one per core (at most 8) */
     loader_progress_fn progress;
     void *progress_ctx;
+    /* Where a text file's matrix goes: when set, called once with the most rows the file can hold and returns room
+     * for them that the store does not free (store_sink_matrix: the output cache's mapping), or NULL for an
+     * ordinary allocation. */
+    float *(*matrix_alloc)(void *ctx, size_t max_rows, size_t dim);
+    void *matrix_ctx;
     size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */
     vformat detected;         /* out: the format actually read */
 } loader_opts;

@@ -31,13 +31,15 @@ typedef struct store store;
 /* How a query word was matched. */
 typedef enum { STORE_EXACT = 0, STORE_LOWER = 1, STORE_OOV = 2 } store_match;
 
-/* Rows handed to store_from_rows. The store takes ownership of the three arrays (freed with free()). */
+/* Rows handed to store_from_rows. The store takes ownership of the three arrays (freed with free()), of vectors
+ * only when borrowed is 0 (borrowed: a store_sink's mapping, which outlives the store). */
 typedef struct {
     size_t n;          /* rows */
     size_t dim;        /* values per row */
     float *vectors;    /* (n, dim) row-major */
     char *words;       /* concatenated words, each NUL-terminated */
     size_t *offsets;   /* (n+1): word i is words[offsets[i] .. offsets[i+1]-1) without its NUL */
+    int borrowed;      /* vectors are not the store's to free */
 } store_rows;
 
 /* Opens the cache at path (mmap). Validates magic/sizes/offsets before trusting anything. On success *out owns
@@ -65,6 +67,28 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err);
 
 /* Releases everything. NULL-safe. */
 void store_close(store *s);
+
+/* A cache written with its matrix filled in place (convert from a text file): the loader parses straight into a
+ * shared mapping of the output's temporary file (loader_opts.matrix_alloc = store_sink_matrix), so the matrix is
+ * neither held in anonymous memory nor copied, and store_sink_finish writes the header and the other tensors
+ * around it. The file is the same cache store_write_cache writes, its header padded with more spaces. */
+typedef struct store_sink store_sink;
+
+/* A sink for the cache at path; meta_bytes bounds the bytes of the metadata strings the store will carry (the
+ * source path and names: the header's room is reserved from it). NULL when out of memory. Nothing is created yet. */
+store_sink *store_sink_new(const char *path, size_t meta_bytes);
+
+/* loader_opts.matrix_alloc: creates the temporary file, reserves room for the header and max_rows × dim floats
+ * and returns the mapped matrix; NULL (the loader allocates as usual) when that cannot be done. */
+float *store_sink_matrix(void *sink, size_t max_rows, size_t dim);
+
+/* Writes s to the sink's path, atomically: when s's matrix is the sink's mapping (its rows compacted to the front),
+ * only the header and the other tensors are written around it; otherwise (or if the header does not fit the
+ * room reserved) as store_write_cache. s's matrix lives in the mapping: do not use s after store_sink_free. */
+ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err);
+
+/* Unmaps the matrix and removes the temporary file if store_sink_finish did not run. NULL-safe. */
+void store_sink_free(store_sink *k);
 
 size_t store_size(const store *s);            /* V */
 size_t store_dim(const store *s);             /* d */

@@ -87,7 +87,9 @@ const char *cli_vectors_path(const cli_opts *o, char **owned)
     return *owned = cli_default_vectors_path();
 }
 
-store *cli_open_vectors(const cli_opts *o, int *code)
+store *cli_open_vectors(const cli_opts *o, int *code) { return cli_open_vectors_into(o, code, NULL, NULL); }
+
+store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc)(void *, size_t, size_t), void *ctx)
 {
     char *def;
     const char *path = cli_vectors_path(o, &def);
@@ -106,7 +108,12 @@ store *cli_open_vectors(const cli_opts *o, int *code)
         *code = EV_ERR_NOMEM;
         return NULL;
     }
-    loader_opts lo = {.format = o->in_format, .limit = o->limit, .threads = o->threads, .progress = cli_progress_fn()};
+    loader_opts lo = {.format = o->in_format,
+                      .limit = o->limit,
+                      .threads = o->threads,
+                      .progress = cli_progress_fn(),
+                      .matrix_alloc = matrix_alloc,
+                      .matrix_ctx = ctx};
     store *s = NULL;
     ev_error err = {0};
     if (loader_load(path, &lo, &s, &err) != EV_OK) {

@@ -1,5 +1,5 @@
 /* cli_vectors — the vector-file commands: vector, info, convert, index. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* realpath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +25,25 @@ int cmd_convert(cli_opts *o)
     cli_opts io = *o;
     io.vectors = in;
     int code = 0;
+    ev_error err = {0};
+    if (to == VF_CACHE) { /* a text file's matrix is parsed straight into the output (store_sink) */
+        char *abs = realpath(in, NULL);
+        store_sink *k = store_sink_new(outp, (abs ? strlen(abs) : strlen(in)) + 256);
+        free(abs);
+        if (!k) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return EV_ERR_NOMEM;
+        }
+        store *s = cli_open_vectors_into(&io, &code, store_sink_matrix, k);
+        if (s && store_sink_finish(k, s, &err) != EV_OK)
+            code = cli_report(&err);
+        store_close(s);
+        store_sink_free(k);
+        return code;
+    }
     store *s = cli_open_vectors(&io, &code);
     if (!s)
         return code;
-    ev_error err = {0};
     if (loader_write(s, outp, to, cli_progress_fn(), NULL, &err) != EV_OK)
         code = cli_report(&err);
     store_close(s);

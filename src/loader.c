@@ -638,8 +638,12 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     size_t max_rows = row_base[made];
     if (max_rows > SIZE_MAX / sizeof(float) / dim)
         return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
-    float *vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
-    hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    float *vectors = o->matrix_alloc && max_rows ? o->matrix_alloc(o->matrix_ctx, max_rows, dim) : NULL;
+    int borrowed = vectors != NULL;
+    if (!borrowed) {
+        vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
+        hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
+    }
     if (!vectors)
         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     size_t lines_before = 0;
@@ -706,7 +710,8 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
         ev_error_clear(&jobs[t].err);
     }
     if (st != EV_OK) {
-        free(vectors);
+        if (!borrowed)
+            free(vectors);
         free(words);
         free(offsets);
         return st;
@@ -716,6 +721,7 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     out->n = rows;
     out->dim = dim;
     out->vectors = vectors;
+    out->borrowed = borrowed;
     out->words = words;
     out->offsets = offsets;
     return EV_OK;

@@ -168,6 +168,35 @@ void outfile_write(outfile *of, const void *p, size_t n)
         of->err_no = errno ? errno : EIO;
 }
 
+void *outfile_map(outfile *of, size_t n)
+{
+    if (!of->fp || of->err_no || !of->tmp_path || n == 0 || fflush(of->fp) != 0)
+        return NULL;
+    int fd = fileno(of->fp);
+    int r = fallocate(fd, 0, 0, (off_t)n);
+    if (r != 0)
+        return NULL; /* ENOSPC, EFBIG, EOPNOTSUPP: the caller writes the ordinary way, which reports them */
+    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+void outfile_seek(outfile *of, size_t off)
+{
+    if (!of->fp || of->err_no)
+        return;
+    if (fflush(of->fp) != 0 || fseeko(of->fp, (off_t)off, SEEK_SET) != 0)
+        of->err_no = errno ? errno : EIO;
+}
+
+void outfile_truncate(outfile *of)
+{
+    if (!of->fp || of->err_no || !of->tmp_path)
+        return;
+    off_t end = ftello(of->fp);
+    if (end < 0 || fflush(of->fp) != 0 || ftruncate(fileno(of->fp), end) != 0)
+        of->err_no = errno ? errno : EIO;
+}
+
 ev_status outfile_commit(outfile *of, ev_error *err)
 {
     if (!of->fp)

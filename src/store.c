@@ -520,7 +520,8 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     size_t n = rows->n, d = rows->dim;
     if (!s)
         goto oom;
-    s->own_vectors = rows->vectors;
+    float *vec = rows->vectors;
+    s->own_vectors = rows->borrowed ? NULL : rows->vectors;
     s->own_vocab = rows->words;
     size_t *in_off = rows->offsets;
     rows->vectors = NULL;
@@ -549,7 +550,6 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
      * towards the front in place (the write position never passes the read position). */
     size_t kept = 0, wpos = 0, mask = s->H - 1;
     char *voc = s->own_vocab;
-    float *vec = s->own_vectors;
     for (size_t i = 0; i < n; i++) {
         const char *w = voc + in_off[i];
         size_t len = in_off[i + 1] - in_off[i] - 1;
@@ -639,7 +639,9 @@ ev_status store_limit(store *s, size_t n, ev_error *err)
 
 /* ---- writing a cache ------------------------------------------------------------------------------------- */
 
-ev_status store_write_cache(const store *s, const char *path, ev_error *err)
+/* The cache's header: metadata, then the tensors in file order (vocab_offsets, vectors, norms, index, the
+ * neighbour lists when present, vocab). NULL when out of memory. */
+static cJSON *cache_header(const store *s)
 {
     size_t V = s->V, d = s->d, pos = 0;
     size_t sh_off[1] = {V + 1}, sh_vec[2] = {V, d}, sh_norm[1] = {V}, sh_idx[1] = {s->H}, sh_voc[1] = {s->vocab_bytes};
@@ -658,20 +660,140 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
           st_add_tensor(hdr, "vocab", "U8", 1, sh_voc, 1, &pos);
     if (bad) {
         cJSON_Delete(hdr);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
+        return NULL;
     }
+    return hdr;
+}
+
+/* The tensors after the matrix, in cache_header's order. */
+static void write_after_vectors(const store *s, outfile *of)
+{
+    outfile_write(of, s->norms, 4 * s->V);
+    outfile_write(of, s->index, 4 * s->H);
+    if (s->nbr_n) {
+        outfile_write(of, s->nbr_rows, 4 * s->nbr_n * s->nbr_k);
+        outfile_write(of, s->nbr_scores, 4 * s->nbr_n * s->nbr_k);
+    }
+    outfile_write(of, s->vocab, s->vocab_bytes);
+}
+
+ev_status store_write_cache(const store *s, const char *path, ev_error *err)
+{
+    cJSON *hdr = cache_header(s);
+    if (!hdr)
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
     outfile of;
     ev_status st = st_begin_file(&of, path, hdr, CACHE_ALIGN, err);
     if (st != EV_OK)
         return st;
-    outfile_write(&of, s->offsets, 8 * (V + 1));
-    outfile_write(&of, s->vectors, 4 * V * d);
-    outfile_write(&of, s->norms, 4 * V);
-    outfile_write(&of, s->index, 4 * s->H);
-    if (s->nbr_n) {
-        outfile_write(&of, s->nbr_rows, 4 * s->nbr_n * s->nbr_k);
-        outfile_write(&of, s->nbr_scores, 4 * s->nbr_n * s->nbr_k);
-    }
-    outfile_write(&of, s->vocab, s->vocab_bytes);
+    outfile_write(&of, s->offsets, 8 * (s->V + 1));
+    outfile_write(&of, s->vectors, 4 * s->V * s->d);
+    write_after_vectors(s, &of);
     return outfile_commit(&of, err);
+}
+
+/* ---- a cache whose matrix is filled in place ------------------------------------------------------------- */
+
+/* The file: [8-byte header length][header JSON, padded with spaces][vocab_offsets][vectors at byte M][the rest].
+ * M, page-aligned, is fixed when the matrix is reserved, before the rows are known: room for the JSON
+ * (JSON_RESERVE plus six bytes per metadata byte, the worst JSON escape) and for max_rows + 1 offsets. With V ≤
+ * max_rows rows kept, the offsets start 8·(V + 1) bytes before M and the header's padding takes up the rest —
+ * the same layout store_write_cache writes, with a longer header. */
+#define JSON_RESERVE 2048
+
+struct store_sink {
+    char *path;
+    size_t meta_bytes;
+    outfile of;
+    int open;          /* of holds the temporary file */
+    char *map;         /* [0, map_len) of it, shared */
+    size_t map_len, M, max_rows, dim;
+};
+
+store_sink *store_sink_new(const char *path, size_t meta_bytes)
+{
+    store_sink *k = calloc(1, sizeof *k);
+    if (k && !(k->path = strdup(path))) {
+        free(k);
+        return NULL;
+    }
+    if (k)
+        k->meta_bytes = meta_bytes;
+    return k;
+}
+
+float *store_sink_matrix(void *sink, size_t max_rows, size_t dim)
+{
+    store_sink *k = sink;
+    long page = sysconf(_SC_PAGESIZE);
+    if (k->map || k->open || page <= 0 || max_rows == 0 || dim == 0 || k->meta_bytes > SIZE_MAX / 16 ||
+        max_rows > (SIZE_MAX / 2 - k->meta_bytes * 6) / 8 / dim / 4)
+        return NULL;
+    size_t head = 8 + JSON_RESERVE + 6 * k->meta_bytes + 8 * (max_rows + 1);
+    size_t M = (head + (size_t)page - 1) / (size_t)page * (size_t)page;
+    if (M - 8 > MAX_HEADER_BYTES)
+        return NULL;
+    ev_error err = {0};
+    if (outfile_open(&k->of, k->path, &err) != EV_OK) { /* reported again by the ordinary write */
+        ev_error_clear(&err);
+        return NULL;
+    }
+    k->open = 1;
+    size_t len = M + max_rows * dim * sizeof(float);
+    char *m = outfile_map(&k->of, len);
+    if (!m) {
+        outfile_abort(&k->of);
+        k->open = 0;
+        return NULL;
+    }
+    k->map = m;
+    k->map_len = len;
+    k->M = M;
+    k->max_rows = max_rows;
+    k->dim = dim;
+    return (float *)(m + M);
+}
+
+ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err)
+{
+    size_t V = s->V;
+    int in_place = k->map && s->vectors == (const float *)(k->map + k->M) && V <= k->max_rows && s->d == k->dim;
+    cJSON *hdr = in_place ? cache_header(s) : NULL;
+    char *json = hdr ? cJSON_PrintUnformatted(hdr) : NULL;
+    cJSON_Delete(hdr);
+    size_t data_off = in_place ? k->M - 8 * (V + 1) : 0, jlen = json ? strlen(json) : 0;
+    if (!json || 8 + jlen > data_off) { /* not parsed into the sink, or no room: the ordinary write */
+        free(json);
+        if (k->open)
+            outfile_abort(&k->of);
+        k->open = 0;
+        return store_write_cache(s, k->path, err); /* reads the matrix from the mapping, still there */
+    }
+    unsigned char lenbuf[8];
+    for (int i = 0; i < 8; i++)
+        lenbuf[i] = (unsigned char)((uint64_t)(data_off - 8) >> (8 * i));
+    outfile_seek(&k->of, 0);
+    outfile_write(&k->of, lenbuf, 8);
+    outfile_write(&k->of, json, jlen);
+    for (size_t i = 8 + jlen; i < data_off; i++)
+        fputc(' ', k->of.fp);
+    free(json);
+    outfile_write(&k->of, s->offsets, 8 * (V + 1));
+    outfile_seek(&k->of, k->M + 4 * V * s->d);
+    write_after_vectors(s, &k->of);
+    outfile_truncate(&k->of);
+    k->open = 0;
+    return outfile_commit(&k->of, err);
+}
+
+void store_sink_free(store_sink *k)
+{
+    if (!k)
+        return;
+    if (k->open)
+        outfile_abort(&k->of);
+    if (k->map)
+        munmap(k->map, k->map_len);
+    free(k->path);
+    free(k);
 }

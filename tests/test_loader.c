@@ -1,5 +1,6 @@
 /* test_loader — every input format, the gensim reference fixtures bit for bit, malformed inputs, writers. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -389,6 +390,94 @@ static void test_chunked_text(void)
     free(text);
 }
 
+/* Files in tmpdir whose name contains frag. */
+static int count_files(const char *frag)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strstr(e->d_name, frag) != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The header length of a safetensors file (its first 8 bytes); a cache written in place reserves ≥ 2 KiB, an
+ * ordinary one needs a few hundred bytes. */
+static uint64_t header_len(const char *path)
+{
+    unsigned char b[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        if (fread(b, 1, 8, f) != 8)
+            memset(b, 0, 8);
+        fclose(f);
+    }
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | b[i];
+    return n;
+}
+
+/* Loads path through a store_sink writing out (the matrix parsed into the output's mapping) and returns the
+ * written cache, opened; NULL on failure (err set). */
+static store *sink_convert(const char *path, const char *out, int threads, ev_error *err)
+{
+    store_sink *k = store_sink_new(out, strlen(path) + 256);
+    loader_opts o = {.threads = threads, .matrix_alloc = store_sink_matrix, .matrix_ctx = k};
+    store *s = NULL, *c = NULL;
+    ev_error_clear(err);
+    if (k && loader_load(path, &o, &s, err) == EV_OK && store_sink_finish(k, s, err) == EV_OK)
+        store_open(out, &c, err);
+    store_close(s);
+    store_sink_free(k);
+    return c;
+}
+
+/* A cache written with the matrix parsed in place equals the ordinary one (words, vectors, norms; store_open
+ * checks the offsets and the index), with blank lines and duplicates (fewer rows than lines: a longer header), on
+ * one and two threads; a binary input or a sink whose file cannot be created falls back to the ordinary write; a
+ * failed parse leaves no file behind. */
+static void test_sink(void)
+{
+    ev_error err = {0};
+    store *ref = load(tpath("chunked.txt"), VF_AUTO, 0, &err, NULL);
+    CHECK(ref != NULL, "chunked: %s", err.msg);
+    for (int t = 1; t <= 2; t++) {
+        store *c = sink_convert(tpath("chunked.txt"), tpath("sink.safetensors"), t, &err);
+        CHECK(c && same_store(ref, c), "sink, %d threads: %s", t, err.msg ? err.msg : "differs");
+        CHECK(c && memcmp(store_norms(ref), store_norms(c), store_size(ref) * sizeof(float)) == 0, "sink: norms");
+        CHECK(c && strcmp(store_meta(c, "source_format"), "glove") == 0, "sink: metadata");
+        CHECK(header_len(tpath("sink.safetensors")) >= 2048, "sink: the matrix was not parsed in place");
+        store_close(c);
+    }
+    store_close(ref);
+    write_str("dups.txt", "a 1 2\nb 3 4\n\na 5 6\r\nc 7 8\n\n");
+    store *c = sink_convert(tpath("dups.txt"), tpath("dups.safetensors"), 1, &err);
+    CHECK(c && store_size(c) == 3 && store_find(c, "c", 1) == 2 && store_row(c, 2)[1] == 8.f &&
+              store_row(c, 0)[0] == 1.f, "sink with duplicates and blank lines: %s", err.msg ? err.msg : "wrong rows");
+    CHECK(header_len(tpath("dups.safetensors")) >= 2048, "sink with duplicates: not parsed in place");
+    store_close(c);
+    c = sink_convert("tests/fixtures/gensim/kv.bin", tpath("bin.safetensors"), 0, &err);
+    ref = load("tests/fixtures/gensim/kv.bin", VF_AUTO, 0, &err, NULL);
+    CHECK(c && ref && same_store(ref, c), "sink from a binary file (ordinary write)");
+    CHECK(header_len(tpath("bin.safetensors")) < 2048, "sink from a binary file: expected the ordinary layout");
+    store_close(c);
+    store_close(ref);
+    c = sink_convert(tpath("dups.txt"), tpath("missing/x.safetensors"), 1, &err);
+    CHECK(!c && err.code == EV_ERR_WRITE && err.msg && strstr(err.msg, "missing/x.safetensors"),
+          "sink into a missing directory: %s", err.msg ? err.msg : "no error");
+    size_t n, rows;
+    char *text = chunked_text(&n, 39000, &rows);
+    write_file(tpath("sink-bad.txt"), text, n);
+    free(text);
+    c = sink_convert(tpath("sink-bad.txt"), tpath("bad.safetensors"), 2, &err);
+    CHECK(!c && err.code == EV_ERR_FORMAT, "sink, bad input: %s", err.msg ? err.msg : "no error");
+    CHECK(count_files("bad.safetensors") == 0, "sink, bad input: a file was left behind");
+    CHECK(count_files(".tmp.") == 0, "sink: a temporary file was left behind");
+    ev_error_clear(&err);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -400,6 +489,7 @@ int main(void)
     test_binary();
     test_round_trips();
     test_chunked_text();
+    test_sink();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
