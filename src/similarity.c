@@ -607,6 +607,17 @@ static int is_excluded(const long *ex, size_t nex, long row)
 /* The filter of a block: inv[j] = 1 / (the store's norm of row lo + j), in float; NaN for rows whose norm is so
  * small or large that numpy's float32 norm may underflow or overflow where the store's did not (those always get
  * the exact treatment). Zero rows get 0: their cosine is 0 either way. */
+/* The widest kernels this CPU runs: 2 AVX-512, 1 AVX2, 0 plain C (always 0 off x86). */
+static int simd_level(void)
+{
+#if SIM_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 #if SIM_X86
 /* The same, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows done. */
 __attribute__((target("avx512f"))) static size_t inverse_norms_avx512(const float *sn, size_t nb, float *inv)
@@ -629,7 +640,7 @@ static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv
     const float *sn = store_norms(s);
     size_t j = 0;
 #if SIM_X86
-    if (__builtin_cpu_supports("avx512f"))
+    if (simd_level() == 2)
         j = inverse_norms_avx512(sn + lo, nb, inv);
 #endif
     for (; j < nb; j++) {
@@ -680,13 +691,11 @@ typedef size_t (*candidate_fn)(const float *y, const float *inv, size_t j, size_
 static candidate_fn pick_candidate_fn(void)
 {
 #if SIM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return next_candidate_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return next_candidate_avx2;
-#endif
+    static const candidate_fn by_level[] = {next_candidate_c, next_candidate_avx2, next_candidate_avx512};
+    return by_level[simd_level()];
+#else
     return next_candidate_c;
+#endif
 }
 
 /* The lanes tile (gemm_nt_lanes: row j's dot products with up to 16 queries in T[j*16 …]): the first j in [j0, n)
@@ -750,13 +759,11 @@ typedef size_t (*lanes_fn)(const float *T, const float *inv, size_t j, size_t n,
 static lanes_fn pick_lanes_fn(void)
 {
 #if SIM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return next_lanes_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return next_lanes_avx2;
-#endif
+    static const lanes_fn by_level[] = {next_lanes_c, next_lanes_avx2, next_lanes_avx512};
+    return by_level[simd_level()];
+#else
     return next_lanes_c;
+#endif
 }
 
 /* The floor a candidate's approximate cosine must reach: the heap's floor less a margin for the difference between
@@ -1674,13 +1681,12 @@ DEFINE_BLOCK_SCAN(block_mul_avx512, __attribute__((target("avx512f"))), scan_mul
 static block_scan_fn pick_scan(sim_method method)
 {
 #if SIM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return method == SIM_MUL ? block_mul_avx512 : block_add_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return method == SIM_MUL ? block_mul_avx2 : block_add_avx2;
-#endif
+    static const block_scan_fn add[] = {block_add_c, block_add_avx2, block_add_avx512};
+    static const block_scan_fn mul[] = {block_mul_c, block_mul_avx2, block_mul_avx512};
+    return (method == SIM_MUL ? mul : add)[simd_level()];
+#else
     return method == SIM_MUL ? block_mul_c : block_add_c;
+#endif
 }
 
 /* ---- the blocked pass: workers over ranges of the vocabulary ---------------------------------------------- */
