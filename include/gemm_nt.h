@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 
-/* Floats of scratch gemm_nt needs for a given k (its packed panel of B), to pass as pack (64-byte aligned). */
+/* Floats of scratch gemm_nt and gemm_nt_lanes need for a given k (a packed panel of B, or A packed and a chunk of
+ * results), to pass as pack (64-byte aligned). */
 size_t gemm_nt_pack_floats(size_t k);
 
 /* C[i*ldc + j] = Σ_t A[i*lda + t] · B[j*ldb + t], summed as described above. pack: gemm_nt_pack_floats(k) floats,

@@ -755,13 +755,11 @@ float *store_sink_matrix(void *sink, size_t max_rows, size_t dim)
 {
     store_sink *k = sink;
     long page = sysconf(_SC_PAGESIZE);
-    if (k->map || k->open || page <= 0 || max_rows == 0 || dim == 0 || k->meta_bytes > SIZE_MAX / 16 ||
-        max_rows > (SIZE_MAX / 2 - k->meta_bytes * 6) / 8 / dim / 4)
-        return NULL;
+    if (k->map || k->open || page <= 0 || max_rows == 0 || dim == 0 || k->meta_bytes > SIZE_MAX / 64 ||
+        max_rows > SIZE_MAX / 64 / dim)
+        return NULL; /* (sizes far beyond any memory: the ordinary path reports them) */
     size_t head = 8 + JSON_RESERVE + 6 * k->meta_bytes + 8 * (max_rows + 1);
     size_t M = (head + (size_t)page - 1) / (size_t)page * (size_t)page;
-    if (M - 8 > MAX_HEADER_BYTES)
-        return NULL;
     ev_error err = {0};
     if (outfile_open(&k->of, k->path, &err) != EV_OK) { /* reported again by the ordinary write */
         ev_error_clear(&err);
@@ -791,7 +789,9 @@ ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err)
     char *json = hdr ? cJSON_PrintUnformatted(hdr) : NULL;
     cJSON_Delete(hdr);
     size_t data_off = in_place ? k->M - 8 * (V + 1) : 0, jlen = json ? strlen(json) : 0;
-    if (!json || 8 + jlen > data_off) { /* not parsed into the sink, or no room: the ordinary write */
+    /* Not parsed into the sink, or a header that does not fit (or that readers would refuse as too long, after very
+     * many duplicates): the ordinary write. */
+    if (!json || 8 + jlen > data_off || data_off - 8 > MAX_HEADER_BYTES) {
         free(json);
         if (k->open)
             outfile_abort(&k->of);
