@@ -803,7 +803,7 @@ static void offer_block(const store *s, candidate_fn next, const float *y /*(nb)
 /* offer_block for up to 16 queries at once from a lanes tile T (nb × 16): one vector test per row for all of them;
  * ex is (mg, nex), t (mg). */
 static void offer_tile_lanes(const store *s, lanes_fn next, const float *T, const float *inv, size_t lo, size_t nb,
-                        size_t mg, const long *ex, size_t nex, topk_heap *t)
+                             size_t mg, const long *ex, size_t nex, topk_heap *t)
 {
     size_t d = store_dim(s);
     float lim[16];
@@ -886,7 +886,7 @@ static void *topk_worker_run(void *arg)
         if (w->lanes)
             for (size_t g = 0; g < groups; g++)
                 offer_tile_lanes(w->s, w->lanes, T + g * 16 * B, inv, lo, nb, m - g * 16 < 16 ? m - g * 16 : 16,
-                            nex ? w->exclude + g * 16 * nex : NULL, nex, &w->heaps[g * 16]);
+                                 nex ? w->exclude + g * 16 * nex : NULL, nex, &w->heaps[g * 16]);
         else
             for (size_t i = 0; i < m; i++)
                 offer_block(w->s, w->cand, T + i * nb, inv, lo, nb, nex ? w->exclude + i * nex : NULL, nex,
