@@ -26,7 +26,11 @@ static char tmpdir[] = "/tmp/test_head.XXXXXX";
 /* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
 static store *make_store(size_t V, size_t d, float sd)
 {
-    store_rows r = {V, d, malloc(V * d * sizeof(float)), malloc(V * 8), malloc((V + 1) * sizeof(size_t))};
+    store_rows r = {.n = V,
+                    .dim = d,
+                    .vectors = malloc(V * d * sizeof(float)),
+                    .words = malloc(V * 8),
+                    .offsets = malloc((V + 1) * sizeof(size_t))};
     size_t off = 0;
     for (size_t i = 0; i < V; i++) {
         r.offsets[i] = off;
@@ -386,7 +390,11 @@ static void test_torch_fixture(void)
     CHECK(head_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK, "head_load torch: %s", err.msg);
     size_t V;
     CHECK(fscanf(f, " vocab %zu", &V) == 1, "vocab");
-    store_rows r = {V, d, malloc(V * d * sizeof(float)), malloc(V * 8), malloc((V + 1) * sizeof(size_t))};
+    store_rows r = {.n = V,
+                    .dim = d,
+                    .vectors = malloc(V * d * sizeof(float)),
+                    .words = malloc(V * 8),
+                    .offsets = malloc((V + 1) * sizeof(size_t))};
     size_t off = 0;
     for (size_t i = 0; i < V; i++) {
         r.offsets[i] = off;
