@@ -514,7 +514,7 @@ static void text_job_run(text_job *j)
     free(c.buf);
 }
 
-/* parallel_for bodies: text_run on jobs [lo, hi) (those that could get their buffers) … */
+/* parallel_for bodies: text_job_run on jobs [lo, hi) (those that could get their buffers) … */
 static void text_ranges(void *ctx, size_t lo, size_t hi, int tid)
 {
     (void)tid;

@@ -137,6 +137,24 @@ static void hint_huge_folios(void *m, size_t n)
 #endif
 }
 
+/* Reserves bytes [off, off + n) of fd with fallocate (so that filling them cannot fail with SIGBUS on a full disk),
+ * then maps [base, off + n) writable and shared (base ≤ off, page-aligned) with huge folios hinted. NULL when that
+ * fails: *reserve_err is fallocate's errno, or 0 when the reservation succeeded and the mapping did not. */
+static char *reserve_and_map(int fd, off_t base, off_t off, size_t n, int *reserve_err)
+{
+    *reserve_err = 0;
+    if (fallocate(fd, 0, off, (off_t)n) != 0) {
+        *reserve_err = errno ? errno : EIO;
+        return NULL;
+    }
+    size_t len = n + (size_t)(off - base);
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
+    if (m == MAP_FAILED)
+        return NULL;
+    hint_huge_folios(m, len);
+    return m;
+}
+
 typedef struct {
     char *dst;
     const char *src;
@@ -158,24 +176,21 @@ void outfile_write(outfile *of, const void *p, size_t n)
         off_t off = ftello(of->fp);
         long page = sysconf(_SC_PAGESIZE);
         if (off >= 0 && page > 0) {
-            int r = fallocate(fd, 0, off, (off_t)n);
-            if (r != 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
-                of->err_no = errno; /* ENOSPC, EFBIG (ulimit -f), …: nothing mapped, nothing lost */
+            off_t base = off - off % page;
+            size_t len = n + (size_t)(off - base);
+            int reserve_err;
+            char *m = reserve_and_map(fd, base, off, n, &reserve_err);
+            if (!m && reserve_err != 0 && reserve_err != EOPNOTSUPP && reserve_err != ENOSYS) {
+                of->err_no = reserve_err; /* ENOSPC, EFBIG (ulimit -f), …: nothing mapped, nothing lost */
                 return;
             }
-            if (r == 0) {
-                off_t base = off - off % page;
-                size_t len = n + (size_t)(off - base);
-                char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
-                if (m != MAP_FAILED) {
-                    hint_huge_folios(m, len);
-                    copy_job c = {m + (off - base), p};
-                    parallel_for(parallel_cores(8), n, copy_range, &c);
-                    munmap(m, len);
-                    if (fseeko(of->fp, off + (off_t)n, SEEK_SET) != 0)
-                        of->err_no = errno;
-                    return;
-                }
+            if (m) {
+                copy_job c = {m + (off - base), p};
+                parallel_for(parallel_cores(8), n, copy_range, &c);
+                munmap(m, len);
+                if (fseeko(of->fp, off + (off_t)n, SEEK_SET) != 0)
+                    of->err_no = errno;
+                return;
             }
         }
     }
@@ -187,15 +202,8 @@ void *outfile_map(outfile *of, size_t n)
 {
     if (!of->fp || of->err_no || !of->tmp_path || n == 0 || fflush(of->fp) != 0)
         return NULL;
-    int fd = fileno(of->fp);
-    int r = fallocate(fd, 0, 0, (off_t)n);
-    if (r != 0)
-        return NULL; /* ENOSPC, EFBIG, EOPNOTSUPP: the caller writes the ordinary way, which reports them */
-    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    hint_huge_folios(m, n);
-    return m;
+    int reserve_err; /* ENOSPC, EFBIG, EOPNOTSUPP: the caller writes the ordinary way, which reports them */
+    return reserve_and_map(fileno(of->fp), 0, 0, n, &reserve_err);
 }
 
 void outfile_seek(outfile *of, size_t off)
