@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "cpu.h"
 #include "numparse.h"
 #include "version.h"
 
@@ -493,6 +494,12 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
 
 int cli_main(int argc, char **argv)
 {
+    ev_error simd_err = {0};
+    if (cpu_simd_check(&simd_err) != EV_OK) {
+        fprintf(stderr, PROG ": %s\n", simd_err.msg ? simd_err.msg : "EMBVSATTN_SIMD: bad value");
+        ev_error_clear(&simd_err);
+        return EV_ERR_USAGE;
+    }
     cli_opts o = {0};
     o.pos = calloc((size_t)argc + 1, sizeof *o.pos);
     if (!o.pos) {
@@ -515,7 +522,8 @@ int cli_main(int argc, char **argv)
                 return cli_finish_stdout(0);
             }
             if (strcmp(a, "--version") == 0) {
-                printf("embvsattn %s\n", EMBVSATTN_VERSION);
+                printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n",
+                       EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()));
                 free(o.pos);
                 return cli_finish_stdout(0);
             }

@@ -1,5 +1,7 @@
 #include "gemm_nt.h"
 
+#include "cpu.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -257,14 +259,15 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(const float *A, size_t
 
 typedef enum { K_UNSET, K_C, K_AVX2, K_AVX512 } kernel_kind;
 
+/* The widest kernel this process runs (cpu.h: the CPU's, capped by EMBVSATTN_SIMD). */
 static kernel_kind pick(void)
 {
 #if GEMM_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return K_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return K_AVX2;
+    switch (cpu_simd_level()) {
+    case CPU_SIMD_AVX512: return K_AVX512;
+    case CPU_SIMD_AVX2: return K_AVX2;
+    default: break;
+    }
 #endif
     return K_C;
 }

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "gemm_nt.h"
 #include "parallel.h"
 #include "utf8.h"
@@ -607,16 +608,8 @@ static int is_excluded(const long *ex, size_t nex, long row)
 /* The filter of a block: inv[j] = 1 / (the store's norm of row lo + j), in float; NaN for rows whose norm is so
  * small or large that numpy's float32 norm may underflow or overflow where the store's did not (those always get
  * the exact treatment). Zero rows get 0: their cosine is 0 either way. */
-/* The widest kernels this CPU runs: 2 AVX-512, 1 AVX2, 0 plain C (always 0 off x86). */
-static int simd_level(void)
-{
-#if SIM_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+/* The kernels this process runs (cpu.h): 2 AVX-512, 1 AVX2, 0 plain C (always 0 off x86). */
+static int simd_level(void) { return (int)cpu_simd_level(); }
 
 #if SIM_X86
 /* The same, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows done. */

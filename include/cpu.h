@@ -1,0 +1,32 @@
+/* cpu — which vector kernels this process runs: the one place that reads the CPU's features.
+ *
+ * Levels: CPU_SIMD_C (plain C, every machine), CPU_SIMD_AVX2 (AVX2 and FMA), CPU_SIMD_AVX512 (AVX-512F). The
+ * level is the widest the CPU runs, capped by the environment variable EMBVSATTN_SIMD ("c", "avx2" or "avx512"):
+ * the test suite runs its kernel-dependent checks once per level, so a machine with AVX-512 also covers the paths
+ * a machine without it takes. A cap above what the CPU runs is no cap (the CPU's level is used).
+ */
+#ifndef CPU_H
+#define CPU_H
+
+#include "ev_error.h"
+
+typedef enum { CPU_SIMD_C = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 } cpu_simd;
+
+/* The level kernels use: the CPU's widest, capped by EMBVSATTN_SIMD. Read once (thread-safe); an unknown value of
+ * EMBVSATTN_SIMD counts as no cap here (cpu_simd_check reports it). */
+cpu_simd cpu_simd_level(void);
+
+/* The widest level the CPU itself runs, ignoring EMBVSATTN_SIMD. */
+cpu_simd cpu_simd_detected(void);
+
+/* "c", "avx2" or "avx512". */
+const char *cpu_simd_name(cpu_simd level);
+
+/* Parses a level name ("c", "avx2", "avx512"); -1 when it is none of them. NULL gives -1. */
+int cpu_simd_parse(const char *name);
+
+/* EV_ERR_USAGE with a message when EMBVSATTN_SIMD is set to something other than a level name; EV_OK otherwise.
+ * The CLI calls it at start, so a typo is an error instead of a silent full-width run. */
+ev_status cpu_simd_check(ev_error *err);
+
+#endif
