@@ -88,9 +88,8 @@ attn_opts attn_opts_default(void);
 ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err);
 
 /* A random head: W_Q, W_K, W_V (d_model, d_k) and W_O (d_k, d_model) Xavier-uniform, U(-b, b) with
- * b = √(6 / (d_model + d_k)), drawn in that order, each row-major, from splitmix64 seeded with seed:
- *     x += 0x9e3779b97f4a7c15; z = x; z = (z ^ z>>30)·0xbf58476d1ce4e5b9; z = (z ^ z>>27)·0x94d049bb133111eb;
- *     z ^= z>>31;   u = (z >> 11)·2⁻⁵³ ∈ [0, 1);   w = (float)((2u - 1)·b)   (u, b and the product in double)
+ * b = √(6 / (d_model + d_k)), drawn in that order, each row-major, by rng_xavier from rng.h's splitmix64 seeded
+ * with seed: w = (float)((2u - 1)·b), u = rng_uniform (u, b and the product in double).
  * Portable: the same weights on every platform (and in numpy). d_k = 0 means d_k = d_model.
  * EV_ERR_USAGE when d_model is 0; EV_ERR_NOMEM. */
 ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err);

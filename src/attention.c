@@ -16,6 +16,7 @@
 
 #include "numparse.h"
 #include "outfile.h"
+#include "rng.h"
 #include "safetensors.h"
 #include "version.h"
 
@@ -85,22 +86,6 @@ ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err)
 
 /* ---- random heads ---------------------------------------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void xavier_fill(float *w, size_t count, double bound, uint64_t *state)
-{
-    for (size_t i = 0; i < count; i++) {
-        double u = (double)(splitmix64(state) >> 11) * 0x1.0p-53; /* [0, 1) */
-        w[i] = (float)((2.0 * u - 1.0) * bound);
-    }
-}
-
 ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err)
 {
     if (d_k == 0)
@@ -120,12 +105,11 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
         attn_head_free(h);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory creating a %zu × %zu attention head", d_model, d_k);
     }
-    double bound = sqrt(6.0 / ((double)d_model + (double)d_k));
     uint64_t state = seed;
-    xavier_fill(h->w_q, count, bound, &state);
-    xavier_fill(h->w_k, count, bound, &state);
-    xavier_fill(h->w_v, count, bound, &state);
-    xavier_fill(h->w_o, count, bound, &state);
+    rng_xavier(h->w_q, count, d_model, d_k, &state);
+    rng_xavier(h->w_k, count, d_model, d_k, &state);
+    rng_xavier(h->w_v, count, d_model, d_k, &state);
+    rng_xavier(h->w_o, count, d_model, d_k, &state);
     *out = h;
     return EV_OK;
 }

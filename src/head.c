@@ -19,6 +19,7 @@
 #include "numparse.h"
 #include "outfile.h"
 #include "parallel.h"
+#include "rng.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "version.h"
@@ -36,18 +37,6 @@
 #define P_RANDOM 0.1           /* a random candidate; the rest (0.1): the word itself */
 
 /* ==== small helpers ========================================================================================= */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unif(uint64_t *x) { return (double)(splitmix64(x) >> 11) * 0x1.0p-53; } /* [0, 1) */
-
-static size_t rng_below(uint64_t *x, size_t n) { return (size_t)(rng_unif(x) * (double)n); } /* [0, n) */
 
 static float dot(const float *a, const float *b, size_t n)
 {
@@ -928,14 +917,6 @@ head_train_opts head_train_opts_default(void)
     return o;
 }
 
-/* Xavier-uniform U(-b, b), b = √(6 / (fan_in + fan_out)), from splitmix64 (as attn_head_random). */
-static void xavier(float *w, size_t count, size_t fan_in, size_t fan_out, uint64_t *rng)
-{
-    double bound = sqrt(6.0 / ((double)fan_in + (double)fan_out));
-    for (size_t i = 0; i < count; i++)
-        w[i] = (float)((2.0 * rng_unif(rng) - 1.0) * bound);
-}
-
 /* The first index i with cdf[i] > u (cdf increasing, cdf[n-1] = 1). */
 static size_t cdf_search(const double *cdf, size_t n, double u)
 {
@@ -1018,10 +999,10 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
     p->fingerprint = head_fingerprint(s, nc);
     p->has_fingerprint = 1;
     uint64_t rng = o.seed;
-    xavier(p->w_q, d * dk, d, dk, &rng);
-    xavier(p->w_k, d * dk, d, dk, &rng);
-    xavier(p->w_v, d * dk, d, dk, &rng);
-    xavier(p->w_o, dk * d, dk, d, &rng);
+    rng_xavier(p->w_q, d * dk, d, dk, &rng);
+    rng_xavier(p->w_k, d * dk, d, dk, &rng);
+    rng_xavier(p->w_v, d * dk, d, dk, &rng);
+    rng_xavier(p->w_o, dk * d, dk, d, &rng);
     for (size_t i = 0; i < nc; i++)
         p->bias[i] = (float)log(((double)counts[i] + 1.0) / ((double)n_targets + (double)nc));
     if ((st = head_work_new(s, p, BT + HEAD_MAX_LEN, S, o.threads, &w, err)) != EV_OK)
@@ -1066,7 +1047,7 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
                 btarget[t] = r >= 0 && (size_t)r < nc;
                 bquery[t] = r >= 0 ? r : HEAD_QUERY_MASK;
                 if (btarget[t]) {
-                    double u = rng_unif(&rng);
+                    double u = rng_uniform(&rng);
                     if (u < P_MASK)
                         bquery[t] = HEAD_QUERY_MASK;
                     else if (u < P_MASK + P_RANDOM)
@@ -1075,7 +1056,7 @@ ev_status head_train(const store *s, const head_corpus *c, const head_train_opts
             }
             /* 3c: negatives */
             for (size_t k = 0; k < S; k++)
-                bneg[k] = (int32_t)cdf_search(cdf, nc, rng_unif(&rng));
+                bneg[k] = (int32_t)cdf_search(cdf, nc, rng_uniform(&rng));
             head_batch b = {ns, bstart, brow, bquery, btarget, S, bneg, logq};
             double loss;
             if ((st = head_loss_grad(w, &b, &loss, err)) != EV_OK)
