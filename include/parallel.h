@@ -21,4 +21,10 @@ void parallel_for(int threads, size_t n, parallel_range_fn fn, void *ctx);
 /* The number of online processors, at least 1 and at most max. */
 int parallel_cores(int max);
 
+/* At most this many threads by default: the memory-bound passes gain little beyond it. */
+#define PARALLEL_DEFAULT_MAX_THREADS 8
+
+/* The thread count when the user gives none: parallel_cores(PARALLEL_DEFAULT_MAX_THREADS). */
+int parallel_default_threads(void);
+
 #endif

@@ -230,7 +230,8 @@ static int run_batch(view_setup *vs)
             break;
         }
         batch_render br = {vs, views, errs, long_line, lineno, out};
-        parallel_for(m >= 8 ? parallel_cores(8) : 1, m, render_lines, &br); /* the JSON of each line, in parallel */
+        /* the JSON of each line, in parallel */
+        parallel_for(m >= 8 ? parallel_default_threads() : 1, m, render_lines, &br);
         for (size_t i = 0; i < m; i++) {
             if (long_line[i] || errs[i].code != EV_OK)
                 failed++;

@@ -186,7 +186,7 @@ void outfile_write(outfile *of, const void *p, size_t n)
             }
             if (m) {
                 copy_job c = {m + (off - base), p};
-                parallel_for(parallel_cores(8), n, copy_range, &c);
+                parallel_for(parallel_default_threads(), n, copy_range, &c);
                 munmap(m, len);
                 if (fseeko(of->fp, off + (off_t)n, SEEK_SET) != 0)
                     of->err_no = errno;

@@ -45,3 +45,5 @@ int parallel_cores(int max)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > max ? max : (int)n;
 }
+
+int parallel_default_threads(void) { return parallel_cores(PARALLEL_DEFAULT_MAX_THREADS); }

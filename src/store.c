@@ -618,7 +618,7 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     if (!s->own_norms)
         goto oom;
     norm_job nj = {vec, d, s->own_norms};
-    parallel_for(kept * d >= NORMS_PARALLEL_MIN ? parallel_cores(8) : 1, kept, norm_rows, &nj);
+    parallel_for(kept * d >= NORMS_PARALLEL_MIN ? parallel_default_threads() : 1, kept, norm_rows, &nj);
     s->vectors = vec;
     s->norms = s->own_norms;
     s->offsets = s->own_offsets;
