@@ -50,6 +50,7 @@
 #define ATTN_MAX_TOKENS 4096u              /* n limit: A is n² floats */
 #define ATTN_DEFAULT_POSITION_SCALE 0.5f
 #define ATTN_DEFAULT_SEED 1u               /* "random" without :SEED */
+#define HEAD_FILE_MAX_BYTES ((size_t)1 << 30) /* a d = 4096 head with w_o is 256 MiB */
 
 typedef enum { ATTN_HEAD_IDENTITY = 0, ATTN_HEAD_RANDOM = 1, ATTN_HEAD_FILE = 2 } attn_head_kind;
 
@@ -100,11 +101,6 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
  * d_model_expected: the vectors' dimension (0: no check). Errors: EV_ERR_IO (cannot open or read, a directory),
  * EV_ERR_FORMAT (anything malformed, wrong shapes, d_model ≠ d_model_expected), EV_ERR_NOMEM. */
 ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
-
-/* Reads the whole head file at path (a regular file of at most 1 GiB) into a malloc'd buffer (*buf, *size), for
- * attn_head_load and head_load. Errors: EV_ERR_IO (cannot open or read, a directory, not a regular file),
- * EV_ERR_FORMAT (over the size limit), EV_ERR_NOMEM. */
-ev_status attn_read_head_file(const char *path, unsigned char **buf, size_t *size, ev_error *err);
 
 /* The same from the size bytes of a head file already in memory (e.g. built into the binary); name stands for the
  * path in messages. buf stays the caller's. Same checks and errors (except EV_ERR_IO). */

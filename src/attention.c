@@ -6,17 +6,15 @@
 #include <cJSON.h>
 #include <cblas.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "numparse.h"
 #include "outfile.h"
 #include "rng.h"
+#include "util.h"
 #include "safetensors.h"
 #include "version.h"
 
@@ -24,7 +22,6 @@
 #error "head files are little-endian; this build assumes a little-endian host"
 #endif
 
-#define HEAD_MAX_BYTES ((size_t)1 << 30)       /* a d = 4096 head with w_o is 256 MiB */
 #define HEAD_MAX_HEADER_BYTES ((size_t)1 << 20) /* a real header is a few hundred bytes */
 #define HEAD_ALIGN 8
 #define HEAD_MAX_TRAIN_TENSORS 8 /* train_* tensors skipped by the loader */
@@ -124,55 +121,6 @@ typedef struct {
     size_t shape[2];
     size_t begin, end; /* relative to the data section */
 } head_tensor;
-
-ev_status attn_read_head_file(const char *path, unsigned char **buf, size_t *size, ev_error *err)
-{
-    *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open the head file: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a head file (.safetensors)", path);
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size < 0 || (unsigned long long)st.st_size > HEAD_MAX_BYTES) {
-        close(fd);
-        return S_ISREG(st.st_mode)
-                   ? ev_fail(err, EV_ERR_FORMAT, "%s: %lld bytes, more than a head file's limit of %zu", path,
-                             (long long)st.st_size, HEAD_MAX_BYTES)
-                   : ev_fail(err, EV_ERR_IO, "%s: not a regular file, expected a head file", path);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *b = malloc(n ? n : 1);
-    if (!b) {
-        close(fd);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s (%zu bytes)", path, n);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            int e = errno;
-            close(fd);
-            free(b);
-            return r < 0 ? ev_fail(err, EV_ERR_IO, "%s: read error: %s", path, strerror(e))
-                         : ev_fail(err, EV_ERR_IO, "%s: the file shrank while being read", path);
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *buf = b;
-    *size = n;
-    return EV_OK;
-}
 
 static ev_status parse_tensor(const cJSON *o, const char *path, const char *name, size_t data_len, head_tensor *t,
                               ev_error *err)
@@ -300,7 +248,7 @@ ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **
     *out = NULL;
     unsigned char *buf = NULL;
     size_t size = 0;
-    ev_status st = attn_read_head_file(path, &buf, &size, err);
+    ev_status st = util_read_file(path, "head file", HEAD_FILE_MAX_BYTES, &buf, &size, err);
     if (st != EV_OK)
         return st;
     st = attn_head_load_bytes(buf, size, path, d_model_expected, out, err);

@@ -6,35 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
 #include "head.h"
 #include "parallel.h"
+#include "util.h"
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Threads when --threads is not given: the online cores, at most 8. */
-static int default_threads(void) { return parallel_cores(8); }
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s && s[1] ? s + 1 : p;
-}
 
 /* The corpus label recorded in the head file: the files' base names (no directories: reproducible bytes). */
 static char *corpus_label(const cli_opts *o, int first)
 {
     size_t n = 1;
     for (int i = first; i < o->npos; i++)
-        n += strlen(base_name(o->pos[i])) + 1;
+        n += strlen(util_base_name(o->pos[i])) + 1;
     char *s = malloc(n);
     if (!s)
         return NULL;
@@ -42,7 +27,7 @@ static char *corpus_label(const cli_opts *o, int first)
     for (int i = first; i < o->npos; i++) {
         if (i > first)
             strcat(s, ",");
-        strcat(s, base_name(o->pos[i]));
+        strcat(s, util_base_name(o->pos[i]));
     }
     return s;
 }
@@ -86,19 +71,19 @@ int cmd_train(cli_opts *o)
     head_params *p = NULL;
     char *label = NULL, *log_path = NULL;
     train_progress tp = {NULL, isatty(STDERR_FILENO), -1};
-    double t0 = wall_seconds();
+    double t0 = ev_seconds();
     if (head_corpus_read(s, (const char *const *)o->pos, (size_t)o->npos, o->max_tokens, &c, &err) != EV_OK) {
         code = cli_report(&err);
         store_close(s);
         return code;
     }
-    double t_read = wall_seconds() - t0;
+    double t_read = ev_seconds() - t0;
     head_train_opts to = head_train_opts_default();
     to.d_k = o->dk;
     to.epochs = o->epochs;
     to.lr = o->lr;
     to.seed = o->seed_given ? o->seed : 1;
-    to.threads = o->threads > 0 ? o->threads : default_threads();
+    to.threads = o->threads > 0 ? o->threads : parallel_default_threads();
     if (o->positions)
         to.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
     if (o->position_scale_given)
@@ -248,7 +233,7 @@ int cmd_eval_head(cli_opts *o)
         goto done;
     }
     head_eval_result r;
-    if (head_evaluate(s, p, &c, o->threads > 0 ? o->threads : default_threads(), &r, &err) != EV_OK) {
+    if (head_evaluate(s, p, &c, o->threads > 0 ? o->threads : parallel_default_threads(), &r, &err) != EV_OK) {
         code = cli_report(&err);
         goto done;
     }

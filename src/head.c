@@ -22,6 +22,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "tokenizer.h"
+#include "util.h"
 #include "version.h"
 
 #define MAX_THREADS PARALLEL_MAX_THREADS
@@ -1456,7 +1457,7 @@ ev_status head_load(const char *path, size_t d_model_expected, head_params **out
     *out = NULL;
     unsigned char *buf;
     size_t n;
-    ev_status st = attn_read_head_file(path, &buf, &n, err);
+    ev_status st = util_read_file(path, "head file", HEAD_FILE_MAX_BYTES, &buf, &n, err);
     if (st != EV_OK)
         return st;
     st = head_load_bytes(buf, n, path, d_model_expected, out, err);

@@ -17,6 +17,7 @@
 #include "numparse.h"
 #include "version.h"
 #include "utf8.h"
+#include "util.h"
 
 #define LABEL_MAX 14     /* code points of a token shown in a heatmap label (then "…"; the title has it all) */
 #define CHAR_W 7.2       /* estimated advance of a 12px character, for layout */
@@ -384,12 +385,6 @@ static void esc_max(FILE *fp, const char *s, size_t max)
 static void esc(FILE *fp, const char *s) { esc_max(fp, s, 0); }
 
 /* The last path component (for captions: the full path is in the JSON and the page's footer). */
-static const char *base_name(const char *p)
-{
-    const char *b = strrchr(p, '/');
-    return b ? b + 1 : p;
-}
-
 /* ---- formatting of numbers (display only: the exact texts are in attributes and titles) ------------------- */
 
 static void put_pct(FILE *fp, float w) { fprintf(fp, "%.0f%%", (double)w * 100.0); }
@@ -623,7 +618,7 @@ static void vectors_line(FILE *fp, const p_doc *d, int full_path)
 {
     const char *path = get_str(d->vectors, "path");
     const cJSON *words = get(d->vectors, "words"), *dim = get(d->vectors, "dim");
-    esc(fp, path ? (full_path ? path : base_name(path)) : "?");
+    esc(fp, path ? (full_path ? path : util_base_name(path)) : "?");
     fprintf(fp, " (%.0f words, %.0f dimensions)", cJSON_IsNumber(words) ? words->valuedouble : 0.0,
             cJSON_IsNumber(dim) ? dim->valuedouble : 0.0);
 }
@@ -646,7 +641,7 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
     const char *cap1 = "Row: the token attending (query); column: the token attended to (key). Each row sums to 1.";
     double capw = (double)strlen(cap1) * 6.0;
     const char *dpath = get_str(d.vectors, "path"), *ddesc = get_str(d.head, "description");
-    double linew = (double)(strlen(dpath ? base_name(dpath) : "") + 40) * 6.0;
+    double linew = (double)(strlen(dpath ? util_base_name(dpath) : "") + 40) * 6.0;
     capw = linew > capw ? linew : capw;
     linew = (double)(strlen(ddesc ? ddesc : "") + 70) * 6.0;
     capw = linew > capw ? linew : capw;
