@@ -34,9 +34,9 @@
  *     __metadata__ (all strings, all optional): format "embvsattn-head", format_version "1",
  *         positions "none" | "sinusoidal" (what the head was made or trained with), position_scale (decimal),
  *         kind, description, seed, tool_version, self_attention "included" (default) | "excluded" (a token's own
-        key is masked in its row: how a trained head (head.h) was trained; a row with no other key is all zero).
+        key is masked in its row: how a trained head (head_model.h) was trained; a row with no other key is all zero).
  * Tensors named train_* (F32, rank 2; at most 8) are training-only state — the trained head's [MASK] vector and
- * output bias, see head.h — checked like the others (dtype, shape, offsets, coverage) but not loaded.
+ * output bias, see head_file.h — checked like the others (dtype, shape, offsets, coverage) but not loaded.
  * No other tensors (a bias, say) are accepted: the error names them.
  */
 #ifndef ATTENTION_H
@@ -69,7 +69,7 @@ typedef struct {
     int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
     size_t candidates;         /* trained heads: the words their output was trained to predict (metadata
                                   "candidates": the first N rows of the vectors), 0 when unknown */
-    int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key, head.h;
+    int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key, head_model.h;
                                   file metadata self_attention "excluded") */
     uint64_t seed;             /* random heads: the seed */
     char *description;         /* one line for display, e.g. "random:42 (Xavier-uniform, d_k 64, with w_o)" */

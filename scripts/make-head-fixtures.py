@@ -3,7 +3,7 @@
 
 Usage: make-head-fixtures.py [OUT_DIR]          (default tests/fixtures/head)
 
-Defines head.h's model as a torch module — nn.Linear projections without bias, a [MASK] vector and an output
+Defines head_model.h's model as a torch module — nn.Linear projections without bias, a [MASK] vector and an output
 bias — trains it for a few Adam steps in torch on a toy vocabulary (full softmax), and saves it as a head file
 the way any torch user would (save_head below: the documented tensor names and shapes, weights transposed from
 nn.Linear's [out, in] to the head format's [in, out]):
@@ -23,7 +23,7 @@ and OUT_DIR/torch.txt, which tests/test_head.c reads:
       the head says self_attention "excluded", as it was trained —, Z = A·X'W_V·W_O)
   vocab V, then V×d floats: the toy vocabulary's vectors (row i is word "v{i}")
   batch T negatives N, then T lines "row query target", N negatives, C floats log(N·Q(c)):
-      one sentence of head.h's training task (row -1: placeholder; query -1: [MASK])
+      one sentence of head_model.h's training task (row -1: placeholder; query -1: [MASK])
   loss L: the mean sampled-softmax loss torch computes for that batch (float64 from the float32 parameters)
   then the gradient of L with respect to every parameter (autograd), in head_params order:
       w_q (d×dk), w_k, w_v, w_o (dk×d), mask (d), bias (C)
@@ -49,7 +49,7 @@ D, DK, V, NC, SCALE = 12, 6, 40, 30, 0.3
 
 
 class Head(torch.nn.Module):
-    """head.h's model: q/k/v/o projections, the [MASK] query input and the output bias."""
+    """head_model.h's model: q/k/v/o projections, the [MASK] query input and the output bias."""
 
     def __init__(self, d, dk, nc):
         super().__init__()
@@ -74,7 +74,7 @@ class Head(torch.nn.Module):
         return self.o_proj(torch.nan_to_num(a) @ v)
 
     def sampled_loss(self, E, pe, row, query, target, neg, logq):
-        """head.h's loss: mean over targets of −log softmax([l_t, l_neg…]), l_c = z·E_c + b_c − log(N·Q(c)),
+        """head_model.h's loss: mean over targets of −log softmax([l_t, l_neg…]), l_c = z·E_c + b_c − log(N·Q(c)),
         negatives equal to the target removed."""
         z = self.outputs(E, pe, row, query)
         losses = []

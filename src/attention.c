@@ -287,7 +287,7 @@ ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char
             if (it->string && strcmp(it->string, TENSOR_NAMES[i]) == 0)
                 which = i;
         if (which < 0 && it->string && strncmp(it->string, "train_", 6) == 0) {
-            /* training-only tensors (head.h): validated like the others, covered, not loaded */
+            /* training-only tensors (head_file.h): validated like the others, covered, not loaded */
             if (n_tensors == T_COUNT + HEAD_MAX_TRAIN_TENSORS) {
                 st = ev_fail(err, EV_ERR_FORMAT, "%s: more than %d train_* tensors", path, HEAD_MAX_TRAIN_TENSORS);
                 goto fail;

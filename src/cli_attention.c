@@ -8,7 +8,7 @@
 
 #include "attention.h"
 #include "cli_internal.h"
-#include "head.h"
+#include "head_file.h"
 #include "outfile.h"
 #include "parallel.h"
 #include "render_html.h"
@@ -53,11 +53,11 @@ static int setup(cli_opts *o, view_setup *vs)
         return code;
     vs->vectors_path = vectors_label(o);
     ev_error err = {0};
-    /* the default: the trained head built into the binary (head.h), or identity for vectors it was not trained on */
+    /* the default: the trained head built into the binary (head_file.h), or identity for vectors it was not trained on */
     const char *spec = o->head ? o->head : "trained";
     ev_status hs;
     if (strcmp(spec, "trained") == 0) {
-        hs = head_builtin_attn(vs->s, &vs->head, &err);
+        hs = head_file_builtin_attn(vs->s, &vs->head, &err);
         if (hs == EV_ERR_NOTFOUND && !o->head) {
             ev_error_clear(&err);
             hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);

@@ -1,5 +1,5 @@
 /* cli_head — `embvsattn train` (learn an attention head on a corpus) and `embvsattn eval head` (masked-word
- * prediction of a trained head against untrained attention patterns). The model is head.h's. */
+ * prediction of a trained head against untrained attention patterns). The model is head_model.h's, the loop head_train.h's, the evaluation head_eval.h's. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
-#include "head.h"
+#include "corpus.h"
+#include "head_eval.h"
+#include "head_file.h"
+#include "head_model.h"
+#include "head_train.h"
 #include "parallel.h"
 #include "util.h"
 
@@ -67,27 +71,28 @@ int cmd_train(cli_opts *o)
     if (!s)
         return code;
     ev_error err = {0};
-    head_corpus c;
+    corpus c;
     head_params *p = NULL;
     char *label = NULL, *log_path = NULL;
     train_progress tp = {NULL, isatty(STDERR_FILENO), -1};
     double t0 = ev_seconds();
-    if (head_corpus_read(s, (const char *const *)o->pos, (size_t)o->npos, o->max_tokens, &c, &err) != EV_OK) {
+    if (corpus_read(s, (const char *const *)o->pos, (size_t)o->npos, o->max_tokens, &c, &err) != EV_OK) {
         code = cli_report(&err);
         store_close(s);
         return code;
     }
     double t_read = ev_seconds() - t0;
+    head_model_opts mo = head_model_opts_default();
+    mo.d_k = o->dk;
+    if (o->positions)
+        mo.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+    if (o->position_scale_given)
+        mo.position_scale = o->position_scale;
     head_train_opts to = head_train_opts_default();
-    to.d_k = o->dk;
     to.epochs = o->epochs;
     to.lr = o->lr;
     to.seed = o->seed_given ? o->seed : 1;
     to.threads = o->threads > 0 ? o->threads : parallel_default_threads();
-    if (o->positions)
-        to.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
-    if (o->position_scale_given)
-        to.position_scale = o->position_scale;
     to.progress = on_progress;
     to.progress_ctx = &tp;
     log_path = o->log ? strdup(o->log) : ev_strdup_printf("%s.log", o->output);
@@ -107,7 +112,7 @@ int cmd_train(cli_opts *o)
             label, c.n_sent, c.n_tok, (unsigned long long)to.seed, to.threads);
     fflush(tp.log);
     head_train_stats ts = {0};
-    ev_status st = head_train(s, &c, &to, &p, &ts, &err);
+    ev_status st = head_model_train(s, &c, &mo, &to, &p, &ts, &err);
     if (tp.tty)
         fprintf(stderr, "\r\033[K");
     if (st != EV_OK) {
@@ -118,9 +123,9 @@ int cmd_train(cli_opts *o)
     size_t epochs = o->epochs ? o->epochs : HEAD_DEFAULT_EPOCHS;
     p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, seed %llu",
                                       label, epochs, (unsigned long long)to.seed);
-    head_train_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
+    head_file_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
                          (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
-    if (!p->description || head_save(p, &m, o->output, &err) != EV_OK) {
+    if (!p->description || head_file_save(p, &m, o->output, &err) != EV_OK) {
         /* the log stays (it was written as training went, to be followed): it says that no head came of it */
         fprintf(tp.log, "# failed: %s\n", p->description && err.msg ? err.msg : "out of memory");
         code = p->description ? cli_report(&err) : EV_ERR_NOMEM;
@@ -164,7 +169,7 @@ done:
     free(label);
     free(log_path);
     head_params_free(p);
-    head_corpus_free(&c);
+    corpus_free(&c);
     store_close(s);
     return cli_finish_stdout(code);
 }
@@ -215,9 +220,9 @@ int cmd_eval_head(cli_opts *o)
         return code;
     ev_error err = {0};
     head_params *p = NULL;
-    head_corpus c = {0};
+    corpus c = {0};
     char *label = NULL;
-    ev_status st = strcmp(spec, "trained") == 0 ? head_builtin(s, &p, &err) : head_load(spec, store_dim(s), &p, &err);
+    ev_status st = strcmp(spec, "trained") == 0 ? head_file_builtin(s, &p, &err) : head_file_load(spec, store_dim(s), &p, &err);
     if (st != EV_OK) {
         code = cli_report(&err);
         goto done;
@@ -228,7 +233,7 @@ int cmd_eval_head(cli_opts *o)
         code = EV_ERR_FORMAT;
         goto done;
     }
-    if (head_corpus_read(s, (const char *const *)o->pos + 2, (size_t)o->npos - 2, o->max_tokens, &c, &err) != EV_OK) {
+    if (corpus_read(s, (const char *const *)o->pos + 2, (size_t)o->npos - 2, o->max_tokens, &c, &err) != EV_OK) {
         code = cli_report(&err);
         goto done;
     }
@@ -241,7 +246,7 @@ int cmd_eval_head(cli_opts *o)
         code = EV_ERR_NOMEM;
         goto done;
     }
-    const head_eval_counts *tr = &r.k[HEAD_EVAL_TRAINED];
+    const head_eval_counts *tr = &r.k[HEAD_PATTERN_TRAINED];
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "head", spec);
@@ -254,18 +259,18 @@ int cmd_eval_head(cli_opts *o)
         cJSON_AddNumberToObject(root, "content_positions", (double)tr->n_content);
         cJSON_AddNumberToObject(root, "skipped_outside_candidates", (double)r.skipped);
         cJSON *rows = cJSON_AddArrayToObject(root, "attention");
-        for (int k = 0; k < HEAD_EVAL_KINDS; k++) {
+        for (int k = 0; k < HEAD_PATTERNS; k++) {
             const head_eval_counts *e = &r.k[k];
             cJSON *row = cJSON_CreateObject();
             cJSON_AddItemToArray(rows, row);
-            cJSON_AddStringToObject(row, "name", head_eval_kind_name((head_eval_kind)k));
+            cJSON_AddStringToObject(row, "name", head_pattern_name((head_pattern)k));
             cJSON *all = cJSON_AddObjectToObject(row, "all");
             cJSON_AddItemToObject(all, "top1", json_rate(e->top1, e->n));
             cJSON_AddItemToObject(all, "top10", json_rate(e->top10, e->n));
             cJSON *cw = cJSON_AddObjectToObject(row, "content");
             cJSON_AddItemToObject(cw, "top1", json_rate(e->top1_content, e->n_content));
             cJSON_AddItemToObject(cw, "top10", json_rate(e->top10_content, e->n_content));
-            if (k == HEAD_EVAL_TRAINED)
+            if (k == HEAD_PATTERN_TRAINED)
                 continue;
             cJSON *m = cJSON_AddObjectToObject(row, "trained_minus_this_top10");
             double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
@@ -289,9 +294,9 @@ int cmd_eval_head(cli_opts *o)
            "error\n\n");
     printf("%-10s  %-37s  %s\n", "attention", "all positions", "content words");
     printf("%-10s  %-16s %-18s  %-16s %s\n", "", "  top-1", "  top-10", "  top-1", "  top-10");
-    for (int k = 0; k < HEAD_EVAL_KINDS; k++) {
+    for (int k = 0; k < HEAD_PATTERNS; k++) {
         const head_eval_counts *e = &r.k[k];
-        printf("%-10s", head_eval_kind_name((head_eval_kind)k));
+        printf("%-10s", head_pattern_name((head_pattern)k));
         print_rate(e->top1, e->n);
         print_rate(e->top10, e->n);
         printf(" ");
@@ -300,14 +305,14 @@ int cmd_eval_head(cli_opts *o)
         printf("\n");
     }
     printf("\ntop-10, trained minus each baseline ± paired standard error (margin in standard errors):\n");
-    for (int k = 1; k < HEAD_EVAL_KINDS; k++) {
+    for (int k = 1; k < HEAD_PATTERNS; k++) {
         const head_eval_counts *e = &r.k[k];
         double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
         double dc = prop(tr->top10_content, tr->n_content) - prop(e->top10_content, e->n_content);
         double sa = se_paired(e->top10_only_trained, e->top10_only_this, e->n);
         double sc = se_paired(e->top10_only_trained_content, e->top10_only_this_content, e->n_content);
         printf("  %-9s all %+.4f ± %.4f (%5.1f SE)   content %+.4f ± %.4f (%5.1f SE)\n",
-               head_eval_kind_name((head_eval_kind)k), da, sa, sa > 0 ? da / sa : 0.0, dc, sc,
+               head_pattern_name((head_pattern)k), da, sa, sa > 0 ? da / sa : 0.0, dc, sc,
                sc > 0 ? dc / sc : 0.0);
     }
     printf("every row uses the trained head's readout (W_V, W_O, bias) and inputs; only the attention weights "
@@ -315,7 +320,7 @@ int cmd_eval_head(cli_opts *o)
 done:
     free(label);
     head_params_free(p);
-    head_corpus_free(&c);
+    corpus_free(&c);
     store_close(s);
     return cli_finish_stdout(code);
 }

@@ -16,7 +16,11 @@
 #include "attention.h"
 #include "check.h"
 #include "test_rand.h"
-#include "head.h"
+#include "corpus.h"
+#include "head_eval.h"
+#include "head_file.h"
+#include "head_model.h"
+#include "head_train.h"
 #include "store.h"
 
 #define FIX "tests/fixtures/head/"
@@ -146,7 +150,7 @@ static void test_corpus(void)
 {
     store *s = make_store(50, 4, 1.0f);
     ev_error err = {0};
-    head_corpus c;
+    corpus c;
     const char *p1 = tmp_path("c1.txt");
     /* a line with placeholders, an empty line, a line with one known word (dropped), CRLF, 70 tokens (cut) */
     char big[1024] = "";
@@ -156,29 +160,29 @@ static void test_corpus(void)
     snprintf(text, sizeof text, "w1 xx w2 w3 .\n\n  \nw4 zz\r\nw5 w6\r\n%s\n", big);
     write_text(p1, text);
     const char *paths[] = {p1};
-    CHECK(head_corpus_read(s, paths, 1, 0, &c, &err) == EV_OK, "corpus: %s", err.msg);
+    CHECK(corpus_read(s, paths, 1, 0, &c, &err) == EV_OK, "corpus: %s", err.msg);
     CHECK(c.n_lines == 4, "lines %zu", c.n_lines);
     CHECK(c.n_sent == 4, "sentences %zu (expected: 1, [dropped], 1, 64 + 6)", c.n_sent);
     CHECK(c.n_tok == 5 + 2 + 70, "tokens %zu", c.n_tok);
     CHECK(c.row[1] == -1 && c.row[0] == 1 && c.row[4] == -1, "placeholders: %d %d %d", c.row[0], c.row[1], c.row[4]);
-    CHECK(c.start[3] - c.start[2] == HEAD_MAX_LEN, "cut at %d tokens", HEAD_MAX_LEN);
+    CHECK(c.start[3] - c.start[2] == CORPUS_MAX_LEN, "cut at %d tokens", CORPUS_MAX_LEN);
     CHECK(c.n_dropped == 2, "dropped %zu", c.n_dropped);
-    head_corpus_free(&c);
-    CHECK(head_corpus_read(s, paths, 1, 5, &c, &err) == EV_OK && c.n_tok == 5, "--max-tokens: %zu", c.n_tok);
-    head_corpus_free(&c);
+    corpus_free(&c);
+    CHECK(corpus_read(s, paths, 1, 5, &c, &err) == EV_OK && c.n_tok == 5, "--max-tokens: %zu", c.n_tok);
+    corpus_free(&c);
     /* bad input */
     const char *empty = tmp_path("empty.txt"), *unk = tmp_path("unk.txt"), *bad = tmp_path("bad.txt");
     write_text(empty, "\n  \n");
     write_text(unk, "hello world\nno known words here\n");
     write_text(bad, "w1 w2\nw3 \xff w4\n");
     const char *pe[] = {empty}, *pu[] = {unk}, *pb[] = {bad}, *pm[] = {tmp_path("missing.txt")}, *pd[] = {tmpdir};
-    CHECK(head_corpus_read(s, pe, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "empty"), "empty: %s", err.msg);
-    CHECK(head_corpus_read(s, pu, 1, 0, &c, &err) == EV_ERR_NOTFOUND && strstr(err.msg, "two words with vectors"),
+    CHECK(corpus_read(s, pe, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "empty"), "empty: %s", err.msg);
+    CHECK(corpus_read(s, pu, 1, 0, &c, &err) == EV_ERR_NOTFOUND && strstr(err.msg, "two words with vectors"),
           "unknown words: %s", err.msg);
-    CHECK(head_corpus_read(s, pb, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "bad.txt:2:"),
+    CHECK(corpus_read(s, pb, 1, 0, &c, &err) == EV_ERR_FORMAT && strstr(err.msg, "bad.txt:2:"),
           "invalid UTF-8: %s", err.msg);
-    CHECK(head_corpus_read(s, pm, 1, 0, &c, &err) == EV_ERR_IO, "missing: %s", err.msg);
-    CHECK(head_corpus_read(s, pd, 1, 0, &c, &err) == EV_ERR_IO && strstr(err.msg, "directory"), "dir: %s", err.msg);
+    CHECK(corpus_read(s, pm, 1, 0, &c, &err) == EV_ERR_IO, "missing: %s", err.msg);
+    CHECK(corpus_read(s, pd, 1, 0, &c, &err) == EV_ERR_IO && strstr(err.msg, "directory"), "dir: %s", err.msg);
     ev_error_clear(&err);
     store_close(s);
 }
@@ -237,14 +241,15 @@ static void test_training(void)
     write_toy(toy, 3000);
     write_toy(toy_test, 400);
     ev_error err = {0};
-    head_corpus c, ct;
+    corpus c, ct;
     const char *pt[] = {toy}, *ptt[] = {toy_test};
-    CHECK(head_corpus_read(s, pt, 1, 0, &c, &err) == EV_OK, "toy corpus: %s", err.msg);
-    CHECK(head_corpus_read(s, ptt, 1, 0, &ct, &err) == EV_OK, "toy test corpus: %s", err.msg);
+    CHECK(corpus_read(s, pt, 1, 0, &c, &err) == EV_OK, "toy corpus: %s", err.msg);
+    CHECK(corpus_read(s, ptt, 1, 0, &ct, &err) == EV_OK, "toy test corpus: %s", err.msg);
+    head_model_opts mo = head_model_opts_default();
+    mo.d_k = 16;
+    mo.n_cand = 50;
+    mo.n_neg = 16;
     head_train_opts o = head_train_opts_default();
-    o.d_k = 16;
-    o.n_cand = 50;
-    o.n_neg = 16;
     o.batch_tokens = 256;
     o.epochs = 20;
     o.lr = 0.02f;
@@ -252,25 +257,25 @@ static void test_training(void)
     o.threads = 2;
     head_params *p1 = NULL, *p2 = NULL;
     head_train_stats st1, st2;
-    CHECK(head_train(s, &c, &o, &p1, &st1, &err) == EV_OK, "train: %s", err.msg);
-    CHECK(head_train(s, &c, &o, &p2, &st2, &err) == EV_OK, "train again: %s", err.msg);
+    CHECK(head_model_train(s, &c, &mo, &o, &p1, &st1, &err) == EV_OK, "train: %s", err.msg);
+    CHECK(head_model_train(s, &c, &mo, &o, &p2, &st2, &err) == EV_OK, "train again: %s", err.msg);
     if (!p1 || !p2)
         goto out;
     CHECK(p1->n_params == p2->n_params && memcmp(p1->params, p2->params, p1->n_params * sizeof(float)) == 0,
           "two runs with the same seed and threads differ");
     CHECK(st1.final_loss == st2.final_loss && st1.steps == st2.steps, "stats differ");
-    head_train_meta m = {"toy.txt", 7, 20, 16, 256, 2, c.n_tok, c.n_sent, 0.02f, st1.final_loss};
+    head_file_meta m = {"toy.txt", 7, 20, 16, 256, 2, c.n_tok, c.n_sent, 0.02f, st1.final_loss};
     const char *f1 = tmp_path("h1.safetensors"), *f2 = tmp_path("h2.safetensors");
-    CHECK(head_save(p1, &m, f1, &err) == EV_OK, "save: %s", err.msg);
-    CHECK(head_save(p2, &m, f2, &err) == EV_OK, "save: %s", err.msg);
+    CHECK(head_file_save(p1, &m, f1, &err) == EV_OK, "save: %s", err.msg);
+    CHECK(head_file_save(p2, &m, f2, &err) == EV_OK, "save: %s", err.msg);
     CHECK(same_bytes(f1, f2), "the two head files differ");
     /* the learnable task: the trained pattern beats the untrained ones with the same readout */
     head_eval_result r;
     CHECK(head_evaluate(s, p1, &ct, 2, &r, &err) == EV_OK, "evaluate: %s", err.msg);
-    double tr = (double)r.k[HEAD_EVAL_TRAINED].top1 / (double)r.k[HEAD_EVAL_TRAINED].n;
-    for (int k = 1; k < HEAD_EVAL_KINDS; k++) {
+    double tr = (double)r.k[HEAD_PATTERN_TRAINED].top1 / (double)r.k[HEAD_PATTERN_TRAINED].n;
+    for (int k = 1; k < HEAD_PATTERNS; k++) {
         double b = (double)r.k[k].top1 / (double)r.k[k].n;
-        CHECK(tr > b + 0.1, "toy task: trained top-1 %.3f vs %s %.3f", tr, head_eval_kind_name((head_eval_kind)k), b);
+        CHECK(tr > b + 0.1, "toy task: trained top-1 %.3f vs %s %.3f", tr, head_pattern_name((head_pattern)k), b);
     }
     printf("toy task top-1: trained %.3f, identity %.3f, uniform %.3f, random %.3f (n = %zu), final loss %.3f\n", tr,
            (double)r.k[1].top1 / (double)r.k[1].n, (double)r.k[2].top1 / (double)r.k[2].n,
@@ -278,12 +283,12 @@ static void test_training(void)
     CHECK(r.k[0].n == r.k[1].n && r.k[0].n_content == r.k[0].n, "counts: n %zu, content %zu", r.k[0].n, r.k[0].n_content);
     /* head files: round trip, attn_head_load accepts them (train_* skipped), another dimension is refused */
     head_params *q = NULL;
-    CHECK(head_load(f1, 16, &q, &err) == EV_OK, "load: %s", err.msg);
+    CHECK(head_file_load(f1, 16, &q, &err) == EV_OK, "load: %s", err.msg);
     if (q) {
         CHECK(q->n_params == p1->n_params && memcmp(q->params, p1->params, q->n_params * sizeof(float)) == 0,
               "round trip changed the parameters");
         CHECK(q->positions == ATTN_POS_SINUSOIDAL && q->position_scale == p1->position_scale, "positions");
-        CHECK(q->has_fingerprint && q->fingerprint == head_fingerprint(s, 50), "fingerprint");
+        CHECK(q->has_fingerprint && q->fingerprint == head_file_fingerprint(s, 50), "fingerprint");
         head_params_free(q);
     }
     attn_head *ah = NULL;
@@ -294,15 +299,15 @@ static void test_training(void)
               "attn view of the head");
         attn_head_free(ah);
     }
-    CHECK(head_load(f1, 100, &q, &err) == EV_ERR_FORMAT && strstr(err.msg, "dimension 16"), "other dimension: %s",
+    CHECK(head_file_load(f1, 100, &q, &err) == EV_ERR_FORMAT && strstr(err.msg, "dimension 16"), "other dimension: %s",
           err.msg);
-    CHECK(head_load(tmpdir, 16, &q, &err) == EV_ERR_IO, "a directory: %s", err.msg);
+    CHECK(head_file_load(tmpdir, 16, &q, &err) == EV_ERR_IO, "a directory: %s", err.msg);
     ev_error_clear(&err);
 out:
     head_params_free(p1);
     head_params_free(p2);
-    head_corpus_free(&c);
-    head_corpus_free(&ct);
+    corpus_free(&c);
+    corpus_free(&ct);
     store_close(s);
 }
 
@@ -321,7 +326,7 @@ static void test_bad_files(void)
     memset(buf + 8 + hl, 0, 60);
     head_params *p = NULL;
     ev_error err = {0};
-    CHECK(head_load_bytes(buf, 8 + hl + 60, "x", 2, &p, &err) == EV_ERR_FORMAT && strstr(err.msg, "train_mask"),
+    CHECK(head_file_load_bytes(buf, 8 + hl + 60, "x", 2, &p, &err) == EV_ERR_FORMAT && strstr(err.msg, "train_mask"),
           "bad train_mask: %s", err.msg);
     /* the same bytes with a well-shaped train_mask load, with W_O = I (no w_o) */
     char hdr2[sizeof hdr1];
@@ -330,7 +335,7 @@ static void test_bad_files(void)
     memcpy(sh, "[1,2]", 5);
     memcpy(off, "[48,56]", 7);
     memcpy(buf + 8, hdr2, hl);
-    CHECK(head_load_bytes(buf, 8 + hl + 56, "x", 2, &p, &err) == EV_OK, "good train_mask: %s", err.msg);
+    CHECK(head_file_load_bytes(buf, 8 + hl + 56, "x", 2, &p, &err) == EV_OK, "good train_mask: %s", err.msg);
     if (p) {
         CHECK(p->w_o[0] == 1.0f && p->w_o[1] == 0.0f && p->w_o[3] == 1.0f && p->n_cand == HEAD_DEFAULT_CANDIDATES,
               "defaults of a head without w_o and train_bias");
@@ -387,7 +392,7 @@ static void test_torch_fixture(void)
     /* the training state: [MASK] vector and bias, and the masked-prediction loss torch computes on a batch of the
      * fixture's own small vocabulary (stored as a store of V words) */
     head_params *p = NULL;
-    CHECK(head_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK, "head_load torch: %s", err.msg);
+    CHECK(head_file_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK, "head_load torch: %s", err.msg);
     size_t V;
     CHECK(fscanf(f, " vocab %zu", &V) == 1, "vocab");
     store_rows r = {.n = V,
