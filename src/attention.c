@@ -116,95 +116,49 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
 enum { T_Q, T_K, T_V, T_O, T_COUNT };
 static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o"};
 
-typedef struct {
-    int present;
-    size_t shape[2];
-    size_t begin, end; /* relative to the data section */
-} head_tensor;
-
-static ev_status parse_tensor(const cJSON *o, const char *path, const char *name, size_t data_len, head_tensor *t,
-                              ev_error *err)
-{
-    if (t->present)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' appears twice", path, name);
-    if (!cJSON_IsObject(o))
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' is not an object", path, name);
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(o, "dtype");
-    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "F32") != 0)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': expected dtype F32, found %s", path, name,
-                       cJSON_IsString(dt) ? dt->valuestring : "none");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shape");
-    if (!cJSON_IsArray(sh) || cJSON_GetArraySize(sh) != 2)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': expected a shape of rank 2", path, name);
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v = cJSON_GetArrayItem(sh, i);
-        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
-        if (!(x >= 1 && x <= (double)INT_MAX && x == floor(x)))
-            return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape[%d] is not a size from 1 to %d",
-                           path, name, i, INT_MAX);
-        t->shape[i] = (size_t)x;
-    }
-    if (t->shape[0] > SIZE_MAX / sizeof(float) / t->shape[1])
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape overflows", path, name);
-    size_t bytes = t->shape[0] * t->shape[1] * sizeof(float);
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "data_offsets");
-    double b = -1, e = -1;
-    if (cJSON_IsArray(off) && cJSON_GetArraySize(off) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) &&
-        cJSON_IsNumber(cJSON_GetArrayItem(off, 1))) {
-        b = cJSON_GetArrayItem(off, 0)->valuedouble;
-        e = cJSON_GetArrayItem(off, 1)->valuedouble;
-    }
-    if (!(b >= 0 && e >= b && e <= (double)data_len && b == floor(b) && e == floor(e)))
-        return ev_fail(err, EV_ERR_FORMAT,
-                       "%s: head header: tensor '%s': data_offsets must lie within the %zu data bytes", path, name,
-                       data_len);
-    t->begin = (size_t)b;
-    t->end = (size_t)e;
-    if (t->end - t->begin != bytes)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s': shape [%zu, %zu] needs %zu bytes, "
-                       "data_offsets give %zu", path, name, t->shape[0], t->shape[1], bytes, t->end - t->begin);
-    t->present = 1;
-    return EV_OK;
-}
+/* The head file's tensors, for the safetensors validator: w_q w_k w_v, w_o (optional), train_* (training state). */
+static const st_expect HEAD_TENSORS[] = {
+    {"w_q", "F32", 2}, {"w_k", "F32", 2}, {"w_v", "F32", 2}, {"w_o", "F32", 2}, {"train_*", "F32", 2}};
+static const st_format HEAD_FORMAT = {
+    .kind = "head",
+    .format = "embvsattn-head",
+    .version = "1",
+    .max_header = HEAD_MAX_HEADER_BYTES,
+    .max_tensors = T_COUNT + HEAD_MAX_TRAIN_TENSORS + 1, /* and __metadata__ */
+    .min_dim = 1,
+    .max_dim = INT_MAX,
+    .tensors = HEAD_TENSORS,
+    .n_tensors = sizeof HEAD_TENSORS / sizeof HEAD_TENSORS[0],
+    .max_wildcard = HEAD_MAX_TRAIN_TENSORS,
+    .others = 0,
+    .aligned = 0, /* the values are copied out: a file whose writer did not pad its header is read too */
+    .contents = "a head has w_q, w_k, w_v and optionally w_o; no biases; training-only tensors are named train_*"};
 
 /* Copies a tensor's bytes into a new float array, checking every value is finite. */
-static ev_status take_tensor(const unsigned char *data, const head_tensor *t, const char *path, const char *name,
-                             float **out, ev_error *err)
+static ev_status take_tensor(const st_tensor *t, const char *path, float **out, ev_error *err)
 {
-    size_t count = t->shape[0] * t->shape[1];
-    float *w = malloc(count * sizeof *w);
+    float *w = malloc(t->count * sizeof *w);
     if (!w)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
-    memcpy(w, data + t->begin, count * sizeof *w);
-    for (size_t i = 0; i < count; i++)
+    memcpy(w, t->data, t->count * sizeof *w);
+    for (size_t i = 0; i < t->count; i++)
         if (!isfinite(w[i])) {
             const char *what = isnan(w[i]) ? "NaN" : "infinite";
             free(w);
-            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu][%zu] is %s, expected a finite number", path, name,
+            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu][%zu] is %s, expected a finite number", path, t->name,
                            i / t->shape[1], i % t->shape[1], what);
         }
     *out = w;
     return EV_OK;
 }
 
+/* The metadata that describes the head (st_open checked that it is an object of strings, and its format). */
 static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, char **desc, ev_error *err)
 {
-    if (!meta)
-        return EV_OK;
-    if (!cJSON_IsObject(meta))
-        return ev_fail(err, EV_ERR_FORMAT, "%s: head header: __metadata__ must be an object of strings", path);
     const cJSON *it;
     cJSON_ArrayForEach(it, meta)
     {
-        if (!cJSON_IsString(it))
-            return ev_fail(err, EV_ERR_FORMAT, "%s: head header: __metadata__.%s must be a string", path,
-                           it->string ? it->string : "?");
         const char *k = it->string, *v = it->valuestring;
-        if (strcmp(k, "format") == 0 && strcmp(v, "embvsattn-head") != 0)
-            return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format is '%s', expected 'embvsattn-head'", path, v);
-        if (strcmp(k, "format_version") == 0 && strcmp(v, "1") != 0)
-            return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format_version is '%s', this version reads '1'",
-                           path, v);
         if (strcmp(k, "positions") == 0) {
             if (strcmp(v, "none") == 0)
                 h->positions = ATTN_POS_NONE;
@@ -260,92 +214,34 @@ ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char
                                attn_head **out, ev_error *err)
 {
     *out = NULL;
-    ev_status st = EV_OK;
-    cJSON *hdr = NULL;
+    ev_status st;
     attn_head *h = NULL;
-    /* 1. header length against the file size, then the JSON */
-    size_t data_off;
-    if ((st = st_parse_header(buf, size, HEAD_MAX_HEADER_BYTES, path, &hdr, &data_off, err)) != EV_OK)
-        goto fail;
-    size_t data_len = size - data_off;
-    /* 2. every entry: a known tensor with a valid dtype, shape and range, or the metadata */
-    head_tensor t[T_COUNT + HEAD_MAX_TRAIN_TENSORS]; /* w_q w_k w_v w_o, then the train_* tensors */
-    const char *names[T_COUNT + HEAD_MAX_TRAIN_TENSORS];
-    size_t n_tensors = T_COUNT;
-    memset(t, 0, sizeof t);
-    for (int i = 0; i < T_COUNT; i++)
-        names[i] = TENSOR_NAMES[i];
-    const cJSON *meta = NULL, *it;
-    cJSON_ArrayForEach(it, hdr)
-    {
-        if (it->string && strcmp(it->string, "__metadata__") == 0) {
-            meta = it;
-            continue;
-        }
-        int which = -1;
-        for (int i = 0; i < T_COUNT; i++)
-            if (it->string && strcmp(it->string, TENSOR_NAMES[i]) == 0)
-                which = i;
-        if (which < 0 && it->string && strncmp(it->string, "train_", 6) == 0) {
-            /* training-only tensors (head_file.h): validated like the others, covered, not loaded */
-            if (n_tensors == T_COUNT + HEAD_MAX_TRAIN_TENSORS) {
-                st = ev_fail(err, EV_ERR_FORMAT, "%s: more than %d train_* tensors", path, HEAD_MAX_TRAIN_TENSORS);
-                goto fail;
-            }
-            for (size_t i = T_COUNT; i < n_tensors; i++)
-                if (strcmp(names[i], it->string) == 0) {
-                    st = ev_fail(err, EV_ERR_FORMAT, "%s: head header: tensor '%s' appears twice", path, it->string);
-                    goto fail;
-                }
-            which = (int)n_tensors;
-            names[n_tensors++] = it->string;
-        }
-        if (which < 0) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: unexpected tensor '%s': a head has w_q, w_k, w_v and optionally "
-                         "w_o (no biases; training-only tensors are named train_*)", path,
-                         it->string ? it->string : "?");
-            goto fail;
-        }
-        if ((st = parse_tensor(it, path, names[which], data_len, &t[which], err)) != EV_OK)
-            goto fail;
-    }
+    /* 1. the safetensors checks: header, JSON, metadata format, every tensor's dtype, shape and bytes */
+    st_file f;
+    if ((st = st_open(buf, size, &HEAD_FORMAT, path, &f, err)) != EV_OK)
+        return st;
+    /* 2. w_q, w_k, w_v present; the tensors tile the data */
+    const st_tensor *t[T_COUNT] = {NULL};
     for (int i = 0; i < T_O; i++)
-        if (!t[i].present) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: missing tensor '%s' (a head has w_q, w_k, w_v [d_model, d_k])",
-                         path, TENSOR_NAMES[i]);
+        if ((st = st_require(&f, &HEAD_FORMAT, TENSOR_NAMES[i], path, &t[i], err)) != EV_OK)
             goto fail;
-        }
-    /* 3. the ranges tile the data section: no overlaps, no holes */
-    size_t covered = 0;
-    for (size_t i = 0; i < n_tensors; i++) {
-        if (!t[i].present)
-            continue;
-        covered += t[i].end - t[i].begin;
-        for (size_t j = 0; j < i; j++)
-            if (t[j].present && t[i].begin < t[j].end && t[j].begin < t[i].end) {
-                st = ev_fail(err, EV_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", path, names[j], names[i]);
-                goto fail;
-            }
-    }
-    if (covered != data_len) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: the data section has %zu bytes, the tensors cover %zu", path, data_len,
-                     covered);
+    t[T_O] = st_get(&f, "w_o");
+    if ((st = st_check_tiling(&f, path, err)) != EV_OK)
         goto fail;
-    }
-    /* 4. shapes agree */
-    size_t d_model = t[T_Q].shape[0], d_k = t[T_Q].shape[1];
+    /* 3. shapes agree */
+    size_t d_model = t[T_Q]->shape[0], d_k = t[T_Q]->shape[1];
     for (int i = T_K; i <= T_V; i++)
-        if (t[i].shape[0] != d_model || t[i].shape[1] != d_k) {
+        if (t[i]->shape[0] != d_model || t[i]->shape[1] != d_k) {
             st = ev_fail(err, EV_ERR_FORMAT, "%s: %s has shape [%zu, %zu], expected [%zu, %zu] like w_q "
-                         "([d_model, d_k])", path, TENSOR_NAMES[i], t[i].shape[0], t[i].shape[1], d_model, d_k);
+                         "([d_model, d_k])", path, TENSOR_NAMES[i], t[i]->shape[0], t[i]->shape[1], d_model, d_k);
             goto fail;
         }
-    if (t[T_O].present && (t[T_O].shape[0] != d_k || t[T_O].shape[1] != d_model)) {
+    if (t[T_O] && (t[T_O]->shape[0] != d_k || t[T_O]->shape[1] != d_model)) {
         st = ev_fail(err, EV_ERR_FORMAT, "%s: w_o has shape [%zu, %zu], expected [d_k, d_model] = [%zu, %zu]", path,
-                     t[T_O].shape[0], t[T_O].shape[1], d_k, d_model);
+                     t[T_O]->shape[0], t[T_O]->shape[1], d_k, d_model);
         goto fail;
     }
-    if (!t[T_O].present && d_k != d_model) {
+    if (!t[T_O] && d_k != d_model) {
         st = ev_fail(err, EV_ERR_FORMAT, "%s: no w_o, so d_k must equal d_model (the output must live in the "
                      "vectors' space), found d_k %zu and d_model %zu", path, d_k, d_model);
         goto fail;
@@ -355,16 +251,15 @@ ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char
                      "vectors have dimension %zu", path, d_model, d_model, d_k, d_model_expected);
         goto fail;
     }
-    /* 5. values and metadata */
+    /* 4. values and metadata */
     if ((st = head_new(ATTN_HEAD_FILE, d_model, d_k, &h, err)) != EV_OK)
         goto fail;
-    const unsigned char *data = buf + data_off;
     float **dst[T_COUNT] = {&h->w_q, &h->w_k, &h->w_v, &h->w_o};
     for (int i = 0; i < T_COUNT; i++)
-        if (t[i].present && (st = take_tensor(data, &t[i], path, TENSOR_NAMES[i], dst[i], err)) != EV_OK)
+        if (t[i] && (st = take_tensor(t[i], path, dst[i], err)) != EV_OK)
             goto fail;
     char *desc = NULL;
-    if ((st = read_meta(meta, path, h, &desc, err)) != EV_OK)
+    if ((st = read_meta(f.meta, path, h, &desc, err)) != EV_OK)
         goto fail;
     char pos[64] = "";
     if (h->has_position_meta)
@@ -375,12 +270,12 @@ ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
         goto fail;
     }
-    cJSON_Delete(hdr);
+    st_close(&f);
     *out = h;
     return EV_OK;
 fail:
     attn_head_free(h);
-    cJSON_Delete(hdr);
+    st_close(&f);
     return st;
 }
 
@@ -445,9 +340,9 @@ ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err)
               (h->kind == ATTN_HEAD_RANDOM && !cJSON_AddStringToObject(meta, "seed", seed)) ||
               !cJSON_AddStringToObject(meta, "tool_version", EMBVSATTN_VERSION);
     size_t sh_in[2] = {dm, dk}, sh_out[2] = {dk, dm};
-    bad = bad || st_add_tensor(hdr, "w_q", "F32", 4, sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_k", "F32", 4, sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", 4, sh_in, 2, &pos) ||
-          (h->w_o && st_add_tensor(hdr, "w_o", "F32", 4, sh_out, 2, &pos));
+    bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
+          (h->w_o && st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos));
     if (bad) {
         cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);

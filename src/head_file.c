@@ -64,11 +64,11 @@ ev_status head_file_save(const head_params *p, const head_file_meta *m, const ch
               st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
     }
     size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, p->n_cand};
-    bad = bad || st_add_tensor(hdr, "w_q", "F32", 4, sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_k", "F32", 4, sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", 4, sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_o", "F32", 4, sh_out, 2, &pos) ||
-          st_add_tensor(hdr, "train_mask", "F32", 4, sh_mask, 2, &pos) ||
-          st_add_tensor(hdr, "train_bias", "F32", 4, sh_bias, 2, &pos);
+    bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos) ||
+          st_add_tensor(hdr, "train_mask", "F32", sh_mask, 2, &pos) ||
+          st_add_tensor(hdr, "train_bias", "F32", sh_bias, 2, &pos);
     if (bad) {
         cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);

@@ -240,15 +240,7 @@ void store_close(store *s)
     free(s);
 }
 
-int store_is_cache_bytes(const unsigned char *p, size_t n)
-{
-    if (n < 10)
-        return 0;
-    uint64_t len = 0;
-    for (int i = 7; i >= 0; i--)
-        len = (len << 8) | p[i];
-    return len >= 2 && len <= n - 8 && p[8] == '{';
-}
+int store_is_cache_bytes(const unsigned char *p, size_t n) { return n >= 10 && st_sniff(p, n); }
 
 int store_is_cache_file(const char *path)
 {
@@ -259,71 +251,30 @@ int store_is_cache_file(const char *path)
     struct stat st;
     int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, head, sizeof head) == (ssize_t)sizeof head;
     close(fd);
-    if (!ok)
-        return 0;
-    uint64_t len = 0;
-    for (int i = 7; i >= 0; i--)
-        len = (len << 8) | head[i];
-    return len >= 2 && st.st_size >= 8 && len <= (uint64_t)st.st_size - 8 && head[8] == '{';
+    return ok && st_sniff(head, (uint64_t)st.st_size);
 }
 
 /* ---- opening a cache ------------------------------------------------------------------------------------- */
 
-typedef struct {
-    const char *name, *dtype;
-    size_t elem;        /* bytes per element */
-    int rank;
-    size_t shape[2];
-    size_t begin, end;  /* relative to the data section */
-} tensor_info;
-
-static ev_status read_tensor(const cJSON *hdr, const char *path, size_t data_len, tensor_info *t, ev_error *err)
-{
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(hdr, t->name);
-    if (!cJSON_IsObject(o))
-        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: expected a tensor named '%s', found none", path,
-                       t->name);
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(o, "dtype");
-    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, t->dtype) != 0)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': expected dtype %s, found %s", path,
-                       t->name, t->dtype, cJSON_IsString(dt) ? dt->valuestring : "none");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(o, "shape");
-    if (!cJSON_IsArray(sh) || cJSON_GetArraySize(sh) != t->rank)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': expected a shape of rank %d", path,
-                       t->name, t->rank);
-    size_t count = 1;
-    for (int i = 0; i < t->rank; i++) {
-        const cJSON *v = cJSON_GetArrayItem(sh, i);
-        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
-        if (!(x >= 0 && x <= 9007199254740992.0 && x == floor(x)))
-            return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape[%d] is not a size", path,
-                           t->name, i);
-        t->shape[i] = (size_t)x;
-        if (t->shape[i] && count > SIZE_MAX / t->shape[i])
-            return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape overflows", path, t->name);
-        count *= t->shape[i];
-    }
-    if (count > SIZE_MAX / t->elem)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor '%s': shape overflows", path, t->name);
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "data_offsets");
-    double b = -1, e = -1;
-    if (cJSON_IsArray(off) && cJSON_GetArraySize(off) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) &&
-        cJSON_IsNumber(cJSON_GetArrayItem(off, 1))) {
-        b = cJSON_GetArrayItem(off, 0)->valuedouble;
-        e = cJSON_GetArrayItem(off, 1)->valuedouble;
-    }
-    if (!(b >= 0 && e >= b && e <= (double)data_len && b == floor(b) && e == floor(e)))
-        return ev_fail(err, EV_ERR_FORMAT,
-                       "%s: cache header: tensor '%s': data_offsets must lie within the %zu data bytes", path,
-                       t->name, data_len);
-    t->begin = (size_t)b;
-    t->end = (size_t)e;
-    if (t->end - t->begin != count * t->elem)
-        return ev_fail(err, EV_ERR_FORMAT,
-                       "%s: cache header: tensor '%s': shape needs %zu bytes, data_offsets give %zu", path, t->name,
-                       count * t->elem, t->end - t->begin);
-    return EV_OK;
-}
+/* The cache's tensors (store.h), for the safetensors validator. */
+static const st_expect CACHE_TENSORS[] = {{"vocab_offsets", "I64", 1}, {"vectors", "F32", 2},         {"norms", "F32", 1},
+                                          {"index", "I32", 1},         {"neighbor_rows", "I32", 2},   {"neighbor_scores", "F32", 2},
+                                          {"vocab", "U8", 1}};
+static const st_format CACHE_FORMAT = {
+    .kind = "cache",
+    .format = "embvsattn-cache",
+    .version = "1",
+    .max_header = MAX_HEADER_BYTES,
+    .max_tensors = 64,
+    .min_dim = 0,
+    .max_dim = UINT64_MAX,
+    .tensors = CACHE_TENSORS,
+    .n_tensors = sizeof CACHE_TENSORS / sizeof CACHE_TENSORS[0],
+    .max_wildcard = 0,
+    .others = 1, /* tensors a later version may add are checked and left alone */
+    .aligned = 1, /* mapped and read in place */
+    .contents = "a cache has vocab_offsets, vectors, norms, index and vocab, and optionally neighbor_rows with "
+                "neighbor_scores"};
 
 ev_status store_open(const char *path, store **out, ev_error *err)
 {
@@ -346,58 +297,43 @@ ev_status store_open(const char *path, store **out, ev_error *err)
         return ev_fail(err, EV_ERR_IO, "%s: not a regular file, a cache must be one (it is mapped)", path);
     }
     size_t size = (size_t)st.st_size;
-    if (size < 8) {
-        close(fd);
-        return ev_fail(err, EV_ERR_FORMAT, "%s: byte 0: expected an 8-byte header length, found %s", path,
-                       size == 0 ? "an empty file" : "a shorter file");
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL; /* (an empty file is reported below) */
     int e = errno;
     close(fd);
     if (map == MAP_FAILED)
         return ev_fail(err, EV_ERR_IO, "%s: cannot map: %s", path, strerror(e));
     store *s = calloc(1, sizeof *s);
     if (!s) {
-        munmap(map, size);
+        if (map)
+            munmap(map, size);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory opening %s", path);
     }
     s->map = map;
     s->map_len = size;
-    const unsigned char *p = map;
-    cJSON *hdr = NULL;
-    ev_status st_ = EV_OK;
-    size_t data_off;
-    if ((st_ = st_parse_header(p, size, MAX_HEADER_BYTES, path, &hdr, &data_off, err)) != EV_OK)
+    st_file f;
+    ev_status st_;
+    if ((st_ = st_open(map ? map : (const void *)"", size, &CACHE_FORMAT, path, &f, err)) != EV_OK)
         goto fail;
-    size_t data_len = size - data_off;
-    tensor_info t_off = {"vocab_offsets", "I64", 8, 1, {0, 0}, 0, 0};
-    tensor_info t_vec = {"vectors", "F32", 4, 2, {0, 0}, 0, 0};
-    tensor_info t_norm = {"norms", "F32", 4, 1, {0, 0}, 0, 0};
-    tensor_info t_idx = {"index", "I32", 4, 1, {0, 0}, 0, 0};
-    tensor_info t_voc = {"vocab", "U8", 1, 1, {0, 0}, 0, 0};
-    tensor_info *all[] = {&t_off, &t_vec, &t_norm, &t_idx, &t_voc};
-    for (size_t i = 0; i < 5; i++) {
-        if ((st_ = read_tensor(hdr, path, data_len, all[i], err)) != EV_OK)
-            goto fail;
-        if ((data_off + all[i]->begin) % all[i]->elem != 0) {
-            st_ = ev_fail(err, EV_ERR_FORMAT, "%s: tensor '%s' starts at byte %zu, not aligned to %zu", path,
-                          all[i]->name, data_off + all[i]->begin, all[i]->elem);
-            goto fail;
-        }
-    }
-    s->V = t_vec.shape[0];
-    s->d = t_vec.shape[1];
-    s->H = t_idx.shape[0];
-    s->vocab_bytes = t_voc.shape[0];
+    const st_tensor *t_off, *t_vec, *t_norm, *t_idx, *t_voc;
+    if ((st_ = st_require(&f, &CACHE_FORMAT, "vocab_offsets", path, &t_off, err)) != EV_OK ||
+        (st_ = st_require(&f, &CACHE_FORMAT, "vectors", path, &t_vec, err)) != EV_OK ||
+        (st_ = st_require(&f, &CACHE_FORMAT, "norms", path, &t_norm, err)) != EV_OK ||
+        (st_ = st_require(&f, &CACHE_FORMAT, "index", path, &t_idx, err)) != EV_OK ||
+        (st_ = st_require(&f, &CACHE_FORMAT, "vocab", path, &t_voc, err)) != EV_OK)
+        goto fail;
+    s->V = t_vec->shape[0];
+    s->d = t_vec->shape[1];
+    s->H = t_idx->shape[0];
+    s->vocab_bytes = t_voc->shape[0];
     if (s->V == 0 || s->d == 0) {
         st_ = ev_fail(err, EV_ERR_FORMAT, "%s: cache holds %zu words of dimension %zu, expected at least 1 of each",
                       path, s->V, s->d);
         goto fail;
     }
-    if (t_norm.shape[0] != s->V || t_off.shape[0] != s->V + 1) {
+    if (t_norm->shape[0] != s->V || t_off->shape[0] != s->V + 1) {
         st_ = ev_fail(err, EV_ERR_FORMAT,
                       "%s: cache sizes disagree: vectors has %zu rows, norms %zu, vocab_offsets %zu (expected %zu)",
-                      path, s->V, t_norm.shape[0], t_off.shape[0], s->V + 1);
+                      path, s->V, t_norm->shape[0], t_off->shape[0], s->V + 1);
         goto fail;
     }
     if (s->H <= s->V || (s->H & (s->H - 1)) != 0) {
@@ -405,11 +341,11 @@ ev_status store_open(const char *path, store **out, ev_error *err)
                       path, s->H, s->V);
         goto fail;
     }
-    s->vectors = (const float *)(p + data_off + t_vec.begin);
-    s->norms = (const float *)(p + data_off + t_norm.begin);
-    s->offsets = (const int64_t *)(p + data_off + t_off.begin);
-    s->index = (const int32_t *)(p + data_off + t_idx.begin);
-    s->vocab = (const char *)(p + data_off + t_voc.begin);
+    s->vectors = (const float *)t_vec->data;
+    s->norms = (const float *)t_norm->data;
+    s->offsets = (const int64_t *)t_off->data;
+    s->index = (const int32_t *)t_idx->data;
+    s->vocab = (const char *)t_voc->data;
     /* Offsets: start at 0, strictly increasing by ≥ 2 (a byte and a NUL), end at the vocab size; the byte before
      * each offset is a NUL. One branch-free pass (the index is clamped into the tensor before it is read); the
      * failing pair is looked for again only on error. */
@@ -434,46 +370,41 @@ ev_status store_open(const char *path, store **out, ev_error *err)
     }
     /* Optional neighbour lists (`embvsattn index`): both tensors or neither, [N, K] with N ≤ V. Their entries are
      * checked where they are read (sim_listed_neighbors), not here: opening stays independent of their size. */
-    if (cJSON_GetObjectItemCaseSensitive(hdr, "neighbor_rows") || cJSON_GetObjectItemCaseSensitive(hdr, "neighbor_scores")) {
-        tensor_info t_nr = {"neighbor_rows", "I32", 4, 2, {0, 0}, 0, 0};
-        tensor_info t_ns = {"neighbor_scores", "F32", 4, 2, {0, 0}, 0, 0};
-        if ((st_ = read_tensor(hdr, path, data_len, &t_nr, err)) != EV_OK ||
-            (st_ = read_tensor(hdr, path, data_len, &t_ns, err)) != EV_OK)
+    if (st_get(&f, "neighbor_rows") || st_get(&f, "neighbor_scores")) {
+        const st_tensor *t_nr, *t_ns;
+        if ((st_ = st_require(&f, &CACHE_FORMAT, "neighbor_rows", path, &t_nr, err)) != EV_OK ||
+            (st_ = st_require(&f, &CACHE_FORMAT, "neighbor_scores", path, &t_ns, err)) != EV_OK)
             goto fail;
-        if ((data_off + t_nr.begin) % 4 != 0 || (data_off + t_ns.begin) % 4 != 0 || t_nr.shape[0] != t_ns.shape[0] ||
-            t_nr.shape[1] != t_ns.shape[1] || t_nr.shape[0] > s->V) {
+        if (t_nr->shape[0] != t_ns->shape[0] || t_nr->shape[1] != t_ns->shape[1] || t_nr->shape[0] > s->V) {
             st_ = ev_fail(err, EV_ERR_FORMAT,
                           "%s: neighbour lists: expected two aligned [N, K] tensors with N ≤ %zu words, found "
                           "neighbor_rows [%zu, %zu] and neighbor_scores [%zu, %zu]",
-                          path, s->V, t_nr.shape[0], t_nr.shape[1], t_ns.shape[0], t_ns.shape[1]);
+                          path, s->V, t_nr->shape[0], t_nr->shape[1], t_ns->shape[0], t_ns->shape[1]);
             goto fail;
         }
-        if (t_nr.shape[0] && t_nr.shape[1]) {
-            s->nbr_n = t_nr.shape[0];
-            s->nbr_k = t_nr.shape[1];
-            s->nbr_rows = (const int32_t *)(p + data_off + t_nr.begin);
-            s->nbr_scores = (const float *)(p + data_off + t_ns.begin);
+        if (t_nr->shape[0] && t_nr->shape[1]) {
+            s->nbr_n = t_nr->shape[0];
+            s->nbr_k = t_nr->shape[1];
+            s->nbr_rows = (const int32_t *)t_nr->data;
+            s->nbr_scores = (const float *)t_ns->data;
         }
     }
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(hdr, "__metadata__");
+    /* the metadata (format and format_version checked by st_open), then no byte left to other readers */
     const cJSON *it;
-    cJSON_ArrayForEach(it, meta)
+    cJSON_ArrayForEach(it, f.meta)
     {
-        if (cJSON_IsString(it) && it->string && add_meta(s, it->string, it->valuestring) != 0) {
+        if (add_meta(s, it->string, it->valuestring) != 0) {
             st_ = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
             goto fail;
         }
     }
-    const char *fmt = store_meta(s, "format");
-    if (fmt && strcmp(fmt, "embvsattn-cache") != 0) {
-        st_ = ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format is '%s', expected 'embvsattn-cache'", path, fmt);
+    if ((st_ = st_check_tiling(&f, path, err)) != EV_OK)
         goto fail;
-    }
-    cJSON_Delete(hdr);
+    st_close(&f);
     *out = s;
     return EV_OK;
 fail:
-    cJSON_Delete(hdr);
+    st_close(&f);
     store_close(s);
     return st_;
 }
@@ -680,13 +611,13 @@ static cJSON *cache_header(const store *s)
     int bad = !meta;
     for (size_t i = 0; !bad && i < s->n_meta; i++)
         bad = !cJSON_AddStringToObject(meta, s->meta[i].key, s->meta[i].value);
-    bad = bad || st_add_tensor(hdr, "vocab_offsets", "I64", 8, sh_off, 1, &pos) ||
-          st_add_tensor(hdr, "vectors", "F32", 4, sh_vec, 2, &pos) ||
-          st_add_tensor(hdr, "norms", "F32", 4, sh_norm, 1, &pos) ||
-          st_add_tensor(hdr, "index", "I32", 4, sh_idx, 1, &pos) ||
-          (s->nbr_n && (st_add_tensor(hdr, "neighbor_rows", "I32", 4, sh_nbr, 2, &pos) ||
-                        st_add_tensor(hdr, "neighbor_scores", "F32", 4, sh_nbr, 2, &pos))) ||
-          st_add_tensor(hdr, "vocab", "U8", 1, sh_voc, 1, &pos);
+    bad = bad || st_add_tensor(hdr, "vocab_offsets", "I64", sh_off, 1, &pos) ||
+          st_add_tensor(hdr, "vectors", "F32", sh_vec, 2, &pos) ||
+          st_add_tensor(hdr, "norms", "F32", sh_norm, 1, &pos) ||
+          st_add_tensor(hdr, "index", "I32", sh_idx, 1, &pos) ||
+          (s->nbr_n && (st_add_tensor(hdr, "neighbor_rows", "I32", sh_nbr, 2, &pos) ||
+                        st_add_tensor(hdr, "neighbor_scores", "F32", sh_nbr, 2, &pos))) ||
+          st_add_tensor(hdr, "vocab", "U8", sh_voc, 1, &pos);
     if (bad) {
         cJSON_Delete(hdr);
         return NULL;
@@ -798,14 +729,8 @@ ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err)
         k->open = 0;
         return store_write_cache(s, k->path, err); /* reads the matrix from the mapping, still there */
     }
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++)
-        lenbuf[i] = (unsigned char)((uint64_t)(data_off - 8) >> (8 * i));
     outfile_seek(&k->of, 0);
-    outfile_write(&k->of, lenbuf, 8);
-    outfile_write(&k->of, json, jlen);
-    for (size_t i = 8 + jlen; i < data_off; i++)
-        fputc(' ', k->of.fp);
+    st_put_header(k->of.fp, json, jlen, data_off - 8);
     free(json);
     outfile_write(&k->of, s->offsets, 8 * (V + 1));
     outfile_seek(&k->of, k->M + 4 * V * s->d);

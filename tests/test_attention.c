@@ -387,7 +387,7 @@ static void test_head_files(void)
     /* malformed variants */
     expect_load_error(good, data, 24, 100, EV_ERR_FORMAT, "the head is for vectors of dimension 2");
     expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "}", data, 12, 0, EV_ERR_FORMAT,
-                      "missing tensor 'w_v'");
+                      "expected a tensor named 'w_v', found none");
     expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 2, 24, 40) "," T("w_v", 2, 3, 40, 64) "}", data, 16,
                       0, EV_ERR_FORMAT, "w_k has shape [2, 2], expected [2, 3]");
     expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "," T("w_v", 2, 3, 48, 72) ","
@@ -419,6 +419,11 @@ static void test_head_files(void)
     expect_load_error("{" T("w_q", 2, 2, 0, 16) "," T("w_k", 2, 2, 16, 32) "," T("w_v", 2, 2, 32, 48)
                       ",\"__metadata__\":{\"format\":\"embvsattn-cache\"}}", data, 12, 0, EV_ERR_FORMAT,
                       "expected 'embvsattn-head'");
+    expect_load_error("{" T("w_q", 2, 2, 0, 16) "," T("w_k", 2, 2, 16, 32) "," T("w_v", 2, 2, 32, 48)
+                      ",\"__metadata__\":{\"format_version\":\"2\"}}", data, 12, 0, EV_ERR_FORMAT,
+                      "format_version is '2': this embvsattn reads embvsattn-head files of version 1 only");
+    expect_load_error("{" T("w_q", 2, 2, 0, 16) "," T("w_k", 2, 2, 16, 32) "," T("w_v", 2, 2, 32, 48)
+                      ",\"__metadata__\":{\"seed\":1}}", data, 12, 0, EV_ERR_FORMAT, "__metadata__.seed must be a string");
     expect_load_error("{\"w_q\":", data, 0, 0, EV_ERR_FORMAT, "does not parse");
     float nanv[12] = {0, 0, 0, 0, 0, NAN, 0, 0, 0, 0, 0, 0};
     expect_load_error("{" T("w_q", 2, 2, 0, 16) "," T("w_k", 2, 2, 16, 32) "," T("w_v", 2, 2, 32, 48) "}", nanv, 12,

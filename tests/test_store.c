@@ -204,9 +204,14 @@ int main(void)
     corrupt("cutdata.safetensors", 0, NULL, 0, -3, "data_offsets must lie within", NULL, NULL);
     corrupt("json.safetensors", 9, "!!", 2, -1, "JSON header does not parse", NULL, NULL);
     corrupt("dtype.safetensors", 0, NULL, 0, -1, "expected dtype F32, found F16", "\"F32\"", "\"F16\"");
-    corrupt("shape.safetensors", 0, NULL, 0, -1, "shape needs", "[7,5]", "[7,6]");
+    corrupt("shape.safetensors", 0, NULL, 0, -1, "shape [7, 6] needs 168 bytes", "[7,5]", "[7,6]");
     corrupt("name.safetensors", 0, NULL, 0, -1, "tensor named 'norms'", "\"norms\"", "\"normz\"");
     corrupt("offsets.safetensors", -1, NULL, 0, -1, "vocab_offsets", NULL, NULL);
+    corrupt("version.safetensors", 0, NULL, 0, -1, "format_version is '9': this embvsattn reads embvsattn-cache files "
+            "of version 1 only", "\"format_version\":\"1\"", "\"format_version\":\"9\"");
+    corrupt("twice.safetensors", 0, NULL, 0, -1, "tensor 'norms' appears twice", "\"index\":", "\"norms\":");
+    corrupt("meta.safetensors", 0, NULL, 0, -1, "__metadata__.format must be a string", "\"format\":\"embvsattn-cache\"",
+            "\"format\":12345678901234567"); /* same length */
     ev_error_clear(&err);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

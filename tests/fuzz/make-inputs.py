@@ -229,6 +229,11 @@ def bad_inputs():
         cache(tensors_edit=lambda t: [t[0][:3] + (struct.pack("<6q", 0, 4, 3, 12, 20, 29),)] + t[1:]))
     bad("cache-wrong-format.safetensors", cache(meta=dict(CACHE_META, format="something-else")))
     bad("cache-truncated.safetensors", cache()[:-20])
+    bad("cache-newer-version.safetensors", cache(meta=dict(CACHE_META, format_version="2")))
+    bad("cache-hole.safetensors", cache(tail=b"\0" * 8))
+    bad("cache-unaligned.safetensors",
+        cache(override=lambda h: h["vectors"].update(data_offsets=[h["vectors"]["data_offsets"][0] + 2,
+                                                                   h["vectors"]["data_offsets"][1] + 2])))
     bad("head-nan.safetensors", head(3, 3, vals=[0.5] * 4 + [float("nan")] + [0.5] * 4))
     bad("head-bias.safetensors", head(3, 3, extra=[("b_q", "F32", [1, 3], f32([0, 0, 0]))]))
     bad("head-shape-mismatch.safetensors",
