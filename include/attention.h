@@ -29,15 +29,10 @@
  *  - Numbers: float32 throughout (OpenBLAS sgemm), softmax subtracting the row maximum. Inputs must be finite;
  *    a non-finite score or output (float32 overflow) is an error, never a result.
  *
- * Head file (safetensors, little-endian; what attn_head_save writes and attn_head_load reads):
- *     w_q F32 [d_model, d_k]    w_k F32 [d_model, d_k]    w_v F32 [d_model, d_k]    w_o F32 [d_k, d_model] (optional)
- *     __metadata__ (all strings, all optional): format "embvsattn-head", format_version "1",
- *         positions "none" | "sinusoidal" (what the head was made or trained with), position_scale (decimal),
- *         kind, description, seed, tool_version, self_attention "included" (default) | "excluded" (a token's own
-        key is masked in its row: how a trained head (head_model.h) was trained; a row with no other key is all zero).
- * Tensors named train_* (F32, rank 2; at most 8) are training-only state — the trained head's [MASK] vector and
- * output bias, see head_file.h — checked like the others (dtype, shape, offsets, coverage) but not loaded.
- * No other tensors (a bias, say) are accepted: the error names them.
+ *
+ * A head (attn_head) is the one type for a head's parameters, whatever made it: identity, random, read from a head
+ * file (head_file.h, which describes the format) or trained (head_model.h). A trained head also carries its training
+ * state (the [MASK] input and output bias), which attention itself does not use.
  */
 #ifndef ATTENTION_H
 #define ATTENTION_H
@@ -50,9 +45,12 @@
 #define ATTN_MAX_TOKENS 4096u              /* n limit: A is n² floats */
 #define ATTN_DEFAULT_POSITION_SCALE 0.5f
 #define ATTN_DEFAULT_SEED 1u               /* "random" without :SEED */
-#define HEAD_FILE_MAX_BYTES ((size_t)1 << 30) /* a d = 4096 head with w_o is 256 MiB */
 
-typedef enum { ATTN_HEAD_IDENTITY = 0, ATTN_HEAD_RANDOM = 1, ATTN_HEAD_FILE = 2 } attn_head_kind;
+typedef enum {
+    ATTN_HEAD_IDENTITY = 0, /* W_Q = W_K = W_V = I, no W_O */
+    ATTN_HEAD_RANDOM = 1,   /* Xavier-uniform from a seed */
+    ATTN_HEAD_FILE = 2      /* weights given: read from a head file, or learned (head_model.h) */
+} attn_head_kind;
 
 typedef enum { ATTN_POS_NONE = 0, ATTN_POS_SINUSOIDAL = 1 } attn_positions;
 
@@ -60,18 +58,25 @@ typedef struct {
     attn_head_kind kind;
     size_t d_model;            /* input and output width: the vectors' dimension */
     size_t d_k;                /* query/key/value width (d_v = d_k) */
-    float *w_q;                /* (d_model, d_k) row-major; NULL means the identity (identity heads) */
-    float *w_k;                /* (d_model, d_k) or NULL (identity) */
-    float *w_v;                /* (d_model, d_k) or NULL (identity) */
-    float *w_o;                /* (d_k, d_model) or NULL: Z = A·V, and then d_k = d_model */
+    size_t n_params;           /* floats in params */
+    float *params;             /* (n_params) every weight below that the head has, contiguous, in this order (NULL
+                                  for the identity head): */
+    float *w_q;                /*   (d_model, d_k) row-major; NULL means the identity (identity heads) */
+    float *w_k;                /*   (d_model, d_k) or NULL (identity) */
+    float *w_v;                /*   (d_model, d_k) or NULL (identity) */
+    float *w_o;                /*   (d_k, d_model) or NULL: Z = A·V, and then d_k = d_model */
+    float *train_mask;         /*   (d_model) trained heads: the [MASK] query input, or NULL */
+    float *train_bias;         /*   (candidates) trained heads: the output bias, or NULL */
     attn_positions positions;  /* positions the head was made for (file metadata; NONE for identity/random) */
     float position_scale;      /* and their scale (ATTN_DEFAULT_POSITION_SCALE unless the file says) */
     int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
-    size_t candidates;         /* trained heads: the words their output was trained to predict (metadata
-                                  "candidates": the first N rows of the vectors), 0 when unknown */
-    int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key, head_model.h;
-                                  file metadata self_attention "excluded") */
+    size_t candidates;         /* trained heads: the words their output was trained to predict (the first N rows of
+                                  the vectors; train_bias's length when it is there), 0 when unknown */
+    int exclude_self;          /* 1: a token never attends to itself (heads trained without their own key,
+                                  head_model.h; file metadata self_attention "excluded") */
     uint64_t seed;             /* random heads: the seed */
+    uint64_t fingerprint;      /* trained heads: head_file_fingerprint of the vectors (has_fingerprint) */
+    int has_fingerprint;
     char *description;         /* one line for display, e.g. "random:42 (Xavier-uniform, d_k 64, with w_o)" */
 } attn_head;
 
@@ -95,26 +100,11 @@ ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err);
  * EV_ERR_USAGE when d_model is 0; EV_ERR_NOMEM. */
 ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err);
 
-/* Reads a head file (format above). Checks, before allocating anything from the file: its size, the header length
- * against it, the JSON, every tensor's name, dtype, rank, shape (overflow) and data_offsets (within the data, size
- * = shape, no overlaps), the shapes' agreement, w_o or d_k = d_model, then the values (finite) and metadata.
- * d_model_expected: the vectors' dimension (0: no check). Errors: EV_ERR_IO (cannot open or read, a directory),
- * EV_ERR_FORMAT (anything malformed, wrong shapes, d_model ≠ d_model_expected), EV_ERR_NOMEM. */
-ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
-
-/* The same from the size bytes of a head file already in memory (e.g. built into the binary); name stands for the
- * path in messages. buf stays the caller's. Same checks and errors (except EV_ERR_IO). */
-ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char *name, size_t d_model_expected,
-                               attn_head **out, ev_error *err);
-
-/* Parses a --head value: "identity", "random" (seed ATTN_DEFAULT_SEED), "random:SEED" (decimal, 0 … 2⁶⁴-1), or
- * else a head file path (write "./identity" for a file named identity). d_model: the vectors' dimension; d_k for
- * random heads (0: d_model). EV_ERR_USAGE for a bad seed; otherwise as the constructors above. */
-ev_status attn_head_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err);
-
-/* Writes h as a head file at path, atomically (outfile.h); identity weights are written out as identity matrices.
- * Metadata records h's positions, position_scale, kind, description and seed. EV_ERR_WRITE on failure. */
-ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err);
+/* A head of zeros with the weights asked for, in one block (params): w_q, w_k, w_v, then w_o when with_w_o,
+ * train_mask when with_mask, train_bias (n_bias floats, candidates = n_bias) when n_bias > 0. No positions, no
+ * description. EV_ERR_USAGE when d_model or d_k is 0; EV_ERR_NOMEM (also for sizes beyond INT_MAX). */
+ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int with_w_o, int with_mask, size_t n_bias,
+                        attn_head **out, ev_error *err);
 
 /* Releases everything. NULL-safe. */
 void attn_head_free(attn_head *h);

@@ -33,8 +33,9 @@ typedef struct {
 
 /* Masked-word prediction on every target position of c with the [MASK] query, full softmax over the n_cand
  * candidates (the rank of the hidden word among them; ties broken towards the lower row), for each pattern.
- * threads ≥ 1. Errors: EV_ERR_FORMAT (p does not fit s), EV_ERR_NOTFOUND (no position to evaluate), EV_ERR_NOMEM. */
-ev_status head_evaluate(const store *s, const head_params *p, const corpus *c, int threads, head_eval_result *out,
+ * p: a trained head (head_model_complete). threads ≥ 1. Errors: EV_ERR_USAGE (p is not complete), EV_ERR_FORMAT
+ * (p does not fit s), EV_ERR_NOTFOUND (no position to evaluate), EV_ERR_NOMEM. */
+ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int threads, head_eval_result *out,
                         ev_error *err);
 
 /* Content word: contains a letter and is not on NLTK's English stop-word list (179 words: the, of, is, he, not …),

@@ -1,17 +1,22 @@
-/* head_file — trained heads on disk and in the binary: the head file with its training state, the vectors'
- * fingerprint it records, and the head built into embvsattn.
+/* head_file — head files (the one reader and writer of the format), the --head value, the vectors' fingerprint a
+ * trained head records, and the head built into embvsattn.
  *
- * A trained head file is attention.h's head file format (attn_head_load reads it) plus training state:
- *     w_q, w_k, w_v F32 [d_model, d_k]   w_o F32 [d_k, d_model]
- *     train_mask F32 [1, d_model]   the [MASK] query input M (head_model.h)
- *     train_bias F32 [1, n_cand]    the output bias b (its length is the number of candidates)
- *     __metadata__: format "embvsattn-head", format_version "1", kind "trained", positions "sinusoidal",
- *         position_scale, self_attention "excluded" (attention.h: the main view then masks each token's own key,
- *         as in training, so a row shows where the word itself, as the query, looks in its context), description,
- *         seed, tool_version, candidates, vectors_dim, vectors_fingerprint (see head_file_fingerprint), train_*
- *         (the training settings and final loss).
- * A head file without train_* tensors (written by another tool) loads with M = 0 and b = 0 over
- * HEAD_DEFAULT_CANDIDATES candidates; one without w_o (d_k = d_model) with W_O = I.
+ * Head file (safetensors, little-endian; see safetensors.h for the checks every file gets):
+ *     w_q F32 [d_model, d_k]    w_k F32 [d_model, d_k]    w_v F32 [d_model, d_k]    w_o F32 [d_k, d_model] (optional)
+ *     train_mask F32 [1, d_model]   trained heads: the [MASK] query input M (head_model.h)
+ *     train_bias F32 [1, n_cand]    trained heads: the output bias b (its length is the number of candidates)
+ *     other train_* tensors (F32, rank 2; at most 8 train_* in all): training-only state, checked and skipped
+ *     __metadata__ (all strings, all optional): format "embvsattn-head", format_version "1",
+ *         kind ("identity", "random", "file"; "trained" for a head with training state), description,
+ *         positions "none" | "sinusoidal" (what the head was made or trained with), position_scale (decimal),
+ *         self_attention "included" (default) | "excluded" (a token's own key is masked in its row: how a trained
+ *         head was trained; the main view then does the same, so a row shows where the word itself, as the query,
+ *         looks in its context; a row with no other key is all zero), tool_version, candidates (a trained head's
+ *         candidate words: the first N rows of the vectors), vectors_dim, vectors_fingerprint (16 hex digits:
+ *         head_file_fingerprint of the vectors it was trained on), seed, train_* (the training settings and final
+ *         loss).
+ * No other tensors (a bias, say) are accepted: the error names them. A head file without train_* tensors (written
+ * by another tool) gets the model's defaults from head_model_complete.
  */
 #ifndef HEAD_FILE_H
 #define HEAD_FILE_H
@@ -21,10 +26,11 @@
 
 #include "attention.h"
 #include "ev_error.h"
-#include "head_model.h"
 #include "store.h"
 
-/* The training settings recorded in a head file's metadata. */
+#define HEAD_FILE_MAX_BYTES ((size_t)1 << 30) /* a d = 4096 head with w_o is 256 MiB */
+
+/* The training settings recorded in a trained head's metadata. */
 typedef struct {
     const char *corpus;        /* a label for the corpus (basenames; no absolute paths, for reproducible bytes) */
     uint64_t seed;
@@ -33,20 +39,28 @@ typedef struct {
     double final_loss;
 } head_file_meta;
 
-/* Writes p as a head file at path, atomically (outfile.h). meta may be NULL. EV_ERR_WRITE, EV_ERR_NOMEM. */
-ev_status head_file_save(const head_params *p, const head_file_meta *meta, const char *path, ev_error *err);
+/* Reads a head file into *out (release with attn_head_free): kind ATTN_HEAD_FILE, its weights (train_mask and
+ * train_bias too when present) in one block, positions, self-attention, candidates, fingerprint and a description
+ * from the metadata. Checks, before allocating anything from the file: safetensors.h's, then the shapes' agreement,
+ * w_o or d_k = d_model, train_mask [1, d_model], train_bias [1, n] (n = candidates when the metadata names them),
+ * then the values (finite) and the metadata. d_model_expected: the vectors' dimension (0: no check).
+ * Errors: EV_ERR_IO (cannot open or read, a directory), EV_ERR_FORMAT (anything malformed, wrong shapes,
+ * d_model ≠ d_model_expected, over HEAD_FILE_MAX_BYTES), EV_ERR_NOMEM. */
+ev_status head_file_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err);
 
-/* Reads a head file (attn_head_load's checks, then train_mask [1, d_model] and train_bias [1, n]); *out is released
- * with head_params_free. d_model_expected: the vectors' dimension (0: no check). Errors: as attn_head_load. */
-ev_status head_file_load(const char *path, size_t d_model_expected, head_params **out, ev_error *err);
-
-/* The same from the size bytes of a head file in memory (buf stays the caller's); name stands for the path in
- * messages. */
+/* The same from the size bytes of a head file in memory (e.g. built into the binary; buf stays the caller's); name
+ * stands for the path in messages. Same checks and errors (except EV_ERR_IO). */
 ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char *name, size_t d_model_expected,
-                               head_params **out, ev_error *err);
+                               attn_head **out, ev_error *err);
 
-/* An attention head for attn_forward with p's projections and positions (copied). EV_ERR_NOMEM. */
-ev_status head_to_attn(const head_params *p, attn_head **out, ev_error *err);
+/* Writes h as a head file at path, atomically (outfile.h): its weights (identity weights as identity matrices),
+ * training state and metadata; meta (may be NULL) adds the seed and training settings. EV_ERR_WRITE, EV_ERR_NOMEM. */
+ev_status head_file_save(const attn_head *h, const head_file_meta *meta, const char *path, ev_error *err);
+
+/* Parses a --head value: "identity", "random" (seed ATTN_DEFAULT_SEED), "random:SEED" (decimal, 0 … 2⁶⁴-1), or
+ * else a head file path (write "./identity" for a file named identity). d_model: the vectors' dimension; d_k for
+ * random heads (0: d_model). EV_ERR_USAGE for a bad seed; otherwise as the constructors and head_file_load. */
+ev_status head_file_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err);
 
 /* The vectors' identity as far as a head cares: FNV-1a 64 over the words of the first n_cand rows (each with its
  * NUL) and the float bytes of every 100th of those rows. Cheap (≈ 0.3 ms for 30k rows). */
@@ -55,8 +69,7 @@ uint64_t head_file_fingerprint(const store *s, size_t n_cand);
 /* The head built into the binary (data/head.safetensors when it was built; see the Makefile), if it was trained
  * on these vectors (same head_file_fingerprint). EV_ERR_NOTFOUND with a message saying why not (none built in,
  * other vectors); EV_ERR_FORMAT when the built-in bytes do not load. */
-ev_status head_file_builtin(const store *s, head_params **out, ev_error *err);
-ev_status head_file_builtin_attn(const store *s, attn_head **out, ev_error *err);
+ev_status head_file_builtin(const store *s, attn_head **out, ev_error *err);
 
 /* The bytes of the built-in head (generated at build time; size 0 when none). */
 extern const unsigned char head_builtin_data[];

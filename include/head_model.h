@@ -47,28 +47,19 @@
 
 /* ---- parameters ---------------------------------------------------------------------------------------- */
 
-typedef struct {
-    size_t d_model, d_k, n_cand;
-    attn_positions positions;  /* ATTN_POS_SINUSOIDAL for trained heads */
-    float position_scale;
-    size_t n_params;
-    float *params;             /* (n_params) every parameter, contiguous, in this order: */
-    float *w_q;                /*   (d_model, d_k) */
-    float *w_k;                /*   (d_model, d_k) */
-    float *w_v;                /*   (d_model, d_k) */
-    float *w_o;                /*   (d_k, d_model) */
-    float *mask;               /*   (d_model) the [MASK] query input */
-    float *bias;               /*   (n_cand) output bias */
-    uint64_t fingerprint;      /* head_file_fingerprint of the vectors it was trained on (has_fingerprint) */
-    int has_fingerprint;
-    char *description;         /* one line (may be NULL) */
-} head_params;
+/* A trained head is an attn_head (attention.h) with every tensor the model needs in its one block, in this order:
+ * w_q, w_k, w_v (d_model, d_k), w_o (d_k, d_model), train_mask (d_model) = M, train_bias (candidates) = b; the
+ * gradient (head_work_grad) has the same layout. */
 
-/* A head of zeros for vectors of dimension d_model. NULL on out of memory or a zero/overflowing size. */
-head_params *head_params_new(size_t d_model, size_t d_k, size_t n_cand);
+/* A trained head of zeros for vectors of dimension d_model with n_cand candidates: sinusoidal positions at
+ * HEAD_DEFAULT_POSITION_SCALE, its own key excluded. *out is released with attn_head_free. Errors: as
+ * attn_head_new. */
+ev_status head_model_new(size_t d_model, size_t d_k, size_t n_cand, attn_head **out, ev_error *err);
 
-/* Releases everything. NULL-safe. */
-void head_params_free(head_params *p);
+/* Gives h every tensor the model needs, in one block as head_model_new's: W_O = I when it has none (then
+ * d_k = d_model), M = 0 and b = 0 over its candidates (HEAD_DEFAULT_CANDIDATES when it names none) when it has no
+ * training state (a head file written by another tool). Its other fields stay. EV_ERR_NOMEM. */
+ev_status head_model_complete(attn_head *h, ev_error *err);
 
 /* ---- one batch: loss and gradients (the training step; exposed for the gradient check) --------------------- */
 
@@ -86,16 +77,17 @@ typedef struct {
 typedef struct head_work head_work;
 
 /* Buffers for batches of at most max_tok tokens and max_neg negatives, with threads worker threads (≥ 1) for the
- * per-row loops; p stays the caller's and must outlive the buffers. *out is released with head_work_free.
- * Errors: EV_ERR_USAGE (p does not fit s, a bad size), EV_ERR_NOMEM. */
-ev_status head_work_new(const store *s, const head_params *p, size_t max_tok, size_t max_neg, int threads,
+ * per-row loops; p (a trained head: head_model_new's layout) stays the caller's and must outlive the buffers. *out
+ * is released with head_work_free. Errors: EV_ERR_USAGE (p is not a trained head, does not fit s; a bad size),
+ * EV_ERR_NOMEM. */
+ev_status head_work_new(const store *s, const attn_head *p, size_t max_tok, size_t max_neg, int threads,
                         head_work **out, ev_error *err);
 
 /* Releases the buffers. NULL-safe. */
 void head_work_free(head_work *w);
 
 /* Mean sampled-softmax loss over the batch's targets (*loss; 0 targets: 0) and its gradient with respect to every
- * parameter, written to head_work_grad (same layout as p->params). Errors: EV_ERR_USAGE (batch larger than the
+ * parameter, written to head_work_grad (the layout of p->params). Errors: EV_ERR_USAGE (batch larger than the
  * buffers, a row out of range). */
 ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_error *err);
 
@@ -104,7 +96,7 @@ const float *head_work_grad(const head_work *w);
 
 /* The same loss with plain loops in double precision: the reference for the finite-difference check (NaN when out
  * of memory). */
-double head_loss_reference(const store *s, const head_params *p, const head_batch *b);
+double head_loss_reference(const store *s, const attn_head *p, const head_batch *b);
 
 /* ---- the forward pass alone (the evaluation's) ------------------------------------------------------------ */
 
@@ -146,10 +138,10 @@ head_model_opts head_model_opts_default(void);
 
 /* Trains a head on corpus c over the vectors s: parameters Xavier-uniform from to->seed ([MASK] 0, bias the log
  * unigram frequency), then head_train_run's loop, each step drawing its queries and negatives from the same
- * generator. *out owns the result (head_params_free); stats (may be NULL) get the loop's figures and the targets
+ * generator. *out owns the result (attn_head_free); stats (may be NULL) get the loop's figures and the targets
  * per epoch. mo, to NULL: defaults. Errors: EV_ERR_NOTFOUND (no target: no known word among the candidates),
  * EV_ERR_USAGE (bad options), EV_ERR_NOMEM, EV_ERR_FORMAT (the loss became non-finite). */
 ev_status head_model_train(const store *s, const corpus *c, const head_model_opts *mo, const head_train_opts *to,
-                           head_params **out, head_train_stats *stats, ev_error *err);
+                           attn_head **out, head_train_stats *stats, ev_error *err);
 
 #endif

@@ -25,7 +25,7 @@ and OUT_DIR/torch.txt, which tests/test_head.c reads:
   batch T negatives N, then T lines "row query target", N negatives, C floats log(N·Q(c)):
       one sentence of head_model.h's training task (row -1: placeholder; query -1: [MASK])
   loss L: the mean sampled-softmax loss torch computes for that batch (float64 from the float32 parameters)
-  then the gradient of L with respect to every parameter (autograd), in head_params order:
+  then the gradient of L with respect to every parameter (autograd), in the order of the head's parameter block (head_model.h):
       w_q (d×dk), w_k, w_v, w_o (dk×d), mask (d), bias (C)
 Floats are written with repr() of float32 values (exact) or %.17g for float64.
 """

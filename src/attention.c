@@ -1,30 +1,15 @@
-/* attention — heads (identity, random, file), sinusoidal positions, masked scaled dot-product attention with
- * sgemm, and its naive twin. Conventions and the head file format are in attention.h. */
+/* attention — heads (identity, random, and the block every head's weights live in), sinusoidal positions, masked
+ * scaled dot-product attention with sgemm, and its naive twin. Conventions are in attention.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "attention.h"
 
-#include <cJSON.h>
 #include <cblas.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "numparse.h"
-#include "outfile.h"
 #include "rng.h"
-#include "util.h"
-#include "safetensors.h"
-#include "version.h"
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "head files are little-endian; this build assumes a little-endian host"
-#endif
-
-#define HEAD_MAX_HEADER_BYTES ((size_t)1 << 20) /* a real header is a few hundred bytes */
-#define HEAD_ALIGN 8
-#define HEAD_MAX_TRAIN_TENSORS 8 /* train_* tensors skipped by the loader */
 
 attn_opts attn_opts_default(void)
 {
@@ -38,10 +23,7 @@ void attn_head_free(attn_head *h)
 {
     if (!h)
         return;
-    free(h->w_q);
-    free(h->w_k);
-    free(h->w_v);
-    free(h->w_o);
+    free(h->params);
     free(h->description);
     free(h);
 }
@@ -67,6 +49,46 @@ static ev_status head_new(attn_head_kind kind, size_t d_model, size_t d_k, attn_
     return EV_OK;
 }
 
+ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int with_w_o, int with_mask, size_t n_bias,
+                        attn_head **out, ev_error *err)
+{
+    ev_status st = head_new(kind, d_model, d_k, out, err);
+    if (st != EV_OK)
+        return st;
+    attn_head *h = *out;
+    size_t m = d_model * d_k; /* fits (head_new); so do 4m + d_model + n_bias below INT_MAX each */
+    if (n_bias > INT_MAX || m > (SIZE_MAX / sizeof(float) - d_model - n_bias) / 4) {
+        attn_head_free(h);
+        *out = NULL;
+        return ev_fail(err, EV_ERR_NOMEM, "an attention head of %zu × %zu with %zu candidates is too large", d_model,
+                       d_k, n_bias);
+    }
+    h->n_params = (with_w_o ? 4 : 3) * m + (with_mask ? d_model : 0) + n_bias;
+    if (!(h->params = calloc(h->n_params, sizeof(float)))) {
+        attn_head_free(h);
+        *out = NULL;
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory creating a %zu × %zu attention head", d_model, d_k);
+    }
+    float *p = h->params;
+    h->w_q = p;
+    h->w_k = p += m;
+    h->w_v = p += m;
+    p += m;
+    if (with_w_o) {
+        h->w_o = p;
+        p += m;
+    }
+    if (with_mask) {
+        h->train_mask = p;
+        p += d_model;
+    }
+    if (n_bias) {
+        h->train_bias = p;
+        h->candidates = n_bias;
+    }
+    return EV_OK;
+}
+
 ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err)
 {
     ev_status st = head_new(ATTN_HEAD_IDENTITY, d_model, d_model, out, err);
@@ -88,20 +110,16 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
     if (d_k == 0)
         d_k = d_model;
     attn_head *h;
-    ev_status st = head_new(ATTN_HEAD_RANDOM, d_model, d_k, &h, err);
+    ev_status st = attn_head_new(ATTN_HEAD_RANDOM, d_model, d_k, 1, 0, 0, &h, err);
     if (st != EV_OK)
         return st;
-    size_t count = d_model * d_k;
     h->seed = seed;
-    h->w_q = malloc(count * sizeof(float));
-    h->w_k = malloc(count * sizeof(float));
-    h->w_v = malloc(count * sizeof(float));
-    h->w_o = malloc(count * sizeof(float));
     h->description = ev_strdup_printf("random:%llu (Xavier-uniform, d_k %zu, with w_o)", (unsigned long long)seed, d_k);
-    if (!h->w_q || !h->w_k || !h->w_v || !h->w_o || !h->description) {
+    if (!h->description) {
         attn_head_free(h);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory creating a %zu × %zu attention head", d_model, d_k);
     }
+    size_t count = d_model * d_k;
     uint64_t state = seed;
     rng_xavier(h->w_q, count, d_model, d_k, &state);
     rng_xavier(h->w_k, count, d_model, d_k, &state);
@@ -109,254 +127,6 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
     rng_xavier(h->w_o, count, d_model, d_k, &state);
     *out = h;
     return EV_OK;
-}
-
-/* ---- head files: reading --------------------------------------------------------------------------------- */
-
-enum { T_Q, T_K, T_V, T_O, T_COUNT };
-static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o"};
-
-/* The head file's tensors, for the safetensors validator: w_q w_k w_v, w_o (optional), train_* (training state). */
-static const st_expect HEAD_TENSORS[] = {
-    {"w_q", "F32", 2}, {"w_k", "F32", 2}, {"w_v", "F32", 2}, {"w_o", "F32", 2}, {"train_*", "F32", 2}};
-static const st_format HEAD_FORMAT = {
-    .kind = "head",
-    .format = "embvsattn-head",
-    .version = "1",
-    .max_header = HEAD_MAX_HEADER_BYTES,
-    .max_tensors = T_COUNT + HEAD_MAX_TRAIN_TENSORS + 1, /* and __metadata__ */
-    .min_dim = 1,
-    .max_dim = INT_MAX,
-    .tensors = HEAD_TENSORS,
-    .n_tensors = sizeof HEAD_TENSORS / sizeof HEAD_TENSORS[0],
-    .max_wildcard = HEAD_MAX_TRAIN_TENSORS,
-    .others = 0,
-    .aligned = 0, /* the values are copied out: a file whose writer did not pad its header is read too */
-    .contents = "a head has w_q, w_k, w_v and optionally w_o; no biases; training-only tensors are named train_*"};
-
-/* Copies a tensor's bytes into a new float array, checking every value is finite. */
-static ev_status take_tensor(const st_tensor *t, const char *path, float **out, ev_error *err)
-{
-    float *w = malloc(t->count * sizeof *w);
-    if (!w)
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
-    memcpy(w, t->data, t->count * sizeof *w);
-    for (size_t i = 0; i < t->count; i++)
-        if (!isfinite(w[i])) {
-            const char *what = isnan(w[i]) ? "NaN" : "infinite";
-            free(w);
-            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu][%zu] is %s, expected a finite number", path, t->name,
-                           i / t->shape[1], i % t->shape[1], what);
-        }
-    *out = w;
-    return EV_OK;
-}
-
-/* The metadata that describes the head (st_open checked that it is an object of strings, and its format). */
-static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, char **desc, ev_error *err)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, meta)
-    {
-        const char *k = it->string, *v = it->valuestring;
-        if (strcmp(k, "positions") == 0) {
-            if (strcmp(v, "none") == 0)
-                h->positions = ATTN_POS_NONE;
-            else if (strcmp(v, "sinusoidal") == 0)
-                h->positions = ATTN_POS_SINUSOIDAL;
-            else
-                return ev_fail(err, EV_ERR_FORMAT,
-                               "%s: __metadata__.positions is '%s', expected 'none' or 'sinusoidal'", path, v);
-            h->has_position_meta = 1;
-        }
-        if (strcmp(k, "position_scale") == 0) {
-            float f;
-            if (numparse_float(v, v + strlen(v), &f) != NUMPARSE_OK || !(f >= 0))
-                return ev_fail(err, EV_ERR_FORMAT,
-                               "%s: __metadata__.position_scale is '%s', expected a finite number ≥ 0", path, v);
-            h->position_scale = f;
-        }
-        if (strcmp(k, "self_attention") == 0) {
-            if (strcmp(v, "excluded") != 0 && strcmp(v, "included") != 0)
-                return ev_fail(err, EV_ERR_FORMAT,
-                               "%s: __metadata__.self_attention is '%s', expected 'included' or 'excluded'", path, v);
-            h->exclude_self = strcmp(v, "excluded") == 0;
-        }
-        if (strcmp(k, "candidates") == 0) {
-            char *end;
-            errno = 0;
-            unsigned long long c = strtoull(v, &end, 10);
-            if (!*v || *end || errno || v[0] == '-' || c > (unsigned long long)SIZE_MAX / 2)
-                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.candidates is '%s', expected a word count", path,
-                               v);
-            h->candidates = (size_t)c;
-        }
-        if (strcmp(k, "description") == 0)
-            *desc = (char *)v;
-    }
-    return EV_OK;
-}
-
-ev_status attn_head_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err)
-{
-    *out = NULL;
-    unsigned char *buf = NULL;
-    size_t size = 0;
-    ev_status st = util_read_file(path, "head file", HEAD_FILE_MAX_BYTES, &buf, &size, err);
-    if (st != EV_OK)
-        return st;
-    st = attn_head_load_bytes(buf, size, path, d_model_expected, out, err);
-    free(buf);
-    return st;
-}
-
-ev_status attn_head_load_bytes(const unsigned char *buf, size_t size, const char *path, size_t d_model_expected,
-                               attn_head **out, ev_error *err)
-{
-    *out = NULL;
-    ev_status st;
-    attn_head *h = NULL;
-    /* 1. the safetensors checks: header, JSON, metadata format, every tensor's dtype, shape and bytes */
-    st_file f;
-    if ((st = st_open(buf, size, &HEAD_FORMAT, path, &f, err)) != EV_OK)
-        return st;
-    /* 2. w_q, w_k, w_v present; the tensors tile the data */
-    const st_tensor *t[T_COUNT] = {NULL};
-    for (int i = 0; i < T_O; i++)
-        if ((st = st_require(&f, &HEAD_FORMAT, TENSOR_NAMES[i], path, &t[i], err)) != EV_OK)
-            goto fail;
-    t[T_O] = st_get(&f, "w_o");
-    if ((st = st_check_tiling(&f, path, err)) != EV_OK)
-        goto fail;
-    /* 3. shapes agree */
-    size_t d_model = t[T_Q]->shape[0], d_k = t[T_Q]->shape[1];
-    for (int i = T_K; i <= T_V; i++)
-        if (t[i]->shape[0] != d_model || t[i]->shape[1] != d_k) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: %s has shape [%zu, %zu], expected [%zu, %zu] like w_q "
-                         "([d_model, d_k])", path, TENSOR_NAMES[i], t[i]->shape[0], t[i]->shape[1], d_model, d_k);
-            goto fail;
-        }
-    if (t[T_O] && (t[T_O]->shape[0] != d_k || t[T_O]->shape[1] != d_model)) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: w_o has shape [%zu, %zu], expected [d_k, d_model] = [%zu, %zu]", path,
-                     t[T_O]->shape[0], t[T_O]->shape[1], d_k, d_model);
-        goto fail;
-    }
-    if (!t[T_O] && d_k != d_model) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: no w_o, so d_k must equal d_model (the output must live in the "
-                     "vectors' space), found d_k %zu and d_model %zu", path, d_k, d_model);
-        goto fail;
-    }
-    if (d_model_expected && d_model != d_model_expected) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: the head is for vectors of dimension %zu (w_q is [%zu, %zu]), the "
-                     "vectors have dimension %zu", path, d_model, d_model, d_k, d_model_expected);
-        goto fail;
-    }
-    /* 4. values and metadata */
-    if ((st = head_new(ATTN_HEAD_FILE, d_model, d_k, &h, err)) != EV_OK)
-        goto fail;
-    float **dst[T_COUNT] = {&h->w_q, &h->w_k, &h->w_v, &h->w_o};
-    for (int i = 0; i < T_COUNT; i++)
-        if (t[i] && (st = take_tensor(t[i], path, dst[i], err)) != EV_OK)
-            goto fail;
-    char *desc = NULL;
-    if ((st = read_meta(f.meta, path, h, &desc, err)) != EV_OK)
-        goto fail;
-    char pos[64] = "";
-    if (h->has_position_meta)
-        snprintf(pos, sizeof pos, ", positions %s", attn_positions_name(h->positions));
-    h->description = ev_strdup_printf("%s%s%s (d_k %zu, %s w_o%s)", path, desc ? ": " : "", desc ? desc : "", d_k,
-                                      h->w_o ? "with" : "no", pos);
-    if (!h->description) {
-        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
-        goto fail;
-    }
-    st_close(&f);
-    *out = h;
-    return EV_OK;
-fail:
-    attn_head_free(h);
-    st_close(&f);
-    return st;
-}
-
-ev_status attn_head_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err)
-{
-    *out = NULL;
-    if (strcmp(spec, "identity") == 0)
-        return attn_head_identity(d_model, out, err);
-    if (strcmp(spec, "random") == 0)
-        return attn_head_random(d_model, d_k, ATTN_DEFAULT_SEED, out, err);
-    if (strncmp(spec, "random:", 7) == 0) {
-        const char *p = spec + 7;
-        uint64_t seed = 0;
-        int ok = *p != '\0';
-        for (; ok && *p; p++) {
-            unsigned dgt = (unsigned)(*p - '0');
-            if (dgt > 9 || seed > (UINT64_MAX - dgt) / 10)
-                ok = 0;
-            else
-                seed = seed * 10 + dgt;
-        }
-        if (!ok)
-            return ev_fail(err, EV_ERR_USAGE, "head '%s': the seed must be a decimal number from 0 to %llu", spec,
-                           (unsigned long long)UINT64_MAX);
-        return attn_head_random(d_model, d_k, seed, out, err);
-    }
-    return attn_head_load(spec, d_model, out, err);
-}
-
-/* ---- head files: writing --------------------------------------------------------------------------------- */
-
-/* Writes the (rows, cols) matrix w, or the identity when w is NULL (rows = cols). */
-static void write_matrix(FILE *fp, const float *w, size_t rows, size_t cols)
-{
-    if (w) {
-        fwrite(w, sizeof *w, rows * cols, fp);
-        return;
-    }
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++) {
-            float v = i == j ? 1.0f : 0.0f;
-            fwrite(&v, sizeof v, 1, fp);
-        }
-}
-
-ev_status attn_head_save(const attn_head *h, const char *path, ev_error *err)
-{
-    static const char *const KINDS[] = {"identity", "random", "file"};
-    size_t dm = h->d_model, dk = h->d_k, pos = 0;
-    char scale[32], seed[32];
-    numparse_format_float(isfinite(h->position_scale) ? h->position_scale : ATTN_DEFAULT_POSITION_SCALE, scale);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)h->seed);
-    cJSON *hdr = cJSON_CreateObject();
-    cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
-    int bad = !meta || !cJSON_AddStringToObject(meta, "format", "embvsattn-head") ||
-              !cJSON_AddStringToObject(meta, "format_version", "1") ||
-              !cJSON_AddStringToObject(meta, "kind", KINDS[h->kind <= ATTN_HEAD_FILE ? h->kind : ATTN_HEAD_FILE]) ||
-              !cJSON_AddStringToObject(meta, "description", h->description ? h->description : "") ||
-              !cJSON_AddStringToObject(meta, "positions", attn_positions_name(h->positions)) ||
-              (h->exclude_self && !cJSON_AddStringToObject(meta, "self_attention", "excluded")) ||
-              !cJSON_AddStringToObject(meta, "position_scale", scale) ||
-              (h->kind == ATTN_HEAD_RANDOM && !cJSON_AddStringToObject(meta, "seed", seed)) ||
-              !cJSON_AddStringToObject(meta, "tool_version", EMBVSATTN_VERSION);
-    size_t sh_in[2] = {dm, dk}, sh_out[2] = {dk, dm};
-    bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
-          (h->w_o && st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos));
-    if (bad) {
-        cJSON_Delete(hdr);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
-    }
-    outfile of;
-    ev_status st = st_begin_file(&of, path, hdr, HEAD_ALIGN, err);
-    if (st != EV_OK)
-        return st;
-    write_matrix(of.fp, h->w_q, dm, dk);
-    write_matrix(of.fp, h->w_k, dm, dk);
-    write_matrix(of.fp, h->w_v, dm, dk);
-    if (h->w_o)
-        write_matrix(of.fp, h->w_o, dk, dm);
-    return outfile_commit(&of, err);
 }
 
 /* ---- positions ------------------------------------------------------------------------------------------- */

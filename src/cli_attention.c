@@ -57,13 +57,13 @@ static int setup(cli_opts *o, view_setup *vs)
     const char *spec = o->head ? o->head : "trained";
     ev_status hs;
     if (strcmp(spec, "trained") == 0) {
-        hs = head_file_builtin_attn(vs->s, &vs->head, &err);
+        hs = head_file_builtin(vs->s, &vs->head, &err);
         if (hs == EV_ERR_NOTFOUND && !o->head) {
             ev_error_clear(&err);
             hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
         }
     } else
-        hs = attn_head_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err);
+        hs = head_file_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err);
     if (hs != EV_OK) {
         code = cli_report(&err);
         setup_free(vs);

@@ -72,7 +72,7 @@ int cmd_train(cli_opts *o)
         return code;
     ev_error err = {0};
     corpus c;
-    head_params *p = NULL;
+    attn_head *p = NULL;
     char *label = NULL, *log_path = NULL;
     train_progress tp = {NULL, isatty(STDERR_FILENO), -1};
     double t0 = ev_seconds();
@@ -157,7 +157,7 @@ int cmd_train(cli_opts *o)
         printf("trained head written to %s (training log: %s)\n", o->output, log_path);
         printf("corpus: %s: %zu lines, %zu sentences, %zu tokens (%zu with a vector; %zu prediction targets among "
                "the %zu most frequent words), read in %.1f s\n",
-               label, c.n_lines, c.n_sent, c.n_tok, c.n_known, ts.targets, p->n_cand, t_read);
+               label, c.n_lines, c.n_sent, c.n_tok, c.n_known, ts.targets, p->candidates, t_read);
         printf("training: %zu epochs, %zu steps, seed %llu, %d threads: final epoch loss %.4f, %.1f s, %.0f tokens/s\n",
                epochs, ts.steps, (unsigned long long)to.seed, to.threads, ts.final_loss, ts.seconds, tps);
     }
@@ -168,7 +168,7 @@ done:
     }
     free(label);
     free(log_path);
-    head_params_free(p);
+    attn_head_free(p);
     corpus_free(&c);
     store_close(s);
     return cli_finish_stdout(code);
@@ -219,17 +219,20 @@ int cmd_eval_head(cli_opts *o)
     if (!s)
         return code;
     ev_error err = {0};
-    head_params *p = NULL;
+    attn_head *p = NULL;
     corpus c = {0};
     char *label = NULL;
-    ev_status st = strcmp(spec, "trained") == 0 ? head_file_builtin(s, &p, &err) : head_file_load(spec, store_dim(s), &p, &err);
+    ev_status st = strcmp(spec, "trained") == 0 ? head_file_builtin(s, &p, &err)
+                                                : head_file_load(spec, store_dim(s), &p, &err);
+    if (st == EV_OK)
+        st = head_model_complete(p, &err); /* a head file from another tool: the model's defaults */
     if (st != EV_OK) {
         code = cli_report(&err);
         goto done;
     }
-    if (p->n_cand > store_size(s)) {
+    if (p->candidates > store_size(s)) {
         fprintf(stderr, PROG ": %s: the head predicts %zu candidate words, the vectors have only %zu\n", spec,
-                p->n_cand, store_size(s));
+                p->candidates, store_size(s));
         code = EV_ERR_FORMAT;
         goto done;
     }
@@ -319,7 +322,7 @@ int cmd_eval_head(cli_opts *o)
            "differ.\n");
 done:
     free(label);
-    head_params_free(p);
+    attn_head_free(p);
     corpus_free(&c);
     store_close(s);
     return cli_finish_stdout(code);

@@ -76,12 +76,12 @@ static void rank_rows(void *vc, size_t lo, size_t hi, int tid)
     }
 }
 
-ev_status head_evaluate(const store *s, const head_params *p, const corpus *c, int threads, head_eval_result *out,
+ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int threads, head_eval_result *out,
                         ev_error *err)
 {
     memset(out, 0, sizeof *out);
     double t_start = ev_seconds();
-    size_t nc = p->n_cand, d = p->d_model, max_tok = EVAL_BATCH_TOKENS + HEAD_MAX_LEN;
+    size_t nc = p->candidates, d = p->d_model, max_tok = EVAL_BATCH_TOKENS + HEAD_MAX_LEN;
     if (store_dim(s) != d)
         return ev_fail(err, EV_ERR_FORMAT, "the head is for vectors of dimension %zu, the vectors have dimension %zu",
                        d, store_dim(s));
@@ -140,7 +140,7 @@ ev_status head_evaluate(const store *s, const head_params *p, const corpus *c, i
                 size_t rows = n_tgt - c0 < EVAL_TILE ? n_tgt - c0 : EVAL_TILE;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nc, (int)d, 1.0f, Zt + c0 * d,
                             (int)d, E, (int)d, 0.0f, G, (int)nc);
-                rank_ctx rc = {G, p->bias, brow, head_work_targets(w), c0, nc, rank[k]};
+                rank_ctx rc = {G, p->train_bias, brow, head_work_targets(w), c0, nc, rank[k]};
                 parallel_for(threads, rows, rank_rows, &rc);
             }
         }

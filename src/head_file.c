@@ -1,10 +1,13 @@
-/* head_file — trained head files, the vectors' fingerprint and the built-in head (head_file.h). */
+/* head_file — the head file format's reader and writer, the --head value, the vectors' fingerprint and the built-in
+ * head (head_file.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "head_file.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +17,304 @@
 #include "util.h"
 #include "version.h"
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "head files are little-endian; this build assumes a little-endian host"
+#endif
+
+#define HEAD_MAX_HEADER_BYTES ((size_t)1 << 20) /* a real header is a few hundred bytes */
+#define HEAD_ALIGN 8
+#define HEAD_MAX_TRAIN_TENSORS 8
 #define FINGERPRINT_STRIDE 100 /* every 100th candidate row's floats enter the fingerprint */
+
+enum { T_Q, T_K, T_V, T_O, T_MASK, T_BIAS, T_COUNT };
+static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o", "train_mask", "train_bias"};
+
+/* The head file's tensors, for the safetensors validator: w_q w_k w_v, w_o (optional), train_* (training state). */
+static const st_expect HEAD_TENSORS[] = {
+    {"w_q", "F32", 2}, {"w_k", "F32", 2}, {"w_v", "F32", 2}, {"w_o", "F32", 2}, {"train_*", "F32", 2}};
+static const st_format HEAD_FORMAT = {
+    .kind = "head",
+    .format = "embvsattn-head",
+    .version = "1",
+    .max_header = HEAD_MAX_HEADER_BYTES,
+    .max_tensors = 4 + HEAD_MAX_TRAIN_TENSORS + 1, /* and __metadata__ */
+    .min_dim = 1,
+    .max_dim = INT_MAX,
+    .tensors = HEAD_TENSORS,
+    .n_tensors = sizeof HEAD_TENSORS / sizeof HEAD_TENSORS[0],
+    .max_wildcard = HEAD_MAX_TRAIN_TENSORS,
+    .others = 0,
+    .aligned = 0, /* the values are copied out: a file whose writer did not pad its header is read too */
+    .contents = "a head has w_q, w_k, w_v and optionally w_o; no biases; training-only tensors are named train_*"};
+
+/* ==== reading =============================================================================================== */
+
+/* Copies tensor t's values to dst, checking every one is finite. */
+static ev_status take_tensor(const st_tensor *t, float *dst, const char *path, ev_error *err)
+{
+    memcpy(dst, t->data, t->count * sizeof *dst);
+    for (size_t i = 0; i < t->count; i++)
+        if (!isfinite(dst[i]))
+            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu][%zu] is %s, expected a finite number", path, t->name,
+                           i / t->shape[1], i % t->shape[1], isnan(dst[i]) ? "NaN" : "infinite");
+    return EV_OK;
+}
+
+/* The metadata that describes the head (st_open checked that it is an object of strings, and its format); the
+ * description's text in *desc (the metadata's). */
+static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, size_t *candidates, const char **desc,
+                           ev_error *err)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, meta)
+    {
+        const char *k = it->string, *v = it->valuestring;
+        if (strcmp(k, "positions") == 0) {
+            if (strcmp(v, "none") == 0)
+                h->positions = ATTN_POS_NONE;
+            else if (strcmp(v, "sinusoidal") == 0)
+                h->positions = ATTN_POS_SINUSOIDAL;
+            else
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.positions is '%s', expected 'none' or 'sinusoidal'", path, v);
+            h->has_position_meta = 1;
+        } else if (strcmp(k, "position_scale") == 0) {
+            float f;
+            if (numparse_float(v, v + strlen(v), &f) != NUMPARSE_OK || !(f >= 0))
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.position_scale is '%s', expected a finite number ≥ 0", path, v);
+            h->position_scale = f;
+        } else if (strcmp(k, "self_attention") == 0) {
+            if (strcmp(v, "excluded") != 0 && strcmp(v, "included") != 0)
+                return ev_fail(err, EV_ERR_FORMAT,
+                               "%s: __metadata__.self_attention is '%s', expected 'included' or 'excluded'", path, v);
+            h->exclude_self = strcmp(v, "excluded") == 0;
+        } else if (strcmp(k, "candidates") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long long c = strtoull(v, &end, 10);
+            if (!*v || *end || errno || v[0] == '-' || c == 0 || c > INT_MAX)
+                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.candidates is '%s', expected a word count from 1 "
+                               "to %d", path, v, INT_MAX);
+            *candidates = (size_t)c;
+        } else if (strcmp(k, "vectors_fingerprint") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long long f = strtoull(v, &end, 16);
+            if (strlen(v) != 16 || *end || errno || v[0] == '-' || v[0] == '+' || v[0] == ' ')
+                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.vectors_fingerprint is '%s', expected 16 "
+                               "hexadecimal digits", path, v);
+            h->fingerprint = (uint64_t)f;
+            h->has_fingerprint = 1;
+        } else if (strcmp(k, "description") == 0)
+            *desc = v;
+    }
+    return EV_OK;
+}
+
+ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char *path, size_t d_model_expected,
+                               attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    ev_status st;
+    attn_head *h = NULL;
+    /* 1. the safetensors checks: header, JSON, metadata format, every tensor's dtype, shape and bytes */
+    st_file f;
+    if ((st = st_open(buf, size, &HEAD_FORMAT, path, &f, err)) != EV_OK)
+        return st;
+    /* 2. w_q, w_k, w_v present; the tensors tile the data */
+    const st_tensor *t[T_COUNT] = {NULL};
+    for (int i = 0; i < T_O; i++)
+        if ((st = st_require(&f, &HEAD_FORMAT, TENSOR_NAMES[i], path, &t[i], err)) != EV_OK)
+            goto fail;
+    for (int i = T_O; i < T_COUNT; i++)
+        t[i] = st_get(&f, TENSOR_NAMES[i]);
+    if ((st = st_check_tiling(&f, path, err)) != EV_OK)
+        goto fail;
+    /* 3. shapes agree */
+    size_t d_model = t[T_Q]->shape[0], d_k = t[T_Q]->shape[1];
+    for (int i = T_K; i <= T_V; i++)
+        if (t[i]->shape[0] != d_model || t[i]->shape[1] != d_k) {
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: %s has shape [%zu, %zu], expected [%zu, %zu] like w_q "
+                         "([d_model, d_k])", path, TENSOR_NAMES[i], t[i]->shape[0], t[i]->shape[1], d_model, d_k);
+            goto fail;
+        }
+    if (t[T_O] && (t[T_O]->shape[0] != d_k || t[T_O]->shape[1] != d_model)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: w_o has shape [%zu, %zu], expected [d_k, d_model] = [%zu, %zu]", path,
+                     t[T_O]->shape[0], t[T_O]->shape[1], d_k, d_model);
+        goto fail;
+    }
+    if (!t[T_O] && d_k != d_model) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: no w_o, so d_k must equal d_model (the output must live in the "
+                     "vectors' space), found d_k %zu and d_model %zu", path, d_k, d_model);
+        goto fail;
+    }
+    if (t[T_MASK] && (t[T_MASK]->shape[0] != 1 || t[T_MASK]->shape[1] != d_model)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_mask has shape [%zu, %zu], expected [1, d_model] = [1, %zu]",
+                     path, t[T_MASK]->shape[0], t[T_MASK]->shape[1], d_model);
+        goto fail;
+    }
+    if (t[T_BIAS] && t[T_BIAS]->shape[0] != 1) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_bias has shape [%zu, %zu], expected [1, candidates]", path,
+                     t[T_BIAS]->shape[0], t[T_BIAS]->shape[1]);
+        goto fail;
+    }
+    if (d_model_expected && d_model != d_model_expected) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: the head is for vectors of dimension %zu (w_q is [%zu, %zu]), the "
+                     "vectors have dimension %zu", path, d_model, d_model, d_k, d_model_expected);
+        goto fail;
+    }
+    /* 4. values and metadata */
+    size_t n_bias = t[T_BIAS] ? t[T_BIAS]->shape[1] : 0, candidates = 0;
+    if ((st = attn_head_new(ATTN_HEAD_FILE, d_model, d_k, t[T_O] != NULL, t[T_MASK] != NULL, n_bias, &h, err)) !=
+        EV_OK)
+        goto fail;
+    float *dst[T_COUNT] = {h->w_q, h->w_k, h->w_v, h->w_o, h->train_mask, h->train_bias};
+    for (int i = 0; i < T_COUNT; i++)
+        if (t[i] && (st = take_tensor(t[i], dst[i], path, err)) != EV_OK)
+            goto fail;
+    const char *desc = NULL;
+    if ((st = read_meta(f.meta, path, h, &candidates, &desc, err)) != EV_OK)
+        goto fail;
+    if (n_bias && candidates && candidates != n_bias) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_bias has %zu values, __metadata__.candidates says %zu", path,
+                     n_bias, candidates);
+        goto fail;
+    }
+    if (!n_bias)
+        h->candidates = candidates;
+    char pos[64] = "";
+    if (h->has_position_meta)
+        snprintf(pos, sizeof pos, ", positions %s", attn_positions_name(h->positions));
+    h->description = ev_strdup_printf("%s%s%s (d_k %zu, %s w_o%s)", path, desc ? ": " : "", desc ? desc : "", d_k,
+                                      h->w_o ? "with" : "no", pos);
+    if (!h->description) {
+        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
+        goto fail;
+    }
+    st_close(&f);
+    *out = h;
+    return EV_OK;
+fail:
+    attn_head_free(h);
+    st_close(&f);
+    return st;
+}
+
+ev_status head_file_load(const char *path, size_t d_model_expected, attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    ev_status st = util_read_file(path, "head file", HEAD_FILE_MAX_BYTES, &buf, &size, err);
+    if (st != EV_OK)
+        return st;
+    st = head_file_load_bytes(buf, size, path, d_model_expected, out, err);
+    free(buf);
+    return st;
+}
+
+ev_status head_file_from_spec(const char *spec, size_t d_model, size_t d_k, attn_head **out, ev_error *err)
+{
+    *out = NULL;
+    if (strcmp(spec, "identity") == 0)
+        return attn_head_identity(d_model, out, err);
+    if (strcmp(spec, "random") == 0)
+        return attn_head_random(d_model, d_k, ATTN_DEFAULT_SEED, out, err);
+    if (strncmp(spec, "random:", 7) == 0) {
+        const char *p = spec + 7;
+        uint64_t seed = 0;
+        int ok = *p != '\0';
+        for (; ok && *p; p++) {
+            unsigned dgt = (unsigned)(*p - '0');
+            if (dgt > 9 || seed > (UINT64_MAX - dgt) / 10)
+                ok = 0;
+            else
+                seed = seed * 10 + dgt;
+        }
+        if (!ok)
+            return ev_fail(err, EV_ERR_USAGE, "head '%s': the seed must be a decimal number from 0 to %llu", spec,
+                           (unsigned long long)UINT64_MAX);
+        return attn_head_random(d_model, d_k, seed, out, err);
+    }
+    return head_file_load(spec, d_model, out, err);
+}
+
+/* ==== writing =============================================================================================== */
+
+/* Writes the (rows, cols) matrix w, or the identity when w is NULL (rows = cols). */
+static void write_matrix(FILE *fp, const float *w, size_t rows, size_t cols)
+{
+    if (w) {
+        fwrite(w, sizeof *w, rows * cols, fp);
+        return;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            float v = i == j ? 1.0f : 0.0f;
+            fwrite(&v, sizeof v, 1, fp);
+        }
+}
+
+ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char *path, ev_error *err)
+{
+    static const char *const KINDS[] = {"identity", "random", "file"};
+    int trained = h->train_mask || h->train_bias;
+    size_t d = h->d_model, dk = h->d_k, pos = 0;
+    char scale[32], lr[32];
+    numparse_format_float(isfinite(h->position_scale) ? h->position_scale : ATTN_DEFAULT_POSITION_SCALE, scale);
+    cJSON *hdr = cJSON_CreateObject();
+    cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
+    int bad = !meta || st_add_meta(meta, "format", "embvsattn-head") || st_add_meta(meta, "format_version", "1") ||
+              st_add_meta(meta, "kind", "%s", trained ? "trained" : KINDS[h->kind <= ATTN_HEAD_FILE ? h->kind : 2]) ||
+              st_add_meta(meta, "description", "%s", h->description ? h->description : "") ||
+              st_add_meta(meta, "positions", "%s", attn_positions_name(h->positions)) ||
+              st_add_meta(meta, "position_scale", "%s", scale) ||
+              (h->exclude_self && st_add_meta(meta, "self_attention", "excluded")) ||
+              st_add_meta(meta, "tool_version", EMBVSATTN_VERSION) ||
+              (h->candidates && (st_add_meta(meta, "candidates", "%zu", h->candidates) ||
+                                 st_add_meta(meta, "vectors_dim", "%zu", d))) ||
+              (h->has_fingerprint &&
+               st_add_meta(meta, "vectors_fingerprint", "%016llx", (unsigned long long)h->fingerprint)) ||
+              ((m || h->kind == ATTN_HEAD_RANDOM) &&
+               st_add_meta(meta, "seed", "%llu", (unsigned long long)(m ? m->seed : h->seed)));
+    if (!bad && m) {
+        numparse_format_float(m->lr, lr);
+        bad = st_add_meta(meta, "train_corpus", "%s", m->corpus ? m->corpus : "") ||
+              st_add_meta(meta, "train_epochs", "%zu", m->epochs) || st_add_meta(meta, "train_lr", "%s", lr) ||
+              st_add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
+              st_add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
+              st_add_meta(meta, "train_threads", "%zu", m->threads) || st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
+              st_add_meta(meta, "train_sentences", "%zu", m->sentences) ||
+              st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
+    }
+    size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, h->candidates};
+    bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) ||
+          st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
+          (h->w_o && st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos)) ||
+          (h->train_mask && st_add_tensor(hdr, "train_mask", "F32", sh_mask, 2, &pos)) ||
+          (h->train_bias && st_add_tensor(hdr, "train_bias", "F32", sh_bias, 2, &pos));
+    if (bad) {
+        cJSON_Delete(hdr);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
+    }
+    outfile of;
+    ev_status st = st_begin_file(&of, path, hdr, HEAD_ALIGN, err);
+    if (st != EV_OK)
+        return st;
+    write_matrix(of.fp, h->w_q, d, dk);
+    write_matrix(of.fp, h->w_k, d, dk);
+    write_matrix(of.fp, h->w_v, d, dk);
+    if (h->w_o)
+        write_matrix(of.fp, h->w_o, dk, d);
+    if (h->train_mask)
+        fwrite(h->train_mask, sizeof(float), d, of.fp);
+    if (h->train_bias)
+        fwrite(h->train_bias, sizeof(float), h->candidates, of.fp);
+    return outfile_commit(&of, err);
+}
+
+/* ==== the vectors' fingerprint and the built-in head ======================================================== */
 
 uint64_t head_file_fingerprint(const store *s, size_t n_cand)
 {
@@ -34,231 +334,22 @@ uint64_t head_file_fingerprint(const store *s, size_t n_cand)
     return h;
 }
 
-/* ==== head files ============================================================================================ */
-
-ev_status head_file_save(const head_params *p, const head_file_meta *m, const char *path, ev_error *err)
-{
-    size_t d = p->d_model, dk = p->d_k, pos = 0;
-    char scale[32], lr[32];
-    numparse_format_float(p->position_scale, scale);
-    cJSON *hdr = cJSON_CreateObject();
-    cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
-    int bad = !meta || st_add_meta(meta, "format", "embvsattn-head") || st_add_meta(meta, "format_version", "1") ||
-              st_add_meta(meta, "kind", "trained") ||
-              st_add_meta(meta, "description", "%s", p->description ? p->description : "trained by embvsattn train") ||
-              st_add_meta(meta, "positions", "%s", attn_positions_name(p->positions)) ||
-              st_add_meta(meta, "position_scale", "%s", scale) || st_add_meta(meta, "self_attention", "excluded") ||
-              st_add_meta(meta, "tool_version", EMBVSATTN_VERSION) ||
-              st_add_meta(meta, "candidates", "%zu", p->n_cand) || st_add_meta(meta, "vectors_dim", "%zu", d) ||
-              (p->has_fingerprint &&
-               st_add_meta(meta, "vectors_fingerprint", "%016llx", (unsigned long long)p->fingerprint));
-    if (!bad && m) {
-        numparse_format_float(m->lr, lr);
-        bad = st_add_meta(meta, "seed", "%llu", (unsigned long long)m->seed) ||
-              st_add_meta(meta, "train_corpus", "%s", m->corpus ? m->corpus : "") ||
-              st_add_meta(meta, "train_epochs", "%zu", m->epochs) || st_add_meta(meta, "train_lr", "%s", lr) ||
-              st_add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
-              st_add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
-              st_add_meta(meta, "train_threads", "%zu", m->threads) || st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
-              st_add_meta(meta, "train_sentences", "%zu", m->sentences) ||
-              st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
-    }
-    size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, p->n_cand};
-    bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
-          st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos) ||
-          st_add_tensor(hdr, "train_mask", "F32", sh_mask, 2, &pos) ||
-          st_add_tensor(hdr, "train_bias", "F32", sh_bias, 2, &pos);
-    if (bad) {
-        cJSON_Delete(hdr);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
-    }
-    outfile of;
-    ev_status st = st_begin_file(&of, path, hdr, 8, err);
-    if (st != EV_OK)
-        return st;
-    /* the parameters are laid out in the file's tensor order */
-    fwrite(p->params, sizeof(float), p->n_params, of.fp);
-    return outfile_commit(&of, err);
-}
-
-/* Finds tensor name in the (already validated) header: its shape and the bytes it covers. 0 when absent. */
-static int find_tensor(const cJSON *hdr, const char *name, size_t shape[2], size_t *begin)
-{
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(hdr, name);
-    if (!t)
-        return 0;
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape"), *off = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
-    shape[0] = (size_t)cJSON_GetArrayItem(sh, 0)->valuedouble;
-    shape[1] = (size_t)cJSON_GetArrayItem(sh, 1)->valuedouble;
-    *begin = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble;
-    return 1;
-}
-
-static ev_status take_floats(float *dst, const unsigned char *src, size_t n, const char *name, const char *what,
-                             ev_error *err)
-{
-    memcpy(dst, src, n * sizeof(float));
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(dst[i]))
-            return ev_fail(err, EV_ERR_FORMAT, "%s: %s[%zu] is not a finite number", name, what, i);
-    return EV_OK;
-}
-
-ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char *name, size_t d_model_expected,
-                          head_params **out, ev_error *err)
-{
-    *out = NULL;
-    attn_head *h = NULL;
-    ev_status st = attn_head_load_bytes(buf, size, name, d_model_expected, &h, err);
-    if (st != EV_OK)
-        return st;
-    /* the header is valid (attn_head_load_bytes checked it, train_* tensors included) */
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = (hlen << 8) | buf[i];
-    const unsigned char *data = buf + 8 + hlen;
-    cJSON *hdr = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
-    head_params *p = NULL;
-    size_t d = h->d_model, dk = h->d_k, ms[2], bs[2], mb = 0, bb = 0, nc = HEAD_DEFAULT_CANDIDATES;
-    if (!hdr) {
-        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", name);
-        goto done;
-    }
-    int has_mask = find_tensor(hdr, "train_mask", ms, &mb), has_bias = find_tensor(hdr, "train_bias", bs, &bb);
-    if (has_mask && (ms[0] != 1 || ms[1] != d)) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_mask has shape [%zu, %zu], expected [1, d_model] = [1, %zu]", name,
-                     ms[0], ms[1], d);
-        goto done;
-    }
-    if (has_bias && bs[0] != 1) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_bias has shape [%zu, %zu], expected [1, candidates]", name, bs[0],
-                     bs[1]);
-        goto done;
-    }
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(hdr, "__metadata__");
-    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(meta, "candidates");
-    if (has_bias)
-        nc = bs[1];
-    else if (cJSON_IsString(mc)) {
-        char *end;
-        unsigned long long v = strtoull(mc->valuestring, &end, 10);
-        if (*end || v == 0 || v > INT_MAX) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.candidates is '%s', expected a count", name,
-                         mc->valuestring);
-            goto done;
-        }
-        nc = (size_t)v;
-    }
-    if (!(p = head_params_new(d, dk, nc))) {
-        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", name);
-        goto done;
-    }
-    memcpy(p->w_q, h->w_q, d * dk * sizeof(float));
-    memcpy(p->w_k, h->w_k, d * dk * sizeof(float));
-    memcpy(p->w_v, h->w_v, d * dk * sizeof(float));
-    if (h->w_o)
-        memcpy(p->w_o, h->w_o, dk * d * sizeof(float));
-    else
-        for (size_t i = 0; i < d; i++) /* no w_o: d_k = d_model, W_O = I */
-            p->w_o[i * d + i] = 1.0f;
-    if ((has_mask && (st = take_floats(p->mask, data + mb, d, name, "train_mask", err)) != EV_OK) ||
-        (has_bias && (st = take_floats(p->bias, data + bb, nc, name, "train_bias", err)) != EV_OK))
-        goto done;
-    p->positions = h->has_position_meta ? h->positions : ATTN_POS_NONE;
-    p->position_scale = h->position_scale;
-    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(meta, "vectors_fingerprint");
-    if (cJSON_IsString(fp) && strlen(fp->valuestring) == 16) {
-        char *end;
-        p->fingerprint = (uint64_t)strtoull(fp->valuestring, &end, 16);
-        p->has_fingerprint = *end == '\0';
-    }
-    if (!(p->description = strdup(h->description ? h->description : name))) {
-        st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", name);
-        goto done;
-    }
-    *out = p;
-    p = NULL;
-done:
-    head_params_free(p);
-    cJSON_Delete(hdr);
-    attn_head_free(h);
-    return st;
-}
-
-ev_status head_file_load(const char *path, size_t d_model_expected, head_params **out, ev_error *err)
-{
-    *out = NULL;
-    unsigned char *buf;
-    size_t n;
-    ev_status st = util_read_file(path, "head file", HEAD_FILE_MAX_BYTES, &buf, &n, err);
-    if (st != EV_OK)
-        return st;
-    st = head_file_load_bytes(buf, n, path, d_model_expected, out, err);
-    free(buf);
-    return st;
-}
-
-ev_status head_to_attn(const head_params *p, attn_head **out, ev_error *err)
-{
-    *out = NULL;
-    size_t d = p->d_model, dk = p->d_k;
-    attn_head *h = calloc(1, sizeof *h);
-    if (!h)
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory");
-    h->kind = ATTN_HEAD_FILE;
-    h->d_model = d;
-    h->d_k = dk;
-    h->w_q = malloc(d * dk * sizeof(float));
-    h->w_k = malloc(d * dk * sizeof(float));
-    h->w_v = malloc(d * dk * sizeof(float));
-    h->w_o = malloc(dk * d * sizeof(float));
-    h->description = strdup(p->description ? p->description : "trained head");
-    if (!h->w_q || !h->w_k || !h->w_v || !h->w_o || !h->description) {
-        attn_head_free(h);
-        return ev_fail(err, EV_ERR_NOMEM, "out of memory");
-    }
-    memcpy(h->w_q, p->w_q, d * dk * sizeof(float));
-    memcpy(h->w_k, p->w_k, d * dk * sizeof(float));
-    memcpy(h->w_v, p->w_v, d * dk * sizeof(float));
-    memcpy(h->w_o, p->w_o, dk * d * sizeof(float));
-    h->positions = p->positions;
-    h->position_scale = p->position_scale;
-    h->has_position_meta = 1;
-    h->exclude_self = 1; /* trained without its own key and value */
-    h->candidates = p->n_cand;
-    *out = h;
-    return EV_OK;
-}
-
-ev_status head_file_builtin(const store *s, head_params **out, ev_error *err)
+ev_status head_file_builtin(const store *s, attn_head **out, ev_error *err)
 {
     *out = NULL;
     if (head_builtin_size == 0)
         return ev_fail(err, EV_ERR_NOTFOUND, "this embvsattn was built without a trained head (data/head.safetensors "
                        "was missing at build time)");
-    head_params *p;
-    ev_status st = head_file_load_bytes(head_builtin_data, head_builtin_size, "built-in trained head", 0, &p, err);
+    attn_head *h;
+    ev_status st = head_file_load_bytes(head_builtin_data, head_builtin_size, "built-in trained head", 0, &h, err);
     if (st != EV_OK)
         return st;
-    if (p->d_model != store_dim(s) || p->n_cand > store_size(s) || !p->has_fingerprint ||
-        p->fingerprint != head_file_fingerprint(s, p->n_cand)) {
-        head_params_free(p);
+    if (h->d_model != store_dim(s) || h->candidates > store_size(s) || !h->has_fingerprint ||
+        h->fingerprint != head_file_fingerprint(s, h->candidates)) {
+        attn_head_free(h);
         return ev_fail(err, EV_ERR_NOTFOUND, "the built-in trained head was trained on other vectors (GloVe 6B 100d, "
                        "the default): use --head identity or a head trained on these vectors");
     }
-    *out = p;
+    *out = h;
     return EV_OK;
-}
-
-ev_status head_file_builtin_attn(const store *s, attn_head **out, ev_error *err)
-{
-    *out = NULL;
-    head_params *p;
-    ev_status st = head_file_builtin(s, &p, err);
-    if (st != EV_OK)
-        return st;
-    st = head_to_attn(p, out, err);
-    head_params_free(p);
-    return st;
 }

@@ -37,45 +37,80 @@ static void gemm(int ta, int tb, size_t m, size_t n, size_t k, const float *A, c
 
 /* ==== parameters ============================================================================================ */
 
-head_params *head_params_new(size_t d, size_t dk, size_t nc)
+ev_status head_model_new(size_t d, size_t dk, size_t nc, attn_head **out, ev_error *err)
 {
-    if (!d || !dk || !nc || d > INT_MAX || dk > INT_MAX || nc > INT_MAX || d > (SIZE_MAX / 8) / dk)
-        return NULL;
-    size_t n = 4 * d * dk + d + nc;
-    head_params *p = calloc(1, sizeof *p);
-    if (!p || !(p->params = calloc(n, sizeof(float)))) {
-        free(p);
-        return NULL;
-    }
-    p->d_model = d;
-    p->d_k = dk;
-    p->n_cand = nc;
-    p->n_params = n;
-    p->w_q = p->params;
-    p->w_k = p->w_q + d * dk;
-    p->w_v = p->w_k + d * dk;
-    p->w_o = p->w_v + d * dk;
-    p->mask = p->w_o + dk * d;
-    p->bias = p->mask + d;
-    p->positions = ATTN_POS_SINUSOIDAL;
-    p->position_scale = HEAD_DEFAULT_POSITION_SCALE;
-    return p;
+    *out = NULL;
+    if (nc == 0)
+        return ev_fail(err, EV_ERR_USAGE, "a trained head needs at least one candidate word");
+    ev_status st = attn_head_new(ATTN_HEAD_FILE, d, dk, 1, 1, nc, out, err);
+    if (st != EV_OK)
+        return st;
+    attn_head *h = *out;
+    h->positions = ATTN_POS_SINUSOIDAL;
+    h->position_scale = HEAD_DEFAULT_POSITION_SCALE;
+    h->has_position_meta = 1;
+    h->exclude_self = 1; /* trained without its own key and value */
+    return EV_OK;
 }
 
-void head_params_free(head_params *p)
+/* Whether h has head_model_new's layout. */
+static int is_complete(const attn_head *h)
 {
-    if (!p)
-        return;
-    free(p->params);
-    free(p->description);
-    free(p);
+    size_t m = h->d_model * h->d_k;
+    return h->w_q == h->params && h->w_k == h->params + m && h->w_v == h->params + 2 * m &&
+           h->w_o == h->params + 3 * m && h->train_mask == h->params + 4 * m &&
+           h->train_bias == h->params + 4 * m + h->d_model && h->candidates > 0 &&
+           h->n_params == 4 * m + h->d_model + h->candidates;
+}
+
+ev_status head_model_complete(attn_head *h, ev_error *err)
+{
+    if (is_complete(h))
+        return EV_OK;
+    size_t d = h->d_model, dk = h->d_k, m = d * dk;
+    size_t nc = h->train_bias ? h->candidates : h->candidates ? h->candidates : HEAD_DEFAULT_CANDIDATES;
+    attn_head *n;
+    ev_status st = attn_head_new(h->kind, d, dk, 1, 1, nc, &n, err);
+    if (st != EV_OK)
+        return st;
+    if (h->w_q) {
+        memcpy(n->w_q, h->w_q, m * sizeof(float));
+        memcpy(n->w_k, h->w_k, m * sizeof(float));
+        memcpy(n->w_v, h->w_v, m * sizeof(float));
+    } else { /* the identity head */
+        for (size_t i = 0; i < d; i++)
+            n->w_q[i * d + i] = n->w_k[i * d + i] = n->w_v[i * d + i] = 1.0f;
+    }
+    if (h->w_o)
+        memcpy(n->w_o, h->w_o, m * sizeof(float));
+    else /* no w_o: d_k = d_model, W_O = I */
+        for (size_t i = 0; i < d; i++)
+            n->w_o[i * d + i] = 1.0f;
+    if (h->train_mask)
+        memcpy(n->train_mask, h->train_mask, d * sizeof(float));
+    if (h->train_bias)
+        memcpy(n->train_bias, h->train_bias, nc * sizeof(float));
+    /* h takes n's block; n goes with h's old one */
+    float *old = h->params;
+    h->params = n->params;
+    h->n_params = n->n_params;
+    h->w_q = n->w_q;
+    h->w_k = n->w_k;
+    h->w_v = n->w_v;
+    h->w_o = n->w_o;
+    h->train_mask = n->train_mask;
+    h->train_bias = n->train_bias;
+    h->candidates = nc;
+    n->params = old;
+    attn_head_free(n);
+    return EV_OK;
 }
 
 /* ==== the work buffers ====================================================================================== */
 
 struct head_work {
     const store *s;
-    const head_params *p;
+    const attn_head *p;
     const float *E;             /* (V, d) the store's vectors */
     size_t V, d, dk, dq, L;     /* dq = max(d, dk): width of Q and K (the identity baseline uses d) */
     size_t max_tok, max_neg;
@@ -102,7 +137,7 @@ struct head_work {
     float *rowscale;            /* (T) 1 / (Σ exp · P) of each target's row */
     float *grad;                /* (n_params) */
     float *sumdq;               /* (dk) */
-    int32_t *slot_head;         /* (n_cand) first negative slot holding candidate c, -1: none */
+    int32_t *slot_head;         /* (candidates) first negative slot holding candidate c, -1: none */
     int32_t *slot_next;         /* (S) next slot with the same candidate */
 };
 
@@ -133,13 +168,16 @@ static float *falloc(size_t a, size_t b, int *bad)
     return p;
 }
 
-ev_status head_work_new(const store *s, const head_params *p, size_t max_tok, size_t max_neg, int threads,
+ev_status head_work_new(const store *s, const attn_head *p, size_t max_tok, size_t max_neg, int threads,
                         head_work **out, ev_error *err)
 {
     *out = NULL;
-    if (store_dim(s) != p->d_model || p->n_cand > store_size(s))
+    if (!is_complete(p))
+        return ev_fail(err, EV_ERR_USAGE, "the head lacks the trained model's tensors (w_o, train_mask, train_bias in "
+                       "one block: head_model_new, head_model_complete)");
+    if (store_dim(s) != p->d_model || p->candidates > store_size(s))
         return ev_fail(err, EV_ERR_USAGE, "the head (d_model %zu, %zu candidates) does not fit the vectors (%zu words "
-                       "of dimension %zu)", p->d_model, p->n_cand, store_size(s), store_dim(s));
+                       "of dimension %zu)", p->d_model, p->candidates, store_size(s), store_dim(s));
     if (max_tok == 0 || max_tok > INT_MAX / HEAD_MAX_LEN || max_neg > INT_MAX)
         return ev_fail(err, EV_ERR_USAGE, "bad batch size %zu", max_tok);
     head_work *w = calloc(1, sizeof *w);
@@ -184,13 +222,13 @@ ev_status head_work_new(const store *s, const head_params *p, size_t max_tok, si
     w->sumdq = falloc(dk, 1, &bad);
     w->tgt = malloc(T * sizeof *w->tgt);
     w->lossrow = malloc(T * sizeof *w->lossrow);
-    w->slot_head = malloc(p->n_cand * sizeof *w->slot_head);
+    w->slot_head = malloc(p->candidates * sizeof *w->slot_head);
     w->slot_next = malloc(S * sizeof *w->slot_next);
     if (bad || !w->tgt || !w->lossrow || !w->slot_head || !w->slot_next) {
         head_work_free(w);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory for training buffers (%zu tokens, %zu negatives)", T, S);
     }
-    for (size_t i = 0; i < p->n_cand; i++)
+    for (size_t i = 0; i < p->candidates; i++)
         w->slot_head[i] = -1;
     if (p->positions == ATTN_POS_SINUSOIDAL)
         attn_positional_encoding(w->L, d, p->position_scale, w->pe);
@@ -215,11 +253,11 @@ static ev_status check_batch(const head_work *w, const head_batch *b, ev_error *
         if (b->row[t] >= (int32_t)w->V || b->row[t] < -1 || (b->query && b->query[t] >= (int32_t)w->V) ||
             (b->query && b->query[t] < HEAD_QUERY_MASK))
             return ev_fail(err, EV_ERR_USAGE, "batch token %zu: row out of range", t);
-        if (b->target[t] && (b->row[t] < 0 || (size_t)b->row[t] >= w->p->n_cand))
+        if (b->target[t] && (b->row[t] < 0 || (size_t)b->row[t] >= w->p->candidates))
             return ev_fail(err, EV_ERR_USAGE, "batch token %zu: a target outside the candidates", t);
     }
     for (size_t i = 0; i < b->n_neg; i++)
-        if (b->neg[i] < 0 || (size_t)b->neg[i] >= w->p->n_cand)
+        if (b->neg[i] < 0 || (size_t)b->neg[i] >= w->p->candidates)
             return ev_fail(err, EV_ERR_USAGE, "negative %zu out of range", i);
     return EV_OK;
 }
@@ -299,7 +337,7 @@ static void attn_rows(void *vc, size_t lo, size_t hi, int tid)
  * wq_alt/wk_alt are the random baseline's projections. */
 static void forward(head_work *w, const head_batch *b, head_pattern kind, const float *wq_alt, const float *wk_alt)
 {
-    const head_params *p = w->p;
+    const attn_head *p = w->p;
     size_t d = w->d, dk = w->dk, T = b->n_sent ? b->start[b->n_sent] : 0;
     /* pass 1: inputs. X_j = E[row_j] + P_j (0 for placeholders); U_i = [MASK] or E[query_i], + P_i */
     for (size_t s = 0; s < b->n_sent; s++)
@@ -313,7 +351,7 @@ static void forward(head_work *w, const head_batch *b, head_pattern kind, const 
             } else
                 memset(x, 0, d * sizeof *x);
             int32_t q = b->query ? b->query[t] : b->row[t];
-            const float *qe = q >= 0 ? w->E + (size_t)q * d : p->mask;
+            const float *qe = q >= 0 ? w->E + (size_t)q * d : p->train_mask;
             for (size_t k = 0; k < d; k++)
                 u[k] = qe[k] + pe[k];
         }
@@ -377,7 +415,7 @@ static void softmax_tiles(void *vc, size_t lo, size_t hi, int tid)
     loss_ctx *c = vc;
     head_work *w = c->w;
     const head_batch *b = c->b;
-    const head_params *p = w->p;
+    const attn_head *p = w->p;
     size_t S = b->n_neg, S4 = S / 4 * 4, d = w->d, P = w->n_tgt;
     float *G = w->G + (size_t)tid * LOGIT_TILE * S;     /* (LOGIT_TILE, S) */
     float *cs = w->colsum + (size_t)tid * w->max_neg;   /* (S) */
@@ -386,7 +424,7 @@ static void softmax_tiles(void *vc, size_t lo, size_t hi, int tid)
         gemm(0, 1, rows, S, d, w->Zt + r0 * d, w->ES, G, 0);
         for (size_t i = r0; i < r0 + rows; i++) {
             int32_t t = b->row[w->tgt[i]];
-            float lt = dot(w->Zt + i * d, w->E + (size_t)t * d, d) + p->bias[t] - b->logq[t];
+            float lt = dot(w->Zt + i * d, w->E + (size_t)t * d, d) + p->train_bias[t] - b->logq[t];
             float *g = G + (i - r0) * S; /* (S) */
             /* 5a: corrected logits and their maximum (an accidental hit's logit equals lt: the maximum stands) */
             vec4f vmx = vec4_splat(lt);
@@ -483,16 +521,16 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
     ev_status st = check_batch(w, b, err);
     if (st != EV_OK)
         return st;
-    const head_params *p = w->p;
+    const attn_head *p = w->p;
     size_t d = w->d, dk = w->dk, S = b->n_neg, T = b->n_sent ? b->start[b->n_sent] : 0;
-    head_params g = *p; /* the gradient, laid out as the parameters */
+    attn_head g = *p; /* the gradient, laid out as the parameters */
     g.params = w->grad;
     g.w_q = g.params;
     g.w_k = g.w_q + d * dk;
     g.w_v = g.w_k + d * dk;
     g.w_o = g.w_v + d * dk;
-    g.mask = g.w_o + dk * d;
-    g.bias = g.mask + d;
+    g.train_mask = g.w_o + dk * d;
+    g.train_bias = g.train_mask + d;
     memset(w->grad, 0, p->n_params * sizeof(float));
     *loss = 0;
     /* passes 1-4 */
@@ -503,7 +541,7 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
     /* pass 5: the negatives' vectors, logits Zt·ESᵀ, sampled softmax */
     for (size_t k = 0; k < S; k++) {
         memcpy(w->ES + k * d, w->E + (size_t)b->neg[k] * d, d * sizeof(float));
-        w->bneg[k] = p->bias[b->neg[k]] - b->logq[b->neg[k]];
+        w->bneg[k] = p->train_bias[b->neg[k]] - b->logq[b->neg[k]];
     }
     for (size_t k = S; k-- > 0;) { /* slot lists, in increasing slot order */
         w->slot_next[k] = w->slot_head[b->neg[k]];
@@ -525,10 +563,10 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
     *loss = total / (double)P;
     /* pass 6: the bias (true classes, then the negatives' column sums, in a fixed order) and dZt += gtrue·E_t */
     for (size_t i = 0; i < P; i++)
-        g.bias[b->row[w->tgt[i]]] += w->gtrue[i];
+        g.train_bias[b->row[w->tgt[i]]] += w->gtrue[i];
     for (size_t k = 0; k < S; k++)
         for (int t = 0; t < w->threads; t++)
-            g.bias[b->neg[k]] += w->colsum[(size_t)t * w->max_neg + k];
+            g.train_bias[b->neg[k]] += w->colsum[(size_t)t * w->max_neg + k];
     for (size_t i = 0; i < P; i++) {
         const float *e = w->E + (size_t)b->row[w->tgt[i]] * d;
         float *dz = w->dZt + i * d;
@@ -553,13 +591,13 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
             for (size_t k = 0; k < dk; k++)
                 w->sumdq[k] += w->dQ[t * dk + k];
     for (size_t a = 0; a < d; a++)
-        g.mask[a] = dot(p->w_q + a * dk, w->sumdq, dk);
+        g.train_mask[a] = dot(p->w_q + a * dk, w->sumdq, dk);
     return EV_OK;
 }
 
 /* ==== the double-precision twin ============================================================================= */
 
-double head_loss_reference(const store *s, const head_params *p, const head_batch *b)
+double head_loss_reference(const store *s, const attn_head *p, const head_batch *b)
 {
     size_t d = p->d_model, dk = p->d_k, L = HEAD_MAX_LEN;
     const float *E = store_vectors(s);
@@ -597,7 +635,7 @@ double head_loss_reference(const store *s, const head_params *p, const head_batc
                 continue;
             int32_t qr = b->query ? b->query[t] : b->row[t];
             for (size_t c = 0; c < d; c++)
-                u[c] = (qr >= 0 ? (double)E[(size_t)qr * d + c] : (double)p->mask[c]) + pe[i * d + c];
+                u[c] = (qr >= 0 ? (double)E[(size_t)qr * d + c] : (double)p->train_mask[c]) + pe[i * d + c];
             for (size_t c = 0; c < dk; c++) {
                 double sq = 0;
                 for (size_t e = 0; e < d; e++)
@@ -632,7 +670,7 @@ double head_loss_reference(const store *s, const head_params *p, const head_batc
                 z[c] = sz;
             }
             int32_t tr = b->row[t];
-            double lt = p->bias[tr] - b->logq[tr], lmx;
+            double lt = p->train_bias[tr] - b->logq[tr], lmx;
             for (size_t c = 0; c < d; c++)
                 lt += z[c] * E[(size_t)tr * d + c];
             lmx = lt;
@@ -646,7 +684,7 @@ double head_loss_reference(const store *s, const head_params *p, const head_batc
                 ls[m] = -INFINITY;
                 if (c_ == tr)
                     continue;
-                double l = p->bias[c_] - b->logq[c_];
+                double l = p->train_bias[c_] - b->logq[c_];
                 for (size_t c = 0; c < d; c++)
                     l += z[c] * E[(size_t)c_ * d + c];
                 ls[m] = l;
@@ -739,7 +777,7 @@ static ev_status mask_step(void *ctx, const corpus_batch *cb, uint64_t *rng, dou
 }
 
 ev_status head_model_train(const store *s, const corpus *c, const head_model_opts *mopts, const head_train_opts *topts,
-                           head_params **out, head_train_stats *stats, ev_error *err)
+                           attn_head **out, head_train_stats *stats, ev_error *err)
 {
     *out = NULL;
     head_model_opts mo = mopts ? *mopts : head_model_opts_default();
@@ -759,7 +797,7 @@ ev_status head_model_train(const store *s, const corpus *c, const head_model_opt
     float *logq = malloc(nc * sizeof *logq);
     int32_t *bquery = malloc((BT + HEAD_MAX_LEN) * sizeof *bquery), *bneg = malloc(S * sizeof *bneg);
     unsigned char *btarget = malloc(BT + HEAD_MAX_LEN);
-    head_params *p = NULL;
+    attn_head *p = NULL;
     head_work *w = NULL;
     if (!counts || !cdf || !logq || !bquery || !bneg || !btarget) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory preparing the training");
@@ -789,10 +827,8 @@ ev_status head_model_train(const store *s, const corpus *c, const head_model_opt
     }
     cdf[nc - 1] = 1.0;
     /* 2. parameters: Xavier-uniform projections from the seed, [MASK] = 0, bias = log unigram frequency */
-    if (!(p = head_params_new(d, dk, nc))) {
-        st = ev_fail(err, EV_ERR_NOMEM, "out of memory creating a %zu × %zu head", d, dk);
+    if ((st = head_model_new(d, dk, nc, &p, err)) != EV_OK)
         goto done;
-    }
     p->positions = mo.positions;
     p->position_scale = mo.position_scale >= 0 ? mo.position_scale : HEAD_DEFAULT_POSITION_SCALE;
     p->fingerprint = head_file_fingerprint(s, nc);
@@ -803,7 +839,7 @@ ev_status head_model_train(const store *s, const corpus *c, const head_model_opt
     rng_xavier(p->w_v, d * dk, d, dk, &rng);
     rng_xavier(p->w_o, dk * d, dk, d, &rng);
     for (size_t i = 0; i < nc; i++)
-        p->bias[i] = (float)log(((double)counts[i] + 1.0) / ((double)n_targets + (double)nc));
+        p->train_bias[i] = (float)log(((double)counts[i] + 1.0) / ((double)n_targets + (double)nc));
     if ((st = head_work_new(s, p, BT + HEAD_MAX_LEN, S, to.threads, &w, err)) != EV_OK)
         goto done;
     /* 3. the loop: epochs of shuffled batches, each step drawing its queries and negatives */
@@ -817,7 +853,7 @@ ev_status head_model_train(const store *s, const corpus *c, const head_model_opt
     p = NULL;
 done:
     head_work_free(w);
-    head_params_free(p);
+    attn_head_free(p);
     free(counts);
     free(cdf);
     free(logq);

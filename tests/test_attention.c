@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "attention.h"
+#include "head_file.h"
 #include "check.h"
 #include "test_rand.h"
 
@@ -150,8 +151,7 @@ static void test_twins(void)
     /* a file-style head without w_o (d_k = d_model) */
     attn_head *h = NULL;
     CHECK(attn_head_random(12, 12, 99, &h, &err) == EV_OK, "random");
-    free(h->w_o);
-    h->w_o = NULL;
+    h->w_o = NULL; /* (its floats stay in the block, freed with the head) */
     attn_opts o = attn_opts_default();
     compare_twins(h, 9, NULL, &o, 0.5, "no w_o");
     compare_twins(h, 9, NULL, NULL, 0.5, "NULL opts");
@@ -281,7 +281,7 @@ static void test_prng_pin(void)
     ev_error err = {0};
     attn_head *mine = NULL, *numpy = NULL;
     CHECK(attn_head_random(8, 4, 42, &mine, &err) == EV_OK, "random");
-    CHECK(attn_head_load(FIX "random-seed42-d8-k4.head.safetensors", 8, &numpy, &err) == EV_OK, "load: %s",
+    CHECK(head_file_load(FIX "random-seed42-d8-k4.head.safetensors", 8, &numpy, &err) == EV_OK, "load: %s",
           err.msg);
     ev_error_clear(&err);
     if (mine && numpy)
@@ -341,7 +341,7 @@ static void expect_load_error(const char *json, const float *data, size_t nfloat
     write_st(path, json, data, nfloats * sizeof(float));
     attn_head *h = (attn_head *)1;
     ev_error err = {0};
-    ev_status st = attn_head_load(path, expect_dm, &h, &err);
+    ev_status st = head_file_load(path, expect_dm, &h, &err);
     CHECK(st == code && h == NULL, "load %s: status %d, expected %d (%s)", json, (int)st, (int)code,
           err.msg ? err.msg : "");
     CHECK(err.msg && strstr(err.msg, frag), "load error '%s' should mention '%s'", err.msg ? err.msg : "(none)",
@@ -368,7 +368,7 @@ static void test_head_files(void)
     snprintf(path, sizeof path, "%s/good.safetensors", tmpdir);
     write_st(path, good, data, 24 * sizeof(float));
     attn_head *h = NULL;
-    CHECK(attn_head_load(path, 2, &h, &err) == EV_OK, "good: %s", err.msg);
+    CHECK(head_file_load(path, 2, &h, &err) == EV_OK, "good: %s", err.msg);
     ev_error_clear(&err);
     if (h) {
         CHECK(h->kind == ATTN_HEAD_FILE && h->d_model == 2 && h->d_k == 3 && h->w_o, "good shapes");
@@ -380,7 +380,7 @@ static void test_head_files(void)
         attn_head_free(h);
         h = NULL;
     }
-    CHECK(attn_head_load(path, 0, &h, &err) == EV_OK, "no dimension check");
+    CHECK(head_file_load(path, 0, &h, &err) == EV_OK, "no dimension check");
     attn_head_free(h);
     h = NULL;
 
@@ -443,15 +443,15 @@ static void test_head_files(void)
         fwrite(RAW[i].bytes, 1, RAW[i].n, f);
         fclose(f);
         h = NULL;
-        ev_status st = attn_head_load(path, 0, &h, &err);
+        ev_status st = head_file_load(path, 0, &h, &err);
         CHECK(st == EV_ERR_FORMAT && err.msg && strstr(err.msg, RAW[i].frag), "raw %zu: %s", i,
               err.msg ? err.msg : "ok");
         ev_error_clear(&err);
     }
-    CHECK(attn_head_load(tmpdir, 0, &h, &err) == EV_ERR_IO && strstr(err.msg, "directory"), "directory");
+    CHECK(head_file_load(tmpdir, 0, &h, &err) == EV_ERR_IO && strstr(err.msg, "directory"), "directory");
     ev_error_clear(&err);
     snprintf(path, sizeof path, "%s/missing.safetensors", tmpdir);
-    CHECK(attn_head_load(path, 0, &h, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"), "missing");
+    CHECK(head_file_load(path, 0, &h, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"), "missing");
     ev_error_clear(&err);
 
     /* save → load round trips */
@@ -460,8 +460,8 @@ static void test_head_files(void)
     r->positions = ATTN_POS_SINUSOIDAL;
     r->position_scale = 0.75f;
     snprintf(path, sizeof path, "%s/r.safetensors", tmpdir);
-    CHECK(attn_head_save(r, path, &err) == EV_OK, "save: %s", err.msg);
-    CHECK(attn_head_load(path, 5, &back, &err) == EV_OK, "load saved: %s", err.msg);
+    CHECK(head_file_save(r, NULL, path, &err) == EV_OK, "save: %s", err.msg);
+    CHECK(head_file_load(path, 5, &back, &err) == EV_OK, "load saved: %s", err.msg);
     ev_error_clear(&err);
     if (back) {
         CHECK(heads_equal(r, back), "random head round trip bit for bit");
@@ -475,8 +475,8 @@ static void test_head_files(void)
     attn_head *id = NULL;
     CHECK(attn_head_identity(4, &id, &err) == EV_OK, "identity");
     snprintf(path, sizeof path, "%s/id.safetensors", tmpdir);
-    CHECK(attn_head_save(id, path, &err) == EV_OK, "save identity");
-    CHECK(attn_head_load(path, 4, &back, &err) == EV_OK, "load identity: %s", err.msg);
+    CHECK(head_file_save(id, NULL, path, &err) == EV_OK, "save identity");
+    CHECK(head_file_load(path, 4, &back, &err) == EV_OK, "load identity: %s", err.msg);
     ev_error_clear(&err);
     if (back) {
         CHECK(!back->w_o && back->w_q[0] == 1.0f && back->w_q[1] == 0.0f && back->w_v[15] == 1.0f,
@@ -488,21 +488,21 @@ static void test_head_files(void)
               "explicit identity = implicit identity");
     }
     attn_head_free(back);
-    CHECK(attn_head_save(id, "/nonexistent-dir/x.safetensors", &err) == EV_ERR_WRITE, "save into a missing dir");
+    CHECK(head_file_save(id, NULL, "/nonexistent-dir/x.safetensors", &err) == EV_ERR_WRITE, "save into a missing dir");
     ev_error_clear(&err);
     if (access("/dev/full", W_OK) == 0)
-        CHECK(attn_head_save(id, "/dev/full", &err) == EV_ERR_WRITE, "save to /dev/full");
+        CHECK(head_file_save(id, NULL, "/dev/full", &err) == EV_ERR_WRITE, "save to /dev/full");
     ev_error_clear(&err);
     attn_head_free(id);
 
     /* --head specs */
     attn_head *s = NULL;
-    CHECK(attn_head_from_spec("identity", 6, 0, &s, &err) == EV_OK && s->kind == ATTN_HEAD_IDENTITY, "identity spec");
+    CHECK(head_file_from_spec("identity", 6, 0, &s, &err) == EV_OK && s->kind == ATTN_HEAD_IDENTITY, "identity spec");
     attn_head_free(s);
-    CHECK(attn_head_from_spec("random", 6, 4, &s, &err) == EV_OK && s->seed == ATTN_DEFAULT_SEED && s->d_k == 4,
+    CHECK(head_file_from_spec("random", 6, 4, &s, &err) == EV_OK && s->seed == ATTN_DEFAULT_SEED && s->d_k == 4,
           "random spec");
     attn_head_free(s);
-    CHECK(attn_head_from_spec("random:18446744073709551615", 6, 0, &s, &err) == EV_OK && s->seed == UINT64_MAX &&
+    CHECK(head_file_from_spec("random:18446744073709551615", 6, 0, &s, &err) == EV_OK && s->seed == UINT64_MAX &&
               s->d_k == 6,
           "random:max");
     attn_head_free(s);
@@ -510,14 +510,14 @@ static void test_head_files(void)
                                       "random:1.5"};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         s = NULL;
-        CHECK(attn_head_from_spec(BAD[i], 6, 0, &s, &err) == EV_ERR_USAGE && s == NULL && strstr(err.msg, "seed"),
+        CHECK(head_file_from_spec(BAD[i], 6, 0, &s, &err) == EV_ERR_USAGE && s == NULL && strstr(err.msg, "seed"),
               "bad spec %s", BAD[i]);
         ev_error_clear(&err);
     }
     snprintf(path, sizeof path, "%s/r.safetensors", tmpdir);
-    CHECK(attn_head_from_spec(path, 5, 0, &s, &err) == EV_OK && s->kind == ATTN_HEAD_FILE, "file spec");
+    CHECK(head_file_from_spec(path, 5, 0, &s, &err) == EV_OK && s->kind == ATTN_HEAD_FILE, "file spec");
     attn_head_free(s);
-    CHECK(attn_head_from_spec(path, 100, 0, &s, &err) == EV_ERR_FORMAT, "file spec, wrong dimension");
+    CHECK(head_file_from_spec(path, 100, 0, &s, &err) == EV_ERR_FORMAT, "file spec, wrong dimension");
     ev_error_clear(&err);
 }
 
@@ -609,7 +609,7 @@ static void test_fixtures(void)
             st = attn_head_identity(fx.dm, &h, &err);
         } else {
             snprintf(path, sizeof path, FIX "%s", fx.head);
-            st = attn_head_load(path, fx.dm, &h, &err);
+            st = head_file_load(path, fx.dm, &h, &err);
         }
         CHECK(st == EV_OK, "%s: head: %s", fx.name, err.msg);
         ev_error_clear(&err);

@@ -1,7 +1,7 @@
 /* test_head — the trained head's module: the sgemm loss against its double-precision twin, every gradient against
  * central finite differences of that twin, thread-count independence of the loss, deterministic training (two
  * runs, identical bytes), a learnable toy task on which training beats the untrained attention patterns, head files
- * (round trip, attn_head_load reads them, bad shapes, another dimension), corpora (placeholders, cutting, bad
+ * (round trip, bad shapes, another dimension, a file without training state), corpora (placeholders, cutting, bad
  * input), content words, and the PyTorch-trained fixture (tests/fixtures/head, scripts/make-head-fixtures.py).
  * Any mismatch makes the process exit non-zero. */
 #define _POSIX_C_SOURCE 200809L
@@ -74,7 +74,12 @@ static void test_gradients(void)
 {
     const size_t V = 40, d = 8, dk = 4, nc = 30;
     store *s = make_store(V, d, 1.0f);
-    head_params *p = head_params_new(d, dk, nc);
+    attn_head *p = NULL;
+    ev_error perr = {0};
+    if (head_model_new(d, dk, nc, &p, &perr) != EV_OK) {
+        CHECK(0, "head_model_new: %s", perr.msg);
+        return;
+    }
     for (size_t i = 0; i < p->n_params; i++)
         p->params[i] = 0.5f * nrand();
     p->position_scale = 0.3f;
@@ -128,7 +133,7 @@ static void test_gradients(void)
             CHECK(nonzero > p->n_params / 2, "only %zu of %zu finite differences are non-zero", nonzero, p->n_params);
             printf("gradient check: %zu parameters, worst error %.3f × the tolerance\n", p->n_params, worst);
             /* parameters that cannot matter get exactly zero: bias of words never a target or sampled */
-            CHECK(g[p->bias - p->params + 1] == 0.0f, "bias of an unused candidate has a gradient");
+            CHECK(g[p->train_bias - p->params + 1] == 0.0f, "bias of an unused candidate has a gradient");
         }
         head_work_free(w);
     }
@@ -140,7 +145,7 @@ static void test_gradients(void)
     CHECK(head_loss_grad(w, &b, &loss, &err) == EV_ERR_USAGE, "oversized batch accepted");
     ev_error_clear(&err);
     head_work_free(w);
-    head_params_free(p);
+    attn_head_free(p);
     store_close(s);
 }
 
@@ -255,7 +260,7 @@ static void test_training(void)
     o.lr = 0.02f;
     o.seed = 7;
     o.threads = 2;
-    head_params *p1 = NULL, *p2 = NULL;
+    attn_head *p1 = NULL, *p2 = NULL;
     head_train_stats st1, st2;
     CHECK(head_model_train(s, &c, &mo, &o, &p1, &st1, &err) == EV_OK, "train: %s", err.msg);
     CHECK(head_model_train(s, &c, &mo, &o, &p2, &st2, &err) == EV_OK, "train again: %s", err.msg);
@@ -281,31 +286,26 @@ static void test_training(void)
            (double)r.k[1].top1 / (double)r.k[1].n, (double)r.k[2].top1 / (double)r.k[2].n,
            (double)r.k[3].top1 / (double)r.k[3].n, r.k[0].n, st1.final_loss);
     CHECK(r.k[0].n == r.k[1].n && r.k[0].n_content == r.k[0].n, "counts: n %zu, content %zu", r.k[0].n, r.k[0].n_content);
-    /* head files: round trip, attn_head_load accepts them (train_* skipped), another dimension is refused */
-    head_params *q = NULL;
+    /* head files: round trip (one block of every tensor, the metadata), another dimension is refused */
+    attn_head *q = NULL;
     CHECK(head_file_load(f1, 16, &q, &err) == EV_OK, "load: %s", err.msg);
     if (q) {
-        CHECK(q->n_params == p1->n_params && memcmp(q->params, p1->params, q->n_params * sizeof(float)) == 0,
+        CHECK(q->n_params == p1->n_params && memcmp(q->params, p1->params, q->n_params * sizeof(float)) == 0 &&
+                  q->train_mask == q->w_o + 16 * 16 && q->train_bias == q->train_mask + 16 && q->candidates == 50,
               "round trip changed the parameters");
-        CHECK(q->positions == ATTN_POS_SINUSOIDAL && q->position_scale == p1->position_scale, "positions");
+        CHECK(q->has_position_meta && q->positions == ATTN_POS_SINUSOIDAL &&
+                  q->position_scale == p1->position_scale && q->exclude_self,
+              "positions and self-attention");
         CHECK(q->has_fingerprint && q->fingerprint == head_file_fingerprint(s, 50), "fingerprint");
-        head_params_free(q);
-    }
-    attn_head *ah = NULL;
-    CHECK(attn_head_load(f1, 16, &ah, &err) == EV_OK, "attn_head_load of a trained head: %s", err.msg);
-    if (ah) {
-        CHECK(ah->d_k == 16 && ah->w_o && memcmp(ah->w_q, p1->w_q, 16 * 16 * sizeof(float)) == 0 &&
-                  ah->has_position_meta && ah->positions == ATTN_POS_SINUSOIDAL && ah->exclude_self,
-              "attn view of the head");
-        attn_head_free(ah);
+        attn_head_free(q);
     }
     CHECK(head_file_load(f1, 100, &q, &err) == EV_ERR_FORMAT && strstr(err.msg, "dimension 16"), "other dimension: %s",
           err.msg);
     CHECK(head_file_load(tmpdir, 16, &q, &err) == EV_ERR_IO, "a directory: %s", err.msg);
     ev_error_clear(&err);
 out:
-    head_params_free(p1);
-    head_params_free(p2);
+    attn_head_free(p1);
+    attn_head_free(p2);
     corpus_free(&c);
     corpus_free(&ct);
     store_close(s);
@@ -324,7 +324,7 @@ static void test_bad_files(void)
         buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
     memcpy(buf + 8, hdr1, hl);
     memset(buf + 8 + hl, 0, 60);
-    head_params *p = NULL;
+    attn_head *p = NULL;
     ev_error err = {0};
     CHECK(head_file_load_bytes(buf, 8 + hl + 60, "x", 2, &p, &err) == EV_ERR_FORMAT && strstr(err.msg, "train_mask"),
           "bad train_mask: %s", err.msg);
@@ -336,12 +336,50 @@ static void test_bad_files(void)
     memcpy(off, "[48,56]", 7);
     memcpy(buf + 8, hdr2, hl);
     CHECK(head_file_load_bytes(buf, 8 + hl + 56, "x", 2, &p, &err) == EV_OK, "good train_mask: %s", err.msg);
+    CHECK(p && !p->w_o && p->train_mask && !p->train_bias && p->candidates == 0, "what the file has");
+    CHECK(p && head_model_complete(p, &err) == EV_OK, "complete: %s", err.msg);
     if (p) {
-        CHECK(p->w_o[0] == 1.0f && p->w_o[1] == 0.0f && p->w_o[3] == 1.0f && p->n_cand == HEAD_DEFAULT_CANDIDATES,
+        CHECK(p->w_o[0] == 1.0f && p->w_o[1] == 0.0f && p->w_o[3] == 1.0f && p->candidates == HEAD_DEFAULT_CANDIDATES,
               "defaults of a head without w_o and train_bias");
-        head_params_free(p);
+        attn_head_free(p);
     }
     ev_error_clear(&err);
+    /* training state that contradicts the metadata, a malformed fingerprint; a head that is not complete is refused
+     * by the model */
+    static const char *const BAD[][2] = {
+        {"{\"w_q\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+         "\"w_k\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,32]},"
+         "\"w_v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[32,48]},"
+         "\"train_bias\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[48,56]},"
+         "\"__metadata__\":{\"candidates\":\"3\"}}",
+         "train_bias has 2 values, __metadata__.candidates says 3"},
+        {"{\"w_q\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+         "\"w_k\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[16,32]},"
+         "\"w_v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[32,48]},"
+         "\"train_bias\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[48,56]},"
+         "\"__metadata__\":{\"vectors_fingerprint\":\"12345\"}}",
+         "vectors_fingerprint is '12345', expected 16 hexadecimal digits"}};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        hl = strlen(BAD[i][0]);
+        for (int k = 0; k < 8; k++)
+            buf[k] = (unsigned char)((uint64_t)hl >> (8 * k));
+        memcpy(buf + 8, BAD[i][0], hl);
+        memset(buf + 8 + hl, 0, 56);
+        p = NULL;
+        CHECK(head_file_load_bytes(buf, 8 + hl + 56, "x", 2, &p, &err) == EV_ERR_FORMAT && !p &&
+                  strstr(err.msg, BAD[i][1]),
+              "bad file %zu: %s", i, err.msg);
+        ev_error_clear(&err);
+    }
+    store *s = make_store(5, 2, 1.0f);
+    attn_head *r = NULL;
+    head_work *w = NULL;
+    CHECK(attn_head_random(2, 2, 1, &r, &err) == EV_OK, "random head");
+    CHECK(head_work_new(s, r, 64, 4, 1, &w, &err) == EV_ERR_USAGE && !w && strstr(err.msg, "lacks the trained"),
+          "an incomplete head accepted by head_work_new: %s", err.msg);
+    ev_error_clear(&err);
+    attn_head_free(r);
+    store_close(s);
 }
 
 /* ---- the PyTorch-trained head ------------------------------------------------------------------------------ */
@@ -369,7 +407,7 @@ static void test_torch_fixture(void)
     /* the weights torch computes: attn_forward of the loaded head with its own positions */
     attn_head *h = NULL;
     ev_error err = {0};
-    CHECK(attn_head_load(FIX "torch.head.safetensors", d, &h, &err) == EV_OK, "torch head: %s", err.msg);
+    CHECK(head_file_load(FIX "torch.head.safetensors", d, &h, &err) == EV_OK, "torch head: %s", err.msg);
     if (h) {
         attn_opts o = attn_opts_default();
         o.positions = h->positions;
@@ -391,8 +429,9 @@ static void test_torch_fixture(void)
     }
     /* the training state: [MASK] vector and bias, and the masked-prediction loss torch computes on a batch of the
      * fixture's own small vocabulary (stored as a store of V words) */
-    head_params *p = NULL;
-    CHECK(head_file_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK, "head_load torch: %s", err.msg);
+    attn_head *p = NULL;
+    CHECK(head_file_load(FIX "torch.head.safetensors", d, &p, &err) == EV_OK && head_model_complete(p, &err) == EV_OK,
+          "head_file_load torch: %s", err.msg);
     size_t V;
     CHECK(fscanf(f, " vocab %zu", &V) == 1, "vocab");
     store_rows r = {.n = V,
@@ -451,7 +490,7 @@ static void test_torch_fixture(void)
         head_work_free(w);
     }
     ev_error_clear(&err);
-    head_params_free(p);
+    attn_head_free(p);
     store_close(s);
     fclose(f);
     free(X);
@@ -467,7 +506,7 @@ static void test_torch_fixture(void)
 }
 
 /* attention.h's exclude_self (how trained heads are shown): the sgemm forward and its naive twin agree, the
- * diagonal is 0, a lone token gets an all-zero row, and head_to_attn sets it. */
+ * diagonal is 0, a lone token gets an all-zero row, and head_model_new sets it. */
 static void test_exclude_self(void)
 {
     attn_head *h = NULL;
@@ -493,13 +532,11 @@ static void test_exclude_self(void)
         CHECK(A[i * n + i] == 0.0f && A[i * n + 2] == 0.0f, "diagonal or masked key %zu not 0", i);
     CHECK(attn_forward(h, X, NULL, 1, &o, A, Z, &err) == EV_OK && A[0] == 0.0f && Z[0] == 0.0f, "lone token");
     attn_head_free(h);
-    head_params *p = head_params_new(10, 6, 5);
     attn_head *t = NULL;
-    CHECK(head_to_attn(p, &t, &err) == EV_OK && t->exclude_self && t->positions == ATTN_POS_SINUSOIDAL &&
-              t->position_scale == HEAD_DEFAULT_POSITION_SCALE,
-          "head_to_attn");
+    CHECK(head_model_new(10, 6, 5, &t, &err) == EV_OK && t->exclude_self && t->positions == ATTN_POS_SINUSOIDAL &&
+              t->position_scale == HEAD_DEFAULT_POSITION_SCALE && t->has_position_meta && t->candidates == 5,
+          "head_model_new");
     attn_head_free(t);
-    head_params_free(p);
 }
 
 int main(void)

@@ -1,11 +1,13 @@
-/* fuzz_head — the attention head reader (attn_head_load, path-based: the input is written to a memfd). A head that
- * loads must run a forward pass on three tokens (plain, and with positions, causal mask and a masked key) that
- * either succeeds with finite weights summing to 1 or fails with a message, and survive a save/load round trip. */
+/* fuzz_head — the head file reader (head_file_load, path-based: the input is written to a memfd). A head that loads
+ * must run a forward pass on three tokens (plain, and with positions, causal mask and a masked key) that either
+ * succeeds with finite weights summing to 1 or fails with a message, and survive a save/load round trip (weights,
+ * training state, candidates, fingerprint). */
 #include "fuzz_common.h" /* first: it sets _GNU_SOURCE */
 
 #include <math.h>
 
 #include "attention.h"
+#include "head_file.h"
 
 static void forward(const attn_head *h)
 {
@@ -49,15 +51,22 @@ static void roundtrip(const attn_head *h)
 {
     const char *path = fuzz_scratch("head.safetensors");
     ev_error err = {0};
-    FUZZ_CHECK(attn_head_save(h, path, &err) == EV_OK, "attn_head_save: %s", err.msg);
+    FUZZ_CHECK(head_file_save(h, NULL, path, &err) == EV_OK, "head_file_save: %s", err.msg);
     attn_head *g = NULL;
-    FUZZ_CHECK(attn_head_load(path, h->d_model, &g, &err) == EV_OK, "reloading the saved head: %s", err.msg);
+    FUZZ_CHECK(head_file_load(path, h->d_model, &g, &err) == EV_OK, "reloading the saved head: %s", err.msg);
     size_t qk = h->d_model * h->d_k * sizeof(float);
     FUZZ_CHECK(g->d_model == h->d_model && g->d_k == h->d_k, "shape changed");
     FUZZ_CHECK(!memcmp(g->w_q, h->w_q, qk) && !memcmp(g->w_k, h->w_k, qk) && !memcmp(g->w_v, h->w_v, qk),
                "weights changed");
     FUZZ_CHECK(!g->w_o == !h->w_o && (!h->w_o || !memcmp(g->w_o, h->w_o, qk)), "w_o changed");
     FUZZ_CHECK(g->positions == h->positions, "positions changed");
+    FUZZ_CHECK(!g->train_mask == !h->train_mask &&
+                   (!h->train_mask || !memcmp(g->train_mask, h->train_mask, h->d_model * sizeof(float))),
+               "train_mask changed");
+    FUZZ_CHECK(g->candidates == h->candidates && !g->train_bias == !h->train_bias &&
+                   (!h->train_bias || !memcmp(g->train_bias, h->train_bias, h->candidates * sizeof(float))),
+               "candidates or train_bias changed");
+    FUZZ_CHECK(g->has_fingerprint == h->has_fingerprint && g->fingerprint == h->fingerprint, "fingerprint changed");
     attn_head_free(g);
     unlink(path);
 }
@@ -67,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzz_file(data, size);
     attn_head *h = NULL;
     ev_error err = {0};
-    ev_status st = attn_head_load(path, 0, &h, &err);
+    ev_status st = head_file_load(path, 0, &h, &err);
     if (st == EV_OK) {
         FUZZ_CHECK(h && h->w_q && h->w_k && h->w_v && h->d_model >= 1 && h->d_k >= 1, "incomplete head");
         FUZZ_CHECK(h->w_o || h->d_k == h->d_model, "no w_o and d_k != d_model");
@@ -76,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         attn_head_free(h);
     } else {
         FUZZ_CHECK(h == NULL, "a head on failure");
-        fuzz_check_error(st, &err, "attn_head_load");
+        fuzz_check_error(st, &err, "head_file_load");
     }
     ev_error_clear(&err);
     return 0;
