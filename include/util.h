@@ -12,6 +12,13 @@
  * NULL. */
 const char *util_base_name(const char *path);
 
+struct stat;
+
+/* Opens path read-only (close-on-exec) and fstat's it into *st, refusing a directory. Returns the descriptor, or -1
+ * with err set: EV_ERR_IO ("PATH: cannot open the WHAT: …", "PATH: is a directory, expected a WHAT"). what names
+ * the kind of file in messages ("head file"). */
+int util_open(const char *path, const char *what, struct stat *st, ev_error *err);
+
 /* Reads the whole file at path (a regular file, a pipe or a device; not a directory) into a malloc'd buffer *buf
  * of *size bytes followed by one NUL byte (not counted), which the caller frees. what names the kind of file in
  * messages ("head file"). max_bytes > 0: a longer file is refused (a regular file before anything is allocated).

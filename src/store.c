@@ -14,6 +14,7 @@
 #include "outfile.h"
 #include "parallel.h"
 #include "safetensors.h"
+#include "util.h"
 #include "version.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -279,19 +280,10 @@ static const st_format CACHE_FORMAT = {
 ev_status store_open(const char *path, store **out, ev_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a cache file", path);
-    }
+    int fd = util_open(path, "cache file", &st, err);
+    if (fd < 0)
+        return EV_ERR_IO;
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return ev_fail(err, EV_ERR_IO, "%s: not a regular file, a cache must be one (it is mapped)", path);

@@ -16,24 +16,36 @@ const char *util_base_name(const char *path)
     return s && s[1] ? s + 1 : path;
 }
 
+int util_open(const char *path, const char *what, struct stat *st, ev_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ev_fail(err, EV_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+        return -1;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        close(fd);
+        ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a %s", path, what);
+        return -1;
+    }
+    return fd;
+}
+
 ev_status util_read_file(const char *path, const char *what, size_t max_bytes, unsigned char **buf, size_t *size,
                          ev_error *err)
 {
     *buf = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a %s", path, what);
-    }
+    int fd = util_open(path, what, &st, err);
+    if (fd < 0)
+        return EV_ERR_IO;
     size_t limit = max_bytes && max_bytes < SIZE_MAX / 2 ? max_bytes : SIZE_MAX / 2;
     if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > limit) {
         close(fd);
