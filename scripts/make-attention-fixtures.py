@@ -35,15 +35,14 @@ CASE.txt format (ASCII; floats as %.9g, which reads back to the same float32):
   A_mha    n lines of n     Z_mha  n lines of d_model
   end
 """
-import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
+import headfile
 from sinusoidal import positions
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/attention"
@@ -68,17 +67,7 @@ CASES = [
 def write_head(path, w_q, w_k, w_v, w_o, meta):
     """A head file: safetensors, tensors in order w_q, w_k, w_v, (w_o), header padded to 8 bytes."""
     tensors = [("w_q", w_q), ("w_k", w_k), ("w_v", w_v)] + ([("w_o", w_o)] if w_o is not None else [])
-    header = {"__metadata__": meta}
-    blobs, pos = [], 0
-    for name, w in tensors:
-        b = np.ascontiguousarray(w, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(w.shape), "data_offsets": [pos, pos + len(b)]}
-        blobs.append(b)
-        pos += len(b)
-    js = json.dumps(header, separators=(",", ":")).encode()
-    js += b" " * ((8 - (8 + len(js)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)) + js + b"".join(blobs))
+    headfile.write(path, tensors, meta)
 
 
 def splitmix64_xavier(d_model, d_k, seed):

@@ -29,15 +29,14 @@ and OUT_DIR/torch.txt, which tests/test_head.c reads:
       w_q (d×dk), w_k, w_v, w_o (dk×d), mask (d), bias (C)
 Floats are written with repr() of float32 values (exact) or %.17g for float64.
 """
-import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
+import headfile
 from sinusoidal import positions
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/head"
@@ -94,17 +93,7 @@ def save_head(path, head, meta):
     tensors = [("w_q", head.q_proj.weight.T), ("w_k", head.k_proj.weight.T), ("w_v", head.v_proj.weight.T),
                ("w_o", head.o_proj.weight.T), ("train_mask", head.mask.reshape(1, -1)),
                ("train_bias", head.bias.reshape(1, -1))]
-    header = {"__metadata__": meta}
-    blobs, pos = [], 0
-    for name, w in tensors:
-        b = np.ascontiguousarray(w.detach().to(torch.float32).numpy(), dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(w.shape), "data_offsets": [pos, pos + len(b)]}
-        blobs.append(b)
-        pos += len(b)
-    js = json.dumps(header, separators=(",", ":")).encode()
-    js += b" " * ((8 - (8 + len(js)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)) + js + b"".join(blobs))
+    headfile.write(path, [(name, w.detach().to(torch.float32).numpy()) for name, w in tensors], meta)
 
 
 def main():

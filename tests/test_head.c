@@ -27,20 +27,15 @@
 
 static char tmpdir[] = "/tmp/test_head.XXXXXX";
 
-/* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
-static store *make_store(size_t V, size_t d, float sd)
+/* An in-memory store of V words "{prefix}0" … with the (V, d) vectors vec (malloc'd; the store takes them). */
+static store *words_store(size_t V, size_t d, char prefix, float *vec)
 {
-    store_rows r = {.n = V,
-                    .dim = d,
-                    .vectors = malloc(V * d * sizeof(float)),
-                    .words = malloc(V * 8),
-                    .offsets = malloc((V + 1) * sizeof(size_t))};
+    store_rows r = {
+        .n = V, .dim = d, .vectors = vec, .words = malloc(V * 24), .offsets = malloc((V + 1) * sizeof(size_t))};
     size_t off = 0;
     for (size_t i = 0; i < V; i++) {
         r.offsets[i] = off;
-        off += (size_t)sprintf(r.words + off, "w%zu", i) + 1;
-        for (size_t k = 0; k < d; k++)
-            r.vectors[i * d + k] = sd * nrand();
+        off += (size_t)sprintf(r.words + off, "%c%zu", prefix, i) + 1;
     }
     r.offsets[V] = off;
     store *s = NULL;
@@ -50,6 +45,15 @@ static store *make_store(size_t V, size_t d, float sd)
         exit(1);
     }
     return s;
+}
+
+/* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
+static store *make_store(size_t V, size_t d, float sd)
+{
+    float *vec = malloc(V * d * sizeof *vec);
+    for (size_t i = 0; i < V * d; i++)
+        vec[i] = sd * nrand();
+    return words_store(V, d, 'w', vec);
 }
 
 static void write_text(const char *path, const char *text)
@@ -434,21 +438,10 @@ static void test_torch_fixture(void)
           "head_file_load torch: %s", err.msg);
     size_t V;
     CHECK(fscanf(f, " vocab %zu", &V) == 1, "vocab");
-    store_rows r = {.n = V,
-                    .dim = d,
-                    .vectors = malloc(V * d * sizeof(float)),
-                    .words = malloc(V * 8),
-                    .offsets = malloc((V + 1) * sizeof(size_t))};
-    size_t off = 0;
-    for (size_t i = 0; i < V; i++) {
-        r.offsets[i] = off;
-        off += (size_t)sprintf(r.words + off, "v%zu", i) + 1;
-        for (size_t k = 0; k < d; k++)
-            CHECK(fscanf(f, "%f", &r.vectors[i * d + k]) == 1, "vocab vectors");
-    }
-    r.offsets[V] = off;
-    store *s = NULL;
-    store_from_rows(&r, "torch", "torch", NULL, &s, &err);
+    float *vec = malloc(V * d * sizeof *vec);
+    for (size_t i = 0; i < V * d; i++)
+        CHECK(fscanf(f, "%f", &vec[i]) == 1, "vocab vectors");
+    store *s = words_store(V, d, 'v', vec);
     size_t T, S;
     CHECK(fscanf(f, " batch %zu negatives %zu", &T, &S) == 2, "batch");
     size_t start[2] = {0, T};
