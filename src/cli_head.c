@@ -1,5 +1,6 @@
 /* cli_head — `embvsattn train` (learn an attention head on a corpus) and `embvsattn eval head` (masked-word
- * prediction of a trained head against untrained attention patterns). The model is head_model.h's, the loop head_train.h's, the evaluation head_eval.h's. */
+ * prediction of a trained head against untrained attention patterns). The model is head_model.h's, the loop
+ * head_train.h's, the evaluation head_eval.h's. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -16,7 +17,6 @@
 #include "head_train.h"
 #include "parallel.h"
 #include "util.h"
-
 
 /* The corpus label recorded in the head file: the files' base names (no directories: reproducible bytes). */
 static char *corpus_label(const cli_opts *o, int first)
@@ -124,7 +124,7 @@ int cmd_train(cli_opts *o)
     p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, seed %llu",
                                       label, epochs, (unsigned long long)to.seed);
     head_file_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
-                         (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
+                        (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
     if (!p->description || head_file_save(p, &m, o->output, &err) != EV_OK) {
         /* the log stays (it was written as training went, to be followed): it says that no head came of it */
         fprintf(tp.log, "# failed: %s\n", p->description && err.msg ? err.msg : "out of memory");

@@ -284,7 +284,8 @@ ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char
               st_add_meta(meta, "train_epochs", "%zu", m->epochs) || st_add_meta(meta, "train_lr", "%s", lr) ||
               st_add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
               st_add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
-              st_add_meta(meta, "train_threads", "%zu", m->threads) || st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
+              st_add_meta(meta, "train_threads", "%zu", m->threads) ||
+              st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
               st_add_meta(meta, "train_sentences", "%zu", m->sentences) ||
               st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
     }

@@ -186,13 +186,15 @@ static ev_status check_tensor(const cJSON *o, const char *name, const st_format 
         en = cJSON_GetArrayItem(off, 1)->valuedouble;
     }
     if (!(b >= 0 && en >= b && en <= (double)f->data_len && b == floor(b) && en == floor(en)))
-        return ev_fail(err, EV_ERR_FORMAT, "%s: %s header: tensor '%s': data_offsets must lie within the %zu data bytes",
-                       path, K, name, f->data_len);
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s: %s header: tensor '%s': data_offsets must lie within the %zu data bytes", path, K, name,
+                       f->data_len);
     t->begin = (size_t)b;
     t->end = (size_t)en;
     if (t->end - t->begin != count * t->elem)
-        return ev_fail(err, EV_ERR_FORMAT, "%s: %s header: tensor '%s': shape %s needs %zu bytes, data_offsets give %zu",
-                       path, K, name, shape_str(t, sbuf), count * t->elem, t->end - t->begin);
+        return ev_fail(err, EV_ERR_FORMAT,
+                       "%s: %s header: tensor '%s': shape %s needs %zu bytes, data_offsets give %zu", path, K, name,
+                       shape_str(t, sbuf), count * t->elem, t->end - t->begin);
     if (fmt->aligned && (f->data_off + t->begin) % t->elem != 0)
         return ev_fail(err, EV_ERR_FORMAT, "%s: %s header: tensor '%s' starts at byte %zu, not aligned to its %zu-byte "
                        "elements", path, K, name, f->data_off + t->begin, t->elem);

@@ -258,9 +258,9 @@ int store_is_cache_file(const char *path)
 /* ---- opening a cache ------------------------------------------------------------------------------------- */
 
 /* The cache's tensors (store.h), for the safetensors validator. */
-static const st_expect CACHE_TENSORS[] = {{"vocab_offsets", "I64", 1}, {"vectors", "F32", 2},         {"norms", "F32", 1},
-                                          {"index", "I32", 1},         {"neighbor_rows", "I32", 2},   {"neighbor_scores", "F32", 2},
-                                          {"vocab", "U8", 1}};
+static const st_expect CACHE_TENSORS[] = {
+    {"vocab_offsets", "I64", 1}, {"vectors", "F32", 2},         {"norms", "F32", 1},          {"index", "I32", 1},
+    {"neighbor_rows", "I32", 2}, {"neighbor_scores", "F32", 2}, {"vocab", "U8", 1}};
 static const st_format CACHE_FORMAT = {
     .kind = "cache",
     .format = "embvsattn-cache",
