@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "ev_error.h"
+#include "input.h"
 #include "store.h"
 
 typedef enum {
@@ -34,8 +35,10 @@ typedef struct {
      * ordinary allocation. */
     float *(*matrix_alloc)(void *ctx, size_t max_rows, size_t dim);
     void *matrix_ctx;
+    size_t block_bytes;       /* a stream's block size (input_open); 0: the default */
     size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */
     vformat detected;         /* out: the format actually read */
+    input_kind compression;   /* out: what the file was packed in */
 } loader_opts;
 
 /* Short name of a format: "glove", "word2vec", "word2vec-binary", "cache", "auto". */
