@@ -9,7 +9,8 @@
  *
  * Zip members: "ARCHIVE.zip:MEMBER" names one (when no file of that whole name exists, the path is split at the
  * first ':' after which the rest is a member name and before which an existing file is). Without a member, the
- * archive must hold exactly one candidate (a file that is not a directory, nor macOS metadata "__MACOSX/", "._*");
+ * archive must hold exactly one candidate (a file, not a directory, macOS metadata "__MACOSX/", "._*", nor a README,
+ * LICENSE, LICENCE, COPYING or NOTICE file);
  * otherwise the error lists the members. Stored and deflate members, zip64 (members and archives over 4 GiB);
  * encrypted members and other methods are refused by name.
  *
@@ -69,6 +70,9 @@ int input_next(input *in, const char **p, size_t *n, ev_error *err);
 /* Non-blocking: when the reader thread has already failed, copies its error into err and returns its status;
  * EV_OK otherwise. (A parse error in the bytes before a decompression error is better reported as the latter.) */
 ev_status input_failed(input *in, ev_error *err);
+
+/* The size of the file read (the archive for a member), 0 for a pipe. */
+uint64_t input_file_size(const input *in);
 
 /* Fraction of the (compressed) file read so far, in [0, 1]; 0 when the size is unknown. */
 double input_progress(input *in);

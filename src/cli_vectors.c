@@ -124,6 +124,13 @@ int cmd_info(cli_opts *o)
     size_t n_lists = store_neighbor_lists(s, &K, &lr, &ls);
     struct stat st;
     long long bytes = path && stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    input *packed = NULL; /* what the file is packed in (and the size of an archive whose member was read) */
+    ev_error ierr = {0};
+    if (path && input_open(path, 0, &packed, &ierr) != EV_OK)
+        ev_error_clear(&ierr);
+    const char *comp = packed ? input_kind_name(input_compression(packed)) : "none";
+    if (packed && bytes < 0)
+        bytes = (long long)input_file_size(packed);
     if (o->format == OUT_JSON) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "path", path ? path : "");
@@ -131,6 +138,7 @@ int cmd_info(cli_opts *o)
         cJSON_AddNumberToObject(r, "words", (double)store_size(s));
         cJSON_AddNumberToObject(r, "dim", (double)store_dim(s));
         cJSON_AddNumberToObject(r, "bytes", (double)bytes);
+        cJSON_AddStringToObject(r, "compression", comp);
         if (cached) {
             cJSON_AddStringToObject(r, "source", src ? src : "");
             cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
@@ -143,6 +151,8 @@ int cmd_info(cli_opts *o)
     } else {
         printf("path          %s\n", path ? path : "?");
         printf("format        %s\n", fmt);
+        if (strcmp(comp, "none") != 0)
+            printf("compression   %s\n", comp);
         printf("words         %zu\n", store_size(s));
         printf("dim           %zu\n", store_dim(s));
         printf("bytes         %lld\n", bytes);
@@ -156,6 +166,7 @@ int cmd_info(cli_opts *o)
         else
             printf("neighbours    no lists (each query reads the matrix; embvsattn index adds them)\n");
     }
+    input_close(packed);
     free(def);
     store_close(s);
     return cli_finish_stdout(code);

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -165,10 +166,16 @@ typedef struct {
     uint64_t csize, usize, local;
 } zip_entry;
 
+/* A member that may be the vectors: a file, not macOS metadata nor a README, LICENSE (LICENCE), COPYING, NOTICE. */
 static int zip_candidate(const zip_entry *e)
 {
     const char *n = e->name, *base = memrchr(n, '/', e->name_len);
     base = base ? base + 1 : n;
+    size_t bl = e->name_len - (size_t)(base - n);
+    static const char *notes[] = {"readme", "license", "licence", "copying", "notice"};
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        if (bl >= strlen(notes[i]) && strncasecmp(base, notes[i], strlen(notes[i])) == 0)
+            return 0;
     return e->name_len > 0 && n[e->name_len - 1] != '/' && strncmp(n, "__MACOSX/", 9) != 0 &&
            strncmp(base, "._", 2) != 0;
 }
@@ -463,18 +470,19 @@ static ev_status src_fill(input *in, ev_error *err)
     }
 }
 
-static ev_status truncated(input *in, ev_error *err)
+/* (produced: bytes decompressed into the block being filled) */
+static ev_status truncated(input *in, size_t produced, ev_error *err)
 {
     return ev_fail(err, EV_ERR_FORMAT, "%s: byte %llu: truncated %s data: the compressed stream ends before its end "
                    "(%llu bytes decompressed)", in->name, (unsigned long long)src_pos(in), input_kind_name(in->kind),
-                   (unsigned long long)in->out_total);
+                   (unsigned long long)(in->out_total + produced));
 }
 
-static ev_status corrupt(input *in, const char *what, ev_error *err)
+static ev_status corrupt(input *in, size_t produced, const char *what, ev_error *err)
 {
-    return ev_fail(err, EV_ERR_FORMAT, "%s: byte %llu: corrupt %s data (%s), after %llu bytes decompressed", in->name,
+    return ev_fail(err, EV_ERR_FORMAT, "%s: byte %llu: corrupt %s data: %s (after %llu bytes decompressed)", in->name,
                    (unsigned long long)src_pos(in), input_kind_name(in->kind), what,
-                   (unsigned long long)in->out_total);
+                   (unsigned long long)(in->out_total + produced));
 }
 
 /* After a gzip or bzip2 stream: the end, another stream (magic byte m0), or zero padding. Returns 1 to go on with
@@ -546,7 +554,7 @@ static ev_status fill_zlib(input *in, char *out, size_t cap, size_t *got, int *e
             in->between = 0;
         }
         if (in->zpos == in->zn)
-            return truncated(in, err);
+            return truncated(in, cap - z->avail_out, err);
         z->next_in = in->zbuf + in->zpos;
         z->avail_in = (uInt)(in->zn - in->zpos);
         int r = inflate(z, Z_NO_FLUSH);
@@ -562,7 +570,7 @@ static ev_status fill_zlib(input *in, char *out, size_t cap, size_t *got, int *e
         if (r == Z_MEM_ERROR)
             return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory decompressing", in->name);
         if (r != Z_OK && r != Z_BUF_ERROR)
-            return corrupt(in, z->msg ? z->msg : "invalid data", err);
+            return corrupt(in, cap - z->avail_out, z->msg ? z->msg : "invalid data", err);
     }
     *got = cap - z->avail_out;
     return EV_OK;
@@ -593,7 +601,7 @@ static ev_status fill_bzip2(input *in, char *out, size_t cap, size_t *got, int *
             in->between = 0;
         }
         if (in->zpos == in->zn)
-            return truncated(in, err);
+            return truncated(in, cap - b->avail_out, err);
         b->next_in = (char *)in->zbuf + in->zpos;
         b->avail_in = (unsigned)(in->zn - in->zpos);
         int r = BZ2_bzDecompress(b);
@@ -605,7 +613,7 @@ static ev_status fill_bzip2(input *in, char *out, size_t cap, size_t *got, int *
         if (r == BZ_MEM_ERROR)
             return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory decompressing", in->name);
         if (r != BZ_OK)
-            return corrupt(in, r == BZ_DATA_ERROR_MAGIC ? "bad stream header" : "bad block (CRC or structure)", err);
+            return corrupt(in, cap - b->avail_out, r == BZ_DATA_ERROR_MAGIC ? "bad stream header" : "a damaged block", err);
     }
     *got = cap - b->avail_out;
     return EV_OK;
@@ -630,15 +638,15 @@ static ev_status fill_xz(input *in, char *out, size_t cap, size_t *got, int *end
         if (r == LZMA_OK)
             continue;
         if (r == LZMA_BUF_ERROR)
-            return truncated(in, err);
+            return truncated(in, cap - x->avail_out, err);
         if (r == LZMA_MEM_ERROR)
             return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory decompressing", in->name);
         if (r == LZMA_MEMLIMIT_ERROR)
             return ev_fail(err, EV_ERR_NOMEM, "%s: byte %llu: the xz stream needs %llu MiB of memory to decompress, "
                            "over the %llu MiB limit", in->name, (unsigned long long)src_pos(in),
                            (unsigned long long)(lzma_memusage(x) >> 20), (unsigned long long)(INPUT_XZ_MEMLIMIT >> 20));
-        return corrupt(in, r == LZMA_FORMAT_ERROR ? "not an xz stream" : r == LZMA_OPTIONS_ERROR ? "unsupported options"
-                           : "damaged data (or a check that does not match)", err);
+        return corrupt(in, cap - x->avail_out, r == LZMA_FORMAT_ERROR ? "not an xz stream"
+                           : r == LZMA_OPTIONS_ERROR ? "unsupported options" : "damaged, or its check does not match", err);
     }
     *got = cap - x->avail_out;
     return EV_OK;
@@ -937,6 +945,8 @@ ev_status input_failed(input *in, ev_error *err)
     pthread_mutex_unlock(&in->mu);
     return st;
 }
+
+uint64_t input_file_size(const input *in) { return in->memory ? in->ring[0].n : in->map ? in->map_n : in->file_size; }
 
 double input_progress(input *in)
 {
