@@ -150,18 +150,6 @@ cJSON *cli_json_floats(const float *v, size_t n)
     return a;
 }
 
-cJSON *cli_json_string_bytes(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, p, n);
-    s[n] = '\0';
-    cJSON *j = cJSON_CreateString(s);
-    free(s);
-    return j;
-}
-
 int cli_print_json(cJSON *root)
 {
     char *s = root ? cJSON_PrintUnformatted(root) : NULL;

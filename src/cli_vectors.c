@@ -133,14 +133,16 @@ int cmd_info(cli_opts *o)
         bytes = (long long)input_file_size(packed);
     if (o->format == OUT_JSON) {
         cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "path", path ? path : "");
+        jsonstr_add_cstr(r, "path", path);
         cJSON_AddStringToObject(r, "format", fmt);
         cJSON_AddNumberToObject(r, "words", (double)store_size(s));
         cJSON_AddNumberToObject(r, "dim", (double)store_dim(s));
         cJSON_AddNumberToObject(r, "bytes", (double)bytes);
         cJSON_AddStringToObject(r, "compression", comp);
         if (cached) {
-            cJSON_AddStringToObject(r, "source", src ? src : "");
+            jsonstr_add_cstr(r, "source", src);
+            if (store_meta(s, "source_bytes")) /* the source path was not UTF-8: its bytes in hex (jsonstr.h) */
+                cJSON_AddStringToObject(r, "source_bytes", store_meta(s, "source_bytes"));
             cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
             cJSON_AddStringToObject(r, "tool_version", tv ? tv : "");
         }
@@ -196,10 +198,10 @@ int cmd_vector(cli_opts *o)
         if (root) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToArray(results, e);
-            cJSON_AddStringToObject(e, "query", q);
+            jsonstr_add_cstr(e, "query", q);
             cJSON_AddStringToObject(e, "match", store_match_name(m));
             if (r >= 0) {
-                cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+                jsonstr_add(e, "word", w, wl);
                 cJSON_AddItemToObject(e, "vector", cli_json_floats(store_row(s, (size_t)r), d));
             }
             continue;
