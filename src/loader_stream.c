@@ -332,6 +332,7 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
     char *words = NULL;
     ev_status st = EV_OK;
     size_t next_progress = LOADER_PROGRESS_STEP, rows = 0;
+    int newlines = 0; /* whether the first record's vector is followed by a newline */
     for (; rows < want; rows++) {
         for (;;) { /* newlines between records */
             if (sreader_fill(r, 1) != 0)
@@ -354,6 +355,14 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
             st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: expected word %zu, found a space", path, r->off, rows + 1);
             goto done;
         }
+        for (size_t i = 0; i < wl; i++) /* a control byte in a word: the record before was not dim floats long */
+            if ((unsigned char)r->p[i] < 0x20 || r->p[i] == 0x7f) {
+                st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: word %zu contains the control byte 0x%02x: %s", path,
+                             r->off + i, rows + 1, (unsigned char)r->p[i],
+                             rows ? "the vector before it is not as long as the header's dimension says, or the file "
+                                    "is damaged" : "expected a word");
+                goto done;
+            }
         size_t need = wl + 1 + dim * 4;
         if (need < wl || sreader_fill(r, need) != 0)
             goto read_error;
@@ -400,7 +409,21 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
         sreader_advance(r, need);
         if (sreader_fill(r, 1) != 0)
             goto read_error;
-        if (r->n && *r->p == '\n')
+        /* The newline after a vector is optional (word2vec writes one, gensim none) but the same for every record:
+         * a vector one byte too long or too short moves it, which is then an error instead of shifted values. */
+        int nl = r->n && *r->p == '\n';
+        if (rows == 0)
+            newlines = nl;
+        else if (nl != newlines && !(nl && rows + 1 == count)) { /* (a file may end with a newline) */
+            char *qw = ev_quote(words + wlen - wl - 1, wl, 64);
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: %s after the vector of word %zu '%s', %s after the first "
+                         "word's: its vector is not %zu floats long, or the file is damaged or truncated", path,
+                         r->off, nl ? "a newline" : r->n ? "no newline" : "the end of the file", rows + 1, qw ? qw : "?",
+                         nl ? "none" : "a newline", dim);
+            free(qw);
+            goto done;
+        }
+        if (nl)
             sreader_advance(r, 1);
         if (o->progress && r->off >= next_progress) {
             o->progress(o->progress_ctx, "reading", progress_at(r, total));
