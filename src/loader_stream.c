@@ -15,10 +15,13 @@
 
 /* ---- the window ------------------------------------------------------------------------------------------- */
 
+static const char nothing[1]; /* the empty window's bytes: never a null or dangling pointer */
+
 void sreader_init(sreader *r, input *in)
 {
     memset(r, 0, sizeof *r);
     r->in = in;
+    r->p = nothing;
 }
 
 void sreader_free(sreader *r)
@@ -35,13 +38,14 @@ static int stage_room(sreader *r, size_t need)
     size_t cap = r->cap ? r->cap : (size_t)64 << 10;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    size_t at = r->staged && r->n ? (size_t)(r->p - r->buf) : 0; /* a staged window is in buf (or empty) */
     char *nb = realloc(r->buf, cap);
     if (!nb) {
         r->st = ev_fail(&r->err, EV_ERR_NOMEM, "%s: out of memory for a record of %zu bytes", input_name(r->in), need);
         return -1;
     }
     if (r->staged)
-        r->p = nb + (r->p - r->buf);
+        r->p = nb + at;
     r->buf = nb;
     r->cap = cap;
     return 0;
@@ -51,16 +55,17 @@ static int stage_room(sreader *r, size_t need)
 static int stage(sreader *r)
 {
     if (r->staged) {
-        if (r->p != r->buf)
+        if (r->n && r->p != r->buf)
             memmove(r->buf, r->p, r->n);
-        r->p = r->buf;
+        if (r->buf)
+            r->p = r->buf;
         return 0;
     }
     if (stage_room(r, r->n) != 0)
         return -1;
     if (r->n)
         memcpy(r->buf, r->p, r->n);
-    r->p = r->buf;
+    r->p = r->buf ? r->buf : nothing;
     r->staged = 1;
     return 0;
 }
@@ -95,6 +100,7 @@ static int next_window(sreader *r)
 {
     if (!r->rest_n) {
         r->staged = 1; /* (empty) so that input_next may release the block */
+        r->p = nothing;
         int x = more(r);
         if (x <= 0)
             return x;
@@ -139,7 +145,7 @@ int sreader_fill_to(sreader *r, char c, size_t count)
 {
     size_t scanned = 0, seen = 0;
     for (;;) {
-        while (seen < count) {
+        while (seen < count && scanned < r->n) {
             const char *q = memchr(r->p + scanned, c, r->n - scanned);
             if (!q)
                 break;
@@ -178,6 +184,9 @@ void sreader_advance(sreader *r, size_t k)
         r->staged = 0;
     }
 }
+
+/* The first c in the window, or NULL. */
+static const char *find(const sreader *r, char c) { return r->n ? memchr(r->p, c, r->n) : NULL; }
 
 /* The error to report after a parse error: a decompression error found meanwhile explains it better. */
 static ev_status parse_failed(sreader *r, ev_status st, ev_error *perr, ev_error *err)
@@ -237,7 +246,7 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
             st = read_failed(r, err);
             goto out;
         }
-        const char *eol = memchr(r->p, '\n', r->n), *q = r->p, *e = eol ? eol : r->p + r->n;
+        const char *eol = find(r, '\n'), *q = r->p, *e = eol ? eol : r->p + r->n;
         while (q < e && loader_is_blank(*q))
             q++;
         if (r->n == 0 || q < e)
@@ -343,7 +352,7 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
         }
         if (sreader_fill_to(r, ' ', 1) != 0)
             goto read_error;
-        const char *sp = memchr(r->p, ' ', r->n);
+        const char *sp = find(r, ' ');
         if (!sp) {
             st = ev_fail(err, EV_ERR_FORMAT,
                          "%s: byte %zu: truncated: expected word %zu of %zu followed by a space, found end of file",
