@@ -436,38 +436,49 @@ out:
 /* Compressed bytes consumed by the decoder so far, as a file offset (for messages). */
 static uint64_t src_pos(const input *in) { return (in->kind == INPUT_ZIP ? in->src_off : in->src_read) - (in->zn - in->zpos); }
 
+/* Reads up to cap bytes of the file's data (a zip member's: from its range, with pread) into buf: returns the count,
+ * 0 at the end, or -1 with err set. */
+static ssize_t src_read_into(input *in, void *buf, size_t cap, ev_error *err)
+{
+    ssize_t r;
+    if (in->kind == INPUT_ZIP) {
+        size_t want = in->src_left < cap ? (size_t)in->src_left : cap;
+        r = want ? pread_full(in->fd, buf, want, in->src_off) : 0;
+        if (r >= 0 && (size_t)r < want) {
+            ev_fail(err, EV_ERR_IO, "%s: byte %llu: the file ended (it shrank while being read)", in->name,
+                    (unsigned long long)(in->src_off + (uint64_t)r));
+            return -1;
+        }
+        if (r > 0) {
+            in->src_off += (uint64_t)r;
+            in->src_left -= (uint64_t)r;
+        }
+    } else {
+        do
+            r = read(in->fd, buf, cap);
+        while (r < 0 && errno == EINTR);
+    }
+    if (r < 0) {
+        ev_fail(err, EV_ERR_IO, "%s: read error at byte %llu: %s", in->name, (unsigned long long)in->src_read,
+                strerror(errno));
+        return -1;
+    }
+    __atomic_store_n(&in->src_read, in->src_read + (uint64_t)r, __ATOMIC_RELAXED);
+    return r;
+}
+
 /* Refills zbuf when empty; sets src_eof at the end of the compressed data. */
 static ev_status src_fill(input *in, ev_error *err)
 {
     if (in->zpos < in->zn || in->src_eof)
         return EV_OK;
     in->zpos = in->zn = 0;
-    for (;;) {
-        ssize_t r;
-        if (in->kind == INPUT_ZIP) {
-            size_t want = in->src_left < ZBUF_BYTES ? (size_t)in->src_left : ZBUF_BYTES;
-            r = want ? pread_full(in->fd, in->zbuf, want, in->src_off) : 0;
-            if (r >= 0 && (size_t)r < want)
-                return ev_fail(err, EV_ERR_IO, "%s: byte %llu: the file ended (it shrank while being read)", in->name,
-                               (unsigned long long)(in->src_off + (uint64_t)r));
-            if (r > 0) {
-                in->src_off += (uint64_t)r;
-                in->src_left -= (uint64_t)r;
-            }
-        } else {
-            r = read(in->fd, in->zbuf, ZBUF_BYTES);
-            if (r < 0 && errno == EINTR)
-                continue;
-        }
-        if (r < 0)
-            return ev_fail(err, EV_ERR_IO, "%s: read error at byte %llu: %s", in->name,
-                           (unsigned long long)in->src_read, strerror(errno));
-        in->zn = (size_t)r;
-        __atomic_store_n(&in->src_read, in->src_read + (uint64_t)r, __ATOMIC_RELAXED);
-        if (r == 0)
-            in->src_eof = 1;
-        return EV_OK;
-    }
+    ssize_t r = src_read_into(in, in->zbuf, ZBUF_BYTES, err);
+    if (r < 0)
+        return err->code;
+    in->zn = (size_t)r;
+    in->src_eof = r == 0;
+    return EV_OK;
 }
 
 /* (produced: bytes decompressed into the block being filled) */
@@ -664,26 +675,9 @@ static ev_status fill_plain(input *in, char *out, size_t cap, size_t *got, int *
             n += k;
             continue;
         }
-        ssize_t r;
-        if (in->kind == INPUT_ZIP) {
-            size_t want = cap - n < in->src_left ? cap - n : (size_t)in->src_left;
-            r = want ? pread_full(in->fd, out + n, want, in->src_off) : 0;
-            if (r >= 0 && (size_t)r < want)
-                return ev_fail(err, EV_ERR_IO, "%s: byte %llu: the file ended (it shrank while being read)", in->name,
-                               (unsigned long long)(in->src_off + (uint64_t)r));
-            if (r > 0) {
-                in->src_off += (uint64_t)r;
-                in->src_left -= (uint64_t)r;
-            }
-        } else {
-            r = read(in->fd, out + n, cap - n);
-            if (r < 0 && errno == EINTR)
-                continue;
-        }
+        ssize_t r = src_read_into(in, out + n, cap - n, err);
         if (r < 0)
-            return ev_fail(err, EV_ERR_IO, "%s: read error at byte %llu: %s", in->name,
-                           (unsigned long long)in->src_read, strerror(errno));
-        __atomic_store_n(&in->src_read, in->src_read + (uint64_t)r, __ATOMIC_RELAXED);
+            return err->code;
         if (r == 0) {
             *end = 1;
             break;
