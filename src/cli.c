@@ -197,7 +197,8 @@ static void print_help(void)
     for (size_t i = 0; i < N_COMMANDS; i++)
         printf("  %-13s %-9s %s\n", commands[i].name, commands[i].args, commands[i].summary);
     printf("\nglobal options (anywhere on the line):\n"
-           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec\n"
+           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec,\n"
+           "                        the last four also gzip/bzip2/xz-compressed or in a zip (ARCHIVE.zip:MEMBER)\n"
            "                        (default: $EMBVSATTN_VECTORS, else the GloVe 6B 100d cache fetched by\n"
            "                        scripts/fetch-vectors.sh in ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-~/.cache}/embvsattn})\n"
            "  --vector-format FMT   read the vectors as FMT instead of detecting it:\n"
