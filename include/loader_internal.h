@@ -42,9 +42,9 @@ typedef struct {
 void loader_text_run(text_job *j, const char *p, const char *end);
 
 /* The GloVe dimension from the first non-blank line of [p, end) (which must hold that line whole, or end at the end
- * of the input): sets *dim and *numbers (malloc'd quote of line 1 when it is only unsigned integers, ≥ 3 of them;
- * else NULL). Errors: only blank lines, one field. */
-ev_status loader_glove_dim(const char *path, const char *p, const char *end, size_t *dim, char **numbers,
+ * of the input; line: the line number of p): sets *dim and *numbers (malloc'd quote of line 1 when it is only
+ * unsigned integers, ≥ 3 of them; else NULL). Errors: only blank lines, one field, a leading blank. */
+ev_status loader_glove_dim(const char *path, size_t line, const char *p, const char *end, size_t *dim, char **numbers,
                            ev_error *err);
 
 /* Checks the first non-blank line of [p, end) (line number line; [p, end) holds it whole or ends at the end of the

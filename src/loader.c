@@ -254,11 +254,11 @@ ev_status loader_first_row(const char *path, size_t line, const char *p, const c
     return EV_ERR_FORMAT;
 }
 
-ev_status loader_glove_dim(const char *path, const char *p, const char *end, size_t *dim, char **numbers,
+ev_status loader_glove_dim(const char *path, size_t line, const char *p, const char *end, size_t *dim, char **numbers,
                            ev_error *err)
 {
     const char *w;
-    size_t wl, ln = 1;
+    size_t wl, ln = line;
     *numbers = NULL;
     long k = first_row_values(p, end, &ln, &w, &wl);
     if (k == -1)
@@ -703,7 +703,7 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     size_t dim = header_dim;
     char *numbers = NULL;
     ev_status st = header_dim ? loader_first_row(path, 2, p + body, p + n, header_dim, 1, err)
-                              : loader_glove_dim(path, p + body, p + n, &dim, &numbers, err);
+                              : loader_glove_dim(path, 1, p + body, p + n, &dim, &numbers, err);
     if (st == EV_OK && header_dim > (n - body) / 2 + 1) /* no row at all, and no room for one */
         st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
                      path, header_dim, n - body);

@@ -255,7 +255,7 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
         j.line++;
     }
     if (!header_dim)
-        st = loader_glove_dim(path, r->p, r->p + r->n, &dim, &numbers, err);
+        st = loader_glove_dim(path, j.line, r->p, r->p + r->n, &dim, &numbers, err);
     else
         st = loader_first_row(path, j.line, r->p, r->p + r->n, dim, 1, err);
     if (st != EV_OK)

@@ -480,6 +480,13 @@ static void test_detection(void)
     expect("nan1.vec", EV_ERR_FORMAT, "nan1.vec:2: value 1 of 'ab'");
     write_file("minus.vec", "1 2\nab \xe2\x88\x92" "1 2\n", 15); /* U+2212 MINUS SIGN */
     expect("minus.vec", EV_ERR_FORMAT, "minus.vec:2: value 1 of 'ab'");
+    /* blank lines before a first row that starts with a blank: the same line number streamed (a fuzzer's find) */
+    write_file("blank-first.txt", "\n  \bthe 1 2 3\n", 14);
+    expect("blank-first.txt", EV_ERR_FORMAT, "blank-first.txt:2: expected a word at the start of the line");
+    bytes bf = zdeflate("\n  \bthe 1 2 3\n", 14, 31);
+    write_file("blank-first.gz", bf.p, bf.n);
+    expect("blank-first.gz", EV_ERR_FORMAT, "blank-first.gz:2: expected a word at the start of the line");
+    free(bf.p);
     /* binary with --limit below the header's count, in a file shorter than the header says */
     bytes b = make_bin(3, 2, 1);
     b.p[0] = '9';
