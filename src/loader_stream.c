@@ -238,7 +238,7 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
     text_job j = {.path = path, .fd = -1, .line = first_line, .dim_from_header = header_dim != 0};
     char *numbers = NULL;
     float *vec = NULL;
-    size_t *offs = NULL, cap = 0, dim = header_dim;
+    size_t *offs = NULL, cap = 0, dim = header_dim, start = r->off;
     ev_status st = EV_OK;
     /* Blank lines before the first row are skipped (as the parser does), so that the window starts with it whole. */
     for (;;) {
@@ -295,7 +295,10 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
             next_progress = r->off + LOADER_PROGRESS_STEP;
         }
     }
-    if (header_dim && (o->limit ? j.rows < o->limit : 1) && j.rows != header_count)
+    if (header_dim && j.rows == 0 && header_dim > (r->off - start) / 2 + 1) /* as the mapped parser says it */
+        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
+                     path, header_dim, r->off - start);
+    else if (header_dim && (o->limit ? j.rows < o->limit : 1) && j.rows != header_count)
         st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count, j.rows);
     else if (j.rows == 0)
         st = ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found", path);
