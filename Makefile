@@ -66,11 +66,13 @@ $(BUILD)/obj/head_builtin.o: $(BUILD)/head_builtin.c include/head.h include/atte
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # data/head.safetensors, bit for bit: the WordNet training split (scripts/fetch-corpus.sh), seed 1, 2 threads, the
-# default settings (head.h). Then rebuilds ./embvsattn around it.
+# default settings (head.h), and OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE): OpenBLAS picks its kernels per CPU
+# (SkylakeX on an AVX-512 Intel, Haswell on AMD and older Intel), and their sums differ in the last bits, which
+# training compounds; pinned, any x86-64 CPU with AVX2 and FMA writes the same bytes. Then rebuilds ./embvsattn.
 HEAD_DATA = $${EMBVSATTN_DATA:-$${XDG_CACHE_HOME:-$$HOME/.cache}/embvsattn}
 head: $(BIN) vectors
 	scripts/fetch-corpus.sh
-	$(BIN) train --seed 1 --threads 2 --log $(BUILD)/head.log -o data/head.safetensors $(HEAD_DATA)/wordnet-train.txt
+	OPENBLAS_CORETYPE=Haswell $(BIN) train --seed 1 --threads 2 --log $(BUILD)/head.log -o data/head.safetensors $(HEAD_DATA)/wordnet-train.txt
 	$(MAKE) embvsattn
 
 unit: $(UNIT)

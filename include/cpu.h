@@ -3,7 +3,7 @@
  * Levels: CPU_SIMD_C (plain C, every machine), CPU_SIMD_AVX2 (AVX2 and FMA), CPU_SIMD_AVX512 (AVX-512F). The
  * level is the widest the CPU runs, capped by the environment variable EMBVSATTN_SIMD ("c", "avx2" or "avx512"):
  * the test suite runs its kernel-dependent checks once per level, so a machine with AVX-512 also covers the paths
- * a machine without it takes. A cap above what the CPU runs is no cap (the CPU's level is used).
+ * a machine without it takes. A cap above what the CPU runs is no cap (the CPU's level is used); so is an empty value.
  */
 #ifndef CPU_H
 #define CPU_H

@@ -55,7 +55,7 @@ int cpu_simd_parse(const char *name)
 ev_status cpu_simd_check(ev_error *err)
 {
     const char *v = getenv("EMBVSATTN_SIMD");
-    if (!v || cpu_simd_parse(v) >= 0)
+    if (!v || !*v || cpu_simd_parse(v) >= 0)
         return EV_OK;
     char *q = ev_quote(v, strlen(v), 40);
     ev_status st = ev_fail(err, EV_ERR_USAGE, "EMBVSATTN_SIMD: expected c, avx2 or avx512, found '%s'", q ? q : "?");

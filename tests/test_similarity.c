@@ -15,6 +15,17 @@
 
 #define FIX "tests/fixtures/similarity/"
 
+/* Bounds against the committed gensim fixtures (scripts/make-similarity-fixtures.py). gensim's cosines are numpy
+ * float32 dot products, i.e. OpenBLAS's sdot/sgemv, whose summation order depends on the kernel OpenBLAS picks for
+ * the CPU (Haswell, SkylakeX, Sandybridge, Prescott…): the same scores differ between machines in their last bits
+ * (seen: up to 3e-8). Where this suite computes the same thing as gensim with the same OpenBLAS it matches it to the
+ * bit on that machine (the integration tier compares with gensim run live); against fixtures written on another
+ * machine it uses these bounds: 1e-6 on a cosine (a few ulps of float32), 1e-7 on a Pearson/Spearman coefficient
+ * (the correlations of such scores moved by up to 7e-9). Counts, rankings and words stay exact. */
+#define SCORE_TOL 1e-6
+#define CORR_TOL 1e-7
+static int blas_close(double got, double want) { return fabs(got - want) <= SCORE_TOL * (1 + fabs(want)); }
+
 static char tmpdir[] = "/tmp/test_similarity.XXXXXX";
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
@@ -95,7 +106,9 @@ static void check_hits(const store *s, const sim_hit *h, size_t k, const cJSON *
     }
 }
 
-/* BLAS vs naive: same rows unless two candidates score within 1e-5 of each other; scores within 1e-5. */
+/* BLAS vs naive: same rows unless two candidates score within 1e-5 of each other; scores within 1e-5. In the last
+ * slot the other candidate of a tie is not returned (the k+1-th), so there the two rows tie when their two scores
+ * do: which of them is k-th depends on the last bits of a BLAS kernel's sums. */
 static void check_twins(const sim_hit *a, const sim_hit *b, size_t k, const char *what)
 {
     for (size_t i = 0; i < k; i++) {
@@ -104,7 +117,8 @@ static void check_twins(const sim_hit *a, const sim_hit *b, size_t k, const char
         CHECK(!isnan(a[i].score) && !isnan(b[i].score), "%s: NaN score in slot %zu", what, i);
         if (a[i].row != b[i].row) {
             int near = (i > 0 && fabsf(a[i].score - a[i - 1].score) < 1e-5f) ||
-                       (i + 1 < k && fabsf(a[i].score - a[i + 1].score) < 1e-5f) || a[i].row < 0 || b[i].row < 0;
+                       (i + 1 < k && fabsf(a[i].score - a[i + 1].score) < 1e-5f) ||
+                       (i + 1 == k && fabsf(a[i].score - b[i].score) < 1e-5f) || a[i].row < 0 || b[i].row < 0;
             CHECK(near && (a[i].row >= 0) == (b[i].row >= 0), "%s: slot %zu row %ld vs naive %ld (scores %.9g %.9g)",
                   what, i, a[i].row, b[i].row, a[i].score, b[i].score);
         }
@@ -237,8 +251,8 @@ static void test_queries(const store *s, const cJSON *exp)
         long a = row_of(s, cJSON_GetArrayItem(e, 0)->valuestring), b = row_of(s, cJSON_GetArrayItem(e, 1)->valuestring);
         double want = cJSON_GetArrayItem(e, 2)->valuedouble;
         float got = sim_similarity(s, (size_t)a, (size_t)b);
-        CHECK((double)got == want, "similarity(%s, %s) = %.9g, gensim %.9g (expected the same float32)", word_of(s, a),
-              word_of(s, b), got, want);
+        CHECK(blas_close(got, want), "similarity(%s, %s) = %.9g, gensim %.9g", word_of(s, a), word_of(s, b), got,
+              want);
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "doesnt_match"))
     {
@@ -254,7 +268,7 @@ static void test_queries(const store *s, const cJSON *exp)
         for (size_t k = 0; k < n; k++) {
             const cJSON *x = cJSON_GetArrayItem(rk, (int)k);
             CHECK(strcmp(word_of(s, rows[order[k]]), cJSON_GetArrayItem(x, 0)->valuestring) == 0 &&
-                      (double)sc[order[k]] == cJSON_GetArrayItem(x, 1)->valuedouble,
+                      blas_close(sc[order[k]], cJSON_GetArrayItem(x, 1)->valuedouble),
                   "rank_by_centrality %zu: %s %.9g, gensim %s %.9g", k, word_of(s, rows[order[k]]), sc[order[k]],
                   cJSON_GetArrayItem(x, 0)->valuestring, cJSON_GetArrayItem(x, 1)->valuedouble);
         }
@@ -321,7 +335,7 @@ static void test_evaluations(const store *s, const cJSON *exp)
         ev_error_clear(&err);
         double p = cJSON_GetObjectItem(e, "pearson")->valuedouble, sp = cJSON_GetObjectItem(e, "spearman")->valuedouble,
                oov = cJSON_GetObjectItem(e, "oov_ratio")->valuedouble;
-        CHECK(fabs(pe.pearson - p) < 1e-9 && fabs(pe.spearman - sp) < 1e-9 && fabs(pe.oov_ratio - oov) < 1e-9,
+        CHECK(fabs(pe.pearson - p) <= CORR_TOL && fabs(pe.spearman - sp) <= CORR_TOL && fabs(pe.oov_ratio - oov) < 1e-9,
               "pairs restrict %zu: pearson %.10f spearman %.10f oov %.4f, gensim %.10f %.10f %.4f", r, pe.pearson,
               pe.spearman, pe.oov_ratio, p, sp, oov);
         CHECK(pe.invalid == 3, "pairs: %zu invalid lines (only two, four fields, bad score; not the comment, not the blank)",
@@ -625,11 +639,14 @@ static void test_neighbor_lists(void)
                         answered++;
                         sim_word_query(c, row, q);
                         CHECK(sim_topk(c, q, 1, k, R, &row, 1, b, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
-                        for (size_t j = 0; j < k; j++) /* the same rows; scores equal but for the ulp a BLAS
-                                                        * kernel's tail rows may differ by */
-                            CHECK((a[j].row == b[j].row ||
-                                   (j + 1 < k && fabsf(b[j].score - b[j + 1].score) <= 1e-6f) ||
-                                   (j > 0 && fabsf(b[j].score - b[j - 1].score) <= 1e-6f)) &&
+                        /* The same rows and scores, up to OpenBLAS: the list is re-scored with sgemv over the
+                         * gathered rows, the search with sgemv over blocks of the matrix. With OpenBLAS's AVX2
+                         * and AVX-512 kernels a row's bits do not depend on where it stands, and the two agree
+                         * exactly; with its Sandybridge and older kernels they may differ in the last bits, so
+                         * the bound is 1e-6 (a few ulps of a cosine), and two rows may trade places only where
+                         * their scores tie within it. */
+                        for (size_t j = 0; j < k; j++)
+                            CHECK((a[j].row == b[j].row || fabsf(a[j].score - b[j].score) <= 1e-6f) &&
                                       fabsf(a[j].score - b[j].score) <= 1e-6f * (1 + fabsf(b[j].score)),
                                   "%s row %zu k=%zu R=%zu: slot %zu is %ld %.9g from the list, %ld %.9g searched", what,
                                   r, k, R, j, a[j].row, a[j].score, b[j].row, b[j].score);
