@@ -59,6 +59,9 @@ const char *input_kind_name(input_kind k);
 /* The name given to input_open (or input_from_memory), for messages; owned by in. */
 const char *input_name(const input *in);
 
+/* The zip member read (owned by in), NULL for other inputs. */
+const char *input_member(const input *in);
+
 /* A mapped plain regular file: sets its bytes (*p, *n; n ≥ 1) and a descriptor open on it (*fd, for pread; owned
  * by in) and returns 1. Returns 0 for a stream. */
 int input_mapped(const input *in, const char **p, size_t *n, int *fd);

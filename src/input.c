@@ -34,6 +34,7 @@ const char *input_kind_name(input_kind k)
 
 input_kind input_compression(const input *in) { return in->kind; }
 const char *input_name(const input *in) { return in->name; }
+const char *input_member(const input *in) { return in->kind == INPUT_ZIP ? in->member : NULL; }
 
 /* ---- magic ----------------------------------------------------------------------------------------------- */
 

@@ -853,7 +853,17 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
         st = parse_mapped(path, p, n, fd, o, f, &rows, err);
     else
         st = parse_stream(in, input_name(in), o, f, &rows, err);
-    char *abs = st == EV_OK ? realpath(path, NULL) : NULL;
+    char *abs = NULL;
+    const char *member = input_member(in);
+    if (st == EV_OK && member) { /* the archive's absolute path and the member: input_name is "ARCHIVE:MEMBER" */
+        char *archive = strndup(input_name(in), strlen(input_name(in)) - strlen(member) - 1);
+        char *aabs = archive ? realpath(archive, NULL) : NULL;
+        abs = aabs ? ev_strdup_printf("%s:%s", aabs, member) : NULL;
+        free(archive);
+        free(aabs);
+    } else if (st == EV_OK) {
+        abs = realpath(path, NULL);
+    }
     if (st == EV_OK)
         st = store_from_rows(&rows, abs ? abs : input_name(in), loader_format_name(o->detected), &o->n_duplicates,
                              out, err);
