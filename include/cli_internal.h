@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "ev_error.h"
+#include "jsonstr.h"
 #include "loader.h"
 #include "store.h"
 
@@ -83,10 +84,9 @@ const char *cli_vectors_path(const cli_opts *o, char **owned);
 /* Path of the default vectors cache (malloc'd), whether or not it exists. */
 char *cli_default_vectors_path(void);
 
-/* JSON helpers: an array of floats written as shortest round-trip decimals; a string from n bytes; printing the
- * document on stdout (consumes root). */
+/* JSON helpers: an array of floats written as shortest round-trip decimals; printing the document on stdout
+ * (consumes root). Strings from bytes: jsonstr.h. */
 cJSON *cli_json_floats(const float *v, size_t n);
-cJSON *cli_json_string_bytes(const char *p, size_t n);
 int cli_print_json(cJSON *root);
 
 /* Commands. */

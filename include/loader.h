@@ -1,8 +1,10 @@
 /* loader — reads word-vector files in every common format into a store, and writes them back out.
  *
  * Formats: GloVe text (no header), word2vec text / fastText .vec (a "count dim" header line), word2vec binary
- * (header line, then per word: the word, a space, dim little-endian float32, an optional newline), and the
- * project's cache (safetensors, see store.h). NaN and infinite values are rejected with the line or byte offset.
+ * (header line, then per word: the word, a space, dim little-endian float32, and a newline after every vector or
+ * after none: word2vec writes one, gensim none), and the project's cache (safetensors, see store.h). Any of them but
+ * the cache may come compressed or in a zip archive (input.h). NaN and infinite values are rejected with the line or
+ * byte offset; so is a binary word with a control byte (a vector of the wrong length shifts the next word).
  */
 #ifndef LOADER_H
 #define LOADER_H
@@ -10,6 +12,7 @@
 #include <stddef.h>
 
 #include "ev_error.h"
+#include "input.h"
 #include "store.h"
 
 typedef enum {
@@ -34,8 +37,10 @@ typedef struct {
      * ordinary allocation. */
     float *(*matrix_alloc)(void *ctx, size_t max_rows, size_t dim);
     void *matrix_ctx;
+    size_t block_bytes;       /* a stream's block size (input_open); 0: the default */
     size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */
     vformat detected;         /* out: the format actually read */
+    input_kind compression;   /* out: what the file was packed in */
 } loader_opts;
 
 /* Short name of a format: "glove", "word2vec", "word2vec-binary", "cache", "auto". */
@@ -49,18 +54,24 @@ int loader_format_parse(const char *name, vformat *out);
  * .bin → word2vec binary. VF_AUTO when the extension says nothing. */
 vformat loader_format_for_path(const char *path);
 
-/* Detects the format of the file at path. The rule:
+/* Detects the format of the file at path (decompressed first when packed, input.h), from its first 64 KiB:
  *   1. an 8-byte little-endian length N (2 ≤ N ≤ size − 8) followed by '{' is a safetensors cache;
  *   2. else a first line of exactly two unsigned integers "count dim" is a word2vec header; the file is word2vec
- *      text when the first line after it is a word followed by exactly `dim` numbers, else word2vec binary;
+ *      text when its first record (after empty lines) looks like text — after the word, printable ASCII, blanks or
+ *      valid UTF-8 up to the newline, not only blanks — whatever its count of values (a wrong count is then a text
+ *      error with its line number, never binary garbage); else word2vec binary;
  *   3. anything else is GloVe text (its first line's value count gives the dimension).
  * A GloVe file whose first line is two integers (a number word with one value) is read as word2vec: force
  * the format with --vector-format glove. */
 ev_status loader_detect(const char *path, vformat *out, ev_error *err);
 
-/* Reads the vectors at path into a new store (*out, release with store_close). Cache files are mapped (no copy).
- * Errors: EV_ERR_IO (missing, directory, unreadable), EV_ERR_FORMAT (with file and line or byte offset),
- * EV_ERR_NOMEM. opts may be NULL (auto-detect, everything, default threads). */
+/* Reads the vectors at path into a new store (*out, release with store_close). Cache files are mapped (no copy);
+ * plain text files are parsed in ranges on several threads; gzip, bzip2, xz, zip members ("ARCHIVE.zip:MEMBER")
+ * and pipes are parsed as their blocks are decompressed (input.h). Errors: EV_ERR_IO (missing, directory,
+ * unreadable, no such member), EV_ERR_USAGE (a zip with several candidate members), EV_ERR_FORMAT (with file and
+ * line or byte offset: lines and offsets of parse errors count the decompressed bytes, those of decompression errors
+ * the compressed file's), EV_ERR_NOMEM (also over a decompression limit). opts may be NULL (auto-detect,
+ * everything, default threads). */
 ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error *err);
 
 /* What loader_load does with a text or word2vec file once read: parses the n bytes at p (the caller's; not kept)

@@ -27,8 +27,8 @@ cJSON *render_json_head(const view_opts *o);
 /* The "vectors" object alone (path, words, dim). */
 cJSON *render_json_vectors(const store *s, const char *vectors_path);
 
-/* A vocabulary word as a JSON string (bytes kept; invalid UTF-8 is escaped by cJSON as given). */
-cJSON *render_json_word(const store *s, long row);
+/* Adds the word of row as KEY to obj (jsonstr_add: KEY_bytes too when it is not valid UTF-8). 0, or -1 on OOM. */
+int render_json_add_word(cJSON *obj, const char *key, const store *s, long row);
 
 /* An error object for batch mode: {"line": N, "error": MESSAGE, "code": EXIT}. */
 cJSON *render_json_error(size_t line, const char *message, int code);

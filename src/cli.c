@@ -150,18 +150,6 @@ cJSON *cli_json_floats(const float *v, size_t n)
     return a;
 }
 
-cJSON *cli_json_string_bytes(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, p, n);
-    s[n] = '\0';
-    cJSON *j = cJSON_CreateString(s);
-    free(s);
-    return j;
-}
-
 int cli_print_json(cJSON *root)
 {
     char *s = root ? cJSON_PrintUnformatted(root) : NULL;
@@ -209,7 +197,8 @@ static void print_help(void)
     for (size_t i = 0; i < N_COMMANDS; i++)
         printf("  %-13s %-9s %s\n", commands[i].name, commands[i].args, commands[i].summary);
     printf("\nglobal options (anywhere on the line):\n"
-           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec\n"
+           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec,\n"
+           "                        the last four also gzip/bzip2/xz-compressed or in a zip (ARCHIVE.zip:MEMBER)\n"
            "                        (default: $EMBVSATTN_VECTORS, else the GloVe 6B 100d cache fetched by\n"
            "                        scripts/fetch-vectors.sh in ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-~/.cache}/embvsattn})\n"
            "  --vector-format FMT   read the vectors as FMT instead of detecting it:\n"

@@ -470,7 +470,7 @@ int cmd_compare(cli_opts *o)
         for (size_t q = 0; q < nsh; q++) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToArray(arr, e);
-            cJSON_AddItemToObject(e, "word", render_json_word(vs.s, sh[q].row));
+            render_json_add_word(e, "word", vs.s, sh[q].row);
             cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
             cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
             cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));

@@ -135,10 +135,10 @@ int cmd_train(cli_opts *o)
     double tps = ts.seconds > 0 ? (double)(epochs * c.n_tok) / ts.seconds : 0;
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "output", o->output);
-        cJSON_AddStringToObject(root, "log", log_path);
+        jsonstr_add_cstr(root, "output", o->output);
+        jsonstr_add_cstr(root, "log", log_path);
         cJSON *cj = cJSON_AddObjectToObject(root, "corpus");
-        cJSON_AddStringToObject(cj, "files", label);
+        jsonstr_add_cstr(cj, "files", label);
         cJSON_AddNumberToObject(cj, "lines", (double)c.n_lines);
         cJSON_AddNumberToObject(cj, "sentences", (double)c.n_sent);
         cJSON_AddNumberToObject(cj, "tokens", (double)c.n_tok);
@@ -252,9 +252,9 @@ int cmd_eval_head(cli_opts *o)
     const head_eval_counts *tr = &r.k[HEAD_PATTERN_TRAINED];
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "head", spec);
-        cJSON_AddStringToObject(root, "description", p->description ? p->description : "");
-        cJSON_AddStringToObject(root, "corpus", label);
+        jsonstr_add_cstr(root, "head", spec);
+        jsonstr_add_cstr(root, "description", p->description);
+        jsonstr_add_cstr(root, "corpus", label);
         cJSON_AddNumberToObject(root, "lines", (double)c.n_lines);
         cJSON_AddNumberToObject(root, "tokens", (double)c.n_tok);
         cJSON_AddNumberToObject(root, "candidates", (double)r.n_cand);

@@ -56,10 +56,10 @@ static void print_query(const lookup *l)
 static cJSON *json_query(const lookup *l)
 {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "query", l->query);
+    jsonstr_add_cstr(e, "query", l->query);
     cJSON_AddStringToObject(e, "match", store_match_name(l->match));
     if (l->row >= 0)
-        cJSON_AddItemToObject(e, "word", cli_json_string_bytes(l->word, l->wlen));
+        jsonstr_add(e, "word", l->word, l->wlen);
     return e;
 }
 
@@ -117,7 +117,7 @@ static cJSON *json_hits(const store *s, const sim_hit *h, size_t k)
         const char *w = store_word(s, (size_t)h[i].row, &wl);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(a, e);
-        cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+        jsonstr_add(e, "word", w, wl);
         cJSON_AddItemToObject(e, "score", json_float(h[i].score));
     }
     return a;
@@ -373,13 +373,13 @@ int cmd_doesnt_match(cli_opts *o)
         if (m) {
             size_t wl;
             const char *w = store_word(s, (size_t)rows[order[m - 1]], &wl);
-            cJSON_AddItemToObject(root, "doesnt_match", cli_json_string_bytes(w, wl));
+            jsonstr_add(root, "doesnt_match", w, wl);
             cJSON *rk = cJSON_AddArrayToObject(root, "ranking");
             for (size_t i = 0; i < m; i++) {
                 cJSON *e = cJSON_CreateObject();
                 cJSON_AddItemToArray(rk, e);
                 w = store_word(s, (size_t)rows[order[i]], &wl);
-                cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+                jsonstr_add(e, "word", w, wl);
                 cJSON_AddItemToObject(e, "score", json_float(scores[order[i]]));
             }
         } else {
@@ -439,7 +439,7 @@ static cJSON *json_score(const char *name, size_t correct, size_t total)
 {
     cJSON *e = cJSON_CreateObject();
     if (name)
-        cJSON_AddStringToObject(e, "name", name);
+        jsonstr_add_cstr(e, "name", name);
     cJSON_AddNumberToObject(e, "correct", (double)correct);
     cJSON_AddNumberToObject(e, "total", (double)total);
     cJSON_AddItemToObject(e, "accuracy", total ? cJSON_CreateNumber((double)correct / (double)total) : cJSON_CreateNull());
@@ -460,7 +460,7 @@ static int eval_analogies(cli_opts *o, store *s, const char *path)
     int code = 0;
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject(), *secs_j;
-        cJSON_AddStringToObject(root, "file", path);
+        jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
         cJSON_AddStringToObject(root, "method", mname);
         secs_j = cJSON_AddArrayToObject(root, "sections");
@@ -473,9 +473,7 @@ static int eval_analogies(cli_opts *o, store *s, const char *path)
         cJSON_AddNumberToObject(root, "questions", (double)ev.questions);
         cJSON_AddNumberToObject(root, "oov", (double)ev.oov);
         cJSON_AddItemToObject(root, "oov_ratio", json_double(ev.questions ? (double)ev.oov / (double)ev.questions : 0));
-        cJSON *ow = cJSON_AddArrayToObject(root, "oov_words");
-        for (size_t i = 0; i < ev.n_oov_words; i++)
-            cJSON_AddItemToArray(ow, cJSON_CreateString(ev.oov_words[i]));
+        jsonstr_add_list(root, "oov_words", (const char *const *)ev.oov_words, ev.n_oov_words);
         cJSON_AddNumberToObject(root, "invalid_lines", (double)ev.invalid);
         cJSON_AddNumberToObject(root, "distinct_words", (double)ev.distinct_words);
         cJSON_AddNumberToObject(root, "rechecked", (double)ev.rechecked);
@@ -518,7 +516,7 @@ static int eval_pairs(cli_opts *o, store *s, const char *path)
     int code = 0;
     if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "file", path);
+        jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
         cJSON_AddNumberToObject(root, "pairs", (double)ev.pairs);
         cJSON_AddItemToObject(root, "pearson", json_double(ev.pearson));
@@ -530,8 +528,8 @@ static int eval_pairs(cli_opts *o, store *s, const char *path)
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToArray(op, e);
             cJSON_AddNumberToObject(e, "line", (double)ev.oov_pairs[i].line);
-            cJSON_AddStringToObject(e, "a", ev.oov_pairs[i].a);
-            cJSON_AddStringToObject(e, "b", ev.oov_pairs[i].b);
+            jsonstr_add_cstr(e, "a", ev.oov_pairs[i].a);
+            jsonstr_add_cstr(e, "b", ev.oov_pairs[i].b);
         }
         cJSON_AddNumberToObject(root, "invalid_lines", (double)ev.invalid);
         code = cli_print_json(root);

@@ -124,15 +124,25 @@ int cmd_info(cli_opts *o)
     size_t n_lists = store_neighbor_lists(s, &K, &lr, &ls);
     struct stat st;
     long long bytes = path && stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    input *packed = NULL; /* what the file is packed in (and the size of an archive whose member was read) */
+    ev_error ierr = {0};
+    if (path && input_open(path, 0, &packed, &ierr) != EV_OK)
+        ev_error_clear(&ierr);
+    const char *comp = packed ? input_kind_name(input_compression(packed)) : "none";
+    if (packed && bytes < 0)
+        bytes = (long long)input_file_size(packed);
     if (o->format == OUT_JSON) {
         cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "path", path ? path : "");
+        jsonstr_add_cstr(r, "path", path);
         cJSON_AddStringToObject(r, "format", fmt);
         cJSON_AddNumberToObject(r, "words", (double)store_size(s));
         cJSON_AddNumberToObject(r, "dim", (double)store_dim(s));
         cJSON_AddNumberToObject(r, "bytes", (double)bytes);
+        cJSON_AddStringToObject(r, "compression", comp);
         if (cached) {
-            cJSON_AddStringToObject(r, "source", src ? src : "");
+            jsonstr_add_cstr(r, "source", src);
+            if (store_meta(s, "source_bytes")) /* the source path was not UTF-8: its bytes in hex (jsonstr.h) */
+                cJSON_AddStringToObject(r, "source_bytes", store_meta(s, "source_bytes"));
             cJSON_AddStringToObject(r, "source_format", sfmt ? sfmt : "");
             cJSON_AddStringToObject(r, "tool_version", tv ? tv : "");
         }
@@ -143,6 +153,8 @@ int cmd_info(cli_opts *o)
     } else {
         printf("path          %s\n", path ? path : "?");
         printf("format        %s\n", fmt);
+        if (strcmp(comp, "none") != 0)
+            printf("compression   %s\n", comp);
         printf("words         %zu\n", store_size(s));
         printf("dim           %zu\n", store_dim(s));
         printf("bytes         %lld\n", bytes);
@@ -156,6 +168,7 @@ int cmd_info(cli_opts *o)
         else
             printf("neighbours    no lists (each query reads the matrix; embvsattn index adds them)\n");
     }
+    input_close(packed);
     free(def);
     store_close(s);
     return cli_finish_stdout(code);
@@ -185,10 +198,10 @@ int cmd_vector(cli_opts *o)
         if (root) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToArray(results, e);
-            cJSON_AddStringToObject(e, "query", q);
+            jsonstr_add_cstr(e, "query", q);
             cJSON_AddStringToObject(e, "match", store_match_name(m));
             if (r >= 0) {
-                cJSON_AddItemToObject(e, "word", cli_json_string_bytes(w, wl));
+                jsonstr_add(e, "word", w, wl);
                 cJSON_AddItemToObject(e, "vector", cli_json_floats(store_row(s, (size_t)r), d));
             }
             continue;

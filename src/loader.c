@@ -14,12 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "loader_internal.h"
 #include "numparse.h"
 #include "outfile.h"
 #include "parallel.h"
+#include "utf8.h"
 
 #define MAX_THREADS 8
-#define PROGRESS_STEP (32u << 20) /* bytes between progress calls */
+#define PROGRESS_STEP LOADER_PROGRESS_STEP
+#define DETECT_BYTES ((size_t)64 << 10) /* what format detection looks at */
 #ifndef PARALLEL_MIN_BYTES           /* smaller text inputs are parsed by one thread (the fuzz build lowers it) */
 #define PARALLEL_MIN_BYTES ((size_t)8 << 20)
 #endif
@@ -68,97 +71,6 @@ vformat loader_format_for_path(const char *path)
     return VF_AUTO;
 }
 
-/* ---- input bytes ----------------------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *p; /* n bytes */
-    size_t n;
-    void *map;
-    char *heap;
-    int fd;        /* the mapped file, kept open for reading it in chunks (-1 otherwise) */
-} inbuf;
-
-static void inbuf_free(inbuf *b)
-{
-    if (b->map)
-        munmap(b->map, b->n);
-    free(b->heap);
-    if (b->fd >= 0)
-        close(b->fd);
-    memset(b, 0, sizeof *b);
-    b->fd = -1;
-}
-
-/* Maps a regular file (and keeps it open: text is parsed from chunks read with pread, see text_chunk), or reads
- * anything else (a pipe, /dev/stdin) whole. Empty input is an error. */
-static ev_status inbuf_open(const char *path, inbuf *b, ev_error *err)
-{
-    memset(b, 0, sizeof *b);
-    b->fd = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int dir = S_ISDIR(st.st_mode);
-        close(fd);
-        return dir ? ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a vector file", path)
-                   : ev_fail(err, EV_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (S_ISREG(st.st_mode)) {
-        b->n = (size_t)st.st_size;
-        if (b->n > 0) {
-            void *m = mmap(NULL, b->n, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (m == MAP_FAILED) {
-                int e = errno;
-                close(fd);
-                return ev_fail(err, EV_ERR_IO, "%s: cannot map: %s", path, strerror(e));
-            }
-            posix_madvise(m, b->n, POSIX_MADV_SEQUENTIAL); /* word2vec binary is read from the mapping */
-            b->map = m;
-            b->p = m;
-            b->fd = fd;
-            fd = -1;
-        }
-    } else {
-        size_t cap = 1 << 16;
-        b->heap = malloc(cap);
-        for (;;) {
-            if (!b->heap) {
-                close(fd);
-                return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory reading it", path);
-            }
-            ssize_t r = read(fd, b->heap + b->n, cap - b->n);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0) {
-                int e = errno;
-                close(fd);
-                inbuf_free(b);
-                return ev_fail(err, EV_ERR_IO, "%s: read error: %s", path, strerror(e));
-            }
-            if (r == 0)
-                break;
-            b->n += (size_t)r;
-            if (b->n == cap) {
-                char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b->heap, cap * 2);
-                if (!nb)
-                    free(b->heap);
-                b->heap = nb;
-                cap *= 2;
-            }
-        }
-        b->p = b->heap;
-    }
-    if (fd >= 0)
-        close(fd);
-    if (b->n == 0) {
-        inbuf_free(b);
-        return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", path);
-    }
-    return EV_OK;
-}
-
 /* Asks for transparent huge pages on the page-aligned interior of a large heap block (the matrix being filled):
  * ~70 page faults instead of ~33,000 for GloVe 6B 100d. A hint only: nothing changes where it is not supported. */
 static void hint_huge_pages(void *p, size_t n)
@@ -176,7 +88,7 @@ static void hint_huge_pages(void *p, size_t n)
 
 /* ---- small scanning helpers ------------------------------------------------------------------------------ */
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+#define is_blank loader_is_blank
 
 static const char *line_end(const char *p, const char *end)
 {
@@ -231,77 +143,150 @@ static int w2v_header(const char *p, const char *end, size_t *count, size_t *dim
     return 0;
 }
 
-/* True when [p, eol) is a word followed by exactly dim finite numbers. */
-static int is_text_row(const char *p, const char *eol, size_t dim)
+/* Whether the first record after a word2vec header line looks like text: after its word (up to a blank), the bytes
+ * up to the newline (or the end of what detection sees) are printable ASCII, blanks or valid UTF-8, and not only
+ * blanks. A binary record's 4·dim bytes of floats practically never are (a control byte or invalid UTF-8 comes
+ * first); a text row always is, even one with a wrong count of values, which must be reported as such (line
+ * number) instead of being read as binary garbage. Empty lines before the record are skipped. */
+static int looks_like_text(const char *p, const char *end)
 {
-    while (eol > p && is_blank(eol[-1]))
-        eol--;
-    const char *q = p;
-    while (q < eol && !is_blank(*q))
-        q++;
-    if (q == p)
-        return 0;
-    size_t n = 0;
-    while (q < eol) {
-        while (q < eol && is_blank(*q))
-            q++;
-        const char *s = q;
-        while (q < eol && !is_blank(*q))
-            q++;
-        float f;
-        if (++n > dim || numparse_float(s, q, &f) != NUMPARSE_OK)
+    while (p < end && *p == '\n')
+        p++;
+    while (p < end && *p != ' ' && *p != '\t' && *p != '\n')
+        p++;
+    int seen = 0;
+    const unsigned char *s = (const unsigned char *)p, *e = (const unsigned char *)end;
+    while (s < e && *s != '\n') {
+        uint32_t cp;
+        size_t l;
+        if (*s == ' ' || *s == '\t' || *s == '\r') {
+            s++;
+        } else if (*s >= 0x21 && *s <= 0x7e) {
+            s++;
+            seen = 1;
+        } else if (*s >= 0x80 && (l = utf8_decode(s, (size_t)(e - s), &cp)) != 0) {
+            s += l;
+            seen = 1;
+        } else {
             return 0;
+        }
     }
-    return n == dim;
+    return seen;
 }
 
+/* The rule of loader_detect on the first bytes of an input (at most DETECT_BYTES of them are looked at). */
 static vformat detect_bytes(const char *p, size_t n)
 {
+    if (n > DETECT_BYTES)
+        n = DETECT_BYTES;
     if (store_is_cache_bytes((const unsigned char *)p, n))
         return VF_CACHE;
     size_t count, dim, body;
-    if (w2v_header(p, p + n, &count, &dim, &body) == 0) {
-        const char *row = p + body, *end = p + n;
-        return dim > 0 && is_text_row(row, line_end(row, end), dim) ? VF_W2V_TEXT : VF_W2V_BIN;
-    }
+    if (w2v_header(p, p + n, &count, &dim, &body) == 0)
+        return dim > 0 && looks_like_text(p + body, p + n) ? VF_W2V_TEXT : VF_W2V_BIN;
     return VF_GLOVE;
 }
 
 ev_status loader_detect(const char *path, vformat *out, ev_error *err)
 {
-    inbuf b;
-    ev_status st = inbuf_open(path, &b, err);
+    input *in;
+    ev_status st = input_open(path, 0, &in, err);
     if (st != EV_OK)
         return st;
-    *out = detect_bytes(b.p, b.n);
-    inbuf_free(&b);
+    const char *p;
+    size_t n;
+    int fd;
+    if (input_mapped(in, &p, &n, &fd)) {
+        *out = detect_bytes(p, n);
+    } else {
+        sreader r;
+        sreader_init(&r, in);
+        if (sreader_fill(&r, DETECT_BYTES) != 0)
+            st = ev_fail(err, r.st, "%s", r.err.msg ? r.err.msg : "read error");
+        else if (r.n == 0)
+            st = ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", path);
+        else
+            *out = detect_bytes(r.p, r.n);
+        sreader_free(&r);
+    }
+    input_close(in);
+    return st;
+}
+
+/* Counts the values of the first non-blank line of [p, end) (blank lines advance *line); -1 when there is none,
+ * -2 when it starts with a blank. *w, *wl: its word. */
+static long first_row_values(const char *p, const char *end, size_t *line, const char **w, size_t *wl)
+{
+    for (;;) {
+        if (p >= end)
+            return -1;
+        const char *eol = line_end(p, end), *q = p;
+        while (q < eol && is_blank(*q))
+            q++;
+        if (q < eol) {
+            if (q != p)
+                return -2;
+            const char *tb[1], *te[1];
+            size_t nt = tokens(p, eol, tb, te, 1);
+            *w = tb[0];
+            *wl = (size_t)(te[0] - tb[0]);
+            return (long)nt - 1;
+        }
+        p = eol + 1;
+        ++*line;
+    }
+}
+
+ev_status loader_first_row(const char *path, size_t line, const char *p, const char *end, size_t dim, int from_header,
+                           ev_error *err)
+{
+    const char *w = NULL;
+    size_t wl = 0;
+    long k = first_row_values(p, end, &line, &w, &wl);
+    if (k == -2)
+        return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected a word at the start of the line, found a blank", path, line);
+    if (k < 0 || (size_t)k == dim)
+        return EV_OK;
+    char *qw = ev_quote(w, wl, 64);
+    ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %ld", path, line, dim, qw ? qw : "?",
+            from_header ? " (the header's dimension)" : " (the first line's count)", k);
+    free(qw);
+    return EV_ERR_FORMAT;
+}
+
+ev_status loader_glove_dim(const char *path, size_t line, const char *p, const char *end, size_t *dim, char **numbers,
+                           ev_error *err)
+{
+    const char *w;
+    size_t wl, ln = line;
+    *numbers = NULL;
+    long k = first_row_values(p, end, &ln, &w, &wl);
+    if (k == -1)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found (only blank lines)", path);
+    if (k == -2)
+        return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected a word at the start of the line, found a blank", path, ln);
+    if (k == 0)
+        return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected a word followed by its values, found one field", path, ln);
+    *dim = (size_t)k;
+    if (ln == 1 && k >= 2) { /* "count dim extra"? only numbers on line 1: keep it for line 2's message */
+        const char *eol = line_end(p, end), *q = p;
+        size_t v;
+        int all = 1;
+        while (all && q < eol) {
+            while (q < eol && is_blank(*q))
+                q++;
+            const char *s = q;
+            while (q < eol && !is_blank(*q))
+                q++;
+            all = q == s || parse_size(s, q, &v) == 0;
+        }
+        if (all && !(*numbers = ev_quote(p, (size_t)(eol - p), 60)))
+            return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+    }
     return EV_OK;
 }
 
 /* ---- text parsing (GloVe, word2vec text, fastText .vec) ------------------------------------------------- */
-
-typedef struct {
-    /* input */
-    const char *path;
-    const char *begin, *end; /* whole lines */
-    int fd;                  /* ≥ 0: read [begin, end) from this file, at file_off, in chunks (not from memory) */
-    size_t file_off;
-    size_t line;             /* 1-based line number of begin; then of the next line to parse */
-    size_t dim;
-    size_t max_rows;         /* stop after this many rows */
-    float *vectors;          /* where row 0 of this range goes: (max_rows, dim) */
-    int dim_from_header;
-    loader_progress_fn progress;
-    void *progress_ctx;
-    /* output */
-    size_t rows;
-    char *words;             /* this range's words, NUL-terminated, concatenated */
-    size_t words_len, words_cap;
-    size_t *offsets;         /* (max_rows + 1), relative to words */
-    size_t newlines;         /* in the range (counted before parsing) */
-    ev_status status;
-    ev_error err;
-} text_job;
 
 static ev_status text_fail_value(text_job *j, size_t line, const char *w, size_t wl, size_t k, const char *tb,
                                  const char *te, numparse_status ns)
@@ -314,6 +299,20 @@ static ev_status text_fail_value(text_job *j, size_t line, const char *w, size_t
             j->path, line, k + 1, qw ? qw : "?", qv ? qv : "?", what);
     free(qw);
     free(qv);
+    return EV_ERR_FORMAT;
+}
+
+/* A row with found values instead of j->dim. Line 2 of a GloVe file whose line 1 is only numbers: that line was
+ * meant as a word2vec header ("count dim") and has a field too many. */
+static ev_status text_fail_count(text_job *j, size_t line, const char *w, size_t wl, size_t found)
+{
+    if (j->numbers_line && line == 2)
+        return ev_fail(&j->err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\", found %zu numbers '%s' "
+                       "(line 2 has %zu values after its word)", j->path, j->dim + 1, j->numbers_line, found);
+    char *qw = ev_quote(w, wl, 64);
+    ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu", j->path, line, j->dim,
+            qw ? qw : "?", j->dim_from_header ? " (the header's dimension)" : " (the first line's count)", found);
+    free(qw);
     return EV_ERR_FORMAT;
 }
 
@@ -340,7 +339,7 @@ static int is_sep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\
 /* Parses whole lines of [p, end) in one pass (no separate search for the line end): a word, then blank-
  * separated values up to '\n'. Blanks are space, tab and CR, so CRLF and trailing blanks are accepted; blank
  * lines are skipped. Continues j's rows and line count; sets j->status on error. */
-static void text_run(text_job *j, const char *p, const char *end)
+void loader_text_run(text_job *j, const char *p, const char *end)
 {
     size_t line = j->line, dim = j->dim;
     while (p < end && j->rows < j->max_rows) {
@@ -383,12 +382,7 @@ static void text_run(text_job *j, const char *p, const char *end)
                         q++;
                     found++;
                 }
-                char *qw = ev_quote(w, wl, 64);
-                j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu",
-                                    j->path, line, dim, qw ? qw : "?",
-                                    j->dim_from_header ? " (the header's dimension)" : " (the first line's count)",
-                                    found);
-                free(qw);
+                j->status = text_fail_count(j, line, w, wl, found);
                 return;
             }
             numparse_status ns = numparse_float_token(tb, end, &dst[k], &q); /* q: the token's end */
@@ -401,11 +395,7 @@ static void text_run(text_job *j, const char *p, const char *end)
             k++;
         }
         if (k < dim) {
-            char *qw = ev_quote(w, wl, 64);
-            j->status = ev_fail(&j->err, EV_ERR_FORMAT, "%s:%zu: expected %zu values after '%s'%s, found %zu", j->path,
-                                line, dim, qw ? qw : "?",
-                                j->dim_from_header ? " (the header's dimension)" : " (the first line's count)", k);
-            free(qw);
+            j->status = text_fail_count(j, line, w, wl, k);
             return;
         }
         if (words_push(j, w, wl) != 0) {
@@ -505,7 +495,7 @@ static void text_job_run(text_job *j)
     size_t len = (size_t)(j->end - j->begin), next_progress = PROGRESS_STEP;
     j->offsets[0] = 0;
     while (j->status == EV_OK && j->rows < j->max_rows && text_chunk(j, &c, &p, &e) == 1) {
-        text_run(j, p, e);
+        loader_text_run(j, p, e);
         if (j->progress && c.done >= next_progress) {
             j->progress(j->progress_ctx, "reading", (double)c.done / (double)len);
             next_progress = c.done + PROGRESS_STEP;
@@ -548,37 +538,14 @@ static void count_ranges(void *ctx, size_t lo, size_t hi, int tid)
     }
 }
 
-/* Parses text rows from p[body..n). header_count/header_dim are 0 for GloVe (dim from the first row). fd ≥ 0: p is
+/* Parses text rows from p[body..n) in ranges on several threads, dim known (numbers: see text_job). fd ≥ 0: p is
  * a mapping of that file; the bulk is read from the file instead (see text_chunk). */
-static ev_status parse_text(const char *path, const char *p, size_t n, int fd, size_t body, size_t header_count,
-                            size_t header_dim, const loader_opts *o, store_rows *out, ev_error *err)
+static ev_status parse_text_ranges(const char *path, const char *p, size_t n, int fd, size_t body, size_t header_count,
+                                   size_t header_dim, size_t dim, const char *numbers, const loader_opts *o,
+                                   store_rows *out, ev_error *err)
 {
     const char *begin = p + body, *end = p + n;
     size_t first_line = header_dim ? 2 : 1;
-    size_t dim = header_dim;
-    if (!header_dim) { /* GloVe: the first non-blank line gives the dimension */
-        const char *q = begin;
-        size_t ln = first_line;
-        for (;;) {
-            if (q >= end)
-                return ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found (only blank lines)", path);
-            const char *eol = line_end(q, end);
-            const char *tb[1], *te[1];
-            size_t nt = tokens(q, eol, tb, te, 1);
-            if (nt == 1)
-                return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected a word followed by its values, found one field",
-                               path, ln);
-            if (nt > 1) {
-                dim = nt - 1;
-                break;
-            }
-            q = eol + 1;
-            ln++;
-        }
-    } else if (header_dim > (n - body) / 2 + 1) {
-        return ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
-                       path, header_dim, n - body);
-    }
     int T = o->threads > 0 ? o->threads : parallel_cores(MAX_THREADS);
     if (T > MAX_THREADS)
         T = MAX_THREADS;
@@ -610,6 +577,7 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
         j->file_off = (size_t)(cuts[t] - p);
         j->dim = dim;
         j->dim_from_header = header_dim != 0;
+        j->numbers_line = numbers;
     }
     /* Each range's lines, counted by its own thread (with --limit the limit bounds the rows instead). */
     if (!o->limit)
@@ -727,118 +695,42 @@ static ev_status parse_text(const char *path, const char *p, size_t n, int fd, s
     return EV_OK;
 }
 
-/* ---- word2vec binary ------------------------------------------------------------------------------------- */
-
-static ev_status parse_w2v_bin(const char *path, const char *p, size_t n, size_t body, size_t count, size_t dim,
-                               const loader_opts *o, store_rows *out, ev_error *err)
+/* Parses text rows from p[body..n). header_count/header_dim are 0 for GloVe (dim from the first row); a word2vec
+ * header's dimension is checked against the first row before anything is allocated for it. */
+static ev_status parse_text(const char *path, const char *p, size_t n, int fd, size_t body, size_t header_count,
+                            size_t header_dim, const loader_opts *o, store_rows *out, ev_error *err)
 {
-    size_t avail = n - body;
-    if (count == 0) /* before allocating: the size check below cannot bound dim when there are no rows */
-        return ev_fail(err, EV_ERR_FORMAT, "%s:1: header says 0 words: no vectors", path);
-    /* Each row needs at least a 1-byte word, a space and dim floats: check the claim before allocating. */
-    if (dim > (SIZE_MAX - 2) / 4 || count > avail / (dim * 4 + 2))
-        return ev_fail(err, EV_ERR_FORMAT,
-                       "%s:1: header claims %zu words of %zu dimensions, but only %zu bytes follow the header "
-                       "(room for at most %zu)",
-                       path, count, dim, avail, dim > (SIZE_MAX - 2) / 4 ? (size_t)0 : avail / (dim * 4 + 2));
-    size_t want = o->limit && o->limit < count ? o->limit : count;
-    float *vectors = malloc((want ? want : 1) * dim * sizeof *vectors);
-    size_t *offsets = malloc((want + 1) * sizeof *offsets);
-    size_t wcap = want * 8 + 16, wlen = 0;
-    char *words = malloc(wcap);
-    ev_status st = EV_OK;
-    if (!vectors || !offsets || !words) {
-        st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, want, dim);
-        goto done;
-    }
-    size_t pos = body, next_progress = PROGRESS_STEP;
-    offsets[0] = 0;
-    for (size_t r = 0; r < want; r++) {
-        while (pos < n && p[pos] == '\n')
-            pos++;
-        const char *sp = pos < n ? memchr(p + pos, ' ', n - pos) : NULL;
-        if (!sp) {
-            st = ev_fail(err, EV_ERR_FORMAT,
-                         "%s: byte %zu: truncated: expected word %zu of %zu followed by a space, found end of file",
-                         path, pos, r + 1, count);
-            goto done;
-        }
-        size_t wl = (size_t)(sp - (p + pos));
-        if (wl == 0) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: expected word %zu, found a space", path, pos, r + 1);
-            goto done;
-        }
-        size_t vb = (size_t)(sp - p) + 1;
-        if (n - vb < dim * 4) {
-            char *qw = ev_quote(p + pos, wl, 64);
-            st = ev_fail(err, EV_ERR_FORMAT,
-                         "%s: byte %zu: truncated: word %zu '%s' needs %zu bytes of vector data, %zu remain", path, vb,
-                         r + 1, qw ? qw : "?", dim * 4, n - vb);
-            free(qw);
-            goto done;
-        }
-        float *dst = vectors + r * dim;
-        memcpy(dst, p + vb, dim * 4);
-        for (size_t k = 0; k < dim; k++)
-            if (!isfinite(dst[k])) {
-                char *qw = ev_quote(p + pos, wl, 64);
-                st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: value %zu of '%s' is %s: NaN and infinity are not accepted",
-                             path, vb + 4 * k, k + 1, qw ? qw : "?", isnan(dst[k]) ? "NaN" : "infinite");
-                free(qw);
-                goto done;
-            }
-        if (wlen + wl + 1 > wcap) {
-            while (wlen + wl + 1 > wcap)
-                wcap *= 2;
-            char *nw = realloc(words, wcap);
-            if (!nw) {
-                st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory storing words", path);
-                goto done;
-            }
-            words = nw;
-        }
-        memcpy(words + wlen, p + pos, wl);
-        words[wlen + wl] = '\0';
-        wlen += wl + 1;
-        offsets[r + 1] = wlen;
-        pos = vb + dim * 4;
-        if (pos < n && p[pos] == '\n')
-            pos++;
-        if (o->progress && pos >= next_progress) {
-            o->progress(o->progress_ctx, "reading", (double)pos / (double)n);
-            next_progress = pos + PROGRESS_STEP;
-        }
-    }
-    if (want == count) {
-        size_t q = pos;
-        while (q < n && (p[q] == '\n' || is_blank(p[q])))
-            q++;
-        if (q < n) {
-            st = ev_fail(err, EV_ERR_FORMAT, "%s: byte %zu: header says %zu words, but data continues after them", path,
-                         q, count);
-            goto done;
-        }
-    }
-done:
-    if (st != EV_OK) {
-        free(vectors);
-        free(offsets);
-        free(words);
-        return st;
-    }
-    out->n = want;
-    out->dim = dim;
-    out->vectors = vectors;
-    out->words = words;
-    out->offsets = offsets;
-    return EV_OK;
+    size_t dim = header_dim;
+    char *numbers = NULL;
+    ev_status st = header_dim ? loader_first_row(path, 2, p + body, p + n, header_dim, 1, err)
+                              : loader_glove_dim(path, 1, p + body, p + n, &dim, &numbers, err);
+    if (st == EV_OK && header_dim > (n - body) / 2 + 1) /* no row at all, and no room for one */
+        st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header claims dimension %zu, but the file has only %zu bytes after it",
+                     path, header_dim, n - body);
+    if (st == EV_OK)
+        st = parse_text_ranges(path, p, n, fd, body, header_count, header_dim, dim, numbers, o, out, err);
+    free(numbers);
+    return st;
 }
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
 
-/* Detects (unless forced) and parses the n bytes at p (n > 0; not a cache) into rows; path labels messages. */
-static ev_status parse_bytes(const char *path, const char *p, size_t n, int fd, loader_opts *o, vformat f,
-                             store_rows *rows, ev_error *err)
+/* The word2vec header on the first line of [p, end), or the error for it. */
+static ev_status header_of(const char *path, const char *p, const char *end, size_t *count, size_t *dim, size_t *body,
+                           ev_error *err)
+{
+    if (w2v_header(p, end, count, dim, body) == 0 && *dim > 0)
+        return EV_OK;
+    char *q = ev_quote(p, (size_t)(line_end(p, end) - p), 60);
+    ev_fail(err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\" (dim ≥ 1), found '%s'", path, q ? q : "?");
+    free(q);
+    return EV_ERR_FORMAT;
+}
+
+/* Detects (unless forced) and parses the n mapped bytes at p (n > 0; not a cache) into rows; path labels messages.
+ * Text is parsed in ranges on several threads; word2vec binary by the stream parser over the bytes as one block. */
+static ev_status parse_mapped(const char *path, const char *p, size_t n, int fd, loader_opts *o, vformat f,
+                              store_rows *rows, ev_error *err)
 {
     if (f == VF_AUTO)
         f = detect_bytes(p, n);
@@ -849,17 +741,71 @@ static ev_status parse_bytes(const char *path, const char *p, size_t n, int fd, 
                        "not read", path);
     if (f == VF_GLOVE)
         return parse_text(path, p, n, fd, 0, 0, 0, o, rows, err);
-    if (w2v_header(p, p + n, &count, &dim, &body) != 0 || dim == 0) {
-        const char *eol = line_end(p, p + n);
-        char *q = ev_quote(p, (size_t)(eol - p), 60);
-        ev_fail(err, EV_ERR_FORMAT, "%s:1: expected a word2vec header \"count dim\" (dim ≥ 1), found '%s'", path,
-                q ? q : "?");
-        free(q);
-        return EV_ERR_FORMAT;
-    }
+    ev_status st = header_of(path, p, p + n, &count, &dim, &body, err);
+    if (st != EV_OK)
+        return st;
     if (f == VF_W2V_TEXT)
         return parse_text(path, p, n, fd, body, count, dim, o, rows, err);
-    return parse_w2v_bin(path, p, n, body, count, dim, o, rows, err);
+    input *in = input_from_memory(path, p, n);
+    if (!in)
+        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+    sreader r;
+    sreader_init(&r, in);
+    if (sreader_fill(&r, body) == 0) {
+        sreader_advance(&r, body);
+        st = loader_stream_bin(&r, path, count, dim, n, o, rows, err);
+    } else {
+        st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+    }
+    sreader_free(&r);
+    input_close(in);
+    return st;
+}
+
+/* Detects (unless forced) and parses a stream (compressed, a zip member, a pipe) as its blocks arrive. */
+static ev_status parse_stream(input *in, const char *path, loader_opts *o, vformat f, store_rows *rows, ev_error *err)
+{
+    sreader r;
+    sreader_init(&r, in);
+    ev_status st = EV_OK;
+    input_kind packed = input_compression(in), inner;
+    if (sreader_fill(&r, DETECT_BYTES) != 0) {
+        st = ev_fail(err, r.st, "%s", r.err.msg ? r.err.msg : "read error");
+        goto out;
+    }
+    if (r.n == 0) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: empty %s, expected word vectors", path,
+                     packed == INPUT_PLAIN ? "file" : "data once decompressed");
+        goto out;
+    }
+    if (packed != INPUT_PLAIN && (inner = input_sniff(r.p, r.n)) != INPUT_PLAIN) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: the %s data holds %s data: decompress the outer layer first", path,
+                     input_kind_name(packed), input_kind_name(inner));
+        goto out;
+    }
+    if (r.n >= 263 && memcmp(r.p + 257, "ustar", 5) == 0) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: a tar archive, expected a vector file: extract it first (tar xf)", path);
+        goto out;
+    }
+    if (f == VF_AUTO)
+        f = detect_bytes(r.p, r.n);
+    o->detected = f;
+    size_t count = 0, dim = 0, body = 0;
+    if (f == VF_CACHE) {
+        st = packed == INPUT_PLAIN ? ev_fail(err, EV_ERR_FORMAT, "%s: a cache (safetensors header) must be a regular "
+                                             "file: it is mapped, not read", path)
+                                   : ev_fail(err, EV_ERR_FORMAT, "%s: a cache (safetensors header) cannot be read "
+                                             "compressed (it is mapped): decompress it first", path);
+    } else if (f == VF_GLOVE) {
+        st = loader_stream_text(&r, path, 1, 0, 0, o, rows, err);
+    } else if ((st = header_of(path, r.p, r.p + r.n, &count, &dim, &body, err)) == EV_OK) {
+        sreader_advance(&r, body);
+        st = f == VF_W2V_TEXT ? loader_stream_text(&r, path, 2, count, dim, o, rows, err)
+                              : loader_stream_bin(&r, path, count, dim, 0, o, rows, err);
+    }
+out:
+    sreader_free(&r);
+    return st;
 }
 
 ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_opts *opts, store **out, ev_error *err)
@@ -871,7 +817,8 @@ ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_op
     if (n == 0)
         return ev_fail(err, EV_ERR_FORMAT, "%s: empty file, expected word vectors", name);
     store_rows rows = {0};
-    ev_status st = parse_bytes(name, p, n, -1, o, o->format, &rows, err);
+    o->compression = INPUT_PLAIN;
+    ev_status st = parse_mapped(name, p, n, -1, o, o->format, &rows, err);
     if (st != EV_OK)
         return st;
     return store_from_rows(&rows, name, loader_format_name(o->detected), &o->n_duplicates, out, err);
@@ -893,18 +840,35 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
         }
         return st;
     }
-    inbuf b;
-    ev_status st = inbuf_open(path, &b, err);
+    input *in;
+    ev_status st = input_open(path, o->block_bytes, &in, err);
     if (st != EV_OK)
         return st;
+    o->compression = input_compression(in);
     store_rows rows = {0};
-    st = parse_bytes(path, b.p, b.n, b.fd, o, f, &rows, err);
-    inbuf_free(&b);
-    if (st != EV_OK)
-        return st;
-    char *abs = realpath(path, NULL);
-    st = store_from_rows(&rows, abs ? abs : path, loader_format_name(o->detected), &o->n_duplicates, out, err);
+    const char *p;
+    size_t n;
+    int fd;
+    if (input_mapped(in, &p, &n, &fd))
+        st = parse_mapped(path, p, n, fd, o, f, &rows, err);
+    else
+        st = parse_stream(in, input_name(in), o, f, &rows, err);
+    char *abs = NULL;
+    const char *member = input_member(in);
+    if (st == EV_OK && member) { /* the archive's absolute path and the member: input_name is "ARCHIVE:MEMBER" */
+        char *archive = strndup(input_name(in), strlen(input_name(in)) - strlen(member) - 1);
+        char *aabs = archive ? realpath(archive, NULL) : NULL;
+        abs = aabs ? ev_strdup_printf("%s:%s", aabs, member) : NULL;
+        free(archive);
+        free(aabs);
+    } else if (st == EV_OK) {
+        abs = realpath(path, NULL);
+    }
+    if (st == EV_OK)
+        st = store_from_rows(&rows, abs ? abs : input_name(in), loader_format_name(o->detected), &o->n_duplicates,
+                             out, err);
     free(abs);
+    input_close(in);
     return st;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonstr.h"
 #include "numparse.h"
 
 cJSON *render_json_float(float f)
@@ -13,11 +14,11 @@ cJSON *render_json_float(float f)
     return cJSON_CreateRaw(buf);
 }
 
-cJSON *render_json_word(const store *s, long row)
+int render_json_add_word(cJSON *obj, const char *key, const store *s, long row)
 {
     size_t l;
     const char *w = store_word(s, (size_t)row, &l);
-    return cJSON_CreateString(w); /* store words are NUL-terminated */
+    return jsonstr_add(obj, key, w, l);
 }
 
 cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k)
@@ -26,7 +27,7 @@ cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k)
     for (size_t j = 0; a && j < k && h[j].row >= 0; j++) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(a, e);
-        cJSON_AddItemToObject(e, "word", render_json_word(s, h[j].row));
+        render_json_add_word(e, "word", s, h[j].row);
         cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
     }
     return a;
@@ -40,7 +41,7 @@ cJSON *render_json_attention(const view_sentence *v, size_t i)
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(a, e);
         cJSON_AddNumberToObject(e, "index", (double)top[j]);
-        cJSON_AddStringToObject(e, "token", v->toks.tokens[top[j]].text);
+        jsonstr_add_cstr(e, "token", v->toks.tokens[top[j]].text);
         cJSON_AddItemToObject(e, "weight", render_json_float(v->A[i * v->n + top[j]]));
     }
     return a;
@@ -52,7 +53,7 @@ cJSON *render_json_head(const view_opts *o)
     static const char *kinds[] = {"identity", "random", "file"};
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "kind", kinds[h->kind]);
-    cJSON_AddStringToObject(j, "description", h->description ? h->description : "");
+    jsonstr_add_cstr(j, "description", h->description);
     cJSON_AddNumberToObject(j, "d_model", (double)h->d_model);
     cJSON_AddNumberToObject(j, "d_k", (double)h->d_k);
     cJSON_AddBoolToObject(j, "w_o", h->w_o != NULL);
@@ -68,7 +69,7 @@ cJSON *render_json_head(const view_opts *o)
 cJSON *render_json_vectors(const store *s, const char *vectors_path)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "path", vectors_path ? vectors_path : "");
+    jsonstr_add_cstr(j, "path", vectors_path);
     cJSON_AddNumberToObject(j, "words", (double)store_size(s));
     cJSON_AddNumberToObject(j, "dim", (double)store_dim(s));
     return j;
@@ -80,22 +81,22 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return NULL;
-    cJSON_AddStringToObject(root, "sentence", v->text);
+    jsonstr_add_cstr(root, "sentence", v->text);
     cJSON *toks = cJSON_AddArrayToObject(root, "tokens");
     for (size_t i = 0; toks && i < n; i++) {
         const tok_token *t = &v->toks.tokens[i];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(toks, e);
         cJSON_AddNumberToObject(e, "index", (double)i);
-        cJSON_AddStringToObject(e, "text", t->text);
+        jsonstr_add_cstr(e, "text", t->text);
         cJSON *span = cJSON_AddArrayToObject(e, "span");
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->begin));
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->end));
         cJSON_AddStringToObject(e, "status", tok_status_name(t->status));
         if (t->status != TOK_OOV) {
-            cJSON_AddItemToObject(e, "word", render_json_word(s, t->row));
+            render_json_add_word(e, "word", s, t->row);
             if (t->fallback)
-                cJSON_AddStringToObject(e, "fallback", t->fallback);
+                jsonstr_add_cstr(e, "fallback", t->fallback);
         }
         cJSON_AddItemToObject(e, "static_neighbors",
                               t->status == TOK_OOV ? cJSON_CreateArray() : render_json_hits(s, v->static_nb + i * k, k));
@@ -122,7 +123,7 @@ cJSON *render_json_error(size_t line, const char *message, int code)
 {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "line", (double)line);
-    cJSON_AddStringToObject(e, "error", message ? message : "error");
+    jsonstr_add_cstr(e, "error", message ? message : "error");
     cJSON_AddNumberToObject(e, "code", code);
     return e;
 }

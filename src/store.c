@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonstr.h"
 #include "outfile.h"
 #include "parallel.h"
 #include "safetensors.h"
@@ -602,7 +603,7 @@ static cJSON *cache_header(const store *s)
     cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
     int bad = !meta;
     for (size_t i = 0; !bad && i < s->n_meta; i++)
-        bad = !cJSON_AddStringToObject(meta, s->meta[i].key, s->meta[i].value);
+        bad = jsonstr_add_cstr(meta, s->meta[i].key, s->meta[i].value) != 0; /* a path may not be UTF-8 */
     bad = bad || st_add_tensor(hdr, "vocab_offsets", "I64", sh_off, 1, &pos) ||
           st_add_tensor(hdr, "vectors", "F32", sh_vec, 2, &pos) ||
           st_add_tensor(hdr, "norms", "F32", sh_norm, 1, &pos) ||

@@ -34,6 +34,10 @@ while IFS= read -r line; do
         why="the error does not start with 'embvsattn: ': $(head -c 200 "$tmp/err")"
     elif [ "$want" != 7 ] && [ -s "$tmp/out" ]; then
         why="output on stdout despite the error: $(head -c 200 "$tmp/out")"
+    elif [ "$1" = convert ] && [ -e "${!#}" ]; then
+        why="convert failed but left ${!#} behind"
+    elif [ "$1" = convert ] && ls "$(dirname "${!#}")"/*.tmp.* >/dev/null 2>&1; then
+        why="convert failed but left a temporary file behind"
     fi
     if [ -z "$why" ]; then echo "PASS bad-input $name"; else echo "FAIL bad-input $name: $why"; fi
 done <"$T/cases"

@@ -200,7 +200,9 @@ static void test_text_edge_cases(void)
     write_str("absurd.bin", "1000000000 100\nab");
     expect_fail("absurd.bin", VF_AUTO, EV_ERR_FORMAT, "header claims 1000000000 words", NULL);
     write_str("absurd.vec", "1000000000 1000000000\na 1\n");
-    expect_fail("absurd.vec", VF_W2V_TEXT, EV_ERR_FORMAT, "header claims dimension", NULL);
+    expect_fail("absurd.vec", VF_W2V_TEXT, EV_ERR_FORMAT, "absurd.vec:2: expected 1000000000 values after 'a' (the header's dimension), found 1", NULL);
+    write_str("absurd-norow.vec", "1000000000 1000000000\n");
+    expect_fail("absurd-norow.vec", VF_W2V_TEXT, EV_ERR_FORMAT, "header claims dimension 1000000000, but the file has only 0 bytes after it", NULL);
     write_str("badhdr.vec", "abc def\n");
     expect_fail("badhdr.vec", VF_W2V_TEXT, EV_ERR_FORMAT, ":1: expected a word2vec header", NULL);
     expect_fail("missing-file", VF_AUTO, EV_ERR_IO, "cannot open", NULL);

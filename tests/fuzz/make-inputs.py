@@ -214,6 +214,8 @@ def bad_inputs():
     bad("bin-inf.bin", w2v_bin([(b"a", [1.0, float("-inf")])]))
     bad("bin-extra-data.bin", w2v_bin(BIN_ROWS, header="2 3\n"))
     bad("bin-empty-word.bin", b"1 2\n " + f32([1.0, 2.0]) + b"\n")
+    bad("bin-huge-dim.bin", b"1 100000000\na " + f32([1.0]) + b"\n")
+    bad("bin-limit-short.bin", w2v_bin([(b"a", [1.0, 2.0]), (b"b", [3.0, 4.0]), (b"c", [5.0, 6.0])], header="9 2\n"))
     bad("cache-header-length.safetensors", struct.pack("<Q", 1 << 40) + b"{}" + b"\0" * 90)
     bad("cache-not-json.safetensors", struct.pack("<Q", 8) + b"{not json" + b"\0" * 47)
     bad("cache-missing-tensor.safetensors",

@@ -1,0 +1,97 @@
+/* loader_internal — what the loader's two files share: loader.c (formats, detection, the parallel parser of mapped
+ * text, entry points, writers) and loader_stream.c (the reader of streamed bytes, the text parser fed from it and
+ * the one word2vec binary parser). Not for other modules. */
+#ifndef LOADER_INTERNAL_H
+#define LOADER_INTERNAL_H
+
+#include <stddef.h>
+
+#include "input.h"
+#include "loader.h"
+
+#define LOADER_PROGRESS_STEP (32u << 20) /* bytes between progress calls */
+
+static inline int loader_is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* One parser's work on text rows (a range of a mapped file, or the whole of a stream). */
+typedef struct {
+    /* input */
+    const char *path;
+    const char *begin, *end; /* whole lines (mapped ranges) */
+    int fd;                  /* ≥ 0: read [begin, end) from this file, at file_off, in chunks (not from memory) */
+    size_t file_off;
+    size_t line;             /* 1-based line number of begin; then of the next line to parse */
+    size_t dim;
+    size_t max_rows;         /* stop after this many rows */
+    float *vectors;          /* where row 0 of this range goes: (max_rows, dim) */
+    int dim_from_header;
+    const char *numbers_line; /* GloVe whose line 1 is only numbers (≥ 3): that line, quoted, for line 2's error */
+    loader_progress_fn progress;
+    void *progress_ctx;
+    /* output */
+    size_t rows;
+    char *words;             /* this range's words, NUL-terminated, concatenated */
+    size_t words_len, words_cap;
+    size_t *offsets;         /* (max_rows + 1), relative to words */
+    size_t newlines;         /* in the range (counted before parsing) */
+    ev_status status;
+    ev_error err;
+} text_job;
+
+/* Parses whole lines of [p, end) into j (rows up to j->max_rows); sets j->status and j->err on error. */
+void loader_text_run(text_job *j, const char *p, const char *end);
+
+/* The GloVe dimension from the first non-blank line of [p, end) (which must hold that line whole, or end at the end
+ * of the input; line: the line number of p): sets *dim and *numbers (malloc'd quote of line 1 when it is only
+ * unsigned integers, ≥ 3 of them; else NULL). Errors: only blank lines, one field, a leading blank. */
+ev_status loader_glove_dim(const char *path, size_t line, const char *p, const char *end, size_t *dim, char **numbers,
+                           ev_error *err);
+
+/* Checks the first non-blank line of [p, end) (line number line; [p, end) holds it whole or ends at the end of the
+ * input) against dim before anything is allocated for dim: the error the parser would give for a leading blank or a
+ * count of values that is not dim. EV_OK when there is no such line. */
+ev_status loader_first_row(const char *path, size_t line, const char *p, const char *end, size_t dim, int from_header,
+                           ev_error *err);
+
+/* ---- a stream's bytes as a contiguous window (loader_stream.c) ----------------------------------------------- */
+
+typedef struct {
+    input *in;
+    const char *p;           /* the window: n unread bytes, contiguous */
+    size_t n;
+    size_t off;              /* offset of p in the (decompressed) stream */
+    const char *rest;        /* when the window is staged in buf: the unread rest of the current block */
+    size_t rest_n;
+    char *buf;               /* staging for bytes that straddle blocks */
+    size_t cap;
+    int staged, eof;
+    ev_status st;            /* a read or decompression error, with err */
+    ev_error err;
+} sreader;
+
+/* A reader over in (not owned). */
+void sreader_init(sreader *r, input *in);
+
+/* Frees the staging buffer and the error. */
+void sreader_free(sreader *r);
+
+/* Makes the window at least need bytes long, or all that is left. Returns 0, or -1 on a read error (r->st). */
+int sreader_fill(sreader *r, size_t need);
+
+/* Makes the window hold count bytes equal to c, or all that is left. Returns 0, or -1 on a read error. */
+int sreader_fill_to(sreader *r, char c, size_t count);
+
+/* Consumes k ≤ r->n bytes of the window. */
+void sreader_advance(sreader *r, size_t k);
+
+/* Text rows from the stream (its header, if any, already consumed: the window starts at line first_line).
+ * header_dim 0: GloVe. */
+ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, size_t header_count, size_t header_dim,
+                             const loader_opts *o, store_rows *out, ev_error *err);
+
+/* word2vec binary rows (the header line consumed); total is the input's size when known (0: a stream), for the check
+ * of the header's claims before allocating. */
+ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t dim, size_t total,
+                            const loader_opts *o, store_rows *out, ev_error *err);
+
+#endif
