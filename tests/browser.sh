@@ -5,7 +5,7 @@
 #   EMBVSATTN  the binary under test (default ./embvsattn); the vectors are the CLI's default (the fetched GloVe)
 #              unless EMBVSATTN_VECTORS says otherwise.
 #   CHROMIUM   the browser (default /usr/bin/chromium)
-# Prints one PASS/FAIL line per check. scripts/setup.sh installs chromium, libxml2-utils and the npm package.
+# Prints one PASS/FAIL line per check. scripts/setup-tests.sh installs chromium, libxml2-utils and the npm package.
 set -eu
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ] && command -v npm >/dev/n
 fi
 [ -d tests/browser/node_modules/playwright-core ] || missing="$missing playwright-core(npm ci in tests/browser)"
 if [ -n "$missing" ]; then
-    fail "setup: missing$missing (run scripts/setup.sh)"
+    fail "setup: missing$missing (run scripts/setup-tests.sh)"
     exit 0
 fi
 
