@@ -6,7 +6,7 @@
 #   chromium, a font and xmllint (the browser tier), wordnet-base and fortunes (the trained head's corpora,
 #   scripts/fetch-corpus.sh), fasttext and GNU parallel; and tests/browser's npm packages (npm ci: playwright-core,
 #   which drives /usr/bin/chromium; no browser is downloaded).
-#   --bench   also what make bench needs: hyperfine, GNU time and python3-torch
+#   --bench   also what make bench and make fixtures need: hyperfine, GNU time and python3-torch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=0
