@@ -80,7 +80,7 @@ test: $(BIN) $(UNIT) vectors
 .PHONY: check
 check:
 	scripts/setup-tests.sh
-	$(MAKE) test
+	@$(MAKE) --no-print-directory test
 
 vectors: $(BIN)
 	EMBVSATTN_BIN=$(abspath $(BIN)) scripts/fetch-vectors.sh
