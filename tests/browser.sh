@@ -69,4 +69,10 @@ if [ -n "$hits" ]; then fail "self-contained: $hits"; else
 
 mkdir -p "$artifacts"
 cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true
-NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1 || true
+# test.js prints a FAIL line for each failed check and exits 1; a run that ends before any check (node too old for
+# playwright-core, a module missing) prints none, so its exit status becomes one FAIL instead of no line at all.
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "test.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi
