@@ -83,6 +83,12 @@ unit: $(UNIT)
 test: $(BIN) $(UNIT) vectors
 	EMBVSATTN=$(BIN) BUILD=$(BUILD) tests/run.sh
 
+# The README's test command: installs what the tests need (scripts/setup-tests.sh, idempotent), then runs them.
+.PHONY: check
+check:
+	scripts/setup-tests.sh
+	@$(MAKE) --no-print-directory test
+
 vectors: $(BIN)
 	EMBVSATTN_BIN=$(abspath $(BIN)) scripts/fetch-vectors.sh
 

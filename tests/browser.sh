@@ -5,7 +5,7 @@
 #   EMBVSATTN  the binary under test (default ./embvsattn); the vectors are the CLI's default (the fetched GloVe)
 #              unless EMBVSATTN_VECTORS says otherwise.
 #   CHROMIUM   the browser (default /usr/bin/chromium)
-# Prints one PASS/FAIL line per check. scripts/setup.sh installs chromium, libxml2-utils and the npm package.
+# Prints one PASS/FAIL line per check. scripts/setup-tests.sh installs chromium, libxml2-utils and the npm package.
 set -eu
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ] && command -v npm >/dev/n
 fi
 [ -d tests/browser/node_modules/playwright-core ] || missing="$missing playwright-core(npm ci in tests/browser)"
 if [ -n "$missing" ]; then
-    fail "setup: missing$missing (run scripts/setup.sh)"
+    fail "setup: missing$missing (run scripts/setup-tests.sh)"
     exit 0
 fi
 
@@ -69,4 +69,10 @@ if [ -n "$hits" ]; then fail "self-contained: $hits"; else
 
 mkdir -p "$artifacts"
 cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true
-NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1 || true
+# test.js prints a FAIL line for each failed check and exits 1; a run that ends before any check (node too old for
+# playwright-core, a module missing) prints none, so its exit status becomes one FAIL instead of no line at all.
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "test.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi
