@@ -16,8 +16,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -842,7 +840,6 @@ typedef struct {
     size_t m, k, R, B;
     const long *exclude;   /* (m, n_exclude) */
     size_t n_exclude;
-    atomic_size_t *next;   /* the next block, shared */
     candidate_fn cand;
     lanes_fn lanes;        /* set: tiles in lanes of 16 queries (m ≤ TOPK_LANES_MAX), else rows */
     sim_hit *hits;         /* (m, k) this worker's heaps */
@@ -850,9 +847,10 @@ typedef struct {
     int nomem;
 } topk_worker;
 
-static void *topk_worker_run(void *arg)
+/* A worker of parallel_blocks; ctx is the array of workers. */
+static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
 {
-    topk_worker *w = arg;
+    topk_worker *w = (topk_worker *)ctx + tid;
     size_t d = store_dim(w->s), m = w->m, B = w->B, nblocks = (w->R + B - 1) / B, b;
     size_t groups = (m + 15) / 16, nex = w->n_exclude;
     const float *X = store_vectors(w->s);
@@ -863,9 +861,9 @@ static void *topk_worker_run(void *arg)
         free(T);
         free(inv);
         free(pack);
-        return NULL;
+        return;
     }
-    while ((b = atomic_fetch_add(w->next, 1)) < nblocks) {
+    while ((b = parallel_next(q)) < nblocks) {
         size_t lo = b * B, nb = w->R - lo < B ? w->R - lo : B;
         if (m == 1)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.f, X + lo * d, (int)d, w->Q, 1, 0.f, T, 1);
@@ -888,7 +886,6 @@ static void *topk_worker_run(void *arg)
     free(T);
     free(inv);
     free(pack);
-    return NULL;
 }
 
 ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, size_t restrict_n, const long *exclude,
@@ -918,33 +915,24 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
         return ev_fail(err, EV_ERR_NOMEM, "top-k: %zu queries × %zu answers are too many", m, k);
     float *Q = malloc(m * d * sizeof *Q + 1);
     topk_worker *wk = calloc((size_t)nthreads, sizeof *wk);
-    pthread_t *tid = calloc((size_t)nthreads, sizeof *tid);
     sim_hit *hits = malloc((size_t)nthreads * m * k * sizeof *hits);
     topk_heap *heaps = malloc((size_t)nthreads * m * sizeof *heaps);
     ev_status st = EV_OK;
-    if (!Q || !wk || !tid || !hits || !heaps) {
+    if (!Q || !wk || !hits || !heaps) {
         st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for %zu queries", m);
         goto out;
     }
     if ((st = topk_prepare(s, queries, m, k, Q, err)) != EV_OK)
         goto out;
-    atomic_size_t next;
-    atomic_init(&next, 0);
     candidate_fn cand = pick_candidate_fn();
     lanes_fn lanes_next = lanes ? pick_lanes_fn() : NULL;
     for (int t = 0; t < nthreads; t++) {
-        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, &next, cand, lanes_next, hits + (size_t)t * m * k,
+        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, cand, lanes_next, hits + (size_t)t * m * k,
                               heaps + (size_t)t * m, 0};
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};
     }
-    int started = 1;
-    for (int t = 1; t < nthreads; t++, started++)
-        if (pthread_create(&tid[t], NULL, topk_worker_run, &wk[t]) != 0)
-            break;
-    topk_worker_run(&wk[0]); /* also takes the blocks of workers that could not start */
-    for (int t = 1; t < started; t++)
-        pthread_join(tid[t], NULL);
+    int started = parallel_blocks(nthreads, (R + B - 1) / B, topk_worker_run, wk);
     for (int t = 0; t < started; t++)
         if (wk[t].nomem)
             st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for the score tiles");
@@ -958,7 +946,6 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
 out:
     free(Q);
     free(wk);
-    free(tid);
     free(hits);
     free(heaps);
     return st;
@@ -1642,7 +1629,6 @@ struct eval_worker {
     size_t nq;
     size_t rows;         /* the rows considered (the first R) */
     size_t block;        /* rows per tile */
-    atomic_size_t *next; /* the next block to take, shared by the workers (blocks go to whoever is free) */
     sim_method method;
     block_scan_fn scan;
     sim_hit *top;        /* (nq, EVAL_K) best first, row -1 = empty slot */
@@ -1685,9 +1671,10 @@ static block_scan_fn pick_scan(sim_method method)
 /* ---- the blocked pass: workers over ranges of the vocabulary ---------------------------------------------- */
 
 
-static void *eval_worker_run(void *arg)
+/* A worker of parallel_blocks (blocks go to whoever is free); ctx is the array of workers. */
+static void eval_worker_run(void *ctx, parallel_queue *queue, int tid)
 {
-    eval_worker *w = arg;
+    eval_worker *w = (eval_worker *)ctx + tid;
     const store *s = w->s;
     size_t d = store_dim(s), nW = w->nW;
     size_t B = w->block;
@@ -1696,7 +1683,7 @@ static void *eval_worker_run(void *arg)
         w->nomem = 1;
         free(xh);
         free(T);
-        return NULL;
+        return;
     }
     for (size_t q = 0; q < w->nq; q++) {
         w->floor[q] = -INFINITY;
@@ -1706,7 +1693,7 @@ static void *eval_worker_run(void *arg)
     const float *sn = store_norms(s);
     size_t nblocks = (w->rows + B - 1) / B, b;
     /* each worker takes blocks in increasing order, so rows reach its lists in increasing order (ties: lower row) */
-    while ((b = atomic_fetch_add(w->next, 1)) < nblocks) {
+    while ((b = parallel_next(queue)) < nblocks) {
         size_t lo = b * B, nb = w->rows - lo < B ? w->rows - lo : B;
         for (size_t j = 0; j < nb; j++) { /* unit rows: the tile is then cosines */
             const float *x = store_row(s, lo + j);
@@ -1725,7 +1712,6 @@ static void *eval_worker_run(void *arg)
     }
     free(xh);
     free(T);
-    return NULL;
 }
 
 /* gensim's choice among its top answers h (n ≤ 5, best first): the first whose upper-case form is none of the
@@ -1842,29 +1828,19 @@ static ev_status blocked_pass(const store *s, size_t R, const sim_eval_opts *o, 
         return ev_fail(err, EV_ERR_NOMEM, "%zu questions are too many", na);
     float *W = malloc(nW * d * sizeof *W + 1), *floors = malloc((size_t)nthreads * na * sizeof *floors);
     eval_worker *wk = calloc((size_t)nthreads, sizeof *wk);
-    pthread_t *tid = calloc((size_t)nthreads, sizeof *tid);
     a->top = malloc((size_t)nthreads * na * EVAL_K * sizeof *a->top);
     ev_status st = EV_OK;
-    if (!W || !floors || !wk || !tid || !a->top) {
+    if (!W || !floors || !wk || !a->top) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory for the score tiles");
         goto out;
     }
     for (size_t i = 0; i < nW; i++)
         row_unit(s, (size_t)a->words[i], W + i * d);
     block_scan_fn scan = pick_scan(o->method);
-    atomic_size_t next;
-    atomic_init(&next, 0);
     for (int t = 0; t < nthreads; t++)
-        wk[t] = (eval_worker){s, W, nW, a->qw, a->qr, na, R, B, &next, o->method, scan,
-                              a->top + (size_t)t * na * EVAL_K, floors + (size_t)t * na,
-                              t == 0 ? o->progress : NULL, o->progress_ctx, 0};
-    int started = 1;
-    for (int t = 1; t < nthreads; t++, started++)
-        if (pthread_create(&tid[t], NULL, eval_worker_run, &wk[t]) != 0)
-            break;
-    eval_worker_run(&wk[0]); /* with threads that could not start, this one takes all their blocks too */
-    for (int t = 1; t < started; t++)
-        pthread_join(tid[t], NULL);
+        wk[t] = (eval_worker){s, W, nW, a->qw, a->qr, na, R, B, o->method, scan, a->top + (size_t)t * na * EVAL_K,
+                              floors + (size_t)t * na, t == 0 ? o->progress : NULL, o->progress_ctx, 0};
+    int started = parallel_blocks(nthreads, nblocks, eval_worker_run, wk);
     a->nthreads = started; /* the lists of workers that never started are not looked at */
     for (int t = 0; t < started; t++)
         if (wk[t].nomem)
@@ -1873,7 +1849,6 @@ out:
     free(W);
     free(floors);
     free(wk);
-    free(tid);
     return st;
 }
 
