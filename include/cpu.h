@@ -10,6 +10,14 @@
 
 #include "ev_error.h"
 
+/* 1 where the x86 kernels are compiled (x86-64 with GCC or Clang: target attributes, __builtin_cpu_supports and
+ * <immintrin.h>), else 0: every level is then CPU_SIMD_C. A file with kernels includes <immintrin.h> under it. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CPU_X86 1
+#else
+#define CPU_X86 0
+#endif
+
 typedef enum { CPU_SIMD_C = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 } cpu_simd;
 
 /* The level kernels use: the CPU's widest, capped by EMBVSATTN_SIMD. Read once (thread-safe); an unknown value of

@@ -29,11 +29,8 @@
 #include "parallel.h"
 #include "utf8.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if CPU_X86
 #include <immintrin.h>
-#define SIM_X86 1
-#else
-#define SIM_X86 0
 #endif
 
 /* Exactness note: gensim's arithmetic is reproduced with separately rounded float32 operations; this file must
@@ -585,7 +582,7 @@ static int is_excluded(const long *ex, size_t nex, long row)
 /* The kernels this process runs (cpu.h): 2 AVX-512, 1 AVX2, 0 plain C (always 0 off x86). */
 static int simd_level(void) { return (int)cpu_simd_level(); }
 
-#if SIM_X86
+#if CPU_X86
 /* The same, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows done. */
 __attribute__((target("avx512f"))) static size_t inverse_norms_avx512(const float *sn, size_t nb, float *inv)
 {
@@ -606,7 +603,7 @@ static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv
 {
     const float *sn = store_norms(s);
     size_t j = 0;
-#if SIM_X86
+#if CPU_X86
     if (simd_level() == 2)
         j = inverse_norms_avx512(sn + lo, nb, inv);
 #endif
@@ -625,7 +622,7 @@ static size_t next_candidate_c(const float *y, const float *inv, size_t j0, size
     return n;
 }
 
-#if SIM_X86
+#if CPU_X86
 __attribute__((target("avx2"))) static size_t next_candidate_avx2(const float *y, const float *inv, size_t j,
                                                                    size_t n, float lim)
 {
@@ -657,7 +654,7 @@ typedef size_t (*candidate_fn)(const float *y, const float *inv, size_t j, size_
 
 static candidate_fn pick_candidate_fn(void)
 {
-#if SIM_X86
+#if CPU_X86
     static const candidate_fn by_level[] = {next_candidate_c, next_candidate_avx2, next_candidate_avx512};
     return by_level[simd_level()];
 #else
@@ -683,7 +680,7 @@ static size_t next_lanes_c(const float *T, const float *inv, size_t j, size_t n,
     return n;
 }
 
-#if SIM_X86
+#if CPU_X86
 __attribute__((target("avx2"))) static size_t next_lanes_avx2(const float *T, const float *inv, size_t j, size_t n,
                                                                const float *lim, unsigned want, unsigned *hit)
 {
@@ -725,7 +722,7 @@ typedef size_t (*lanes_fn)(const float *T, const float *inv, size_t j, size_t n,
 
 static lanes_fn pick_lanes_fn(void)
 {
-#if SIM_X86
+#if CPU_X86
     static const lanes_fn by_level[] = {next_lanes_c, next_lanes_avx2, next_lanes_avx512};
     return by_level[simd_level()];
 #else
@@ -1499,7 +1496,7 @@ static inline float scan_mul_c(const float *a, const float *b, const float *c, s
     return fl;
 }
 
-#if SIM_X86
+#if CPU_X86
 /* The lanes of s (stored) whose bit is set in mask, rows row0 + lane. */
 static float offer_lanes(const float *s, unsigned mask, size_t row0, float fl, const long *ex, sim_hit *top)
 {
@@ -1626,7 +1623,7 @@ struct eval_worker {
     }
 DEFINE_BLOCK_SCAN(block_add_c, , scan_add_c)
 DEFINE_BLOCK_SCAN(block_mul_c, , scan_mul_c)
-#if SIM_X86
+#if CPU_X86
 DEFINE_BLOCK_SCAN(block_add_avx2, __attribute__((target("avx2"))), scan_add_avx2)
 DEFINE_BLOCK_SCAN(block_mul_avx2, __attribute__((target("avx2"))), scan_mul_avx2)
 DEFINE_BLOCK_SCAN(block_add_avx512, __attribute__((target("avx512f"))), scan_add_avx512)
@@ -1635,7 +1632,7 @@ DEFINE_BLOCK_SCAN(block_mul_avx512, __attribute__((target("avx512f"))), scan_mul
 
 static block_scan_fn pick_scan(sim_method method)
 {
-#if SIM_X86
+#if CPU_X86
     static const block_scan_fn add[] = {block_add_c, block_add_avx2, block_add_avx512};
     static const block_scan_fn mul[] = {block_mul_c, block_mul_avx2, block_mul_avx512};
     return (method == SIM_MUL ? mul : add)[simd_level()];
