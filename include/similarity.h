@@ -120,11 +120,6 @@ ev_status sim_doesnt_match(const store *s, const long *rows /*(n)*/, size_t n, f
 
 /* ---- evaluations --------------------------------------------------------------------------------------- */
 
-/* Python's str.upper() of the UTF-8 bytes w[0..n) (Unicode 14 full case mapping: 'ß' → "SS", 'ı' → 'I' …), the way
- * gensim's case-insensitive evaluations compare words. Invalid UTF-8 bytes are copied unchanged. Returns a malloc'd
- * NUL-terminated string (length in *out_len, may be NULL), NULL when out of memory. */
-char *sim_upper(const char *w, size_t n, size_t *out_len);
-
 typedef struct {
     size_t restrict_n;        /* rows considered: the first restrict_n (0 = gensim's default, 300000) */
     sim_method method;        /* SIM_ADD as gensim; SIM_MUL scores by 3CosMul instead (not in gensim) */

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "loader.h"
+#include "pytext.h"
 #include "similarity.h"
 
 #define FIX "tests/fixtures/similarity/"
@@ -179,13 +180,13 @@ static void test_norms_and_upper(const store *s, const cJSON *exp)
     {
         const char *w = cJSON_GetArrayItem(e, 0)->valuestring, *want = cJSON_GetArrayItem(e, 1)->valuestring;
         size_t n;
-        char *u = sim_upper(w, strlen(w), &n);
+        char *u = pytext_upper(w, strlen(w), &n);
         CHECK(u && n == strlen(want) && strcmp(u, want) == 0, "upper('%s') = '%s', Python says '%s'", w, u ? u : "?",
               want);
         free(u);
     }
     size_t n;
-    char *u = sim_upper("a\xff\xc3", 3, &n); /* invalid UTF-8 copied unchanged */
+    char *u = pytext_upper("a\xff\xc3", 3, &n); /* invalid UTF-8 copied unchanged */
     CHECK(u && n == 3 && memcmp(u, "A\xff\xc3", 3) == 0, "upper of invalid UTF-8");
     free(u);
 }
