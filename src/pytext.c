@@ -371,8 +371,9 @@ ev_status pytext_check_utf8(const char *path, size_t line, const char *p, size_t
         uint32_t cp;
         size_t l = utf8_decode((const unsigned char *)p + i, n - i, &cp);
         if (l == 0)
-            return ev_fail(err, EV_ERR_FORMAT, "%s:%zu: expected UTF-8 text, found the byte 0x%02X at byte %zu of the line",
-                           path, line, (unsigned char)p[i], i + 1);
+            return ev_fail(err, EV_ERR_FORMAT,
+                           "%s:%zu: expected UTF-8 text, found the byte 0x%02X at byte %zu of the line", path, line,
+                           (unsigned char)p[i], i + 1);
         i += l;
     }
     return EV_OK;

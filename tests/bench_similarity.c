@@ -16,7 +16,7 @@
  *   scan_s_1t, scan_s         one scan: for every question, (b + c) - a and a running max over all 300,000 rows
  *                             from a cache-resident tile (1 thread; ideal over THREADS threads)
  *   floor_s                   sgemm_s + scan_s
- *   eval_s                    sim_eval_analogies (restrict 300000) in process, once
+ *   eval_s                    eval_analogies (restrict 300000) in process, once
  *   gemm_nt_gflops            gemm_nt (the batched top-k's kernel) on THREADS threads: 1,280 queries (a --batch
  *                             group) × 30,000 rows in blocks of 256, as sim_topk tiles them; best of 3
  */
@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eval_gensim.h"
 #include "gemm_nt.h"
 #include "loader.h"
 #include "parallel.h"
@@ -343,15 +344,15 @@ int main(int argc, char **argv)
 
     /* the real thing, in process (after OpenBLAS's threads from the sgemm above have gone to sleep) */
     nanosleep(&(struct timespec){0, 300000000}, NULL);
-    sim_eval_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL};
-    sim_analogy_eval ev;
+    eval_analogies_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL};
+    eval_analogies_result ev;
     t0 = now();
-    if (sim_eval_analogies(s, argv[2], &eo, &ev, &err) != EV_OK) {
+    if (eval_analogies(s, argv[2], &eo, &ev, &err) != EV_OK) {
         fprintf(stderr, "bench_similarity: %s\n", err.msg);
         return 4;
     }
     printf("eval_s %.4f\neval_correct %zu\neval_total %zu\n", now() - t0, ev.correct, ev.total);
-    sim_analogy_eval_free(&ev);
+    eval_analogies_free(&ev);
 
     /* the batch's kernel: a group's contextual queries against the trained head's candidates */
     gemm_job gj = {store_vectors(s), d, V < 30000 ? V : 30000, NULL};

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "eval_gensim.h"
 #include "loader.h"
 #include "pytext.h"
 #include "similarity.h"
@@ -278,7 +279,7 @@ static void test_queries(const store *s, const cJSON *exp)
     ev_error_clear(&err);
 }
 
-static void check_sections(const sim_analogy_eval *ev, const cJSON *sections, const char *what)
+static void check_sections(const eval_analogies_result *ev, const cJSON *sections, const char *what)
 {
     CHECK(ev->n_sections == (size_t)cJSON_GetArraySize(sections), "%s: %zu sections, gensim %d", what, ev->n_sections,
           cJSON_GetArraySize(sections));
@@ -300,11 +301,11 @@ static void test_evaluations(const store *s, const cJSON *exp)
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_analogies"))
     {
         for (int threads = 1; threads <= 3; threads++) {
-            sim_eval_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL};
-            sim_analogy_eval ev;
+            eval_analogies_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL};
+            eval_analogies_result ev;
             char what[64];
             snprintf(what, sizeof what, "analogies restrict %zu, %d threads", o.restrict_n, threads);
-            CHECK(sim_eval_analogies(s, FIX "questions.txt", &o, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+            CHECK(eval_analogies(s, FIX "questions.txt", &o, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
             ev_error_clear(&err);
             check_sections(&ev, cJSON_GetObjectItem(e, "sections"), what);
             CHECK(ev.correct == (size_t)cJSON_GetObjectItem(e, "correct")->valueint &&
@@ -315,24 +316,24 @@ static void test_evaluations(const store *s, const cJSON *exp)
             CHECK(ev.oov == ev.questions - ev.total, "%s: oov %zu", what, ev.oov);
             CHECK(ev.sem_total + ev.syn_total == ev.total && ev.sem_correct + ev.syn_correct == ev.correct,
                   "%s: semantic/syntactic split", what);
-            sim_analogy_eval_free(&ev);
+            eval_analogies_free(&ev);
         }
     }
     const cJSON *mul = cJSON_GetObjectItem(exp, "eval_analogies_mul");
-    sim_eval_opts om = {0, SIM_MUL, 2, NULL, NULL};
-    sim_analogy_eval ev;
-    CHECK(sim_eval_analogies(s, FIX "questions.txt", &om, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    eval_analogies_opts om = {0, SIM_MUL, 2, NULL, NULL};
+    eval_analogies_result ev;
+    CHECK(eval_analogies(s, FIX "questions.txt", &om, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
     check_sections(&ev, cJSON_GetObjectItem(mul, "sections"), "analogies 3CosMul");
     CHECK(ev.n_oov_words == 1 && strcmp(ev.oov_words[0], "NOSUCHWORD") == 0, "oov words %zu", ev.n_oov_words);
-    sim_analogy_eval_free(&ev);
-    sim_analogy_eval_free(NULL);
+    eval_analogies_free(&ev);
+    eval_analogies_free(NULL);
 
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_pairs"))
     {
         size_t r = (size_t)cJSON_GetObjectItem(e, "restrict")->valueint;
-        sim_pairs_eval pe;
-        CHECK(sim_eval_pairs(s, FIX "pairs.tsv", r, &pe, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+        eval_pairs_result pe;
+        CHECK(eval_pairs(s, FIX "pairs.tsv", r, &pe, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
         ev_error_clear(&err);
         double p = cJSON_GetObjectItem(e, "pearson")->valuedouble, sp = cJSON_GetObjectItem(e, "spearman")->valuedouble,
                oov = cJSON_GetObjectItem(e, "oov_ratio")->valuedouble;
@@ -341,9 +342,9 @@ static void test_evaluations(const store *s, const cJSON *exp)
               pe.spearman, pe.oov_ratio, p, sp, oov);
         CHECK(pe.invalid == 3, "pairs: %zu invalid lines (only two, four fields, bad score; not the comment, not the blank)",
               pe.invalid);
-        sim_pairs_eval_free(&pe);
+        eval_pairs_free(&pe);
     }
-    sim_pairs_eval_free(NULL);
+    eval_pairs_free(NULL);
 
     /* Python's float() on the score field: which lines count */
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "float"))
@@ -356,14 +357,14 @@ static void test_evaluations(const store *s, const cJSON *exp)
         char *body = malloc(n);
         snprintf(body, n, "king\tqueen\t%s\nman\twoman\t1\nking\tman\t2\n", txt);
         char *path = write_tmp("float.tsv", body);
-        sim_pairs_eval pe;
-        ev_status st = sim_eval_pairs(s, path, 0, &pe, &err);
+        eval_pairs_result pe;
+        ev_status st = eval_pairs(s, path, 0, &pe, &err);
         CHECK(st == EV_OK && pe.invalid == (size_t)!valid && pe.pairs == (size_t)(2 + valid),
               "score '%s': %s, %zu invalid (Python: %s)", txt, err.msg ? err.msg : "ok", st == EV_OK ? pe.invalid : 0,
               valid ? "valid" : "invalid");
         ev_error_clear(&err);
         if (st == EV_OK)
-            sim_pairs_eval_free(&pe);
+            eval_pairs_free(&pe);
         unlink(path);
         free(path);
         free(body);
@@ -373,63 +374,63 @@ static void test_evaluations(const store *s, const cJSON *exp)
 static void test_eval_errors(const store *s)
 {
     ev_error err = {0};
-    sim_analogy_eval ev;
-    sim_pairs_eval pe;
-    CHECK(sim_eval_analogies(s, "/nonexistent/q.txt", NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"),
+    eval_analogies_result ev;
+    eval_pairs_result pe;
+    CHECK(eval_analogies(s, "/nonexistent/q.txt", NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"),
           "missing file: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
-    CHECK(sim_eval_analogies(s, tmpdir, NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "is a directory"),
+    CHECK(eval_analogies(s, tmpdir, NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "is a directory"),
           "directory: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
     char *p = write_tmp("nosection.txt", "king queen man woman\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "nosection.txt:1: expected a section"),
+    CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "nosection.txt:1: expected a section"),
           "question before a section: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
     free(p);
     p = write_tmp("utf8.txt", ": s\nking queen man woman\nking \xc3\x28 man woman\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "utf8.txt:3: expected UTF-8"),
+    CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "utf8.txt:3: expected UTF-8"),
           "invalid UTF-8: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
     free(p);
     p = write_tmp("empty.txt", ": only a section\n\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"),
+    CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"),
           "no questions: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
     free(p);
     p = write_tmp("alloov.txt", ": s\nzzz yyy xxx www\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_OK && ev.total == 0 && ev.oov == 1 && ev.n_oov_words == 4,
+    CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_OK && ev.total == 0 && ev.oov == 1 && ev.n_oov_words == 4,
           "all OOV: %s", err.msg ? err.msg : "ok");
     if (!err.msg)
-        sim_analogy_eval_free(&ev);
+        eval_analogies_free(&ev);
     ev_error_clear(&err);
     free(p);
     p = write_tmp("pairs-oov.tsv", "zzz\tking\t1\nyyy\tqueen\t2\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_NOTFOUND, "pairs all OOV: %s", err.msg ? err.msg : "ok");
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_NOTFOUND, "pairs all OOV: %s", err.msg ? err.msg : "ok");
     ev_error_clear(&err);
     free(p);
     p = write_tmp("pairs-none.tsv", "# nothing\nnot a pair\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"), "pairs none: %s",
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"), "pairs none: %s",
           err.msg ? err.msg : "ok");
     ev_error_clear(&err);
     free(p);
     p = write_tmp("pairs-utf8.tsv", "king\tqueen\t1\r\nman\xff\twoman\t2\r\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "pairs-utf8.tsv:2: expected UTF-8"),
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "pairs-utf8.tsv:2: expected UTF-8"),
           "pairs invalid UTF-8: %s", err.msg ? err.msg : "ok");
     ev_error_clear(&err);
     free(p);
     /* one pair, and a constant column: NaN as scipy, no crash */
     p = write_tmp("pairs-one.tsv", "king\tqueen\t1\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 1 && isnan(pe.pearson) && isnan(pe.spearman),
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 1 && isnan(pe.pearson) && isnan(pe.spearman),
           "one pair: %s", err.msg ? err.msg : "ok");
     if (!err.msg)
-        sim_pairs_eval_free(&pe);
+        eval_pairs_free(&pe);
     ev_error_clear(&err);
     free(p);
     p = write_tmp("pairs-const.tsv", "king\tqueen\t1\nman\twoman\t1\nfish\tice\t1\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
           "constant gold: %s", err.msg ? err.msg : "ok");
     if (!err.msg)
-        sim_pairs_eval_free(&pe);
+        eval_pairs_free(&pe);
     ev_error_clear(&err);
     free(p);
 }
