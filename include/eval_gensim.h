@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "ev_error.h"
-#include "similarity.h"
+#include "search.h"
 #include "store.h"
 
 #define EVAL_DEFAULT_RESTRICT 300000 /* gensim's restrict_vocab default for both evaluations */

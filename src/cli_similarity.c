@@ -12,7 +12,7 @@
 #include "cli_internal.h"
 #include "eval_gensim.h"
 #include "numparse.h"
-#include "similarity.h"
+#include "search.h"
 
 #define DEFAULT_K 10 /* gensim's topn */
 

@@ -38,7 +38,7 @@
 #include "gemm_nt.h"
 #include "loader.h"
 #include "parallel.h"
-#include "similarity.h"
+#include "search.h"
 
 #define R_EVAL 300000
 #define TILE 128

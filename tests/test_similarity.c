@@ -13,7 +13,7 @@
 #include "eval_gensim.h"
 #include "loader.h"
 #include "pytext.h"
-#include "similarity.h"
+#include "search.h"
 
 #define FIX "tests/fixtures/similarity/"
 

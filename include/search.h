@@ -11,8 +11,8 @@
  *
  * Nothing here prints or exits: functions return an ev_status and fill an ev_error. Nothing keeps global state.
  */
-#ifndef SIMILARITY_H
-#define SIMILARITY_H
+#ifndef SEARCH_H
+#define SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,20 +1,27 @@
-/* similarity — cosine top-k over the vector store, the stored neighbour lists, analogies and doesnt-match.
- * See include/similarity.h for the contracts and the arithmetic (gensim 4.2 / numpy 1.24 float32) they follow.
- * The evaluations built on it are eval_analogies.c and eval_pairs.c.
+/* search — cosine top-k over the vector store, the neighbour lists stored in the cache, analogies and doesnt-match,
+ * with gensim 4.2's float32 arithmetic (numpy 1.24). See include/search.h for the contracts.
+ *
+ * One job: answering "which rows are nearest to this query" over the whole vocabulary, fast and as gensim ranks them.
+ * The top-k pass, the filter kernels that keep it at memory speed, and the word queries built on it stay together
+ * because they share the heap, the candidate filter and the exact re-scoring; the gensim evaluations, which have
+ * their own blocked pass and scan kernels, are eval_analogies.c and eval_pairs.c.
  *
  * Layout of this file:
- *   2. gensim arithmetic: norms, unit vectors, mean query, similarity
- *   3. top-k selection (k-bounded heap) and sim_topk / sim_topk_naive
- *   4. analogy, doesnt-match
+ *   1. gensim arithmetic: norms, unit vectors, mean query, similarity
+ *   2. top-k: the k-bounded heap, the candidate filter (C, AVX2, AVX-512 kernels), sim_topk and its naive twin
+ *   3. the neighbour lists stored in the cache: building them, answering from them
+ *   4. analogy (3CosAdd, 3CosMul), doesnt-match
+ *
+ * Exactness: gensim's arithmetic is reproduced with separately rounded float32 operations; this file must not be
+ * compiled with floating-point contraction into FMA (-ffp-contract=off, the default of -std=c11).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "similarity.h"
+#include "search.h"
 
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +33,7 @@
 #include <immintrin.h>
 #endif
 
-/* Exactness note: gensim's arithmetic is reproduced with separately rounded float32 operations; this file must
- * not be compiled with floating-point contraction into FMA (-ffp-contract=off, the default of -std=c11). */
-
-#define STACK_DIM 512           /* vectors up to this dimension use stack buffers */
+#define STACK_DIM 512 /* vectors up to this dimension use stack buffers */
 
 size_t sim_rows_considered(const store *s, size_t restrict_n)
 {
@@ -37,7 +41,7 @@ size_t sim_rows_considered(const store *s, size_t restrict_n)
     return restrict_n == 0 || restrict_n > V ? V : restrict_n;
 }
 
-/* ==== 2. gensim arithmetic ================================================================================== */
+/* ==== 1. gensim arithmetic ================================================================================== */
 
 /* numpy's pairwise float32 sum of the squares of v[0..n): 8 accumulators in blocks of ≤ 128, halves above. */
 static float pairwise_squares(const float *v, size_t n)
@@ -165,7 +169,7 @@ static float cos_from_dot(float dot, float norm)
     return isfinite(c) ? c : 0.f;
 }
 
-/* ==== 3. top-k ============================================================================================== */
+/* ==== 2. top-k ============================================================================================== */
 
 int sim_hit_worse(sim_hit a, sim_hit b) { return a.score < b.score || (a.score == b.score && a.row > b.row); }
 
@@ -238,14 +242,12 @@ static int is_excluded(const long *ex, size_t nex, long row)
     return 0;
 }
 
-/* The filter of a block: inv[j] = 1 / (the store's norm of row lo + j), in float; NaN for rows whose norm is so
- * small or large that numpy's float32 norm may underflow or overflow where the store's did not (those always get
- * the exact treatment). Zero rows get 0: their cosine is 0 either way. */
-/* The kernels this process runs (cpu.h): 2 AVX-512, 1 AVX2, 0 plain C (always 0 off x86). */
-static int simd_level(void) { return (int)cpu_simd_level(); }
+/* The candidate filter. Kernels for each level of cpu.h (cpu_simd_level(): plain C, AVX2, AVX-512) compute the same
+ * float32 operations; the tables by_level below are indexed by that level. */
 
 #if CPU_X86
-/* The same, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows done. */
+/* block_inverse_norms, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows
+ * done. */
 __attribute__((target("avx512f"))) static size_t inverse_norms_avx512(const float *sn, size_t nb, float *inv)
 {
     const __m512 lo = _mm512_set1_ps(1e-18f), hi = _mm512_set1_ps(1e18f), one = _mm512_set1_ps(1.f);
@@ -261,12 +263,15 @@ __attribute__((target("avx512f"))) static size_t inverse_norms_avx512(const floa
 }
 #endif
 
+/* The filter of a block: inv[j] = 1 / (the store's norm of row lo + j), in float; NaN for rows whose norm is so
+ * small or large that numpy's float32 norm may underflow or overflow where the store's did not (those always get
+ * the exact treatment). Zero rows get 0: their cosine is 0 either way. */
 static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv /*(nb)*/)
 {
     const float *sn = store_norms(s);
     size_t j = 0;
 #if CPU_X86
-    if (simd_level() == 2)
+    if (cpu_simd_level() == CPU_SIMD_AVX512)
         j = inverse_norms_avx512(sn + lo, nb, inv);
 #endif
     for (; j < nb; j++) {
@@ -318,7 +323,7 @@ static candidate_fn pick_candidate_fn(void)
 {
 #if CPU_X86
     static const candidate_fn by_level[] = {next_candidate_c, next_candidate_avx2, next_candidate_avx512};
-    return by_level[simd_level()];
+    return by_level[cpu_simd_level()];
 #else
     return next_candidate_c;
 #endif
@@ -386,7 +391,7 @@ static lanes_fn pick_lanes_fn(void)
 {
 #if CPU_X86
     static const lanes_fn by_level[] = {next_lanes_c, next_lanes_avx2, next_lanes_avx512};
-    return by_level[simd_level()];
+    return by_level[cpu_simd_level()];
 #else
     return next_lanes_c;
 #endif
@@ -619,7 +624,7 @@ ev_status sim_topk_naive(const store *s, const float *queries, size_t m, size_t 
     return st;
 }
 
-/* ==== 3b. neighbour lists stored in the cache ================================================================ */
+/* ==== 3. neighbour lists stored in the cache ================================================================ */
 
 /* How far the k-th listed score must lie above the list's last one for the list to answer a query alone. The lists
  * are scored by batched gemm_nt, a live search of one word by sgemv: the two differ by a few 1e-7, so a row left off
