@@ -25,7 +25,6 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -34,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "eval_gensim.h"
 #include "gemm_nt.h"
 #include "loader.h"
@@ -56,35 +56,30 @@ typedef struct {
     float sum;
 } pass_job;
 
-/* Reads one float of every 64-byte cache line (the memory system moves whole lines: this is the read bandwidth,
- * without the adds of a full sum becoming the bottleneck). */
-static void *pass_run(void *arg)
+/* Reads one float of every 64-byte cache line of jobs lo … hi-1 (the memory system moves whole lines: this is the
+ * read bandwidth, without the adds of a full sum becoming the bottleneck). A parallel_for range function. */
+static void pass_run(void *ctx, size_t lo, size_t hi, int tid)
 {
-    pass_job *j = arg;
-    float acc[4] = {0};
-    for (size_t i = 0; i + 64 <= j->n; i += 64)
-        for (int k = 0; k < 4; k++)
-            acc[k] += j->p[i + 16 * (size_t)k];
-    j->sum = acc[0] + acc[1] + acc[2] + acc[3];
-    return NULL;
+    (void)tid;
+    for (pass_job *j = (pass_job *)ctx + lo; j < (pass_job *)ctx + hi; j++) {
+        float acc[4] = {0};
+        for (size_t i = 0; i + 64 <= j->n; i += 64)
+            for (int k = 0; k < 4; k++)
+                acc[k] += j->p[i + 16 * (size_t)k];
+        j->sum = acc[0] + acc[1] + acc[2] + acc[3];
+    }
 }
 
-/* Best-of-5 time to read n floats with t threads. */
+/* Best-of-5 time to read n floats with t threads (t ≤ 16), one slice of n / t floats each. */
 static double read_pass(const float *p, size_t n, int t)
 {
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         pass_job jobs[16];
-        pthread_t tid[16];
         double t0 = now();
-        for (int i = 0; i < t; i++) {
+        for (int i = 0; i < t; i++)
             jobs[i] = (pass_job){p + n / (size_t)t * (size_t)i, n / (size_t)t, 0};
-            if (i)
-                pthread_create(&tid[i], NULL, pass_run, &jobs[i]);
-        }
-        pass_run(&jobs[0]);
-        for (int i = 1; i < t; i++)
-            pthread_join(tid[i], NULL);
+        parallel_for(t, (size_t)t, pass_run, jobs);
         double dt = now() - t0;
         best = dt < best ? dt : best;
         volatile float sink = jobs[0].sum;
@@ -173,7 +168,7 @@ static float scan_max_c(const float *a, const float *b, const float *c, size_t n
     return m;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if CPU_X86
 #include <immintrin.h>
 __attribute__((target("avx512f"))) static float scan_max_avx512(const float *a, const float *b, const float *c,
                                                                  size_t n)
@@ -209,14 +204,12 @@ typedef float (*scan_max_fn)(const float *, const float *, const float *, size_t
 
 static scan_max_fn pick_scan_max(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return scan_max_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return scan_max_avx2;
-#endif
+#if CPU_X86
+    static const scan_max_fn by_level[] = {scan_max_c, scan_max_avx2, scan_max_avx512};
+    return by_level[cpu_simd_level()];
+#else
     return scan_max_c;
+#endif
 }
 
 typedef struct {
