@@ -24,6 +24,15 @@ typedef enum { CPU_SIMD_C = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 } cpu_simd
  * EMBVSATTN_SIMD counts as no cap here (cpu_simd_check reports it). */
 cpu_simd cpu_simd_level(void);
 
+/* One of three variants of a kernel (plain C, AVX2, AVX-512: the same function type) for cpu_simd_level(). Where
+ * CPU_X86 is 0 it names only the C variant, so the others need not exist there. */
+#if CPU_X86
+#define CPU_PICK(c, avx2, avx512)                                                                                 \
+    (cpu_simd_level() == CPU_SIMD_AVX512 ? (avx512) : cpu_simd_level() == CPU_SIMD_AVX2 ? (avx2) : (c))
+#else
+#define CPU_PICK(c, avx2, avx512) (c)
+#endif
+
 /* The widest level the CPU itself runs, ignoring EMBVSATTN_SIMD. */
 cpu_simd cpu_simd_detected(void);
 

@@ -306,13 +306,8 @@ DEFINE_BLOCK_SCAN(block_mul_avx512, __attribute__((target("avx512f"))), scan_mul
 
 static block_scan_fn pick_scan(sim_method method)
 {
-#if CPU_X86
-    static const block_scan_fn add[] = {block_add_c, block_add_avx2, block_add_avx512};
-    static const block_scan_fn mul[] = {block_mul_c, block_mul_avx2, block_mul_avx512};
-    return (method == SIM_MUL ? mul : add)[cpu_simd_level()];
-#else
-    return method == SIM_MUL ? block_mul_c : block_add_c;
-#endif
+    return method == SIM_MUL ? CPU_PICK(block_mul_c, block_mul_avx2, block_mul_avx512)
+                             : CPU_PICK(block_add_c, block_add_avx2, block_add_avx512);
 }
 
 /* ==== 3. the blocked pass =================================================================================== */

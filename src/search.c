@@ -242,8 +242,8 @@ static int is_excluded(const long *ex, size_t nex, long row)
     return 0;
 }
 
-/* The candidate filter. Kernels for each level of cpu.h (cpu_simd_level(): plain C, AVX2, AVX-512) compute the same
- * float32 operations; the tables by_level below are indexed by that level. */
+/* The candidate filter. The kernels of each level of cpu.h (plain C, AVX2, AVX-512; CPU_PICK chooses) compute the
+ * same float32 operations. */
 
 #if CPU_X86
 /* block_inverse_norms, 16 rows at a time (the scalar division was 6 % of a search of 10 words); returns the rows
@@ -319,16 +319,6 @@ __attribute__((target("avx512f"))) static size_t next_candidate_avx512(const flo
 
 typedef size_t (*candidate_fn)(const float *y, const float *inv, size_t j, size_t n, float lim);
 
-static candidate_fn pick_candidate_fn(void)
-{
-#if CPU_X86
-    static const candidate_fn by_level[] = {next_candidate_c, next_candidate_avx2, next_candidate_avx512};
-    return by_level[cpu_simd_level()];
-#else
-    return next_candidate_c;
-#endif
-}
-
 /* The lanes tile (gemm_nt_lanes: row j's dot products with up to 16 queries in T[j*16 …]): the first j in [j0, n)
  * where a lane i of want has !(T[j*16 + i] · inv[j] < lim[i]), with those lanes in *hit; n when none. */
 static size_t next_lanes_c(const float *T, const float *inv, size_t j, size_t n, const float *lim, unsigned want,
@@ -386,16 +376,6 @@ __attribute__((target("avx512f"))) static size_t next_lanes_avx512(const float *
 
 typedef size_t (*lanes_fn)(const float *T, const float *inv, size_t j, size_t n, const float *lim, unsigned want,
                            unsigned *hit);
-
-static lanes_fn pick_lanes_fn(void)
-{
-#if CPU_X86
-    static const lanes_fn by_level[] = {next_lanes_c, next_lanes_avx2, next_lanes_avx512};
-    return by_level[cpu_simd_level()];
-#else
-    return next_lanes_c;
-#endif
-}
 
 /* The floor a candidate's approximate cosine must reach: the heap's floor less a margin for the difference between
  * the store's norms and numpy's (about 1e-7 relative; the margin is 1e-5). */
@@ -564,8 +544,8 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     }
     if ((st = topk_prepare(s, queries, m, k, Q, err)) != EV_OK)
         goto out;
-    candidate_fn cand = pick_candidate_fn();
-    lanes_fn lanes_next = lanes ? pick_lanes_fn() : NULL;
+    candidate_fn cand = CPU_PICK(next_candidate_c, next_candidate_avx2, next_candidate_avx512);
+    lanes_fn lanes_next = lanes ? CPU_PICK(next_lanes_c, next_lanes_avx2, next_lanes_avx512) : NULL;
     for (int t = 0; t < nthreads; t++) {
         wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, cand, lanes_next, hits + (size_t)t * m * k,
                               heaps + (size_t)t * m, 0};

@@ -202,15 +202,7 @@ __attribute__((target("avx2"))) static float scan_max_avx2(const float *a, const
 
 typedef float (*scan_max_fn)(const float *, const float *, const float *, size_t);
 
-static scan_max_fn pick_scan_max(void)
-{
-#if CPU_X86
-    static const scan_max_fn by_level[] = {scan_max_c, scan_max_avx2, scan_max_avx512};
-    return by_level[cpu_simd_level()];
-#else
-    return scan_max_c;
-#endif
-}
+static scan_max_fn pick_scan_max(void) { return CPU_PICK(scan_max_c, scan_max_avx2, scan_max_avx512); }
 
 typedef struct {
     const float *X;
