@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "loader.h"
 
@@ -54,6 +55,31 @@ static inline cJSON *load_json(const char *path)
     }
     free(buf);
     return j;
+}
+
+/* A test program's set-up: makes the directory tmpdir (a mkdtemp template, changed in place; the process exits 1
+ * when it cannot), and loads expected.json into *exp and, when s is not NULL, kv.bin into *s (a failed CHECK when
+ * either is missing). Returns 1 when the fixtures are there, else 0. */
+static inline int fixtures_open(char *tmpdir, cJSON **exp, store **s)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    *exp = load_json(FIX "expected.json");
+    if (s)
+        *s = load(FIX "kv.bin");
+    int ok = *exp && (!s || *s);
+    CHECK(ok, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
+    return ok;
+}
+
+/* Releases what fixtures_open loaded (NULL-safe) and removes the (emptied) directory tmpdir. */
+static inline void fixtures_close(char *tmpdir, cJSON *exp, store *s)
+{
+    store_close(s);
+    cJSON_Delete(exp);
+    rmdir(tmpdir);
 }
 
 #endif

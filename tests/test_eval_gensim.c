@@ -132,16 +132,19 @@ static void test_eval_errors(const store *s)
     CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "nosection.txt:1: expected a section"),
           "question before a section: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("utf8.txt", ": s\nking queen man woman\nking \xc3\x28 man woman\n");
     CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "utf8.txt:3: expected UTF-8"),
           "invalid UTF-8: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("empty.txt", ": only a section\n\n");
     CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"),
           "no questions: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("alloov.txt", ": s\nzzz yyy xxx www\n");
     CHECK(eval_analogies(s, p, NULL, &ev, &err) == EV_OK && ev.total == 0 && ev.oov == 1 && ev.n_oov_words == 4,
@@ -149,20 +152,24 @@ static void test_eval_errors(const store *s)
     if (!err.msg)
         eval_analogies_free(&ev);
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("pairs-oov.tsv", "zzz\tking\t1\nyyy\tqueen\t2\n");
     CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_NOTFOUND, "pairs all OOV: %s", err.msg ? err.msg : "ok");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("pairs-none.tsv", "# nothing\nnot a pair\n");
     CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"), "pairs none: %s",
           err.msg ? err.msg : "ok");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("pairs-utf8.tsv", "king\tqueen\t1\r\nman\xff\twoman\t2\r\n");
     CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "pairs-utf8.tsv:2: expected UTF-8"),
           "pairs invalid UTF-8: %s", err.msg ? err.msg : "ok");
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     /* one pair, and a constant column: NaN as scipy, no crash */
     p = write_tmp("pairs-one.tsv", "king\tqueen\t1\n");
@@ -171,6 +178,7 @@ static void test_eval_errors(const store *s)
     if (!err.msg)
         eval_pairs_free(&pe);
     ev_error_clear(&err);
+    unlink(p);
     free(p);
     p = write_tmp("pairs-const.tsv", "king\tqueen\t1\nman\twoman\t1\nfish\tice\t1\n");
     CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
@@ -178,24 +186,18 @@ static void test_eval_errors(const store *s)
     if (!err.msg)
         eval_pairs_free(&pe);
     ev_error_clear(&err);
+    unlink(p);
     free(p);
 }
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    cJSON *exp = load_json(FIX "expected.json");
-    store *s = load(FIX "kv.bin");
-    CHECK(exp && s, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
-    if (exp && s) {
+    cJSON *exp;
+    store *s;
+    if (fixtures_open(tmpdir, &exp, &s)) {
         test_evaluations(s, exp);
         test_eval_errors(s);
     }
-    store_close(s);
-    cJSON_Delete(exp);
-    rmdir(tmpdir);
+    fixtures_close(tmpdir, exp, s);
     return check_done("test_eval_gensim");
 }

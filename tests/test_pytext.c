@@ -122,20 +122,14 @@ static void test_utf8_and_files(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    cJSON *exp = load_json(FIX "expected.json");
-    CHECK(exp != NULL, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
-    if (exp) {
+    cJSON *exp;
+    if (fixtures_open(tmpdir, &exp, NULL)) {
         test_upper(exp);
         test_float(exp);
     }
     test_upper_into();
     test_strip_split();
     test_utf8_and_files();
-    cJSON_Delete(exp);
-    rmdir(tmpdir);
+    fixtures_close(tmpdir, exp, NULL);
     return check_done("test_pytext");
 }

@@ -434,6 +434,7 @@ static void test_neighbor_lists(void)
             CHECK(store_limit(c, V > 1 ? V - 1 : 1, &err) == EV_OK && (V < 3 || store_neighbor_lists(c, &K2, &r2, &s2) == 0),
                   "%s: --limit kept lists that may name rows past it", what);
             store_close(c);
+            unlink(path);
             store_close(s);
             free(a), free(b), free(q);
         }
@@ -462,22 +463,15 @@ static void test_neighbor_lists(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    cJSON *exp = load_json(FIX "expected.json");
-    store *s = load(FIX "kv.bin");
-    CHECK(exp && s, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
-    if (exp && s) {
+    cJSON *exp;
+    store *s;
+    if (fixtures_open(tmpdir, &exp, &s)) {
         test_norms(s, exp);
         test_queries(s, exp);
     }
     test_twins();
     test_ties_and_edges();
     test_neighbor_lists();
-    store_close(s);
-    cJSON_Delete(exp);
-    rmdir(tmpdir);
+    fixtures_close(tmpdir, exp, s);
     return check_done("test_search");
 }
