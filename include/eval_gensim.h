@@ -23,7 +23,7 @@
 typedef struct {
     size_t restrict_n;        /* rows considered: the first restrict_n (0 = EVAL_DEFAULT_RESTRICT, gensim's) */
     sim_method method;        /* SIM_ADD as gensim; SIM_MUL scores by 3CosMul instead (not in gensim) */
-    int threads;              /* worker threads; 0 = one per core (at most 8) */
+    int threads;              /* workers; 0 = parallel_default_threads(); at most PARALLEL_DEFAULT_MAX_THREADS */
     sim_progress_fn progress; /* may be NULL */
     void *progress_ctx;
 } eval_analogies_opts;

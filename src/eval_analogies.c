@@ -460,8 +460,8 @@ static ev_status select_questions(const eval_vocab *keys, const question *qs, si
 static ev_status blocked_pass(const store *s, size_t R, const eval_analogies_opts *o, answer_set *a, ev_error *err)
 {
     size_t d = store_dim(s), nW = a->nW, na = a->na;
-    int nthreads = o->threads > 0 ? o->threads : parallel_cores(8);
-    nthreads = nthreads > 8 ? 8 : nthreads;
+    int nthreads = o->threads > 0 ? o->threads : parallel_default_threads();
+    nthreads = nthreads > PARALLEL_DEFAULT_MAX_THREADS ? PARALLEL_DEFAULT_MAX_THREADS : nthreads;
     size_t B = EVAL_TILE / nW; /* block rows: a multiple of 32 in [32, 1024] */
     B = B < 32 ? 32 : B > 1024 ? 1024 : B & ~(size_t)31;
     size_t nblocks = (R + B - 1) / B;

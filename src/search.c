@@ -525,7 +525,7 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
         B = 131072 / (lanes ? (m + 15) / 16 * 16 : m);
         B = B < 256 ? 256 : B > 4096 ? 4096 : B & ~(size_t)15;
         if (R * m >= (1u << 18))
-            nthreads = parallel_cores(8);
+            nthreads = parallel_default_threads();
         size_t nblocks = (R + B - 1) / B;
         if ((size_t)nthreads > nblocks)
             nthreads = nblocks ? (int)nblocks : 1;
