@@ -42,9 +42,4 @@ int pytext_float(const char *p, size_t n, double *out);
  * line" in err. */
 ev_status pytext_check_utf8(const char *path, size_t line, const char *p, size_t n, ev_error *err);
 
-/* Reads the whole file at path: on success *out is a malloc'd buffer of *len bytes plus a terminating NUL (the
- * caller frees it). Errors: EV_ERR_IO (cannot open, a directory, a read error), EV_ERR_NOMEM; *out is then
- * untouched. */
-ev_status pytext_read_file(const char *path, char **out, size_t *len, ev_error *err);
-
 #endif

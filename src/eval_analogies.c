@@ -28,6 +28,7 @@
 #include "eval_vocab.h"
 #include "parallel.h"
 #include "pytext.h"
+#include "util.h"
 
 #if CPU_X86
 #include <immintrin.h>
@@ -565,11 +566,11 @@ ev_status eval_analogies(const store *s, const char *path, const eval_analogies_
     eval_vocab keys = {0};
     answer_set a = {0};
     question *qs = NULL;
-    char *buf = NULL;
+    unsigned char *buf = NULL;
     memset(out, 0, sizeof *out);
-    ev_status st = pytext_read_file(path, &buf, &len, err);
+    ev_status st = util_read_file(path, "questions file", 0, &buf, &len, err);
     if (st == EV_OK)
-        st = parse_analogies(path, buf, len, &keys, &qs, &nq, &ev, err);
+        st = parse_analogies(path, (const char *)buf, len, &keys, &qs, &nq, &ev, err);
     if (st == EV_OK)
         st = eval_vocab_resolve(&keys, s, R, err);
     if (st == EV_OK)

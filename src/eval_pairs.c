@@ -16,6 +16,7 @@
 
 #include "eval_vocab.h"
 #include "pytext.h"
+#include "util.h"
 
 /* ==== 1. statistics ========================================================================================= */
 
@@ -142,15 +143,15 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
     eval_vocab keys = {0};
     pair_line *pl = NULL;
     double *gold = NULL, *model = NULL;
-    char *buf = NULL;
+    unsigned char *buf = NULL;
     size_t len = 0, np = 0, cap = 0, line = 0;
     memset(out, 0, sizeof *out);
     ev.restrict_n = sim_rows_considered(s, restrict_n ? restrict_n : EVAL_DEFAULT_RESTRICT);
-    ev_status st = pytext_read_file(path, &buf, &len, err);
+    ev_status st = util_read_file(path, "word-pairs file", 0, &buf, &len, err);
     if (st != EV_OK)
         return st;
     /* universal newlines: "\r\n", "\r" and "\n" end a line */
-    for (const char *p = buf, *end = buf + len; p < end;) {
+    for (const char *p = (const char *)buf, *end = p + len; p < end;) {
         const char *q = p;
         while (q < end && *q != '\n' && *q != '\r')
             q++;

@@ -1,5 +1,5 @@
 /* pytext — Python 3.11's text rules for the gensim-compatible evaluations: str.isspace/strip/split, str.upper,
- * float(), and the strict UTF-8 reading of a file. See include/pytext.h for the contracts.
+ * float(), and the strict UTF-8 decoding of a line. See include/pytext.h for the contracts.
  *
  * One job: these are the places where C's own rules (isspace, toupper, strtod, "any bytes") would make an evaluation
  * count other questions or pairs than gensim does. The evaluations (eval_analogies.c, eval_pairs.c, eval_vocab.c)
@@ -9,18 +9,15 @@
  *   1. whitespace: str.isspace, str.strip, str.split
  *   2. str.upper: the Unicode tables and the mapping
  *   3. float()
- *   4. files: reading one whole, checking a line is UTF-8
+ *   4. strict UTF-8: checking a line as Python's decoder reads it
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pytext.h"
 
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "utf8.h"
 
@@ -316,53 +313,7 @@ int pytext_float(const char *p, size_t n, double *out)
     return ok ? 0 : -1;
 }
 
-/* ==== 4. files ============================================================================================== */
-
-/* Reads the whole file at path into a malloc'd buffer (NUL-terminated; length in *len). */
-ev_status pytext_read_file(const char *path, char **out, size_t *len, ev_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return ev_fail(err, EV_ERR_IO, "%s: is a directory, expected a text file", path);
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (!buf) {
-        fclose(f);
-        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory reading it", path);
-    }
-    if (ferror(f)) {
-        int e = errno;
-        fclose(f);
-        free(buf);
-        return ev_fail(err, EV_ERR_IO, "%s: read error: %s", path, strerror(e));
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return EV_OK;
-}
+/* ==== 4. strict UTF-8 ======================================================================================= */
 
 /* Checks that line [p, p+n) is valid UTF-8; on failure fills err with "path:line: expected UTF-8 text …". */
 ev_status pytext_check_utf8(const char *path, size_t line, const char *p, size_t n, ev_error *err)

@@ -1,6 +1,6 @@
 /* test_pytext — Python's text rules (pytext.h) against Python itself: str.upper() and float() of the tricky strings
- * scripts/make-similarity-fixtures.py wrote into tests/fixtures/similarity/expected.json, and str.strip/split, the
- * strict UTF-8 check and whole-file reading on hand-written cases. */
+ * scripts/make-similarity-fixtures.py wrote into tests/fixtures/similarity/expected.json, and str.strip/split and
+ * the strict UTF-8 check on hand-written cases. */
 #define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
 #include <math.h>
@@ -90,8 +90,8 @@ static void test_strip_split(void)
     CHECK(n == 3, "strip past an invalid byte");
 }
 
-/* The strict UTF-8 check of a line, and reading a whole file. */
-static void test_utf8_and_files(void)
+/* The strict UTF-8 check of a line. */
+static void test_check_utf8(void)
 {
     ev_error err = {0};
     CHECK(pytext_check_utf8("f", 1, "caf\xc3\xa9\n", 6, &err) == EV_OK, "valid UTF-8 refused");
@@ -100,23 +100,6 @@ static void test_utf8_and_files(void)
           "surrogate: %s", err.msg ? err.msg : "accepted");
     ev_error_clear(&err);
     CHECK(pytext_check_utf8("f.txt", 2, "\xc0\xaf", 2, &err) == EV_ERR_FORMAT, "overlong '/' accepted");
-    ev_error_clear(&err);
-    char path[64], *buf = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/f.txt", tmpdir);
-    FILE *fp = fopen(path, "wb");
-    CHECK(fp && fwrite("a\0b\n", 1, 4, fp) == 4 && fclose(fp) == 0, "writing %s", path);
-    CHECK(pytext_read_file(path, &buf, &len, &err) == EV_OK && len == 4 && memcmp(buf, "a\0b\n", 5) == 0,
-          "read_file: %s", err.msg ? err.msg : "wrong bytes");
-    free(buf);
-    ev_error_clear(&err);
-    unlink(path);
-    buf = NULL;
-    CHECK(pytext_read_file(path, &buf, &len, &err) == EV_ERR_IO && !buf && strstr(err.msg, "cannot open"),
-          "read_file of a missing file: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    CHECK(pytext_read_file(tmpdir, &buf, &len, &err) == EV_ERR_IO && !buf && strstr(err.msg, "is a directory"),
-          "read_file of a directory: %s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
 }
 
@@ -129,7 +112,7 @@ int main(void)
     }
     test_upper_into();
     test_strip_split();
-    test_utf8_and_files();
+    test_check_utf8();
     fixtures_close(tmpdir, exp, NULL);
     return check_done("test_pytext");
 }
