@@ -10,11 +10,28 @@
 
 #include "ev_error.h"
 
+/* 1 where the x86 kernels are compiled (x86-64 with GCC or Clang: target attributes, __builtin_cpu_supports and
+ * <immintrin.h>), else 0: every level is then CPU_SIMD_C. A file with kernels includes <immintrin.h> under it. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CPU_X86 1
+#else
+#define CPU_X86 0
+#endif
+
 typedef enum { CPU_SIMD_C = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 } cpu_simd;
 
 /* The level kernels use: the CPU's widest, capped by EMBVSATTN_SIMD. Read once (thread-safe); an unknown value of
  * EMBVSATTN_SIMD counts as no cap here (cpu_simd_check reports it). */
 cpu_simd cpu_simd_level(void);
+
+/* One of three variants of a kernel (plain C, AVX2, AVX-512: the same function type) for cpu_simd_level(). Where
+ * CPU_X86 is 0 it names only the C variant, so the others need not exist there. */
+#if CPU_X86
+#define CPU_PICK(c, avx2, avx512)                                                                                 \
+    (cpu_simd_level() == CPU_SIMD_AVX512 ? (avx512) : cpu_simd_level() == CPU_SIMD_AVX2 ? (avx2) : (c))
+#else
+#define CPU_PICK(c, avx2, avx512) (c)
+#endif
 
 /* The widest level the CPU itself runs, ignoring EMBVSATTN_SIMD. */
 cpu_simd cpu_simd_detected(void);

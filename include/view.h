@@ -13,7 +13,7 @@
 
 #include "attention.h"
 #include "ev_error.h"
-#include "similarity.h"
+#include "search.h"
 #include "store.h"
 #include "tokenizer.h"
 

@@ -6,7 +6,7 @@
                                              expected results on the real GloVe 6B 100d cache (slow: gensim's
                                              evaluate_word_analogies takes ~2.5 minutes) → OUTDIR/glove-expected.json
     make-similarity-fixtures.py --upper-table
-                                             prints the C tables of Python's str.upper() used by src/similarity.c
+                                             prints the C tables of Python's str.upper() used by src/pytext.c
 
 OUTDIR gets (deterministic, fixed seed):
   kv.bin         the store: word2vec binary (save_word2vec_format), 1,500 words × 24, with planted analogies, case

@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "eval_gensim.h"
 #include "numparse.h"
-#include "similarity.h"
+#include "search.h"
 
 #define DEFAULT_K 10 /* gensim's topn */
 
@@ -446,14 +447,14 @@ static cJSON *json_score(const char *name, size_t correct, size_t total)
     return e;
 }
 
-static int eval_analogies(cli_opts *o, store *s, const char *path)
+static int run_eval_analogies(cli_opts *o, store *s, const char *path)
 {
-    sim_eval_opts eo = {o->restrict_n, o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD, o->threads,
-                        cli_progress_fn(), NULL};
-    sim_analogy_eval ev;
+    eval_analogies_opts eo = {o->restrict_n, o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD,
+                              o->threads, cli_progress_fn(), NULL};
+    eval_analogies_result ev;
     ev_error err = {0};
     double t0 = ev_seconds();
-    if (sim_eval_analogies(s, path, &eo, &ev, &err) != EV_OK)
+    if (eval_analogies(s, path, &eo, &ev, &err) != EV_OK)
         return cli_report(&err);
     double secs = ev_seconds() - t0;
     const char *mname = eo.method == SIM_MUL ? "mul" : "add";
@@ -503,15 +504,15 @@ static int eval_analogies(cli_opts *o, store *s, const char *path)
         printf("elapsed: %.2f s (%zu distinct question words, %zu near-ties re-scored)\n", secs, ev.distinct_words,
                ev.rechecked);
     }
-    sim_analogy_eval_free(&ev);
+    eval_analogies_free(&ev);
     return code;
 }
 
-static int eval_pairs(cli_opts *o, store *s, const char *path)
+static int run_eval_pairs(cli_opts *o, store *s, const char *path)
 {
-    sim_pairs_eval ev;
+    eval_pairs_result ev;
     ev_error err = {0};
-    if (sim_eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
+    if (eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
         return cli_report(&err);
     int code = 0;
     if (o->format == OUT_JSON) {
@@ -544,7 +545,7 @@ static int eval_pairs(cli_opts *o, store *s, const char *path)
         if (ev.invalid)
             printf("invalid lines skipped: %zu\n", ev.invalid);
     }
-    sim_pairs_eval_free(&ev);
+    eval_pairs_free(&ev);
     return code;
 }
 
@@ -566,7 +567,7 @@ int cmd_eval(cli_opts *o)
     store *s = cli_open_vectors(o, &code);
     if (!s)
         return code;
-    code = analogies ? eval_analogies(o, s, path) : eval_pairs(o, s, path);
+    code = analogies ? run_eval_analogies(o, s, path) : run_eval_pairs(o, s, path);
     store_close(s);
     return cli_finish_stdout(code);
 }

@@ -7,7 +7,7 @@
 
 #include "cli_internal.h"
 #include "numparse.h"
-#include "similarity.h"
+#include "search.h"
 
 #define DEFAULT_LIST_WORDS 50000 /* 98.6 % of the in-vocabulary tokens of English text (fortunes corpus) */
 #define DEFAULT_LIST_K 32        /* the main view shows 5, neighbors 10: room for --restrict to drop some */

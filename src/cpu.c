@@ -10,7 +10,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if CPU_X86
     __builtin_cpu_init();
     detected = __builtin_cpu_supports("avx512f")                                            ? CPU_SIMD_AVX512
                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")            ? CPU_SIMD_AVX2

@@ -9,11 +9,8 @@
 #error "gemm_nt.c must not be compiled with -ffast-math (the sums' order is the contract)"
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if CPU_X86
 #include <immintrin.h>
-#define GEMM_X86 1
-#else
-#define GEMM_X86 0
 #endif
 
 /* Columns of B per packed panel: two vectors of the widest kernel. */
@@ -54,7 +51,7 @@ static void pack_panel(const float *B, size_t ldb, size_t j0, size_t w, size_t k
     }
 }
 
-#if GEMM_X86
+#if CPU_X86
 /* The row loops unrolled completely, so that the accumulators are registers, not stack slots. */
 #define UNROLL_ROWS _Pragma("GCC unroll 16")
 /* The kernels: r (≤ MR) rows of A against one packed panel; accumulators start at 0 and take one FMA per t, in
@@ -262,7 +259,7 @@ typedef enum { K_UNSET, K_C, K_AVX2, K_AVX512 } kernel_kind;
 /* The widest kernel this process runs (cpu.h: the CPU's, capped by EMBVSATTN_SIMD). */
 static kernel_kind pick(void)
 {
-#if GEMM_X86
+#if CPU_X86
     switch (cpu_simd_level()) {
     case CPU_SIMD_AVX512: return K_AVX512;
     case CPU_SIMD_AVX2: return K_AVX2;
@@ -282,7 +279,7 @@ static void run(kernel_kind kind, const float *A, size_t lda, const float *B, si
                 size_t m, size_t n, size_t k, float *pack)
 {
     switch (kind) {
-#if GEMM_X86
+#if CPU_X86
     case K_AVX512:
         if (m <= SMALL_MAX) /* up to here, 16 queries at a time beat packing panels of B (measured) */
             for (size_t i0 = 0; i0 < m; i0 += 16)
@@ -326,7 +323,7 @@ int gemm_nt_with(const char *kernel, const float *A, size_t lda, const float *B,
 static void run_lanes(kernel_kind kind, const float *A, size_t lda, const float *B, size_t ldb, float *CT, size_t m,
                       size_t n, size_t k, float *pack)
 {
-#if GEMM_X86
+#if CPU_X86
     if (kind == K_AVX512) {
         pack_lanes(A, lda, m, k, pack);
         small512_rows(B, ldb, pack, k, CT, n);

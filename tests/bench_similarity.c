@@ -16,7 +16,7 @@
  *   scan_s_1t, scan_s         one scan: for every question, (b + c) - a and a running max over all 300,000 rows
  *                             from a cache-resident tile (1 thread; ideal over THREADS threads)
  *   floor_s                   sgemm_s + scan_s
- *   eval_s                    sim_eval_analogies (restrict 300000) in process, once
+ *   eval_s                    eval_analogies (restrict 300000) in process, once
  *   gemm_nt_gflops            gemm_nt (the batched top-k's kernel) on THREADS threads: 1,280 queries (a --batch
  *                             group) × 30,000 rows in blocks of 256, as sim_topk tiles them; best of 3
  */
@@ -25,7 +25,6 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -34,10 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu.h"
+#include "eval_gensim.h"
 #include "gemm_nt.h"
 #include "loader.h"
 #include "parallel.h"
-#include "similarity.h"
+#include "search.h"
 
 #define R_EVAL 300000
 #define TILE 128
@@ -55,35 +56,30 @@ typedef struct {
     float sum;
 } pass_job;
 
-/* Reads one float of every 64-byte cache line (the memory system moves whole lines: this is the read bandwidth,
- * without the adds of a full sum becoming the bottleneck). */
-static void *pass_run(void *arg)
+/* Reads one float of every 64-byte cache line of jobs lo … hi-1 (the memory system moves whole lines: this is the
+ * read bandwidth, without the adds of a full sum becoming the bottleneck). A parallel_for range function. */
+static void pass_run(void *ctx, size_t lo, size_t hi, int tid)
 {
-    pass_job *j = arg;
-    float acc[4] = {0};
-    for (size_t i = 0; i + 64 <= j->n; i += 64)
-        for (int k = 0; k < 4; k++)
-            acc[k] += j->p[i + 16 * (size_t)k];
-    j->sum = acc[0] + acc[1] + acc[2] + acc[3];
-    return NULL;
+    (void)tid;
+    for (pass_job *j = (pass_job *)ctx + lo; j < (pass_job *)ctx + hi; j++) {
+        float acc[4] = {0};
+        for (size_t i = 0; i + 64 <= j->n; i += 64)
+            for (int k = 0; k < 4; k++)
+                acc[k] += j->p[i + 16 * (size_t)k];
+        j->sum = acc[0] + acc[1] + acc[2] + acc[3];
+    }
 }
 
-/* Best-of-5 time to read n floats with t threads. */
+/* Best-of-5 time to read n floats with t threads (t ≤ 16), one slice of n / t floats each. */
 static double read_pass(const float *p, size_t n, int t)
 {
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         pass_job jobs[16];
-        pthread_t tid[16];
         double t0 = now();
-        for (int i = 0; i < t; i++) {
+        for (int i = 0; i < t; i++)
             jobs[i] = (pass_job){p + n / (size_t)t * (size_t)i, n / (size_t)t, 0};
-            if (i)
-                pthread_create(&tid[i], NULL, pass_run, &jobs[i]);
-        }
-        pass_run(&jobs[0]);
-        for (int i = 1; i < t; i++)
-            pthread_join(tid[i], NULL);
+        parallel_for(t, (size_t)t, pass_run, jobs);
         double dt = now() - t0;
         best = dt < best ? dt : best;
         volatile float sink = jobs[0].sum;
@@ -172,7 +168,7 @@ static float scan_max_c(const float *a, const float *b, const float *c, size_t n
     return m;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if CPU_X86
 #include <immintrin.h>
 __attribute__((target("avx512f"))) static float scan_max_avx512(const float *a, const float *b, const float *c,
                                                                  size_t n)
@@ -206,17 +202,7 @@ __attribute__((target("avx2"))) static float scan_max_avx2(const float *a, const
 
 typedef float (*scan_max_fn)(const float *, const float *, const float *, size_t);
 
-static scan_max_fn pick_scan_max(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return scan_max_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return scan_max_avx2;
-#endif
-    return scan_max_c;
-}
+static scan_max_fn pick_scan_max(void) { return CPU_PICK(scan_max_c, scan_max_avx2, scan_max_avx512); }
 
 typedef struct {
     const float *X;
@@ -343,15 +329,15 @@ int main(int argc, char **argv)
 
     /* the real thing, in process (after OpenBLAS's threads from the sgemm above have gone to sleep) */
     nanosleep(&(struct timespec){0, 300000000}, NULL);
-    sim_eval_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL};
-    sim_analogy_eval ev;
+    eval_analogies_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL};
+    eval_analogies_result ev;
     t0 = now();
-    if (sim_eval_analogies(s, argv[2], &eo, &ev, &err) != EV_OK) {
+    if (eval_analogies(s, argv[2], &eo, &ev, &err) != EV_OK) {
         fprintf(stderr, "bench_similarity: %s\n", err.msg);
         return 4;
     }
     printf("eval_s %.4f\neval_correct %zu\neval_total %zu\n", now() - t0, ev.correct, ev.total);
-    sim_analogy_eval_free(&ev);
+    eval_analogies_free(&ev);
 
     /* the batch's kernel: a group's contextual queries against the trained head's candidates */
     gemm_job gj = {store_vectors(s), d, V < 30000 ? V : 30000, NULL};

@@ -7,7 +7,7 @@
 #     Prescott (SSE3, every x86-64), Sandybridge (AVX), Haswell (AVX2+FMA), SkylakeX (AVX-512), each that this CPU
 #     runs other than the one OpenBLAS picks by itself (the default run covers that one) — the unit tests and the
 #     kernel-dependent integration checks.
-# Check names get the setting in brackets: "PASS kernels[simd=c] unit test_similarity".
+# Check names get the setting in brackets: "PASS kernels[simd=c] unit test_search".
 set -u
 export LC_ALL=C
 cd "$(dirname "$0")/.."

@@ -1,6 +1,7 @@
-/* similarity — cosine top-k over the vector store (BLAS, batched), analogies, doesnt-match, and the two standard
- * evaluations (word analogies, word-pair correlations), with the arithmetic of gensim 4.2 so that rankings and
- * evaluation figures agree with it; plus a plain-C naive twin of the top-k for the tests.
+/* search (prefix sim_, for cosine similarity) — cosine top-k over the vector store (BLAS and gemm_nt, batched),
+ * the neighbour lists stored in the cache, analogies and doesnt-match, with the arithmetic of gensim 4.2 so that
+ * rankings agree with it; plus plain-C naive twins of the top-k and the analogy for the tests. The evaluations built
+ * on it are eval_gensim.h.
  *
  * Scores follow gensim's KeyedVectors: a row's norm is the float32 L2 norm numpy computes (squares rounded to float,
  * numpy's pairwise summation; sim_norm — not the store's double-precision norms, which differ in the last bit for a
@@ -8,12 +9,10 @@
  * the cosine of query q with row x is dot(x, q) / norm(x) in float32. A zero row or a zero query scores 0 (never
  * NaN). Top-k lists are ordered by score, descending, ties by the lower row first.
  *
- * Nothing here prints or exits: functions return an ev_status and fill an ev_error. Nothing keeps global state,
- * except that sim_topk (m > 1) and sim_eval_analogies run OpenBLAS single-threaded inside their own worker threads
- * and restore its thread count afterwards.
+ * Nothing here prints or exits: functions return an ev_status and fill an ev_error. Nothing keeps global state.
  */
-#ifndef SIMILARITY_H
-#define SIMILARITY_H
+#ifndef SEARCH_H
+#define SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +58,18 @@ void sim_word_query(const store *s, long row, float *out /*(d)*/);
 /* gensim similarity(w1, w2): dot(unitvec(row a), unitvec(row b)), float32 (BLAS sdot). 0 for a zero row. */
 float sim_similarity(const store *s, size_t a, size_t b);
 
+/* gensim get_vector(key, norm=True): out = row / sim_norm(row) in float32; a zero row gives zeros (gensim: NaN).
+ * row must be valid. */
+void sim_row_unit(const store *s, size_t row, float *out /*(d)*/);
+
+/* The rows a search with restrict_n considers: the first restrict_n, or all of the store when restrict_n is 0 or
+ * more than its size (gensim's restrict_vocab). */
+size_t sim_rows_considered(const store *s, size_t restrict_n);
+
+/* 1 when a is a worse answer than b: a lower score, or the same score and a higher row (the order of every top-k
+ * list here); 0 otherwise. */
+int sim_hit_worse(sim_hit a, sim_hit b);
+
 /* ---- top-k --------------------------------------------------------------------------------------------- */
 
 /* Neighbours of m arbitrary query vectors (the attention module asks this for contextual vectors).
@@ -66,11 +77,11 @@ float sim_similarity(const store *s, size_t a, size_t b);
  * restrict_n rows (0 or more than the store: all); exclude (m, n_exclude) lists rows to leave out per query
  * (-1 = none; may be NULL when n_exclude is 0). Writes out (m, k): each query's k best rows by cosine, best first,
  * ties by the lower row; slots beyond the number of candidates get row -1, score 0.
- * One pass over the matrix in blocks of rows: one sgemm per block for all m queries (one sgemv when m = 1, which
- * reproduces gensim's dot(vectors, mean) bit for bit), score tile kept in cache, a k-bounded heap per query; for
- * m > 1 the blocks are shared by worker threads, OpenBLAS running single-threaded meanwhile (its thread count is
- * restored on return: do not run other BLAS work concurrently). Scores of a query may differ in the last bit with
- * the batch it is in (BLAS kernels), ~1e-7; answers do not depend on the number of threads.
+ * One pass over the matrix in blocks of rows: one gemm_nt per block for all m queries (one OpenBLAS sgemv when
+ * m = 1, which reproduces gensim's dot(vectors, mean) bit for bit), score tile kept in cache, a k-bounded heap per
+ * query; for m > 1 the blocks are shared by worker threads (parallel_blocks) when the work is large enough. Scores
+ * of a query may differ in the last bit with the batch it is in (sgemv or gemm_nt), ~1e-7; answers do not depend
+ * on the number of threads.
  * Errors: EV_ERR_USAGE (k = 0, a non-finite query value), EV_ERR_NOMEM. */
 ev_status sim_topk(const store *s, const float *queries /*(m,d)*/, size_t m, size_t k, size_t restrict_n,
                    const long *exclude /*(m,n_exclude)*/, size_t n_exclude, sim_hit *out /*(m,k)*/, ev_error *err);
@@ -95,8 +106,9 @@ ev_status sim_neighbor_lists_build(const store *s, size_t n_words, size_t K, sim
  * the store's lists when they can answer exactly: the row has a list, k ≤ K, and at least k of its entries lie
  * within restrict_n with the k-th clearly (1e-5) above the list's last score, so no unlisted row can come before
  * it. The candidates are re-scored as the one-word matrix pass scores them (sgemv), so words and scores are those
- * of sim_topk for that query (scores to the last bit, but for rows a BLAS kernel computes in its tail code: ~1 ulp). Returns 1 with out (k) filled, or 0 (no list, or it cannot answer, or its entries do
- * not fit this store; out untouched): the caller then searches the matrix. */
+ * of sim_topk for that query (scores to the last bit, but for rows a BLAS kernel computes in its tail code: ~1 ulp).
+ * Returns 1 with out (k) filled, or 0 (no list, or it cannot answer, or its entries do not fit this store; out
+ * untouched): the caller then searches the matrix. */
 int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, sim_hit *out /*(k)*/);
 
 /* ---- word queries -------------------------------------------------------------------------------------- */
@@ -117,81 +129,5 @@ ev_status sim_analogy_naive(const store *s, long a, long b, long c, sim_method m
  * so order[n-1] is the one that does not match. n ≥ 1. Errors: EV_ERR_USAGE (n = 0), EV_ERR_NOMEM. */
 ev_status sim_doesnt_match(const store *s, const long *rows /*(n)*/, size_t n, float *scores /*(n)*/,
                            size_t *order /*(n)*/, ev_error *err);
-
-/* ---- evaluations --------------------------------------------------------------------------------------- */
-
-/* Python's str.upper() of the UTF-8 bytes w[0..n) (Unicode 14 full case mapping: 'ß' → "SS", 'ı' → 'I' …), the way
- * gensim's case-insensitive evaluations compare words. Invalid UTF-8 bytes are copied unchanged. Returns a malloc'd
- * NUL-terminated string (length in *out_len, may be NULL), NULL when out of memory. */
-char *sim_upper(const char *w, size_t n, size_t *out_len);
-
-typedef struct {
-    size_t restrict_n;        /* rows considered: the first restrict_n (0 = gensim's default, 300000) */
-    sim_method method;        /* SIM_ADD as gensim; SIM_MUL scores by 3CosMul instead (not in gensim) */
-    int threads;              /* worker threads; 0 = one per core (at most 8) */
-    sim_progress_fn progress; /* may be NULL */
-    void *progress_ctx;
-} sim_eval_opts;
-
-typedef struct {
-    char *name;         /* the section's name (": NAME" line) */
-    size_t correct;     /* questions answered correctly */
-    size_t total;       /* questions answered (OOV ones excluded) */
-} sim_section;
-
-typedef struct {
-    size_t restrict_n;        /* rows actually considered (≤ store size) */
-    sim_section *sections;    /* in file order (gensim's list, without its "Total accuracy") */
-    size_t n_sections;
-    size_t correct, total;    /* over all sections */
-    size_t sem_correct, sem_total, syn_correct, syn_total; /* the first five sections / the rest */
-    size_t questions;         /* lines of four words (gensim's quadruplets_no) */
-    size_t oov;               /* questions skipped: a word outside the first restrict_n rows */
-    size_t invalid;           /* lines that were neither a section nor four words (skipped, as gensim) */
-    char **oov_words;         /* distinct words (upper-cased, as compared) outside the first restrict_n rows */
-    size_t n_oov_words;
-    size_t distinct_words;    /* distinct rows among the answered questions' a, b, c (the sgemm's size) */
-    size_t rechecked;         /* near-ties re-scored exactly as gensim does */
-} sim_analogy_eval;
-
-/* gensim 4.2 evaluate_word_analogies(path, restrict_vocab, case_insensitive=True) on the file at path (lines
- * ": SECTION" and "a b c expected", UTF-8): a question counts as correct when the first of gensim's top-5 answers
- * (rows a, b, c excluded) whose upper-case form is not one of the three inputs equals the expected word.
- * Computed as one sgemm of the distinct question words against the vocabulary in cache-sized blocks and a scan of
- * sums (or products) of three score rows per question; answers whose margin is within rounding are re-scored with
- * gensim's own arithmetic. *out is filled on success (release with sim_analogy_eval_free).
- * Errors: EV_ERR_IO (cannot read), EV_ERR_FORMAT ("FILE:LINE: expected …, found …": invalid UTF-8, a question
- * before the first section, no questions at all), EV_ERR_NOMEM. */
-ev_status sim_eval_analogies(const store *s, const char *path, const sim_eval_opts *opts, sim_analogy_eval *out,
-                             ev_error *err);
-
-/* Releases what sim_eval_analogies allocated in e and zeroes it. NULL-safe. */
-void sim_analogy_eval_free(sim_analogy_eval *e);
-
-typedef struct {
-    size_t line;        /* 1-based line number */
-    char *a, *b;        /* the two words as written */
-} sim_pair_oov;
-
-typedef struct {
-    size_t restrict_n;    /* rows considered */
-    size_t pairs;         /* pairs scored */
-    size_t oov;           /* pairs skipped: a word outside the first restrict_n rows */
-    size_t invalid;       /* lines skipped: not WORD<TAB>WORD<TAB>NUMBER (comments '#' are not counted) */
-    double pearson;       /* Pearson r of the gold scores with the cosines (NaN when undefined) */
-    double spearman;      /* Spearman rho, ties as average ranks (scipy.stats.spearmanr) */
-    double oov_ratio;     /* 100 · oov / (pairs + oov) */
-    sim_pair_oov *oov_pairs; /* the skipped pairs (n = oov) */
-} sim_pairs_eval;
-
-/* gensim 4.2 evaluate_word_pairs(path, delimiter='\t', restrict_vocab, case_insensitive=True): lines
- * "WORD1<TAB>WORD2<TAB>SCORE" (universal newlines; '#' comments; other lines skipped), cosine as sim_similarity,
- * Pearson and Spearman as scipy. restrict_n 0 = 300000. *out is filled on success (release with
- * sim_pairs_eval_free). Errors: EV_ERR_IO, EV_ERR_FORMAT (invalid UTF-8, no valid line), EV_ERR_NOTFOUND (every
- * pair out of vocabulary), EV_ERR_NOMEM. */
-ev_status sim_eval_pairs(const store *s, const char *path, size_t restrict_n, sim_pairs_eval *out, ev_error *err);
-
-/* Releases what sim_eval_pairs allocated in e and zeroes it. NULL-safe. */
-void sim_pairs_eval_free(sim_pairs_eval *e);
 
 #endif

@@ -1,4 +1,4 @@
-/* test_similarity — the similarity module against gensim's figures (tests/fixtures/similarity, written by
+/* test_search — the search module (search.h) against gensim's figures (tests/fixtures/similarity, written by
  * scripts/make-similarity-fixtures.py) and the BLAS code against its naive twin on random stores. */
 #define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
@@ -10,55 +10,12 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "loader.h"
-#include "similarity.h"
+#include "search.h"
+#include "similarity_fixtures.h"
 
-#define FIX "tests/fixtures/similarity/"
-
-/* Bounds against the committed gensim fixtures (scripts/make-similarity-fixtures.py). gensim's cosines are numpy
- * float32 dot products, i.e. OpenBLAS's sdot/sgemv, whose summation order depends on the kernel OpenBLAS picks for
- * the CPU (Haswell, SkylakeX, Sandybridge, Prescott…): the same scores differ between machines in their last bits
- * (seen: up to 3e-8). Where this suite computes the same thing as gensim with the same OpenBLAS it matches it to the
- * bit on that machine (the integration tier compares with gensim run live); against fixtures written on another
- * machine it uses these bounds: 1e-6 on a cosine (a few ulps of float32), 1e-7 on a Pearson/Spearman coefficient
- * (the correlations of such scores moved by up to 7e-9). Counts, rankings and words stay exact. */
-#define SCORE_TOL 1e-6
-#define CORR_TOL 1e-7
-static int blas_close(double got, double want) { return fabs(got - want) <= SCORE_TOL * (1 + fabs(want)); }
-
-static char tmpdir[] = "/tmp/test_similarity.XXXXXX";
+static char tmpdir[] = "/tmp/test_search.XXXXXX";
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
-
-static store *load(const char *path)
-{
-    loader_opts lo = {0};
-    store *s = NULL;
-    ev_error err = {0};
-    CHECK(loader_load(path, &lo, &s, &err) == EV_OK, "%s: %s", path, err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    return s;
-}
-
-static cJSON *load_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    cJSON *j = NULL;
-    if (buf && got == (size_t)n) {
-        buf[n] = '\0';
-        j = cJSON_Parse(buf);
-    }
-    free(buf);
-    return j;
-}
 
 static long row_of(const store *s, const char *w) { return store_find(s, w, strlen(w)); }
 
@@ -136,19 +93,9 @@ static void check_order(const sim_hit *h, size_t k, const char *what)
     }
 }
 
-static char *write_tmp(const char *name, const char *text)
-{
-    char *path = malloc(strlen(tmpdir) + strlen(name) + 2);
-    sprintf(path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 /* ---- gensim fixtures ------------------------------------------------------------------------------------- */
 
-static void test_norms_and_upper(const store *s, const cJSON *exp)
+static void test_norms(const store *s, const cJSON *exp)
 {
     const cJSON *norms = cJSON_GetObjectItem(exp, "norms");
     size_t bad = 0;
@@ -174,20 +121,6 @@ static void test_norms_and_upper(const store *s, const cJSON *exp)
         CHECK(store_dim(s300) == 300 && bad == 0, "d=300: %zu norms differ from numpy's bits", bad);
         store_close(s300);
     }
-    const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "upper"))
-    {
-        const char *w = cJSON_GetArrayItem(e, 0)->valuestring, *want = cJSON_GetArrayItem(e, 1)->valuestring;
-        size_t n;
-        char *u = sim_upper(w, strlen(w), &n);
-        CHECK(u && n == strlen(want) && strcmp(u, want) == 0, "upper('%s') = '%s', Python says '%s'", w, u ? u : "?",
-              want);
-        free(u);
-    }
-    size_t n;
-    char *u = sim_upper("a\xff\xc3", 3, &n); /* invalid UTF-8 copied unchanged */
-    CHECK(u && n == 3 && memcmp(u, "A\xff\xc3", 3) == 0, "upper of invalid UTF-8");
-    free(u);
 }
 
 static void test_queries(const store *s, const cJSON *exp)
@@ -275,162 +208,6 @@ static void test_queries(const store *s, const cJSON *exp)
     }
     CHECK(sim_doesnt_match(s, NULL, 0, NULL, NULL, &err) == EV_ERR_USAGE, "doesnt_match of nothing");
     ev_error_clear(&err);
-}
-
-static void check_sections(const sim_analogy_eval *ev, const cJSON *sections, const char *what)
-{
-    CHECK(ev->n_sections == (size_t)cJSON_GetArraySize(sections), "%s: %zu sections, gensim %d", what, ev->n_sections,
-          cJSON_GetArraySize(sections));
-    for (size_t i = 0; i < ev->n_sections && i < (size_t)cJSON_GetArraySize(sections); i++) {
-        const cJSON *x = cJSON_GetArrayItem(sections, (int)i);
-        CHECK(strcmp(ev->sections[i].name, cJSON_GetArrayItem(x, 0)->valuestring) == 0 &&
-                  ev->sections[i].correct == (size_t)cJSON_GetArrayItem(x, 1)->valueint &&
-                  ev->sections[i].total == (size_t)cJSON_GetArrayItem(x, 2)->valueint,
-              "%s: section '%s' %zu/%zu, gensim '%s' %d/%d", what, ev->sections[i].name, ev->sections[i].correct,
-              ev->sections[i].total, cJSON_GetArrayItem(x, 0)->valuestring, cJSON_GetArrayItem(x, 1)->valueint,
-              cJSON_GetArrayItem(x, 2)->valueint);
-    }
-}
-
-static void test_evaluations(const store *s, const cJSON *exp)
-{
-    ev_error err = {0};
-    const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_analogies"))
-    {
-        for (int threads = 1; threads <= 3; threads++) {
-            sim_eval_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL};
-            sim_analogy_eval ev;
-            char what[64];
-            snprintf(what, sizeof what, "analogies restrict %zu, %d threads", o.restrict_n, threads);
-            CHECK(sim_eval_analogies(s, FIX "questions.txt", &o, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
-            ev_error_clear(&err);
-            check_sections(&ev, cJSON_GetObjectItem(e, "sections"), what);
-            CHECK(ev.correct == (size_t)cJSON_GetObjectItem(e, "correct")->valueint &&
-                      ev.total == (size_t)cJSON_GetObjectItem(e, "total")->valueint,
-                  "%s: %zu/%zu", what, ev.correct, ev.total);
-            CHECK(ev.questions == 74 && ev.invalid == 3, "%s: %zu questions, %zu invalid lines", what, ev.questions,
-                  ev.invalid);
-            CHECK(ev.oov == ev.questions - ev.total, "%s: oov %zu", what, ev.oov);
-            CHECK(ev.sem_total + ev.syn_total == ev.total && ev.sem_correct + ev.syn_correct == ev.correct,
-                  "%s: semantic/syntactic split", what);
-            sim_analogy_eval_free(&ev);
-        }
-    }
-    const cJSON *mul = cJSON_GetObjectItem(exp, "eval_analogies_mul");
-    sim_eval_opts om = {0, SIM_MUL, 2, NULL, NULL};
-    sim_analogy_eval ev;
-    CHECK(sim_eval_analogies(s, FIX "questions.txt", &om, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    check_sections(&ev, cJSON_GetObjectItem(mul, "sections"), "analogies 3CosMul");
-    CHECK(ev.n_oov_words == 1 && strcmp(ev.oov_words[0], "NOSUCHWORD") == 0, "oov words %zu", ev.n_oov_words);
-    sim_analogy_eval_free(&ev);
-    sim_analogy_eval_free(NULL);
-
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_pairs"))
-    {
-        size_t r = (size_t)cJSON_GetObjectItem(e, "restrict")->valueint;
-        sim_pairs_eval pe;
-        CHECK(sim_eval_pairs(s, FIX "pairs.tsv", r, &pe, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
-        ev_error_clear(&err);
-        double p = cJSON_GetObjectItem(e, "pearson")->valuedouble, sp = cJSON_GetObjectItem(e, "spearman")->valuedouble,
-               oov = cJSON_GetObjectItem(e, "oov_ratio")->valuedouble;
-        CHECK(fabs(pe.pearson - p) <= CORR_TOL && fabs(pe.spearman - sp) <= CORR_TOL && fabs(pe.oov_ratio - oov) < 1e-9,
-              "pairs restrict %zu: pearson %.10f spearman %.10f oov %.4f, gensim %.10f %.10f %.4f", r, pe.pearson,
-              pe.spearman, pe.oov_ratio, p, sp, oov);
-        CHECK(pe.invalid == 3, "pairs: %zu invalid lines (only two, four fields, bad score; not the comment, not the blank)",
-              pe.invalid);
-        sim_pairs_eval_free(&pe);
-    }
-    sim_pairs_eval_free(NULL);
-
-    /* Python's float() on the score field: which lines count */
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "float"))
-    {
-        const char *txt = cJSON_GetArrayItem(e, 0)->valuestring;
-        int valid = !cJSON_IsNull(cJSON_GetArrayItem(e, 1));
-        if (strchr(txt, '\n'))
-            continue; /* a line break would end the line */
-        size_t n = strlen(txt) + 64;
-        char *body = malloc(n);
-        snprintf(body, n, "king\tqueen\t%s\nman\twoman\t1\nking\tman\t2\n", txt);
-        char *path = write_tmp("float.tsv", body);
-        sim_pairs_eval pe;
-        ev_status st = sim_eval_pairs(s, path, 0, &pe, &err);
-        CHECK(st == EV_OK && pe.invalid == (size_t)!valid && pe.pairs == (size_t)(2 + valid),
-              "score '%s': %s, %zu invalid (Python: %s)", txt, err.msg ? err.msg : "ok", st == EV_OK ? pe.invalid : 0,
-              valid ? "valid" : "invalid");
-        ev_error_clear(&err);
-        if (st == EV_OK)
-            sim_pairs_eval_free(&pe);
-        unlink(path);
-        free(path);
-        free(body);
-    }
-}
-
-static void test_eval_errors(const store *s)
-{
-    ev_error err = {0};
-    sim_analogy_eval ev;
-    sim_pairs_eval pe;
-    CHECK(sim_eval_analogies(s, "/nonexistent/q.txt", NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "cannot open"),
-          "missing file: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    CHECK(sim_eval_analogies(s, tmpdir, NULL, &ev, &err) == EV_ERR_IO && strstr(err.msg, "is a directory"),
-          "directory: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    char *p = write_tmp("nosection.txt", "king queen man woman\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "nosection.txt:1: expected a section"),
-          "question before a section: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("utf8.txt", ": s\nking queen man woman\nking \xc3\x28 man woman\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "utf8.txt:3: expected UTF-8"),
-          "invalid UTF-8: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("empty.txt", ": only a section\n\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"),
-          "no questions: %s", err.msg ? err.msg : "?");
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("alloov.txt", ": s\nzzz yyy xxx www\n");
-    CHECK(sim_eval_analogies(s, p, NULL, &ev, &err) == EV_OK && ev.total == 0 && ev.oov == 1 && ev.n_oov_words == 4,
-          "all OOV: %s", err.msg ? err.msg : "ok");
-    if (!err.msg)
-        sim_analogy_eval_free(&ev);
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("pairs-oov.tsv", "zzz\tking\t1\nyyy\tqueen\t2\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_NOTFOUND, "pairs all OOV: %s", err.msg ? err.msg : "ok");
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("pairs-none.tsv", "# nothing\nnot a pair\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "found none"), "pairs none: %s",
-          err.msg ? err.msg : "ok");
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("pairs-utf8.tsv", "king\tqueen\t1\r\nman\xff\twoman\t2\r\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_ERR_FORMAT && strstr(err.msg, "pairs-utf8.tsv:2: expected UTF-8"),
-          "pairs invalid UTF-8: %s", err.msg ? err.msg : "ok");
-    ev_error_clear(&err);
-    free(p);
-    /* one pair, and a constant column: NaN as scipy, no crash */
-    p = write_tmp("pairs-one.tsv", "king\tqueen\t1\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 1 && isnan(pe.pearson) && isnan(pe.spearman),
-          "one pair: %s", err.msg ? err.msg : "ok");
-    if (!err.msg)
-        sim_pairs_eval_free(&pe);
-    ev_error_clear(&err);
-    free(p);
-    p = write_tmp("pairs-const.tsv", "king\tqueen\t1\nman\twoman\t1\nfish\tice\t1\n");
-    CHECK(sim_eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
-          "constant gold: %s", err.msg ? err.msg : "ok");
-    if (!err.msg)
-        sim_pairs_eval_free(&pe);
-    ev_error_clear(&err);
-    free(p);
 }
 
 /* ---- the BLAS code vs its naive twin --------------------------------------------------------------------- */
@@ -657,6 +434,7 @@ static void test_neighbor_lists(void)
             CHECK(store_limit(c, V > 1 ? V - 1 : 1, &err) == EV_OK && (V < 3 || store_neighbor_lists(c, &K2, &r2, &s2) == 0),
                   "%s: --limit kept lists that may name rows past it", what);
             store_close(c);
+            unlink(path);
             store_close(s);
             free(a), free(b), free(q);
         }
@@ -685,24 +463,15 @@ static void test_neighbor_lists(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    cJSON *exp = load_json(FIX "expected.json");
-    store *s = load(FIX "kv.bin");
-    CHECK(exp && s, "missing fixtures in " FIX " (run scripts/make-similarity-fixtures.py)");
-    if (exp && s) {
-        test_norms_and_upper(s, exp);
+    cJSON *exp;
+    store *s;
+    if (fixtures_open(tmpdir, &exp, &s)) {
+        test_norms(s, exp);
         test_queries(s, exp);
-        test_evaluations(s, exp);
-        test_eval_errors(s);
     }
     test_twins();
     test_ties_and_edges();
     test_neighbor_lists();
-    store_close(s);
-    cJSON_Delete(exp);
-    rmdir(tmpdir);
-    return check_done("test_similarity");
+    fixtures_close(tmpdir, exp, s);
+    return check_done("test_search");
 }
