@@ -37,6 +37,22 @@ def keep(s):
     return MIN_WORDS <= len(s.split()) <= MAX_WORDS
 
 
+def split_sentences(passages):
+    """The sentences of each passage (paragraph, fortune, ...): whitespace collapsed, split after . ; : ? ! + space."""
+    for p in passages:
+        yield from SPLIT.split(" ".join(p.split()))
+
+
+def unique(sents):
+    """sents with whitespace collapsed, those of 4-40 words, duplicates dropped (first kept)."""
+    seen = set()
+    for s in sents:
+        s = " ".join(s.split())
+        if keep(s) and s not in seen:
+            seen.add(s)
+            yield s
+
+
 def say(msg):
     print(msg, file=sys.stderr)
 
@@ -212,15 +228,10 @@ class HoldOut:
 
 
 def filtered(sents, hold, evalset):
-    """sents: whitespace collapsed, 4-40 words, duplicates dropped (first kept); then dropped: a sentence containing a
-    held-out example (hold), one whose token sequence equals an evaluation sentence's (evalset). Returns (kept,
-    dropped for the first rule, dropped for the second)."""
-    seen, kept, d1, d2 = set(), [], 0, 0
-    for s in sents:
-        s = " ".join(s.split())
-        if not keep(s) or s in seen:
-            continue
-        seen.add(s)
+    """unique(sents), then dropped: a sentence containing a held-out example (hold), one whose token sequence equals
+    an evaluation sentence's (evalset). Returns (kept, dropped for the first rule, dropped for the second)."""
+    kept, d1, d2 = [], 0, 0
+    for s in unique(sents):
         if hold.bad(s):
             d1 += 1
         elif evalset is not None and " ".join(tokens(s)) in evalset:
@@ -235,26 +246,20 @@ def filtered(sents, hold, evalset):
 def licenses(lic):
     """The licence texts: every regular file in name order (symlinks skipped), paragraphs joined, split into sentences,
     4-40 words, duplicates dropped."""
-    sents, seen = [], set()
+    paragraphs = []
     for name in sorted(os.listdir(lic)):
         p = os.path.join(lic, name)
         if os.path.islink(p) or not os.path.isfile(p):
             continue
         with open(p, encoding="utf-8", errors="strict") as f:
-            text = f.read()
-        for para in re.split(r"\n\s*\n", text):
-            for s in SPLIT.split(" ".join(para.split())):
-                s = s.strip()
-                if keep(s) and s not in seen:
-                    seen.add(s)
-                    sents.append(s)
-    return sents
+            paragraphs.extend(re.split(r"\n\s*\n", f.read()))
+    return list(unique(split_sentences(paragraphs)))
 
 
 def fortunes(fort):
     """The fortune cookies (evaluation only): every file without a dot except ascii-art and definitions, name order,
     symlinks skipped; "--" attribution lines dropped; each cookie joined and split as the licences."""
-    sents, seen = [], set()
+    bodies = []
     for name in sorted(os.listdir(fort)):
         p = os.path.join(fort, name)
         if "." in name or name in ("ascii-art", "definitions") or os.path.islink(p) or not os.path.isfile(p):
@@ -262,13 +267,8 @@ def fortunes(fort):
         with open(p, encoding="utf-8", errors="replace") as f:
             text = f.read()
         for cookie in text.split("\n%\n"):
-            body = " ".join(l.strip() for l in cookie.split("\n") if not l.strip().startswith("--"))
-            for s in SPLIT.split(" ".join(body.split())):
-                s = s.strip()
-                if keep(s) and s not in seen:
-                    seen.add(s)
-                    sents.append(s)
-    return sents
+            bodies.append(" ".join(l.strip() for l in cookie.split("\n") if not l.strip().startswith("--")))
+    return list(unique(split_sentences(bodies)))
 
 
 MARK = re.compile(r"\[([^\]\s]{1,3})\]")  # a markup code: b[a^]nk, ["e], [deg]
@@ -291,7 +291,7 @@ def gcide(path):
         letters = re.sub(r"[^A-Za-z]", "", m.group(1))
         return letters if letters else m.group(0)
 
-    out = []
+    paragraphs = []
     for e in re.split(r"\n(?=\S)", text[m.start():]):
         e = MARK.sub(unmark, e)
         e = re.sub(r"\[[^\]]*\]", " ", e, flags=re.S)
@@ -301,9 +301,8 @@ def gcide(path):
         for para in re.split(r"\n\s*\n", e):
             para = " ".join(para.split())
             para = re.sub(r"--\S.*$", "", para)
-            para = re.sub(r"^(\d+\.\s*)?(\([a-z]\)\s*)?", "", para)
-            out.extend(s.strip() for s in SPLIT.split(para))
-    return out
+            paragraphs.append(re.sub(r"^(\d+\.\s*)?(\([a-z]\)\s*)?", "", para))
+    return split_sentences(paragraphs)
 
 
 # ---- main ---------------------------------------------------------------------------------------------------------
