@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
-# fetch-corpus.sh — the corpora of the trained attention head (embvsattn train / eval head), written to the data
-# directory ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn} (never into the repository):
+# fetch-corpus.sh — the attention heads' training corpora, their evaluation texts and the WordNet sense evaluation,
+# written to the data directory ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn} (never into the
+# repository). Debian packages wordnet-base, fortunes and dict-gcide are installed when missing
+# (scripts/apt-missing.sh); the GloVe text file of scripts/fetch-vectors.sh must be there (its vocabulary selects the
+# senses). The text rules are in scripts/corpus.py (Debian's /usr/bin/python3, standard library only).
 #
-#   wordnet-train.txt     WordNet 3.0 glosses and quoted examples (Debian wordnet-base, installed when missing):
-#   wordnet-heldout.txt   the text after " | " of every synset in data.{noun,verb,adj,adv}, split on "; ",
-#                         quotes removed, whitespace collapsed, 4–40 words, duplicates dropped (first kept).
-#                         Held out: a sentence whose MD5 (of its UTF-8 bytes) is 0 mod 20 (≈ 5 %), so the split
-#                         depends on the text alone and a sentence is never on both sides.
-#   licenses.txt          a corpus of a different kind for the out-of-domain evaluation: the licence texts in
-#                         /usr/share/common-licenses (Debian base-files, essential: always installed), every
-#                         regular file in C-locale name order (symlinks skipped), paragraphs joined, split into
+#   senses.tsv            the sense evaluation (embvsattn eval senses), UTF-8, tab-separated, '#' lines comments;
+#                         word by word, its senses then their examples:
+#                           G WORD SENSE DEFINITION   (SENSE: WordNet 3.0 synset id, POS letter + offset: n09213565)
+#                           E WORD SENSE EXAMPLE      (WordNet's example text, quotes removed, whitespace collapsed)
+#                         WORD: a lemma form (^[a-z]{2,}$, in the GloVe vocabulary) of >= 2 synsets whose examples
+#                         contain it as a token (exact form); senses whose definition has no word left (the word
+#                         itself excluded) dropped; an example shared by two of the word's senses dropped.
+#   senses-holdout.txt    every example of senses.tsv, one a line, sorted, unique. Every training corpus below drops
+#                         any sentence whose token sequence contains one of theirs (anywhere, any length).
+#   wordnet-train.txt     WordNet 3.0 glosses and quoted examples (wordnet-base): the text after " | " of every synset
+#   wordnet-heldout.txt   in data.{noun,verb,adj,adv}, split on "; ", quotes removed, whitespace collapsed, 4–40 words,
+#                         duplicates dropped (first kept). Held out: a sentence whose MD5 (of its UTF-8 bytes) is
+#                         0 mod 20 (≈ 5 %), so the split depends on the text alone. Both drop the sentences that
+#                         contain a sense example (the held-out side too, so no evaluation text holds one).
+#   gcide-train.txt       the GNU Collaborative International Dictionary of English (dict-gcide's gcide.dict.dz):
+#                         definitions and quotations, markup codes to letters, [..] and \..\ spans, headword lines,
+#                         citations ("--Shak.") and sense labels removed, split into sentences, 4–40 words,
+#                         duplicates dropped; docs/heads.md gives each step.
+#   licenses.txt          out-of-domain evaluation: the licence texts in /usr/share/common-licenses (base-files),
+#                         every regular file in C-locale name order (symlinks skipped), paragraphs joined, split into
 #                         sentences after . ; : ? ! followed by a space, 4–40 words, duplicates dropped.
-#   fortunes.txt          a larger corpus of another kind (quotations, aphorisms, jokes, dialogue): the fortune
-#                         cookies of Debian's fortunes package (installed when missing), /usr/share/games/fortunes/*
-#                         except ascii-art and definitions (joke glosses), C-locale name order, symlinks skipped;
-#                         attribution lines ("-- Author") dropped, each fortune joined and split into sentences as
-#                         the licences, 4–40 words, duplicates dropped.
-#   corpus.sha256         checksums of the files (the split is deterministic: same packages, same files)
+#   fortunes.txt          out-of-domain evaluation, never training text: the fortune cookies of Debian's fortunes,
+#                         /usr/share/games/fortunes/* except ascii-art and definitions, C-locale name order, symlinks
+#                         skipped; "-- Author" lines dropped, each fortune joined and split as the licences.
+#   corpus.sha256         checksums of the files above
 #
-# One sentence per line, UTF-8. Idempotent: re-running rewrites the files with identical bytes.
+# The training corpora (wordnet-train, gcide-train) also drop a sentence whose token sequence equals one of
+# wordnet-heldout, licenses or fortunes. One sentence per line, UTF-8. Deterministic and idempotent: the same
+# packages and GloVe file give the same bytes; re-running rewrites identical files.
 #   --help   this text
 set -euo pipefail
 prog=fetch-corpus
 py=/usr/bin/python3
 case "${1:-}" in
--h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 "") ;;
 *) echo "$prog: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -36,101 +51,32 @@ probe=$dest
 while [[ ! -e $probe ]]; do probe=$(dirname -- "$probe"); done
 probe=$(cd -- "$probe" && pwd -P)
 case $probe/ in "$repo"/*) die "refusing to write corpora into the repository ($dest): set EMBVSATTN_DATA elsewhere" ;; esac
-mkdir -p -- "$dest"
 
 wn=/usr/share/wordnet
-if [[ ! -f $wn/data.noun ]]; then
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo=sudo
-    echo "$prog: installing Debian wordnet-base" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wordnet-base >/dev/null
+fortunes=/usr/share/games/fortunes
+gcide=/usr/share/dictd/gcide.dict.dz
+glove=$dest/glove.6B.100d.txt
+[[ -f $glove && -f $glove.verified ]] ||
+    die "$glove missing or not verified: run scripts/fetch-vectors.sh first (its vocabulary selects the senses)"
+missing=()
+[[ -f $wn/data.noun ]] || missing+=(wordnet-base)
+[[ -f $fortunes/people ]] || missing+=(fortunes)
+[[ -f $gcide ]] || missing+=(dict-gcide)
+if [[ ${#missing[@]} -gt 0 ]]; then
+    "$repo/scripts/apt-missing.sh" "${missing[@]}" || die "could not install ${missing[*]}"
 fi
 [[ -f $wn/data.noun ]] || die "$wn/data.noun missing after installing wordnet-base"
-fortunes=/usr/share/games/fortunes
-if [[ ! -f $fortunes/people ]]; then
-    sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo=sudo
-    echo "$prog: installing Debian fortunes" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends fortunes >/dev/null
-fi
 [[ -f $fortunes/people ]] || die "$fortunes/people missing after installing fortunes"
+[[ -f $gcide ]] || die "$gcide missing after installing dict-gcide"
 [[ -d /usr/share/common-licenses ]] || die "/usr/share/common-licenses missing (Debian base-files)"
 
+mkdir -p -- "$dest"
+files=(senses.tsv senses-holdout.txt wordnet-train.txt wordnet-heldout.txt gcide-train.txt licenses.txt fortunes.txt)
 tmp=$(mktemp -d "$dest/.fetch-corpus.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
-LC_ALL=C "$py" - "$wn" /usr/share/common-licenses "$fortunes" "$tmp" <<'PY'
-import hashlib, os, re, sys
-
-wn, lic, fort, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-MIN_WORDS, MAX_WORDS = 4, 40
-
-def clean(s):
-    s = " ".join(s.split())
-    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
-        s = s[1:-1].strip()
-    return s.replace('"', "").strip()
-
-def keep(s):
-    return MIN_WORDS <= len(s.split()) <= MAX_WORDS
-
-def held_out(s):
-    return int(hashlib.md5(s.encode("utf-8")).hexdigest(), 16) % 20 == 0
-
-seen, train, test = set(), [], []
-for pos in ("noun", "verb", "adj", "adv"):
-    with open(os.path.join(wn, "data." + pos), encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("  ") or " | " not in line:  # licence header, or no gloss
-                continue
-            for part in line.split(" | ", 1)[1].split("; "):
-                s = clean(part)
-                if not keep(s) or s in seen:
-                    continue
-                seen.add(s)
-                (test if held_out(s) else train).append(s)
-
-sents, seen = [], set()
-for name in sorted(os.listdir(lic)):
-    p = os.path.join(lic, name)
-    if os.path.islink(p) or not os.path.isfile(p):
-        continue
-    with open(p, encoding="utf-8", errors="strict") as f:
-        text = f.read()
-    for para in re.split(r"\n\s*\n", text):
-        para = " ".join(para.split())
-        for s in re.split(r"(?<=[.;:?!])\s+", para):
-            s = s.strip()
-            if keep(s) and s not in seen:
-                seen.add(s)
-                sents.append(s)
-
-fsents, seen = [], set()
-for name in sorted(os.listdir(fort)):
-    p = os.path.join(fort, name)
-    if "." in name or name in ("ascii-art", "definitions") or os.path.islink(p) or not os.path.isfile(p):
-        continue
-    with open(p, encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    for cookie in text.split("\n%\n"):
-        body = " ".join(l.strip() for l in cookie.split("\n") if not l.strip().startswith("--"))
-        for s in re.split(r"(?<=[.;:?!])\s+", " ".join(body.split())):
-            s = s.strip()
-            if keep(s) and s not in seen:
-                seen.add(s)
-                fsents.append(s)
-
-for fname, lines in (("wordnet-train.txt", train), ("wordnet-heldout.txt", test), ("licenses.txt", sents),
-                     ("fortunes.txt", fsents)):
-    with open(os.path.join(out, fname), "w", encoding="utf-8", newline="\n") as f:
-        for s in lines:
-            f.write(s + "\n")
-    words = sum(len(s.split()) for s in lines)
-    print(f"{fname}: {len(lines)} sentences, {words} words", file=sys.stderr)
-PY
-(cd "$tmp" && sha256sum wordnet-train.txt wordnet-heldout.txt licenses.txt fortunes.txt >corpus.sha256)
-for f in wordnet-train.txt wordnet-heldout.txt licenses.txt fortunes.txt corpus.sha256; do
+LC_ALL=C "$py" "$repo/scripts/corpus.py" "$wn" /usr/share/common-licenses "$fortunes" "$gcide" "$glove" "$tmp"
+(cd "$tmp" && sha256sum "${files[@]}" >corpus.sha256)
+for f in "${files[@]}" corpus.sha256; do
     chmod 644 "$tmp/$f"
     mv -f -- "$tmp/$f" "$dest/$f"
 done

@@ -176,7 +176,12 @@ check head-train-failed-log bash -c "'$bin' --vectors tests/fixtures/mini.txt tr
 # the same readout by more than 3 paired standard errors on held-out WordNet glosses and on the licence texts;
 # training is deterministic for a seed and thread count; an interrupted training leaves no head file.
 corpus_ok=1
-if [ ! -f "$data/wordnet-heldout.txt" ] || [ ! -f "$data/licenses.txt" ]; then
+corpus_files="senses.tsv senses-holdout.txt wordnet-train.txt wordnet-heldout.txt gcide-train.txt licenses.txt fortunes.txt"
+for f in $corpus_files corpus.sha256; do
+    [ -f "$data/$f" ] || corpus_ok=0
+done
+if [ "$corpus_ok" = 0 ]; then
+    corpus_ok=1
     scripts/fetch-corpus.sh >"$tmp/corpus.err" 2>&1 || { corpus_ok=0; fail head-corpus "$(tail -2 "$tmp/corpus.err" | tr '\n' '|')"; }
 fi
 check head-default-is-trained bash -c "'$bin' --format json 'the bank raised interest rates' | grep -q 'built-in trained head'"
@@ -219,3 +224,46 @@ head_sigint() { # SIGINT mid-training (3 s in): exit 130, no head file, nothing 
 }
 mkdir -p "$tmp/int"
 check head-sigint-no-half-written-file head_sigint
+
+# ---- training and evaluation data (scripts/fetch-corpus.sh) ------------------------------------------------------
+# Every file is there and matches corpus.sha256, which lists them all.
+corpus_sums() {
+    (cd "$data" && sha256sum -c --quiet corpus.sha256) &&
+        [ "$(awk '{ print $2 }' "$data/corpus.sha256" | sort | tr '\n' ' ')" = "$(printf '%s\n' $corpus_files | sort | tr '\n' ' ')" ]
+}
+check corpus-files-match-checksums corpus_sums
+# senses.tsv: 4 tab-separated fields (G or E, word, sense id, text), each word's lines together, its G lines (at
+# least 2) before its E lines (at least 1), every E line's sense among its word's G lines.
+senses_form() {
+    awk -F'\t' '
+        function done_word() { if (word != "" && (ng < 2 || ne < 1)) { print "word " word ": " ng " senses, " ne " examples"; bad = 1 } }
+        /^#/ { next }
+        NF != 4 || ($1 != "G" && $1 != "E") || $2 !~ /^[a-z][a-z]+$/ || $3 !~ /^[nvar][0-9]+$/ || length($3) != 9 || $4 == "" {
+            print "line " NR ": malformed"; bad = 1; exit }
+        $2 != word { done_word(); if ($2 in seen) { print "line " NR ": " $2 " again"; bad = 1; exit }
+                     seen[$2] = 1; word = $2; ng = ne = 0; split("", sense); words++ }
+        $1 == "G" { if (ne) { print "line " NR ": a G line after E lines"; bad = 1; exit } sense[$3] = 1; ng++ }
+        $1 == "E" { if (!($3 in sense)) { print "line " NR ": sense " $3 " has no G line"; bad = 1; exit } ne++; examples++ }
+        END { if (!bad) done_word(); print words " words, " examples " examples"; exit bad || words < 5000 || examples < 20000 }
+    ' "$data/senses.tsv"
+}
+check senses-well-formed senses_form
+check senses-bank-river bash -c "grep -qP '^E\tbank\tn09213565\the sat on the bank of the river and watched the currents\$' '$data/senses.tsv'"
+# senses-holdout.txt: exactly the examples of senses.tsv, sorted, unique.
+check senses-holdout-is-the-examples bash -c "awk -F'\t' '\$1 == \"E\" { print \$4 }' '$data/senses.tsv' | sort -u | cmp - '$data/senses-holdout.txt'"
+# No training file (nor wordnet-heldout) holds a held-out example's tokens, on a sample of ~500 examples (every 42nd):
+# grep -Fi finds the candidate lines, tests/holdout_hits.py keeps those holding the example's tokens. The same search
+# finds every sampled example in senses-holdout.txt itself, so the check can fail.
+holdout_absent() {
+    awk 'NR % 42 == 1' "$data/senses-holdout.txt" >"$tmp/sample.txt"
+    local n found
+    n=$(wc -l <"$tmp/sample.txt")
+    found=$(grep -hFif "$tmp/sample.txt" "$data/senses-holdout.txt" | /usr/bin/python3 tests/holdout_hits.py "$tmp/sample.txt" | head -1)
+    [ "$n" -ge 500 ] && [ "$found" -ge "$n" ] || { echo "control: $found of $n sampled examples found"; return 1; }
+    for f in wordnet-train.txt gcide-train.txt wordnet-heldout.txt; do
+        grep -hFif "$tmp/sample.txt" "$data/$f" | /usr/bin/python3 tests/holdout_hits.py "$tmp/sample.txt" >"$tmp/hits" &&
+            [ "$(head -1 "$tmp/hits")" = 0 ] || { echo "$f:"; cat "$tmp/hits"; return 1; }
+    done
+}
+check holdout-not-in-training holdout_absent
+check gcide-corpus-size bash -c "[ \$(wc -l <'$data/gcide-train.txt') -ge 300000 ]"
