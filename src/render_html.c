@@ -5,7 +5,8 @@
  *
  * The page is written whole by C: it is readable with scripts off (every token's panel shown, every head-view
  * line drawn). Its script only switches which token is shown: classes, the hidden attribute, and one CSS variable
- * per token set to the selected row's weights (read from the embedded JSON).
+ * per token set to the selected row's weights (read from the embedded JSON). The stylesheet and the script are
+ * plain files, src/assets/page.css and page.js, built in (render_assets.h) and written verbatim.
  */
 #include "render_html.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "render_assets.h"
 #include "version.h"
 #include "utf8.h"
 #include "util.h"
@@ -714,251 +716,6 @@ ev_status render_svg_compare(FILE *fp, const cJSON *doc, ev_error *err) { return
 
 /* ---- the HTML page ----------------------------------------------------------------------------------------- */
 
-static const char *const page_css[] = {
-    ":root{color-scheme:light dark;--bg:#f6f7f9;--fg:#1f2328;--muted:#59636e;--card:#ffffff;--line:#d8dee4;",
-    "  --accent:#2457d6;--heat:#1f4fd1;--shared:#c2410c;--shared-bg:#fff3e8;--oov:#b42318;--chip:#eef1f5}",
-    "@media (prefers-color-scheme:dark){:root{--bg:#0f1216;--fg:#e6e9ed;--muted:#9aa4af;--card:#171b21;",
-    "  --line:#2c333c;--accent:#6ea8ff;--heat:#4d8dff;--shared:#fb923c;--shared-bg:#3a2414;--oov:#ff8a80;",
-    "  --chip:#222831}}",
-    "*{box-sizing:border-box}",
-    "body{margin:0;background:var(--bg);color:var(--fg);",
-    "  font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue','DejaVu Sans',Arial,sans-serif}",
-    ".wrap{max-width:1320px;margin:0 auto;padding:0 24px}",
-    "header.top h1{font-size:21px;margin:22px 0 2px;font-weight:650}",
-    "header.top h1 .brand{color:var(--accent)}",
-    ".lede{color:var(--muted);max-width:88ch;margin:0 0 16px}",
-    ".card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin:0 0 16px}",
-    "h2{font-size:16px;margin:0 0 8px;font-weight:650}",
-    "h3{font-size:14px;margin:0 0 6px;font-weight:650}",
-    ".muted,.hint{color:var(--muted)}",
-    ".hint{font-size:13px;margin:6px 0 0}",
-    ".quote{font-size:17px;margin:0 0 12px}",
-    ".sentences.two{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;align-items:start}",
-    ".sentences.two>.sent{margin:0}",
-    ".strip{display:flex;flex-wrap:wrap;gap:7px;margin:0}",
-    ".tok{position:relative;isolation:isolate;font:inherit;font-size:16px;line-height:1.3;color:var(--fg);",
-    "  background:var(--chip);border:1px solid var(--line);border-radius:8px;padding:4px 10px;cursor:pointer}",
-    ".tok::before{content:'';position:absolute;inset:0;border-radius:inherit;background:var(--accent);",
-    "  opacity:calc(var(--w,0) * 0.6);z-index:-1}",
-    ".tok .ti{font-size:10px;color:var(--muted);margin-left:5px;font-variant-numeric:tabular-nums}",
-    ".tok .badge{font-size:9px;font-weight:700;letter-spacing:.04em;margin-left:5px;padding:0 3px;border-radius:3px;",
-    "  color:var(--card);background:var(--oov);vertical-align:2px}",
-    ".tok.oov{border-style:dashed;border-color:var(--oov)}",
-    ".tok.oov .tt{color:var(--oov);font-style:italic}",
-    ".tok.shared{border-color:var(--shared);border-width:2px;padding:3px 9px}",
-    ".tok.shared .tt{text-decoration:underline 2px var(--shared);text-underline-offset:4px}",
-    ".tok.cur{box-shadow:0 0 0 2px var(--accent)}",
-    ".tok[aria-pressed=true] .tt{font-weight:700}",
-    ".tok:focus-visible{outline:3px solid var(--accent);outline-offset:2px}",
-    ".readout{margin:12px 0 0;padding:6px 10px;border-radius:8px;background:var(--chip);min-height:2.2em}",
-    ".panes{display:grid;grid-template-columns:minmax(260px,auto) minmax(0,1fr);gap:18px;align-items:start;",
-    "  margin-top:14px}",
-    ".two .panes{grid-template-columns:minmax(0,1fr)}",
-    ".hvfig{width:min-content;min-width:240px;max-width:100%}",
-    ".hvwrap{max-height:75vh;overflow:auto}",
-    "figure{margin:0}",
-    "figcaption{font-size:13px;color:var(--muted);margin:4px 0 0}",
-    "svg text{fill:currentColor}",
-    "svg .idx{fill:var(--muted)}",
-    ".hv .hv-row line{stroke:var(--accent);stroke-width:3px;stroke-linecap:round}",
-    ".hv .hv-hit{fill:var(--accent);opacity:.4;rx:3px}",
-    ".js .hv-row{display:none}.js .hv-row.sel{display:inline}",
-    ".nojs .hv-hit{display:none}",
-    ".hv text{font-size:13px}",
-    ".hv .hv-left text{cursor:pointer}",
-    ".hv .hv-left text.cur{font-weight:700;fill:var(--accent)}",
-    ".hv .oov{fill:var(--oov);font-style:italic}",
-    ".hv .shared{fill:var(--shared);font-weight:700}",
-    ".hv .hv-head{fill:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.06em}",
-    ".detail{min-width:0}",
-    ".detail h3 .meta{font-weight:400;color:var(--muted);font-size:13px;margin-left:6px}",
-    ".detail .att{margin:0 0 10px}.js .detail .att{display:none}",
-    ".detail .lbl{color:var(--muted)}",
-    ".nbs{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:14px}",
-    "table.nb{border-collapse:collapse;width:100%;font-size:14px}",
-    "table.nb caption{text-align:left;font-weight:650;padding-bottom:4px}",
-    "table.nb caption small{display:block;font-weight:400;color:var(--muted);font-size:12px}",
-    "table.nb td{padding:2px 4px;border-top:1px solid var(--line);white-space:nowrap}",
-    "table.nb td.num{text-align:right;font-variant-numeric:tabular-nums;width:60%}",
-    ".simbar{display:inline-block;height:8px;border-radius:4px;background:var(--accent);opacity:.55;margin-right:8px;",
-    "  width:calc(max(0, var(--s)) * 5em);vertical-align:middle}",
-    "table.nb tr.new td:first-child{font-weight:700}",
-    "table.nb tr.new td:first-child::after{content:' new';font-weight:400;font-size:11px;color:var(--accent)}",
-    ".detail .self{margin:10px 0 0;font-size:14px}",
-    ".js .detail[hidden]{display:none}",
-    ".nojs .detail{border-top:1px solid var(--line);padding-top:10px;margin-top:10px}",
-    ".hmfig{margin-top:16px}",
-    ".hmwrap{overflow:auto}",
-    ".hm .cell{fill:var(--heat)}",
-    ".hm .cell:hover{stroke:var(--fg);stroke-width:1.5}",
-    ".hm-svg .hatch{stroke:var(--muted);stroke-opacity:.5}.hm-svg .hatch-bg{fill:var(--card)}",
-    ".hm .v{font-size:11px;pointer-events:none;font-variant-numeric:tabular-nums}",
-    ".hm .v.hi{fill:#fff}",
-    ".hm .lab.oov{fill:var(--oov);font-style:italic}",
-    ".hm .lab.shared{fill:var(--shared);font-weight:700}",
-    ".hm .frame{stroke:var(--line)}",
-    ".hm .rowsel{fill:none;stroke:var(--accent);stroke-width:2;display:none;pointer-events:none}",
-    ".hm-row.sel .rowsel{display:inline}",
-    ".hm-row.sel .lab.row{font-weight:700}",
-    ".legend .scale{stroke:var(--line)}.legend .tick{stroke:var(--muted)}",
-    "stop.s0{stop-color:var(--heat);stop-opacity:0}stop.s1{stop-color:var(--heat);stop-opacity:1}",
-    ".hm-read{min-height:1.5em;font-size:13px;margin:4px 0 0;font-variant-numeric:tabular-nums}",
-    "details.wt{margin-top:10px}details.wt summary{cursor:pointer;color:var(--muted)}",
-    "table.wt{border-collapse:collapse;font-size:12px;margin-top:8px;font-variant-numeric:tabular-nums}",
-    "table.wt th,table.wt td{padding:2px 6px;border:1px solid var(--line);text-align:right}",
-    "table.wt th{font-weight:600}",
-    ".tablewrap{overflow:auto}",
-    "table.sh{border-collapse:collapse;width:100%;font-size:14px}",
-    "table.sh th,table.sh td{text-align:left;padding:6px 8px;border-top:1px solid var(--line);vertical-align:top}",
-    "table.sh thead th{font-size:12px;color:var(--muted);font-weight:600;border-top:0}",
-    "table.sh td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}",
-    ".shared-btn{font:inherit;font-weight:700;color:var(--shared);background:var(--shared-bg);",
-    "  border:2px solid var(--shared);border-radius:8px;padding:2px 10px;cursor:pointer}",
-    ".shared-btn:focus-visible{outline:3px solid var(--accent);outline-offset:2px}",
-    ".nbl{color:var(--fg)}.nbl span{color:var(--muted);font-size:12px;margin-left:3px}",
-    "footer .card{font-size:14px}",
-    "footer dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}",
-    "footer dt{font-weight:650}footer dd{margin:0}",
-    "code{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:.92em;white-space:nowrap}",
-    "footer dd{overflow-wrap:anywhere}",
-    "a{color:var(--accent)}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
-    "@media (max-width:760px){.panes{grid-template-columns:minmax(0,1fr)}",
-    "  .sentences.two{grid-template-columns:minmax(0,1fr)}}",
-    NULL};
-
-/* The script: selection only. Which token is shown in each sentence: classes, hidden attributes, the readout
- * line, and the --w variable of each token chip (the selected row's weights, from the embedded JSON). */
-static const char *const page_js[] = {
-    "(function () {",
-    "  'use strict';",
-    "  var doc = document, root = doc.documentElement;",
-    "  root.classList.remove('nojs');",
-    "  root.classList.add('js');",
-    "  var dataEl = doc.getElementById('embvsattn-data');",
-    "  var data = JSON.parse(dataEl.textContent);",
-    "  var views = data.sentences || [data];",
-    "  var shared = data.shared || [];",
-    "  var secs = [];",
-    "  function all(el, sel) { return Array.prototype.slice.call(el.querySelectorAll(sel)); }",
-    "",
-    "  function Sec(el, view, s) {",
-    "    this.el = el; this.view = view; this.s = s;",
-    "    this.toks = all(el, '.strip .tok');",
-    "    this.rows = all(el, '.hv-row');",
-    "    this.left = all(el, '.hv-left text');",
-    "    this.details = all(el, '.detail');",
-    "    this.hmRows = all(el, '.hm-row');",
-    "    this.readout = el.querySelector('.readout');",
-    "    this.hmRead = el.querySelector('.hm-read');",
-    "    this.sel = Number(el.getAttribute('data-selected')) || 0;",
-    "  }",
-    "  /* draws token i: its attention (chips, head-view lines, heatmap row) and its neighbour panel */",
-    "  Sec.prototype.show = function (i) {",
-    "    var w = this.view.weights[i];",
-    "    this.toks.forEach(function (t, k) {",
-    "      t.classList.toggle('cur', k === i);",
-    "      t.style.setProperty('--w', String(w[k]));",
-    "    });",
-    "    this.rows.forEach(function (r, k) { r.classList.toggle('sel', k === i); });",
-    "    this.left.forEach(function (t, k) { t.classList.toggle('cur', k === i); });",
-    "    this.details.forEach(function (d, k) { d.hidden = k !== i; });",
-    "    this.hmRows.forEach(function (r, k) { r.classList.toggle('sel', k === i); });",
-    "    var sum = this.details[i].querySelector('.summary');",
-    "    this.readout.textContent = sum ? sum.textContent : '';",
-    "  };",
-    "  /* selects token i (it stays drawn when the pointer or focus leaves); a shared word selects its twin */",
-    "  Sec.prototype.select = function (i, twin) {",
-    "    this.sel = i;",
-    "    this.el.setAttribute('data-selected', String(i));",
-    "    this.toks.forEach(function (t, k) {",
-    "      t.setAttribute('aria-pressed', k === i ? 'true' : 'false');",
-    "      t.tabIndex = k === i ? 0 : -1;",
-    "    });",
-    "    this.show(i);",
-    "    if (twin === false) return;",
-    "    var s = this.s;",
-    "    shared.forEach(function (q) {",
-    "      if (q.token_index[s] === i && secs[1 - s]) secs[1 - s].select(q.token_index[1 - s], false);",
-    "    });",
-    "  };",
-    "  Sec.prototype.current = function () {",
-    "    var k = this.toks.indexOf(doc.activeElement);",
-    "    return k >= 0 ? k : this.sel;",
-    "  };",
-    "  Sec.prototype.wire = function () {",
-    "    var self = this, strip = this.el.querySelector('.strip');",
-    "    this.toks.forEach(function (t, i) {",
-    "      t.addEventListener('click', function () { self.select(i); t.focus(); });",
-    "      t.addEventListener('focus', function () { self.show(i); });",
-    "      t.addEventListener('mouseenter', function () { self.show(i); });",
-    "    });",
-    "    strip.addEventListener('mouseleave', function () { self.show(self.current()); });",
-    "    strip.addEventListener('focusout', function (e) {",
-    "      if (!strip.contains(e.relatedTarget)) self.show(self.sel);",
-    "    });",
-    "    strip.addEventListener('keydown', function (e) {",
-    "      var k = self.toks.indexOf(doc.activeElement), n = self.toks.length, to = -1;",
-    "      if (k < 0) return;",
-    "      if (e.key === 'ArrowRight' || e.key === 'ArrowDown') to = Math.min(n - 1, k + 1);",
-    "      else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') to = Math.max(0, k - 1);",
-    "      else if (e.key === 'Home') to = 0;",
-    "      else if (e.key === 'End') to = n - 1;",
-    "      else if (e.key === 'Escape') { self.show(self.sel); return; }",
-    "      if (to < 0) return;",
-    "      e.preventDefault();",
-    "      self.toks[k].tabIndex = -1;",
-    "      self.toks[to].tabIndex = 0;",
-    "      self.toks[to].focus();",
-    "    });",
-    "    this.left.forEach(function (t, i) {",
-    "      t.addEventListener('mouseenter', function () { self.show(i); });",
-    "      t.addEventListener('click', function () { self.select(i); });",
-    "    });",
-    "    var hv = this.el.querySelector('svg.hv');",
-    "    if (hv) hv.addEventListener('mouseleave', function () { self.show(self.current()); });",
-    "    var hm = this.el.querySelector('svg.hm-svg');",
-    "    if (!hm) return;",
-    "    hm.addEventListener('mouseover', function (e) {",
-    "      var c = e.target.closest ? e.target.closest('.cell') : null;",
-    "      if (!c) return;",
-    "      var t = c.querySelector('title');",
-    "      self.hmRead.textContent = t ? t.textContent : '';",
-    "    });",
-    "    hm.addEventListener('mouseleave', function () { self.hmRead.textContent = ''; });",
-    "    hm.addEventListener('click', function (e) {",
-    "      var c = e.target.closest ? e.target.closest('.cell') : null;",
-    "      if (c) self.select(Number(c.getAttribute('data-row')));",
-    "    });",
-    "  };",
-    "",
-    "  all(doc, 'section.sent').forEach(function (el, s) { secs.push(new Sec(el, views[s], s)); });",
-    "  secs.forEach(function (s) { s.wire(); s.select(s.sel, false); });",
-    "  all(doc, '.shared-btn').forEach(function (b) {",
-    "    b.addEventListener('click', function () {",
-    "      secs[0].select(Number(b.getAttribute('data-i1')), false);",
-    "      secs[1].select(Number(b.getAttribute('data-i2')), false);",
-    "      all(doc, '.shared-btn').forEach(function (o) {",
-    "        o.setAttribute('aria-pressed', o === b ? 'true' : 'false');",
-    "      });",
-    "    });",
-    "  });",
-    "  var dl = doc.getElementById('dl-json');",
-    "  if (dl && window.Blob && window.URL && URL.createObjectURL) {",
-    "    dl.href = URL.createObjectURL(new Blob([dataEl.textContent], { type: 'application/json' }));",
-    "    doc.getElementById('dl-json-wrap').hidden = false;",
-    "  }",
-    "})();",
-    NULL};
-
-static void put_lines(FILE *fp, const char *const *lines)
-{
-    for (; *lines; lines++) {
-        fputs(*lines, fp);
-        fputc('\n', fp);
-    }
-}
-
 /* The document as JSON inside <script type="application/json">: < > & escaped as \u003c \u003e \u0026 (valid
  * JSON with the same meaning), so that no string in it can close the element or open a comment. */
 static void put_json(FILE *fp, const char *s)
@@ -1350,7 +1107,7 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
         esc_max(fp, d.v[s].sentence, 80);
     }
     fputs("</title>\n<style>\n", fp);
-    put_lines(fp, page_css);
+    fwrite(render_asset_page_css, 1, render_asset_page_css_size, fp);
     fputs("</style>\n</head>\n<body>\n<header class=\"top wrap\">\n<h1><span class=\"brand\">embvsattn</span> "
           "\xC2\xB7 static embeddings beside self-attention</h1>\n<p class=\"lede\">",
           fp);
@@ -1376,7 +1133,7 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
     put_json(fp, json);
     free(json);
     fputs("</script>\n<script>\n", fp);
-    put_lines(fp, page_js);
+    fwrite(render_asset_page_js, 1, render_asset_page_js_size, fp);
     fputs("</script>\n</body>\n</html>\n", fp);
     doc_free(&d);
     return EV_OK;

@@ -67,6 +67,10 @@ hits=$(grep -Eoh '(src|href)="[^"#][^"]*"|url\([^#][^)]*\)|@import|https?://[^" 
 if [ -n "$hits" ]; then fail "self-contained: $hits"; else
     echo "PASS browser self-contained: no external src, href, url() or @import in the pages"; fi
 
+# the page's script is plain JavaScript that parses on its own (src/assets/page.js, built into the page verbatim)
+if out=$(node --check src/assets/page.js 2>&1); then echo "PASS browser page.js: node --check parses it"; else
+    fail "page.js: node --check: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
+
 mkdir -p "$artifacts"
 cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true
 # test.js prints a FAIL line for each failed check and exits 1; a run that ends before any check (node too old for
