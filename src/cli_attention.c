@@ -252,7 +252,7 @@ static int run_batch(view_setup *vs)
         free(lines[i]);
     view_cache_free(cache);
     if (!code && failed)
-        code = 7;
+        code = CLI_EXIT_BATCH_FAILED;
     (void)done;
     return code;
 }
