@@ -151,9 +151,13 @@ fixtures:
 	/usr/bin/python3 scripts/make-attention-fixtures.py tests/fixtures/attention
 	/usr/bin/python3 scripts/make-similarity-fixtures.py tests/fixtures/similarity
 
+# The binary, the manual page and the bash completion (where bash-completion looks for it).
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/embvsattn
+	install -m 644 man/embvsattn.1 $(DESTDIR)$(PREFIX)/share/man/man1/embvsattn.1
+	install -m 644 completions/embvsattn.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/embvsattn
 
 clean:
 	rm -rf build build-asan build-fuzz build-valgrind embvsattn
