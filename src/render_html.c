@@ -41,6 +41,7 @@ typedef struct {
 
 typedef struct {
     const char *text, *status, *word, *fallback, *self_sim; /* self_sim NULL for OOV tokens */
+    const char *ctx_reason; /* why it has no context neighbours ("nothing to attend to"), or NULL */
     int oov;
     p_hit *stat, *ctx;
     size_t nstat, nctx;
@@ -58,7 +59,8 @@ typedef struct {
 } p_view;
 
 typedef struct {
-    const char *word, *static_cos, *context_cos;
+    const char *word, *static_cos, *context_cos; /* context_cos NULL when a side has nothing to attend to */
+    const char *ctx_reason[2];                   /* why a side has no context neighbours, or NULL */
     size_t index[2];
     p_hit *stat, *ctx[2];
     size_t nstat, nctx[2];
@@ -185,6 +187,7 @@ static ev_status read_view(p_doc *d, p_view *v, const cJSON *j)
         p->oov = strcmp(p->status, "oov") == 0;
         p->word = get_str(t, "word");
         p->fallback = get_str(t, "fallback");
+        p->ctx_reason = get_str(t, "context_reason");
         const cJSON *ss = get(t, "context_self_similarity");
         p->self_sim = cJSON_IsNull(ss) || !ss ? NULL : num_text(d, ss);
         if (ss && !cJSON_IsNull(ss) && !p->self_sim)
@@ -300,10 +303,16 @@ static ev_status doc_read(p_doc *d, const cJSON *root, int compare, ev_error *er
     {
         p_shared *q = &d->sh[d->nsh++];
         const cJSON *ti = get(e, "token_index"), *cn = get(e, "context_neighbors");
+        const cJSON *cc = get(e, "context_cosine"), *why = get(e, "context_reason");
         q->word = get_str(e, "word");
         q->static_cos = num_text(d, get(e, "static_cosine"));
-        q->context_cos = num_text(d, get(e, "context_cosine"));
-        if (!q->word || !q->static_cos || !q->context_cos || !cJSON_IsArray(ti) || cJSON_GetArraySize(ti) != 2 ||
+        q->context_cos = cJSON_IsNull(cc) ? NULL : num_text(d, cc);
+        for (int s = 0; s < 2 && cJSON_IsArray(why); s++) {
+            const cJSON *r = cJSON_GetArrayItem(why, s);
+            q->ctx_reason[s] = cJSON_IsString(r) ? r->valuestring : NULL;
+        }
+        if (!q->word || !q->static_cos || (!q->context_cos && !cJSON_IsNull(cc)) || !cJSON_IsArray(ti) ||
+            cJSON_GetArraySize(ti) != 2 ||
             !cJSON_IsArray(cn) || cJSON_GetArraySize(cn) != 2) {
             st = missing(d, "shared word");
             goto fail;
@@ -465,6 +474,10 @@ static void tok_title(FILE *fp, const p_tok *t)
         esc(fp, t->word);
         fputc(')', fp);
     }
+    if (t->ctx_reason) {
+        fputs("; ", fp);
+        esc(fp, t->ctx_reason);
+    }
 }
 
 /* A row (col = 0) or column label: "INDEX TEXT", cut to LABEL_MAX code points, the whole token in its title. */
@@ -551,6 +564,15 @@ static void hm_draw(FILE *fp, const p_view *v, const hm_geom *g, double x0, doub
                 fprintf(fp, ">%.0f</text>\n", (double)wv * 100.0);
             }
         }
+        if (v->tok[i].ctx_reason && g->grid >= (double)strlen(v->tok[i].ctx_reason) * 6.0 + 8) {
+            /* an empty row says why across it (when it is wide enough; the label's title says it always) */
+            fprintf(fp, "<text class=\"none\" x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\" text-anchor=\"middle\" "
+                        "font-size=\"10\" %s pointer-events=\"none\">",
+                    gx + g->grid / 2, y + c / 2,
+                    m->page ? "style=\"fill:var(--muted);font-style:italic\"" : "fill=\"#57606a\" font-style=\"italic\"");
+            esc(fp, v->tok[i].ctx_reason);
+            fputs("</text>\n", fp);
+        }
         if (m->page)
             fprintf(fp, "<rect class=\"rowsel\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", gx - 1,
                     y + 1, g->grid + 2, c - 2);
@@ -595,6 +617,20 @@ static int any_oov(const p_doc *d)
                 return 1;
     return 0;
 }
+
+/* Whether a token of view v (all views: NULL) has nothing to attend to. */
+static int any_alone(const p_doc *d, const p_view *v)
+{
+    for (size_t s = 0; s < d->nv; s++)
+        for (size_t i = 0; i < d->v[s].n; i++)
+            if ((!v || v == &d->v[s]) && d->v[s].tok[i].ctx_reason)
+                return 1;
+    return 0;
+}
+
+/* The caption line for those tokens. */
+static const char *alone_caption = "Empty row: the token has nothing to attend to (every key it may attend to is "
+                                   "masked), so it has no contextual vector.";
 
 /* One line describing the head, as the text view's header does. */
 static void head_line(FILE *fp, const p_doc *d)
@@ -648,8 +684,12 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
     linew = (double)(strlen(ddesc ? ddesc : "") + 70) * 6.0;
     capw = linew > capw ? linew : capw;
     double width = w + PAD > capw + 2 * PAD ? w + PAD : capw + 2 * PAD;
-    int oov = any_oov(&d);
-    double caption_y = PAD + title_h + h + 22, height = caption_y + (2 + oov + (compare ? 1 : 0)) * 14 + PAD;
+    int oov = any_oov(&d), alone = any_alone(&d, NULL);
+    if (alone)
+        capw = (double)strlen(alone_caption) * 6.0 > capw ? (double)strlen(alone_caption) * 6.0 : capw;
+    width = w + PAD > capw + 2 * PAD ? w + PAD : capw + 2 * PAD;
+    double caption_y = PAD + title_h + h + 22,
+           height = caption_y + (2 + oov + alone + (compare ? 1 : 0)) * 14 + PAD;
 
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
     fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
@@ -689,6 +729,10 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">Italic red label: out of vocabulary (no vector; its key is masked, "
                     "so it is never attended to; hatched cells).</text>\n",
                 PAD, cy);
+        cy += 14;
+    }
+    if (alone) {
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", PAD, cy, alone_caption);
         cy += 14;
     }
     if (compare) {
@@ -817,14 +861,17 @@ static void page_headview(FILE *fp, const p_view *v, const char *id)
 /* A neighbour list as a table: word, bar, similarity (4 decimals; the exact JSON text in the title). Words of
  * the list that are not in `other` are marked new (in context: where attention moved the token). */
 static void page_hits(FILE *fp, const p_hit *h, size_t n, const p_hit *other, size_t nother, const char *cls,
-                      const char *caption, const char *note)
+                      const char *caption, const char *note, const char *empty)
 {
     fprintf(fp, "<table class=\"nb %s\"><caption>%s<small>%s</small></caption>\n"
                 "<thead class=\"sr\"><tr><th scope=\"col\">word</th><th scope=\"col\">cosine similarity</th></tr>"
                 "</thead><tbody>\n",
             cls, caption, note);
-    if (n == 0)
-        fputs("<tr><td colspan=\"2\" class=\"muted\">none: no vector</td></tr>\n", fp);
+    if (n == 0) {
+        fputs("<tr><td colspan=\"2\" class=\"muted\">", fp);
+        esc(fp, empty);
+        fputs("</td></tr>\n", fp);
+    }
     for (size_t j = 0; j < n; j++) {
         int found = other == NULL;
         for (size_t q = 0; !found && q < nother; q++)
@@ -855,6 +902,11 @@ static void put_summary(FILE *fp, const p_view *v, size_t i, int spans)
     const p_tok *t = &v->tok[i];
     fputs(spans ? "<span class=\"lbl\">" : "", fp);
     esc(fp, t->text);
+    if (!t->natt) { /* "TOKEN has nothing to attend to" */
+        fputs(spans ? "</span> has " : " has ", fp);
+        esc(fp, t->ctx_reason ? t->ctx_reason : "nothing to attend to");
+        return;
+    }
     fputs(" attends most to:", fp);
     fputs(spans ? "</span> " : " ", fp);
     for (size_t q = 0; q < t->natt; q++) {
@@ -871,8 +923,6 @@ static void put_summary(FILE *fp, const p_view *v, size_t i, int spans)
         put_pct(fp, num_value(t->att[q].weight));
         fputs(spans ? "</span>" : "", fp);
     }
-    if (!t->natt)
-        fputs("nothing", fp);
 }
 
 /* Token i's panel: whom it attends to, its static neighbours beside its in-context neighbours. */
@@ -900,9 +950,9 @@ static void page_detail(FILE *fp, const p_view *v, size_t i, const char *id)
     put_summary(fp, v, i, 1);
     fputs("</p>\n<div class=\"nbs\">\n", fp);
     page_hits(fp, t->stat, t->nstat, NULL, 0, "static", "static neighbours",
-              "the word alone: the same in every sentence");
+              "the word alone: the same in every sentence", "none: no vector");
     page_hits(fp, t->ctx, t->nctx, t->oov ? NULL : t->stat, t->nstat, "context", "in context",
-              "neighbours of its attention output (its row of A\xC2\xB7V)");
+              "neighbours of its attention output (its row of A\xC2\xB7V)", t->ctx_reason ? t->ctx_reason : "none");
     fputs("</div>\n", fp);
     if (t->self_sim) {
         fprintf(fp, "<p class=\"self\">cosine of its in-context vector to its static vector: <b title=\"%s\">",
@@ -962,6 +1012,11 @@ static void page_heatmap(FILE *fp, const p_view *v, const char *id)
         oov |= v->tok[i].oov;
     if (oov)
         fputs(" Hatched columns: out-of-vocabulary tokens, whose key is masked.", fp);
+    for (size_t i = 0; i < v->n; i++)
+        if (v->tok[i].ctx_reason) {
+            fputs(" An empty row: the token has nothing to attend to (every key it may attend to is masked).", fp);
+            break;
+        }
     fputs("</figcaption>\n", fp);
     page_weights_table(fp, v);
     fputs("</figure>\n", fp);
@@ -1002,10 +1057,13 @@ static void page_sentence(FILE *fp, const p_doc *d, size_t s)
     fputs("</section>\n", fp);
 }
 
-static void put_hits_inline(FILE *fp, const p_hit *h, size_t n)
+static void put_hits_inline(FILE *fp, const p_hit *h, size_t n, const char *empty)
 {
-    if (!n)
-        fputs("<span class=\"muted\">none</span>", fp);
+    if (!n) {
+        fputs("<span class=\"muted\">", fp);
+        esc(fp, empty);
+        fputs("</span>", fp);
+    }
     for (size_t j = 0; j < n; j++) {
         fputs(j ? ", " : "", fp);
         fprintf(fp, "<span class=\"nbl\" data-sim=\"%s\">", h[j].sim);
@@ -1034,15 +1092,19 @@ static void page_shared(FILE *fp, const p_doc *d)
                 s->index[0], s->index[1], q == 0 ? "true" : "false");
         esc(fp, s->word);
         fputs("</button></th><td>", fp);
-        put_hits_inline(fp, s->stat, s->nstat);
+        put_hits_inline(fp, s->stat, s->nstat, "none");
         fputs("</td><td>", fp);
-        put_hits_inline(fp, s->ctx[0], s->nctx[0]);
+        put_hits_inline(fp, s->ctx[0], s->nctx[0], s->ctx_reason[0] ? s->ctx_reason[0] : "none");
         fputs("</td><td>", fp);
-        put_hits_inline(fp, s->ctx[1], s->nctx[1]);
+        put_hits_inline(fp, s->ctx[1], s->nctx[1], s->ctx_reason[1] ? s->ctx_reason[1] : "none");
         fprintf(fp, "</td><td class=\"num\" title=\"%s\" data-value=\"%s\">", s->static_cos, s->static_cos);
         put_sim4(fp, s->static_cos);
-        fprintf(fp, "</td><td class=\"num\" title=\"%s\" data-value=\"%s\">", s->context_cos, s->context_cos);
-        put_sim4(fp, s->context_cos);
+        if (s->context_cos) {
+            fprintf(fp, "</td><td class=\"num\" title=\"%s\" data-value=\"%s\">", s->context_cos, s->context_cos);
+            put_sim4(fp, s->context_cos);
+        } else /* a side has no contextual vector */
+            fputs("</td><td class=\"num muted\" title=\"no contextual vector: nothing to attend to\" "
+                  "data-value=\"\">\xE2\x80\x94", fp);
         fputs("</td></tr>\n", fp);
     }
     fputs("</tbody></table></div>\n</section>\n", fp);

@@ -55,6 +55,10 @@ gen compare.svg -o "$tmp/compare.svg" compare "$s1" "$s2" || ok=0
 gen evil.json --format json "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
 gen evil.html --format html "$evil" && cp "$tmp/evil.html.out" "$tmp/evil.html" || ok=0
 gen evil.svg --format svg "$evil" && cp "$tmp/evil.svg.out" "$tmp/evil.svg" || ok=0
+# under --causal the first token has nothing to attend to (the trained head never attends to a token itself)
+alone="the king sat on the throne"
+gen alone.json --causal --format json "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
+gen alone.html --causal --format html "$alone" && cp "$tmp/alone.html.out" "$tmp/alone.html" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
