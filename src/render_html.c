@@ -8,6 +8,7 @@
  * per token set to the selected row's weights (read from the embedded JSON). The stylesheet and the script are
  * plain files, src/assets/page.css and page.js, built in (render_assets.h) and written verbatim.
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "render_html.h"
 
 #include <math.h>
@@ -27,6 +28,9 @@
 #define LEGEND_W 70.0
 #define HV_ROW 26.0      /* head view: row height */
 #define HV_GAP 150.0     /* head view: room for the lines between the two columns */
+#define SVG_MIN_WIDTH 420.0  /* the standalone SVG's least width, so that a one-token picture keeps a caption */
+#define CAPTION_CHAR_W 6.2   /* estimated advance of a 10px caption character: the caption wraps to the figure */
+#define CAPTION_LINE_H 14.0
 
 /* ---- the document ------------------------------------------------------------------------------------------ */
 
@@ -661,6 +665,40 @@ static void vectors_line(FILE *fp, const p_doc *d, int full_path)
             cJSON_IsNumber(dim) ? dim->valuedouble : 0.0);
 }
 
+/* Bytes of the character at p of escaped text: an entity ("&amp;") or one UTF-8 code point. */
+static size_t esc_unit(const char *p)
+{
+    unsigned char c = (unsigned char)*p;
+    size_t n = c == '&' ? strcspn(p, ";") + 1 : c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    size_t have = strnlen(p, n);
+    return have < n ? (have ? have : 1) : n;
+}
+
+/* Writes escaped text as caption lines of at most cols characters (an entity or a code point counts one), broken
+ * at spaces (a word longer than a line is cut), the first at (x, y), then every CAPTION_LINE_H. Returns the number
+ * of lines; with fp NULL only counts them. */
+static size_t caption_lines(FILE *fp, const char *s, size_t cols, double x, double y)
+{
+    size_t lines = 0;
+    for (const char *p = s; *p; lines++) {
+        const char *q = p, *brk = NULL;
+        for (size_t n = 0; *q && n < cols; n++) {
+            if (*q == ' ')
+                brk = q;
+            q += esc_unit(q);
+        }
+        const char *end = q, *next = q;
+        if (*q && *q != ' ' && brk && brk > p) /* full: back to the last space */
+            end = brk, next = brk;
+        if (fp)
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">%.*s</text>\n", x, y + CAPTION_LINE_H * (double)lines,
+                    (int)(end - p), p);
+        for (p = next; *p == ' '; p++)
+            ;
+    }
+    return lines;
+}
+
 static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *err)
 {
     p_doc d;
@@ -675,21 +713,47 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
         w += g[s].width + (s + 1 < d.nv ? 36 : 0);
         h = g[s].height > h ? g[s].height : h;
     }
-    /* caption lines (10px, about 6px a character): widen the picture to hold the longest */
+    /* the figure's width (at least SVG_MIN_WIDTH); the caption is wrapped to it */
+    double width = w + PAD > SVG_MIN_WIDTH ? w + PAD : SVG_MIN_WIDTH;
+    size_t cols = (size_t)((width - 2 * PAD) / CAPTION_CHAR_W);
     const char *cap1 = "Row: the token attending (query); column: the token attended to (key). Each row sums to 1.";
-    double capw = (double)strlen(cap1) * 6.0;
-    const char *dpath = get_str(d.vectors, "path"), *ddesc = get_str(d.head, "description");
-    double linew = (double)(strlen(dpath ? util_base_name(dpath) : "") + 40) * 6.0;
-    capw = linew > capw ? linew : capw;
-    linew = (double)(strlen(ddesc ? ddesc : "") + 70) * 6.0;
-    capw = linew > capw ? linew : capw;
-    double width = w + PAD > capw + 2 * PAD ? w + PAD : capw + 2 * PAD;
     int oov = any_oov(&d), alone = any_alone(&d, NULL);
+    /* the caption's paragraphs, escaped, each ending in a NUL */
+    char *cap = NULL;
+    size_t cap_len = 0;
+    FILE *cf = open_memstream(&cap, &cap_len);
+    if (!cf) {
+        doc_free(&d);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory drawing the picture");
+    }
+    fprintf(cf, "%s%c", cap1, 0);
+    if (oov)
+        fprintf(cf, "Italic red label: out of vocabulary (no vector; its key is masked, so it is never attended to; "
+                    "hatched cells).%c", 0);
     if (alone)
-        capw = (double)strlen(alone_caption) * 6.0 > capw ? (double)strlen(alone_caption) * 6.0 : capw;
-    width = w + PAD > capw + 2 * PAD ? w + PAD : capw + 2 * PAD;
-    double caption_y = PAD + title_h + h + 22,
-           height = caption_y + (2 + oov + alone + (compare ? 1 : 0)) * 14 + PAD;
+        fprintf(cf, "%s%c", alone_caption, 0);
+    if (compare) {
+        fprintf(cf, "Bold orange label, outlined row: the word both sentences share%s", d.nsh ? " (" : "");
+        for (size_t q = 0; q < d.nsh; q++) {
+            fputs(q ? ", " : "", cf);
+            esc(cf, d.sh[q].word);
+        }
+        fprintf(cf, "%s.%c", d.nsh ? ")" : "", 0);
+    }
+    fputs("Head: ", cf);
+    head_line(cf, &d);
+    fprintf(cf, ".%cVectors: ", 0);
+    vectors_line(cf, &d, 0);
+    fprintf(cf, ". Made by embvsattn %s.%c", EMBVSATTN_VERSION, 0);
+    if (fclose(cf) != 0 || !cap) {
+        free(cap);
+        doc_free(&d);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory drawing the picture");
+    }
+    size_t nlines = 0;
+    for (const char *p = cap; p < cap + cap_len; p += strlen(p) + 1)
+        nlines += caption_lines(NULL, p, cols, 0, 0);
+    double caption_y = PAD + title_h + h + 22, height = caption_y + (double)nlines * CAPTION_LINE_H + PAD;
 
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
     fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
@@ -722,34 +786,12 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
         hm_draw(fp, &d.v[s], &g[s], x[s], PAD + title_h, &m);
         legend_draw(fp, x[s] + g[s].left + g[s].grid + 22, PAD + title_h + g[s].top, g[s].legend_h, &m);
     }
-    fprintf(fp, "<g class=\"caption\" font-size=\"10\" fill=\"#57606a\">\n<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-            PAD, caption_y, cap1);
-    double cy = caption_y + 14;
-    if (oov) {
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">Italic red label: out of vocabulary (no vector; its key is masked, "
-                    "so it is never attended to; hatched cells).</text>\n",
-                PAD, cy);
-        cy += 14;
-    }
-    if (alone) {
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", PAD, cy, alone_caption);
-        cy += 14;
-    }
-    if (compare) {
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">Bold orange label, outlined row: the word both sentences share"
-                    "%s", PAD, cy, d.nsh ? " (" : "");
-        for (size_t q = 0; q < d.nsh; q++) {
-            fputs(q ? ", " : "", fp);
-            esc(fp, d.sh[q].word);
-        }
-        fprintf(fp, "%s.</text>\n", d.nsh ? ")" : "");
-        cy += 14;
-    }
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\">Head: ", PAD, cy);
-    head_line(fp, &d);
-    fprintf(fp, ".</text>\n<text x=\"%.1f\" y=\"%.1f\">Vectors: ", PAD, cy + 14);
-    vectors_line(fp, &d, 0);
-    fprintf(fp, ". Made by embvsattn %s.</text>\n</g>\n</svg>\n", EMBVSATTN_VERSION);
+    fputs("<g class=\"caption\" font-size=\"10\" fill=\"#57606a\">\n", fp);
+    double cy = caption_y;
+    for (const char *p = cap; p < cap + cap_len; p += strlen(p) + 1)
+        cy += CAPTION_LINE_H * (double)caption_lines(fp, p, cols, PAD, cy);
+    fputs("</g>\n</svg>\n", fp);
+    free(cap);
     doc_free(&d);
     return EV_OK;
 }

@@ -66,6 +66,16 @@ for f in view.svg compare.svg evil.svg; do
     if out=$(xmllint --noout "$tmp/$f" 2>&1); then echo "PASS browser xmllint $f"; else
         fail "xmllint $f: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 done
+# the picture is as wide as its heatmaps and legends (at least 420 px), not as its caption's longest line (the
+# head's description made it 1,370 px): the caption wraps. The figure's right edge: the last legend's tick labels.
+for f in view.svg compare.svg; do
+    width=$(xmllint --xpath 'string(/*[local-name()="svg"]/@width)' "$tmp/$f" 2>/dev/null)
+    edge=$(xmllint --xpath '//*[local-name()="g"][@class="legend"][last()]/*[local-name()="text"][last()]/@x' \
+        "$tmp/$f" 2>/dev/null | grep -oE '[0-9.]+' | sort -n | tail -1)
+    if [ -n "$width" ] && [ -n "$edge" ] && awk -v w="$width" -v e="$edge" 'BEGIN { exit !(w >= 420 && w <= e + 80) }'
+    then echo "PASS browser svg-width $f: $width px, the figure's (its legend's labels start at $edge px)"
+    else fail "svg-width $f: width '$width' px, the legend's labels at '$edge' px: wider than the figure"; fi
+done
 hits=$(grep -Eoh '(src|href)="[^"#][^"]*"|url\([^#][^)]*\)|@import|https?://[^" <]*' "$tmp/view.html" \
     "$tmp/compare.html" | grep -v '^http://www.w3.org/2000/svg' | head -3 | tr '\n' ' ' || true)
 if [ -n "$hits" ]; then fail "self-contained: $hits"; else

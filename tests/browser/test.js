@@ -421,6 +421,13 @@ async function main() {
       assert.deepStrictEqual(cells, raws.flat(2), 'cells in order, equal to the JSON weights');
       const box = await sp.evaluate(() => document.documentElement.getBBox().width);
       assert.ok(box > 100, 'drawn');
+      // the caption is wrapped to the picture: every line ends inside it
+      const cap = await sp.evaluate(() => {
+        const W = Number(document.documentElement.getAttribute('width'));
+        const lines = Array.from(document.querySelectorAll('.caption text'));
+        return { W, n: lines.length, right: Math.max(...lines.map((t) => t.getBBox().x + t.getBBox().width)) };
+      });
+      assert.ok(cap.n >= 3 && cap.right <= cap.W, `caption lines end at ${cap.right} px of ${cap.W}`);
       await sp.setViewportSize({
         width: Math.ceil(Number(await sp.evaluate(() => document.documentElement.getAttribute('width')))),
         height: Math.ceil(Number(await sp.evaluate(() => document.documentElement.getAttribute('height')))),
@@ -428,7 +435,8 @@ async function main() {
       await sp.screenshot({ path: path.join(artifacts, name.replace('.svg', '-svg.png')) });
       noProblems(sp);
       await sp.close();
-      return `${cells.length} cells equal to the JSON weights (${name.replace('.svg', '-svg.png')})`;
+      return `${cells.length} cells equal to the JSON weights; the caption's ${cap.n} lines end by ` +
+        `${Math.ceil(cap.right)} of ${cap.W} px (${name.replace('.svg', '-svg.png')})`;
     });
   }
   await b.close();
