@@ -493,6 +493,19 @@ static int wants_help(int argc, char **argv, const cli_command **cmd)
     return help;
 }
 
+/* Applies one option of the line, typed as `typed`: a flag takes no value (has_eq: one was attached with =), another
+ * takes val (NULL: none was given). Marks it in given; returns 0 or the usage exit code (the error printed). */
+static int take_option(cli_opts *o, unsigned char *given, const cli_option *spec, const char *typed, int has_eq,
+                       const char *val)
+{
+    if (!spec->arg && has_eq)
+        return cli_usage_error("option '%s' takes no value", typed);
+    if (spec->arg && !val)
+        return cli_usage_error("option '%s' needs a value", typed);
+    given[spec - cli_options] = 1;
+    return set_option(o, spec, val);
+}
+
 /* Reports a mistake on the command line (the message built from fmt and two strings); returns the usage code. */
 static int usage_error2(const char *fmt, const char *a, const char *b)
 {
@@ -571,17 +584,11 @@ int cli_main(int argc, char **argv)
             /* --name, --name VALUE, --name=VALUE */
             const char *eq = strchr(a, '=');
             const cli_option *spec = find_long(a, eq ? (size_t)(eq - a) : strlen(a));
-            const char *val = NULL;
             if (!spec)
                 code = cli_usage_error("unknown option '%s'", a);
-            else if (!spec->arg && eq)
-                code = cli_usage_error("option '%s' takes no value", a);
-            else if (spec->arg && !(val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL))
-                code = cli_usage_error("option '%s' needs a value", a);
-            else {
-                given[spec - cli_options] = 1;
-                code = set_option(&o, spec, val);
-            }
+            else
+                code = take_option(&o, given, spec, a, eq != NULL,
+                                   !spec->arg ? NULL : eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL);
             if (code)
                 goto out;
             continue;
@@ -591,21 +598,16 @@ int cli_main(int argc, char **argv)
             for (const char *p = a + 1; *p; p++) {
                 const cli_option *spec = find_short(*p);
                 char opt[3] = {'-', *p, '\0'};
-                const char *val = NULL;
+                int flag_eq = spec && !spec->arg && p[1] == '=';
                 if (!spec)
                     code = p == a + 1 ? cli_usage_error("unknown option '%s'", a)
                                       : usage_error2("unknown option '%s' (in '%s')", opt, a);
-                else if (!spec->arg && p[1] == '=')
-                    code = cli_usage_error("option '%s' takes no value", a);
-                else if (spec->arg && !(val = p[1] ? p + 1 + (p[1] == '=') : i + 1 < argc ? argv[++i] : NULL))
-                    code = cli_usage_error("option '%s' needs a value", opt);
-                else {
-                    given[spec - cli_options] = 1;
-                    code = set_option(&o, spec, val);
-                }
+                else
+                    code = take_option(&o, given, spec, flag_eq ? a : opt, flag_eq,
+                                       !spec->arg ? NULL : p[1] ? p + 1 + (p[1] == '=') : i + 1 < argc ? argv[++i] : NULL);
                 if (code)
                     goto out;
-                if (val)
+                if (spec->arg)
                     break; /* the rest of the argument was the value */
             }
             continue;
