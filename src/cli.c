@@ -172,15 +172,15 @@ const cli_command cli_commands[] = {
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
     {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
-     "eval [OPTIONS] analogies FILE      analogy questions (questions-words.txt format)\n"
-     "eval [OPTIONS] pairs FILE          word pairs with human scores (WordSim-353 format)\n"
-     "eval [OPTIONS] head HEAD CORPUS... a trained attention head's masked-word accuracy",
+     "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
+     "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
+     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)",
      "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
      "embvsattn eval head trained ~/.cache/embvsattn/wordnet-heldout.txt",
      cmd_eval, 2, -1},
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
-     "embvsattn compare --format html -o bank.html \"I sat on the bank\" \"the bank raised rates\"",
+     "embvsattn -o bank.html compare \"I sat on the bank\" \"the bank raised rates\"",
      cmd_compare, 2, 2},
     {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors", NULL,
      "embvsattn train -o my.head.safetensors ~/.cache/embvsattn/wordnet-train.txt", cmd_train, 1, -1},
@@ -279,23 +279,23 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
 /* Every option: its forms, the commands that accept it, its value's name and one line of help. */
 const cli_option cli_options[] = {
     {"--vectors", NULL, OPT_VECTORS, NULL, "PATH", "vector file (default: the fetched GloVe 6B 100d cache)"},
-    {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "glove, word2vec, word2vec-binary or cache (default: detect)"},
+    {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary or cache"},
     {"--limit", NULL, OPT_LIMIT, NULL, "N", "read only the first N words of the vectors"},
     {"--threads", NULL, OPT_THREADS, NULL, "N", "parser threads for text vectors (default: cores, max 8)"},
     {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default) or json"},
     {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
-    {"--to", NULL, OPT_TO, "convert", "FMT", "cache, glove, word2vec or word2vec-binary (default: by OUT's name)"},
+    {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
     {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
     {"--words", NULL, OPT_WORDS, "index", "N", "lists for the N most frequent words (default 50000)"},
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
-     "candidates: only the N most frequent words (default: all)"},
+     "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "trained (default), identity, random[:SEED] or a head file"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "trained (default), identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
      "position encodings (default: none, or the head file's)"},
     {"--position-scale", NULL, OPT_POSITION_SCALE, VIEW_CMDS " train", "X",
-     "scale of the position encodings (default 0.5, or the head file's)"},
+     "their scale (default 0.5, or the head file's)"},
     {"--causal", NULL, OPT_CAUSAL, VIEW_CMDS, NULL, "a token attends only to itself and the tokens before it"},
     {"--residual", NULL, OPT_RESIDUAL, VIEW_CMDS, NULL, "in context = its own vector + the head's output"},
     {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, NULL, "no legend, and no note on a mistyped command"},

@@ -119,17 +119,17 @@ static const struct {
     {"show compare", "-k", "neighbours per list (default 5)"},
     {"neighbors analogy", "-k", "answers per word (default 10)"},
     {"index", "-k", "neighbours stored per word (default 32)"},
-    {"show compare", "--restrict", "neighbours among the N most frequent words (default: all; a"},
-    {"eval", "--restrict", "candidates: the N most frequent words (default 300000, as gensim)"},
+    {"show compare", "--restrict", "neighbours among the N most frequent words; default:"},
+    {"eval", "--restrict", "candidates: the N most frequent words (default 300000)"},
     {"show compare", "--format", "output: text (default), json, html or svg"},
     {"convert index", "--format", "no effect: the command writes a vector file"},
-    {"train", "--threads", "threads (default: cores, max 8); same seed and threads, same head"},
+    {"train", "--threads", "threads (default: cores, max 8; the head depends on it)"},
     {"eval", "--threads", "worker threads (default: cores, max 8)"},
     {"train", "--dk", "d_k of the head (default 64)"},
     {"train", "--positions", "the head's position encodings (default sinusoidal)"},
-    {"train", "--position-scale", "scale of the position encodings (default 0.3)"},
+    {"train", "--position-scale", "their scale (default 0.3)"},
     {"train", "-o", "the head file to write (.safetensors); required"},
-    {"index", "-o", "write a new cache FILE (.safetensors) instead of rewriting --vectors"},
+    {"index", "-o", "write a new cache (.safetensors), not into --vectors"},
     {"eval", "--max-tokens", "eval head: read at most N tokens of the corpus"},
 };
 
@@ -137,7 +137,7 @@ static const struct {
 static const struct {
     const char *commands, *option, *more;
 } help_more[] = {
-    {"show compare", "--restrict", "trained head's in-context neighbours: its 30000 candidates)"},
+    {"show compare", "--restrict", "all (a trained head's in context: its 30000 candidates)"},
 };
 
 static void option_line(const cli_option *op, const char *cmd)
