@@ -59,6 +59,56 @@ typedef struct {
 
 typedef int (*cli_cmd_fn)(cli_opts *o);
 
+/* ---- the command and option tables (cli.c); the help (cli_help.c) prints them ------------------------------ */
+
+typedef struct {
+    const char *name;     /* as typed on the command line */
+    const char *args;     /* its positional arguments, for usage lines ("WORD...") */
+    const char *summary;  /* one line */
+    const char *usage;    /* the usage lines when one does not say it all ('\n'-separated; NULL: NAME ARGS) */
+    const char *examples; /* example command lines ('\n'-separated) */
+    cli_cmd_fn run;
+    int min_pos, max_pos; /* positional argument counts; max -1 = unbounded */
+} cli_command;
+
+typedef struct {
+    const char *name;     /* the long form ("--top"), or the short one when there is no long form ("-k") */
+    const char *alias;    /* the short form of a long option ("-q") or NULL */
+    int id;               /* cli.c's option identifier */
+    const char *commands; /* space-separated commands that accept it ("show" is the main view); NULL = all */
+    const char *arg;      /* the value's name in help ("N", "PATH"); NULL = a flag, which takes no value */
+    const char *help;     /* one line (cli_help.c words it for a command where its meaning differs) */
+} cli_option;
+
+extern const cli_command cli_commands[]; /* (cli_n_commands) in the order of the help */
+extern const size_t cli_n_commands;
+extern const cli_command cli_show_command; /* the main view: `embvsattn "SENTENCE"` (no command word) */
+extern const cli_option cli_options[];   /* (cli_n_options) */
+extern const size_t cli_n_options;
+
+/* 1 when w is one of the space-separated words of list. */
+int cli_word_in_list(const char *list, const char *w);
+
+/* Prints the help of everything (`embvsattn --help`) on stdout. */
+void cli_help_all(void);
+
+/* Prints one command's help (`embvsattn COMMAND --help`: usage, summary, each option it accepts in one line,
+ * examples) on stdout. */
+void cli_help_command(const cli_command *c);
+
+/* ---- exit codes -------------------------------------------------------------------------------------------- */
+/* Every exit code of embvsattn, in one place (the help, the man page and the README list the same):
+ *   0  EV_OK             success
+ *   1  EV_ERR_NOTFOUND   nothing could be answered (every word out of the vocabulary)
+ *   2  EV_ERR_USAGE      usage error: unknown command or option, bad value, wrong number of arguments
+ *   3  EV_ERR_IO         input missing or unreadable (also: no vectors fetched yet)
+ *   4  EV_ERR_FORMAT     input malformed
+ *   5  EV_ERR_WRITE      output could not be written
+ *   6  EV_ERR_NOMEM      out of memory, or over a limit (4096 tokens, 1 MiB per sentence)
+ *   7  CLI_EXIT_BATCH_FAILED   --batch: some lines failed (each has an error object); the others were answered
+ * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
+#define CLI_EXIT_BATCH_FAILED 7
+
 /* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). */
 int cli_usage_error(const char *fmt, const char *arg);
 

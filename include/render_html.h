@@ -1,5 +1,6 @@
 /* render_html — pictures of the main view and of compare: one self-contained HTML page (inline CSS, JS and SVG;
- * nothing fetched from a network) and a static SVG heatmap for papers and slides.
+ * nothing fetched from a network; render_html.c) and a static SVG heatmap for papers and slides (render_svg.c), both
+ * drawn with render_picture.c's shared parts.
  *
  * Presentation only. Each renderer reads the JSON document that render_json_view (or compare) built — the very
  * document `--format json` prints — and writes its numbers as that document writes them: a heatmap cell's

@@ -12,7 +12,9 @@
 cJSON *render_json_float(float f);
 
 /* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}.
- * vectors_path names the vector file. NULL when out of memory. */
+ * A token with nothing to attend to has an empty "context_neighbors", "context_reason": "nothing to attend to" and
+ * a null "context_self_similarity" (as an out-of-vocabulary token's). vectors_path names the vector file. NULL
+ * when out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
 /* A neighbour list as [{"word", "similarity"}] (stops at the first empty slot). */

@@ -27,6 +27,10 @@ typedef struct {
     size_t context_restrict; /* the same for the contextual vectors' neighbours (0 = restrict_n) */
 } view_opts;
 
+/* What the outputs say in place of the contextual neighbours of a token with nothing to attend to (no_context
+ * below): the text view and compare, and the JSON's context_reason, which the pictures show. */
+#define VIEW_NOTHING_TO_ATTEND "nothing to attend to"
+
 typedef struct {
     size_t n, d, k, top;
     char *text;              /* the sentence (owned, NUL-terminated) */
@@ -35,9 +39,13 @@ typedef struct {
     float *X;                /* (n, d) static vectors (0 for OOV) */
     float *A;                /* (n, n) attention weights, row i = token i's distribution over the tokens */
     float *Z;                /* (n, d) contextual vectors (with the residual when chosen) */
-    float *self_cos;         /* (n) cosine between Z row i and X row i (0 for OOV tokens) */
+    float *self_cos;         /* (n) cosine between Z row i and X row i (0 for OOV tokens and no_context ones) */
+    unsigned char *no_context; /* (n) 1 = nothing to attend to: every key token i may attend to is masked (out of
+                              * vocabulary, after it under causal, itself under a head that excludes itself), so
+                              * its row of A is 0 and it has no contextual vector: no context neighbours (row -1),
+                              * self_cos 0, even with the residual (its Z row is then its X row, unchanged) */
     sim_hit *static_nb;      /* (n, k) static neighbours (row -1 for OOV tokens), the token's own row excluded */
-    sim_hit *context_nb;     /* (n, k) neighbours of Z rows, the token's own row excluded */
+    sim_hit *context_nb;     /* (n, k) neighbours of Z rows, the token's own row excluded (row -1: no_context) */
     size_t *attn_top;        /* (n, top) columns token i attends to most (SIZE_MAX: none), weight descending */
 } view_sentence;
 

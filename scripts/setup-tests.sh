@@ -3,9 +3,9 @@
 # installed it does nothing). `make check` runs it before the tests.
 #   Debian packages (scripts/apt-missing.sh): python3-numpy and python3-gensim (reference results, interop),
 #   valgrind (make valgrind), clang with its sanitizer and libFuzzer runtimes (make fuzz, make fuzz-replay),
-#   chromium, a font and xmllint (the browser tier), wordnet-base, dict-gcide and fortunes (the heads' corpora,
-#   scripts/fetch-corpus.sh), fasttext and GNU parallel; and tests/browser's npm packages (npm ci: playwright-core,
-#   which drives /usr/bin/chromium; no browser is downloaded).
+#   chromium, a font and xmllint (the browser tier), man-db (tests/man.sh), wordnet-base, dict-gcide and fortunes
+#   (the heads' corpora, scripts/fetch-corpus.sh), fasttext and GNU parallel; and tests/browser's npm packages (npm
+#   ci: playwright-core, which drives /usr/bin/chromium; no browser is downloaded).
 #   --bench   also what make bench and make fixtures need: hyperfine, GNU time and python3-torch
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ for a in "$@"; do
     esac
 done
 pkgs=(python3-numpy python3-gensim valgrind clang libclang-rt-14-dev chromium fonts-dejavu-core libxml2-utils
-      wordnet-base dict-gcide fortunes fasttext parallel)
+      man-db wordnet-base dict-gcide fortunes fasttext parallel)
 [ "$bench" = 0 ] || pkgs+=(hyperfine time python3-torch)
 scripts/apt-missing.sh "${pkgs[@]}"
 if [ ! -d tests/browser/node_modules/playwright-core ] ||

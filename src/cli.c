@@ -16,12 +16,6 @@
 
 /* ---- the command table ---------------------------------------------------------------------------------- */
 
-typedef struct {
-    const char *name, *args, *summary;
-    cli_cmd_fn run;
-    int min_pos, max_pos; /* positional argument counts; max -1 = unbounded */
-} command;
-
 static const char *usage_line = "usage: " PROG " [--vectors PATH] COMMAND [OPTIONS] [ARGS]   (" PROG " --help for more)";
 
 int cli_usage_error(const char *fmt, const char *arg)
@@ -164,124 +158,88 @@ int cli_print_json(cJSON *root)
     return 0;
 }
 
-static const command commands[] = {
-    {"vector", "WORD...", "print the vectors of words (fastText print-word-vectors style)", cmd_vector, 1, -1},
-    {"info", "[FILE]", "describe a vector file or the default vectors", cmd_info, 0, 1},
-    {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)", cmd_neighbors, 1,
-     -1},
-    {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", cmd_analogy, 3, 3},
-    {"similarity", "W1 W2", "cosine similarity of two words", cmd_similarity, 2, 2},
-    {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", cmd_doesnt_match,
-     2, -1},
+const cli_command cli_commands[] = {
+    {"vector", "WORD...", "print the vectors of words (fastText print-word-vectors style)", NULL,
+     "embvsattn vector king queen\nembvsattn --format json vector king", cmd_vector, 1, -1},
+    {"info", "[FILE]", "describe a vector file or the default vectors", NULL,
+     "embvsattn info\nembvsattn info --format json ~/.cache/embvsattn/glove.6B.100d.safetensors", cmd_info, 0, 1},
+    {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)", NULL,
+     "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000", cmd_neighbors, 1, -1},
+    {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", NULL,
+     "embvsattn analogy man king woman\nembvsattn analogy --method mul paris france rome", cmd_analogy, 3, 3},
+    {"similarity", "W1 W2", "cosine similarity of two words", NULL, "embvsattn similarity king queen",
+     cmd_similarity, 2, 2},
+    {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
+     "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
     {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
+     "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
+     "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
+     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)",
+     "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
+     "embvsattn eval head trained ~/.cache/embvsattn/wordnet-heldout.txt",
      cmd_eval, 2, -1},
-    {"compare", "S1 S2", "the same word in two sentences: static vs contextual", cmd_compare, 2, 2},
-    {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors",
-     cmd_train, 1, -1},
+    {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
+     "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
+     "embvsattn -o bank.html compare \"I sat on the bank\" \"the bank raised rates\"",
+     cmd_compare, 2, 2},
+    {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors", NULL,
+     "embvsattn train -o my.head.safetensors ~/.cache/embvsattn/wordnet-train.txt", cmd_train, 1, -1},
     {"index", "", "store every frequent word's neighbours in the cache (neighbour queries then skip the matrix)",
-     cmd_index, 0, 0},
-    {"convert", "IN OUT", "convert between vector formats (OUT's format from its extension or --to)", cmd_convert, 2,
-     2},
+     NULL, "embvsattn index --words 100000", cmd_index, 0, 0},
+    {"convert", "IN OUT", "convert between vector formats (OUT's format from its extension or --to)", NULL,
+     "embvsattn convert glove.6B.100d.txt glove.safetensors\nembvsattn convert --to word2vec glove.safetensors g.txt",
+     cmd_convert, 2, 2},
 };
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
 /* The main view: `embvsattn "SENTENCE"` (no command word). */
-static const command show_command = {"show", "SENTENCE", "the main view", cmd_show, 0, -1};
+const cli_command cli_show_command = {"show", "SENTENCE", "the main view", NULL, NULL, cmd_show, 0, -1};
 
-static void print_help(void)
+/* Other spellings accepted for a command. */
+static const struct {
+    const char *spelling, *command;
+} command_aliases[] = {{"neighbours", "neighbors"}};
+
+/* The command named a, or NULL. */
+static const cli_command *find_command(const char *a)
 {
-    printf("embvsattn %s — static word embeddings beside self-attention, on real pretrained vectors\n\n", EMBVSATTN_VERSION);
-    printf("usage: embvsattn [OPTIONS] \"SENTENCE\"             the main view: static neighbours, attention, context\n"
-           "       embvsattn [OPTIONS] --batch < FILE          one sentence per line in, one JSON object per line out\n"
-           "       embvsattn [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        printf("  %-13s %-9s %s\n", commands[i].name, commands[i].args, commands[i].summary);
-    printf("\nglobal options (anywhere on the line):\n"
-           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec,\n"
-           "                        the last four also gzip/bzip2/xz-compressed or in a zip (ARCHIVE.zip:MEMBER)\n"
-           "                        (default: $EMBVSATTN_VECTORS, else the GloVe 6B 100d cache fetched by\n"
-           "                        scripts/fetch-vectors.sh in ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-~/.cache}/embvsattn})\n"
-           "  --vector-format FMT   read the vectors as FMT instead of detecting it:\n"
-           "                        glove | word2vec (= fasttext, vec) | word2vec-binary | cache\n"
-           "  --limit N             read only the first N words\n"
-           "  --threads N           parser threads for text vector files (default: one per core, at most 8)\n"
-           "  --format FMT          output format: text (default) or json; the main view and compare also html (a\n"
-           "                        self-contained interactive page) and svg (a static heatmap for papers)\n"
-           "  --no-index            ignore the cache's neighbour lists (embvsattn index): search the matrix\n"
-           "  -h, --help            this help;  --version  the version\n"
-           "\nmain view and compare options:\n"
-           "  --head SPEC           the attention head: trained (the default: the head learned on WordNet by\n"
-           "                        masked-word prediction, built in; on vectors other than GloVe 6B 100d the\n"
-           "                        default is identity), identity (W = I, untrained: it only measures similarity\n"
-           "                        inside the sentence), random[:SEED] (Xavier-uniform), or a head file\n"
-           "                        (.safetensors: w_q, w_k, w_v [d_model, d_k], optional w_o [d_k, d_model])\n"
-           "  --dk N                d_k of a random head (default: the vectors' dimension)\n"
-           "  --positions none|sinusoidal   add sinusoidal position encodings to the vectors (default: none, or\n"
-           "                        what the head file says); --position-scale X scales them (default 0.5)\n"
-           "  --causal              a token attends only to itself and the tokens before it\n"
-           "  --residual            the contextual vector is the token's own vector plus the head's output, as in a\n"
-           "                        transformer layer. Default off, so that \"in context\" shows what attention\n"
-           "                        alone computed (A·V): with it on, neighbours stay near the word itself.\n"
-           "  -k N                  neighbours per list (default 5);  --top N  attention entries per token (3)\n"
-           "  --restrict N          neighbours among the N most frequent words only (default: all words; but a\n"
-           "                        trained head's contextual vectors are compared with the words it was trained\n"
-           "                        to predict, its 30,000 candidates)\n"
-           "  -q, --quiet           no legend\n"
-           "  --word W              compare: the word to follow (default: every word the sentences share)\n"
-           "  -o, --output FILE     write to FILE (atomically) instead of standard output; without --format, the\n"
-           "                        format comes from FILE's extension: .html/.htm, .svg, .json, else text\n"
-           "  Out-of-vocabulary tokens are shown in place and flagged; their key is masked (never attended to).\n"
-           "  Colour and shading only on a terminal (NO_COLOR honoured); width from COLUMNS or the terminal.\n"
-           "\nneighbors, analogy, doesnt-match, eval options:\n"
-           "  -k N                  answers per word (default 10)\n"
-           "  --restrict N          only the N most frequent words (the first N rows) are candidates, as gensim's\n"
-           "                        restrict_vocab (default: all; eval: 300000, as gensim)\n"
-           "  --method add|mul      analogies: 3CosAdd (default, gensim most_similar) or 3CosMul (most_similar_cosmul)\n"
-           "  --threads N           eval analogies: worker threads (default: one per core, at most 8)\n"
-           "  Words are looked up as written, then lowercased (shown as \"King (lowercase: king)\"); words out of the\n"
-           "  vocabulary are reported and the others still answered. eval analogies FILE: ': section' lines and\n"
-           "  \"a b c d\" questions (a is to b as c is to d); eval pairs FILE: WORD1<TAB>WORD2<TAB>SCORE lines.\n"
-           "\ntrain and eval head options (a learned attention head: see README, \"A trained head\"):\n"
-           "  train CORPUS... -o HEAD.safetensors   learns W_Q, W_K, W_V, W_O (and the [MASK] vector and output bias)\n"
-           "                        over the frozen vectors by masked-word prediction; any UTF-8 text works as a\n"
-           "                        corpus, one sentence per line is best (scripts/fetch-corpus.sh makes WordNet's)\n"
-           "  --epochs N            passes over the corpus (default 4);  --lr X  Adam learning rate (default 0.01,\n"
-           "                        decayed linearly to 0);  --dk N  d_k (default 64);  --seed N  (default 1)\n"
-           "  --threads N           threads (default: one per core, at most 8); the head is bit-for-bit the same\n"
-           "                        for a seed and a thread count\n"
-           "  --positions, --position-scale   the head's positions (default sinusoidal, scale 0.3)\n"
-           "  --log FILE            the loss log (default: HEAD.safetensors.log); progress on a terminal\n"
-           "  --max-tokens N        read at most N tokens of the corpus (train and eval head)\n"
-           "  eval head HEAD CORPUS...   held-out masked-word top-1/top-10 over the head's 30,000 candidates for\n"
-           "                        the trained attention and untrained baselines (identity, uniform, random)\n"
-           "                        with the same readout; HEAD: a head file, or 'trained' (the built-in head)\n"
-           "\nindex options (neighbour lists stored in the cache; scripts/fetch-vectors.sh makes them):\n"
-           "  index                 computes each of the first --words words' nearest neighbours over the whole\n"
-           "                        vocabulary (the same search as neighbors) and stores them in the --vectors\n"
-           "                        cache, rewritten atomically; neighbors, the main view and compare then answer\n"
-           "                        those words from the lists (same words, same scores) without reading the\n"
-           "                        matrix, and search it for any other word, a larger -k, or a --restrict the\n"
-           "                        lists cannot answer exactly\n"
-           "  --words N             lists for the N most frequent words (default 50000);  -k N  length (default 32)\n"
-           "  -o FILE.safetensors   write a new cache instead (required when --vectors is not a cache)\n"
-           "\nconvert options:\n"
-           "  --to FMT              output format: cache | glove | word2vec | word2vec-binary (default: from OUT's\n"
-           "                        extension: .safetensors cache, .txt GloVe text, .vec word2vec text, .bin binary)\n"
-           "\nexit codes: 0 ok; 1 nothing could be answered (every word out of vocabulary); 2 usage error;\n"
-           "  3 input missing or unreadable (also: no vectors fetched yet); 4 input malformed; 5 output could not be\n"
-           "  written; 6 out of memory or over a limit (4096 tokens, 1 MiB per sentence); 7 --batch: some lines\n"
-           "  failed (each has an error object).\n"
-           "\nexamples:\n"
-           "  embvsattn \"France is a country, it is in Europe\"\n"
-           "  embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
-           "  embvsattn -o france.html \"France is a country, it is in Europe\"   (open it in a browser)\n"
-           "  embvsattn vector king\n"
-           "  embvsattn neighbors king queen -k 5\n"
-           "  embvsattn analogy man king woman                  (king - man + woman)\n"
-           "  embvsattn eval analogies questions-words.txt --restrict 30000\n"
-           "  embvsattn info\n"
-           "  embvsattn index --words 100000\n"
-           "  embvsattn convert glove.6B.100d.txt glove.safetensors\n");
+    for (size_t k = 0; k < sizeof command_aliases / sizeof command_aliases[0]; k++)
+        if (strcmp(a, command_aliases[k].spelling) == 0)
+            a = command_aliases[k].command;
+    for (size_t k = 0; k < cli_n_commands; k++)
+        if (strcmp(a, cli_commands[k].name) == 0)
+            return &cli_commands[k];
+    return NULL;
+}
+
+/* Whether a and b are at most one edit apart: one byte inserted, deleted or replaced, or two adjacent bytes
+ * swapped. */
+static int one_edit(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > lb + 1 || lb > la + 1)
+        return 0;
+    size_t i = 0;
+    while (i < la && i < lb && a[i] == b[i])
+        i++;
+    if (i == la && i == lb)
+        return 1;
+    if (la == lb)
+        return strcmp(a + i + 1, b + i + 1) == 0 ||
+               (i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && strcmp(a + i + 2, b + i + 2) == 0);
+    return la > lb ? strcmp(a + i + 1, b + i) == 0 : strcmp(a + i, b + i + 1) == 0;
+}
+
+/* The command a mistyped word is one edit away from (neighbors for "neigbors"), or NULL. */
+static const char *near_command(const char *w)
+{
+    for (size_t k = 0; k < cli_n_commands; k++)
+        if (one_edit(w, cli_commands[k].name))
+            return cli_commands[k].name;
+    for (size_t k = 0; k < sizeof command_aliases / sizeof command_aliases[0]; k++)
+        if (one_edit(w, command_aliases[k].spelling))
+            return command_aliases[k].command;
+    return NULL;
 }
 
 static int parse_size_arg(const char *opt, const char *v, size_t *out)
@@ -316,47 +274,45 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX } opt_id;
 
-typedef struct {
-    const char *name;     /* long form */
-    const char *alias;    /* short form or NULL */
-    opt_id id;
-    const char *commands; /* space-separated commands that accept it; NULL = every command (global) */
-    int flag;             /* 1: takes no value */
-} opt_spec;
-
 #define VIEW_CMDS "show compare"
 
-static const opt_spec options[] = {
-    {"--vectors", NULL, OPT_VECTORS, NULL, 0},
-    {"--vector-format", NULL, OPT_VFORMAT, NULL, 0},
-    {"--limit", NULL, OPT_LIMIT, NULL, 0},
-    {"--threads", NULL, OPT_THREADS, NULL, 0},
-    {"--format", NULL, OPT_FORMAT, NULL, 0},
-    {"--to", NULL, OPT_TO, "convert", 0},
-    {"--no-index", NULL, OPT_NO_INDEX, NULL, 1},
-    {"-k", NULL, OPT_K, "neighbors analogy show compare index", 0},
-    {"--words", NULL, OPT_WORDS, "index", 0},
-    {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", 0},
-    {"--method", NULL, OPT_METHOD, "analogy eval", 0},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS, 0},
-    {"--dk", NULL, OPT_DK, VIEW_CMDS " train", 0},
-    {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", 0},
-    {"--position-scale", NULL, OPT_POSITION_SCALE, VIEW_CMDS " train", 0},
-    {"--causal", NULL, OPT_CAUSAL, VIEW_CMDS, 1},
-    {"--residual", NULL, OPT_RESIDUAL, VIEW_CMDS, 1},
-    {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, 1},
-    {"--top", NULL, OPT_TOP, VIEW_CMDS, 0},
-    {"--batch", NULL, OPT_BATCH, "show", 1},
-    {"--word", NULL, OPT_WORD, "compare", 0},
-    {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", 0},
-    {"--epochs", NULL, OPT_EPOCHS, "train", 0},
-    {"--lr", NULL, OPT_LR, "train", 0},
-    {"--seed", NULL, OPT_SEED, "train", 0},
-    {"--log", NULL, OPT_LOG, "train", 0},
-    {"--max-tokens", NULL, OPT_MAX_TOKENS, "train eval", 0},
+/* Every option: its forms, the commands that accept it, its value's name and one line of help. */
+const cli_option cli_options[] = {
+    {"--vectors", NULL, OPT_VECTORS, NULL, "PATH", "vector file (default: the fetched GloVe 6B 100d cache)"},
+    {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary or cache"},
+    {"--limit", NULL, OPT_LIMIT, NULL, "N", "read only the first N words of the vectors"},
+    {"--threads", NULL, OPT_THREADS, NULL, "N", "parser threads for text vectors (default: cores, max 8)"},
+    {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default) or json"},
+    {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
+    {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
+    {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
+    {"--words", NULL, OPT_WORDS, "index", "N", "lists for the N most frequent words (default 50000)"},
+    {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
+     "candidates: the N most frequent words (default: all)"},
+    {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "trained (default), identity, random[:SEED], a head file"},
+    {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
+    {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
+     "position encodings (default: none, or the head file's)"},
+    {"--position-scale", NULL, OPT_POSITION_SCALE, VIEW_CMDS " train", "X",
+     "their scale (default 0.5, or the head file's)"},
+    {"--causal", NULL, OPT_CAUSAL, VIEW_CMDS, NULL, "a token attends only to itself and the tokens before it"},
+    {"--residual", NULL, OPT_RESIDUAL, VIEW_CMDS, NULL, "in context = its own vector + the head's output"},
+    {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, NULL, "no legend, and no note on a mistyped command"},
+    {"--top", NULL, OPT_TOP, VIEW_CMDS, "N", "attention entries listed per token (default 3)"},
+    {"--batch", NULL, OPT_BATCH, "show", NULL, "sentences from stdin, one per line; JSON lines out"},
+    {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
+    {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",
+     "write FILE (atomically); format from .html .svg .json"},
+    {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 4)"},
+    {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.01, decayed linearly to 0)"},
+    {"--seed", NULL, OPT_SEED, "train", "N", "random seed (default 1)"},
+    {"--log", NULL, OPT_LOG, "train", "FILE", "the loss log (default: HEAD.safetensors.log)"},
+    {"--max-tokens", NULL, OPT_MAX_TOKENS, "train eval", "N", "read at most N tokens of the corpus"},
 };
+const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
 
-static int word_in_list(const char *list, const char *w)
+int cli_word_in_list(const char *list, const char *w)
 {
     size_t n = strlen(w);
     for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
@@ -365,10 +321,10 @@ static int word_in_list(const char *list, const char *w)
     return 0;
 }
 
-static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
+static int set_option(cli_opts *o, const cli_option *spec, const char *val)
 {
     const char *name = spec->name;
-    switch (spec->id) {
+    switch ((opt_id)spec->id) {
     case OPT_VECTORS: o->vectors = val; return 0;
     case OPT_VFORMAT:
     case OPT_TO: {
@@ -481,6 +437,112 @@ static int set_option(cli_opts *o, const opt_spec *spec, const char *val)
     return 0;
 }
 
+/* The option whose long form is the first len bytes of a ("--top" of "--top=3"), or NULL. */
+static const cli_option *find_long(const char *a, size_t len)
+{
+    for (size_t k = 0; k < cli_n_options; k++) {
+        const char *n = cli_options[k].name;
+        if (n[1] == '-' && strlen(n) == len && strncmp(a, n, len) == 0)
+            return &cli_options[k];
+    }
+    return NULL;
+}
+
+/* The option whose short form is -c, or NULL. */
+static const cli_option *find_short(char c)
+{
+    for (size_t k = 0; k < cli_n_options; k++) {
+        const char *n = cli_options[k].name[1] != '-' ? cli_options[k].name : cli_options[k].alias;
+        if (n && n[1] == c && n[2] == '\0')
+            return &cli_options[k];
+    }
+    return NULL;
+}
+
+/* Whether the line asks for help (-h or --help, before any --; an option's value is skipped, so `--word -h` does
+ * not). Sets *cmd to the command named by the first argument that is not an option, if it is one (NULL: the help
+ * of everything). */
+static int wants_help(int argc, char **argv, const cli_command **cmd)
+{
+    int help = 0, seen_pos = 0;
+    *cmd = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a, '=');
+            size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+            const cli_option *spec = find_long(a, nl);
+            help |= nl == 6 && strncmp(a, "--help", 6) == 0;
+            if (spec && spec->arg && !eq)
+                i++;
+        } else if (a[0] == '-' && a[1]) {
+            for (const char *p = a + 1; *p; p++) {
+                const cli_option *spec = find_short(*p);
+                help |= *p == 'h';
+                if (!spec || spec->arg) {
+                    if (spec && !p[1])
+                        i++;
+                    break;
+                }
+            }
+        } else if (!seen_pos) {
+            seen_pos = 1;
+            *cmd = find_command(a);
+        }
+    }
+    return help;
+}
+
+/* Applies one option of the line, typed as `typed`: a flag takes no value (has_eq: one was attached with =), another
+ * takes val (NULL: none was given). Marks it in given; returns 0 or the usage exit code (the error printed). */
+static int take_option(cli_opts *o, unsigned char *given, const cli_option *spec, const char *typed, int has_eq,
+                       const char *val)
+{
+    if (!spec->arg && has_eq)
+        return cli_usage_error("option '%s' takes no value", typed);
+    if (spec->arg && !val)
+        return cli_usage_error("option '%s' needs a value", typed);
+    given[spec - cli_options] = 1;
+    return set_option(o, spec, val);
+}
+
+/* Reports a mistake on the command line (the message built from fmt and two strings); returns the usage code. */
+static int usage_error2(const char *fmt, const char *a, const char *b)
+{
+    char *msg = ev_strdup_printf(fmt, a, b);
+    int code = cli_usage_error("%s", msg ? msg : "bad option");
+    free(msg);
+    return code;
+}
+
+/* The note for a sentence whose first word is one edit from a command (`embvsattn neigbors king`): the main view
+ * still runs. */
+static void note_near_command(const cli_opts *o)
+{
+    const char *near = near_command(o->pos[0]);
+    if (!near)
+        return;
+    size_t n = 0;
+    for (int i = 0; i < o->npos; i++)
+        n += strlen(o->pos[i]) + 1;
+    char *joined = malloc(n + 1);
+    if (!joined)
+        return;
+    joined[0] = '\0';
+    for (int i = 0; i < o->npos; i++) {
+        if (i)
+            strcat(joined, " ");
+        strcat(joined, o->pos[i]);
+    }
+    char *word = ev_quote(o->pos[0], strlen(o->pos[0]), 40), *sentence = ev_quote(joined, strlen(joined), 60);
+    if (word && sentence)
+        fprintf(stderr, PROG ": note: '%s' is not a command; showing the sentence '%s'. Did you mean '%s'?\n", word,
+                sentence, near);
+    free(word);
+    free(sentence);
+    free(joined);
+}
+
 int cli_main(int argc, char **argv)
 {
     ev_error simd_err = {0};
@@ -489,26 +551,29 @@ int cli_main(int argc, char **argv)
         ev_error_clear(&simd_err);
         return EV_ERR_USAGE;
     }
+    const cli_command *cmd = NULL;
+    if (wants_help(argc, argv, &cmd)) {
+        if (cmd)
+            cli_help_command(cmd);
+        else
+            cli_help_all();
+        return cli_finish_stdout(0);
+    }
+    cmd = NULL;
     cli_opts o = {0};
     o.pos = calloc((size_t)argc + 1, sizeof *o.pos);
     if (!o.pos) {
         fprintf(stderr, PROG ": out of memory\n");
         return EV_ERR_NOMEM;
     }
-    const command *cmd = NULL;
-    const opt_spec *given[sizeof options / sizeof options[0]] = {0};
+    unsigned char given[sizeof cli_options / sizeof cli_options[0]] = {0};
     int code = 0, only_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!only_pos && a[0] == '-' && a[1]) {
-            if (strcmp(a, "--") == 0) {
+        if (!only_pos && a[0] == '-' && a[1] == '-') {
+            if (a[2] == '\0') {
                 only_pos = 1;
                 continue;
-            }
-            if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                print_help();
-                free(o.pos);
-                return cli_finish_stdout(0);
             }
             if (strcmp(a, "--version") == 0) {
                 printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n",
@@ -516,49 +581,46 @@ int cli_main(int argc, char **argv)
                 free(o.pos);
                 return cli_finish_stdout(0);
             }
+            /* --name, --name VALUE, --name=VALUE */
             const char *eq = strchr(a, '=');
-            size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-            const opt_spec *spec = NULL;
-            for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
-                if ((strlen(options[k].name) == nl && strncmp(a, options[k].name, nl) == 0) ||
-                    (options[k].alias && strlen(options[k].alias) == nl && strncmp(a, options[k].alias, nl) == 0)) {
-                    spec = &options[k];
-                    given[k] = spec;
-                }
-            if (!spec) {
+            const cli_option *spec = find_long(a, eq ? (size_t)(eq - a) : strlen(a));
+            if (!spec)
                 code = cli_usage_error("unknown option '%s'", a);
-                goto out;
-            }
-            const char *val = NULL;
-            if (spec->flag) {
-                if (eq) {
-                    code = cli_usage_error("option '%s' takes no value", a);
-                    goto out;
-                }
-            } else if (eq)
-                val = eq + 1;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else {
-                code = cli_usage_error("option '%s' needs a value", a);
-                goto out;
-            }
-            if ((code = set_option(&o, spec, val)) != 0)
+            else
+                code = take_option(&o, given, spec, a, eq != NULL,
+                                   !spec->arg ? NULL : eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL);
+            if (code)
                 goto out;
             continue;
         }
+        if (!only_pos && a[0] == '-' && a[1]) {
+            /* short options as getopt takes them: -q, -k 3, -k3 (also -k=3), and flags bundled before them: -qk3 */
+            for (const char *p = a + 1; *p; p++) {
+                const cli_option *spec = find_short(*p);
+                char opt[3] = {'-', *p, '\0'};
+                int flag_eq = spec && !spec->arg && p[1] == '=';
+                if (!spec)
+                    code = p == a + 1 ? cli_usage_error("unknown option '%s'", a)
+                                      : usage_error2("unknown option '%s' (in '%s')", opt, a);
+                else
+                    code = take_option(&o, given, spec, flag_eq ? a : opt, flag_eq,
+                                       !spec->arg ? NULL : p[1] ? p + 1 + (p[1] == '=') : i + 1 < argc ? argv[++i] : NULL);
+                if (code)
+                    goto out;
+                if (spec->arg)
+                    break; /* the rest of the argument was the value */
+            }
+            continue;
+        }
         if (!cmd) {
-            for (size_t k = 0; k < N_COMMANDS; k++)
-                if (strcmp(a, commands[k].name) == 0)
-                    cmd = &commands[k];
-            if (cmd)
+            if ((cmd = find_command(a)) != NULL)
                 continue;
-            cmd = &show_command; /* not a command: a sentence for the main view */
+            cmd = &cli_show_command; /* not a command: a sentence for the main view */
         }
         o.pos[o.npos++] = argv[i];
     }
     if (!cmd && o.batch)
-        cmd = &show_command;
+        cmd = &cli_show_command;
     if (!cmd) {
         code = cli_usage_error("%s", "no command or sentence given");
         goto out;
@@ -572,25 +634,27 @@ int cli_main(int argc, char **argv)
                        : strcmp(ext, ".json") == 0                          ? OUT_JSON
                                                                             : OUT_TEXT;
     }
-    if ((o.format == OUT_HTML || o.format == OUT_SVG) && !word_in_list("show compare", cmd->name)) {
+    if ((o.format == OUT_HTML || o.format == OUT_SVG) && !cli_word_in_list("show compare", cmd->name)) {
         fprintf(stderr, PROG ": %s: --format %s applies to the main view and compare only\n%s\n", cmd->name,
                 o.format == OUT_HTML ? "html" : "svg", usage_line);
         code = EV_ERR_USAGE;
         goto out;
     }
-    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
-        if (given[k] && given[k]->commands && !word_in_list(given[k]->commands, cmd->name)) {
-            fprintf(stderr, PROG ": %s: option %s does not apply (it is for: %s)\n%s\n", cmd->name, given[k]->name,
-                    given[k]->commands, usage_line);
+    for (size_t k = 0; k < cli_n_options; k++)
+        if (given[k] && cli_options[k].commands && !cli_word_in_list(cli_options[k].commands, cmd->name)) {
+            fprintf(stderr, PROG ": %s: option %s does not apply (it is for: %s)\n%s\n", cmd->name,
+                    cli_options[k].name, cli_options[k].commands, usage_line);
             code = EV_ERR_USAGE;
             goto out;
         }
     if (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos)) {
-        fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s\n", cmd->name, cmd->args,
-                o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args);
+        fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s   (" PROG " %s --help for "
+                "more)\n", cmd->name, cmd->args, o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args, cmd->name);
         code = EV_ERR_USAGE;
         goto out;
     }
+    if (cmd == &cli_show_command && o.npos > 0 && !o.quiet)
+        note_near_command(&o);
     code = cmd->run(&o);
 out:
     free(o.pos);

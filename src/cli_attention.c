@@ -252,7 +252,7 @@ static int run_batch(view_setup *vs)
         free(lines[i]);
     view_cache_free(cache);
     if (!code && failed)
-        code = 7;
+        code = CLI_EXIT_BATCH_FAILED;
     (void)done;
     return code;
 }
@@ -381,6 +381,15 @@ static void print_hits(FILE *fp, const store *s, const sim_hit *h, size_t k)
     fputc('\n', fp);
 }
 
+/* A contextual neighbour list, or what a token with nothing to attend to has instead. */
+static void print_context(FILE *fp, const store *s, const view_sentence *v, size_t i)
+{
+    if (v->no_context[i])
+        fputs(VIEW_NOTHING_TO_ATTEND "\n", fp);
+    else
+        print_hits(fp, s, v->context_nb + i * v->k, v->k);
+}
+
 static void print_attention(FILE *fp, const view_sentence *v, size_t i)
 {
     const size_t *top = v->attn_top + i * v->top;
@@ -481,10 +490,19 @@ int cmd_compare(cli_opts *o)
             cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
             cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k));
             cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k));
+            int alone[2] = {v[0].no_context[sh[q].i1], v[1].no_context[sh[q].i2]};
+            if (alone[0] || alone[1]) { /* [reason or null, reason or null] beside the two (then empty) lists */
+                cJSON *why = cJSON_AddArrayToObject(e, "context_reason");
+                for (int s = 0; s < 2; s++)
+                    cJSON_AddItemToArray(why, alone[s] ? cJSON_CreateString(VIEW_NOTHING_TO_ATTEND) : cJSON_CreateNull());
+            }
             cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
                                                                                      v[1].X + sh[q].i2 * d, d)));
-            cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
-                                                                                      v[1].Z + sh[q].i2 * d, d)));
+            if (alone[0] || alone[1])
+                cJSON_AddNullToObject(e, "context_cosine");
+            else
+                cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
+                                                                                          v[1].Z + sh[q].i2 * d, d)));
         }
         cJSON_AddItemToObject(root, "head", render_json_head(&vs.vo));
         cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs.s, vs.vectors_path));
@@ -504,12 +522,18 @@ int cmd_compare(cli_opts *o)
         fprintf(fp, "  attends to, in 2:       ");
         print_attention(fp, &v[1], sh[q].i2);
         fprintf(fp, "  in context, in 1:       ");
-        print_hits(fp, vs.s, v[0].context_nb + sh[q].i1 * k, k);
+        print_context(fp, vs.s, &v[0], sh[q].i1);
         fprintf(fp, "  in context, in 2:       ");
-        print_hits(fp, vs.s, v[1].context_nb + sh[q].i2 * k, k);
-        fprintf(fp, "  cosine of the two static vectors %.4f, of the two contextual vectors %.4f\n",
-                (double)view_cosine(v[0].X + sh[q].i1 * d, v[1].X + sh[q].i2 * d, d),
-                (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
+        print_context(fp, vs.s, &v[1], sh[q].i2);
+        int alone[2] = {v[0].no_context[sh[q].i1], v[1].no_context[sh[q].i2]};
+        fprintf(fp, "  cosine of the two static vectors %.4f", (double)view_cosine(v[0].X + sh[q].i1 * d,
+                                                                               v[1].X + sh[q].i2 * d, d));
+        if (alone[0] || alone[1])
+            fprintf(fp, "; no contextual vector in %s (" VIEW_NOTHING_TO_ATTEND ")\n",
+                    alone[0] && alone[1] ? "1 and 2" : alone[0] ? "1" : "2");
+        else
+            fprintf(fp, ", of the two contextual vectors %.4f\n",
+                    (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
     }
     code = out_close(&out, 0);
 done:

@@ -102,7 +102,9 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
                               t->status == TOK_OOV ? cJSON_CreateArray() : render_json_hits(s, v->static_nb + i * k, k));
         cJSON_AddItemToObject(e, "attention", render_json_attention(v, i));
         cJSON_AddItemToObject(e, "context_neighbors", render_json_hits(s, v->context_nb + i * k, k));
-        if (t->status != TOK_OOV)
+        if (v->no_context[i])
+            cJSON_AddStringToObject(e, "context_reason", VIEW_NOTHING_TO_ATTEND);
+        if (t->status != TOK_OOV && !v->no_context[i])
             cJSON_AddItemToObject(e, "context_self_similarity", render_json_float(v->self_cos[i]));
         else
             cJSON_AddNullToObject(e, "context_self_similarity");

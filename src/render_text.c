@@ -254,8 +254,11 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
         fputs("\n    in context: ", fp);
-        print_hits_inline(fp, s, v->context_nb + i * k, k);
-        if (t->status != TOK_OOV) {
+        if (v->no_context[i])
+            fputs(VIEW_NOTHING_TO_ATTEND, fp);
+        else
+            print_hits_inline(fp, s, v->context_nb + i * k, k);
+        if (t->status != TOK_OOV && !v->no_context[i]) {
             dim(fp, st, 1);
             fprintf(fp, "   (cos to its static vector %.4f)", (double)v->self_cos[i]);
             dim(fp, st, 0);
@@ -291,4 +294,12 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
               fp);
     if (o->head->kind == ATTN_HEAD_IDENTITY)
         fputs("            The identity head is untrained: it only measures similarity inside the sentence.\n", fp);
+    size_t alone = 0;
+    for (size_t i = 0; i < n; i++)
+        alone += v->no_context[i];
+    if (alone)
+        fputs("            Nothing to attend to: every key the token may attend to is masked (out-of-vocabulary tokens,\n"
+              "            the tokens after it under --causal, itself under a head that never attends to itself), so it\n"
+              "            has no contextual vector and its row of the heatmap is empty.\n",
+              fp);
 }

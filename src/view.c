@@ -16,6 +16,7 @@ void view_free(view_sentence *v)
     free(v->A);
     free(v->Z);
     free(v->self_cos);
+    free(v->no_context);
     free(v->static_nb);
     free(v->context_nb);
     free(v->attn_top);
@@ -55,11 +56,12 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     v->A = malloc(n * n * sizeof *v->A);
     v->Z = malloc(n * d * sizeof *v->Z);
     v->self_cos = calloc(n, sizeof *v->self_cos);
+    v->no_context = calloc(n, 1);
     v->static_nb = calloc(n * o->k, sizeof *v->static_nb);
     v->context_nb = calloc(n * o->k, sizeof *v->context_nb);
     v->attn_top = malloc((n * o->top + 1) * sizeof *v->attn_top);
-    if (!v->text || !v->masked || !v->X || !v->A || !v->Z || !v->self_cos || !v->static_nb || !v->context_nb ||
-        !v->attn_top)
+    if (!v->text || !v->masked || !v->X || !v->A || !v->Z || !v->self_cos || !v->no_context || !v->static_nb ||
+        !v->context_nb || !v->attn_top)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
     memcpy(v->text, text, len);
     v->text[len] = '\0';
@@ -70,7 +72,11 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
         for (size_t i = 0; i < n * d; i++)
             v->Z[i] += v->X[i];
     for (size_t i = 0; i < n; i++) {
-        if (!v->masked[i])
+        /* a row of zeros: attention gave every key 0 because none was allowed (softmax's maximum has weight > 0) */
+        v->no_context[i] = 1;
+        for (size_t j = 0; j < n && v->no_context[i]; j++)
+            v->no_context[i] = !(v->A[i * n + j] > 0);
+        if (!v->masked[i] && !v->no_context[i])
             v->self_cos[i] = view_cosine(v->Z + i * d, v->X + i * d, d);
         /* the top columns of row i: a selection of `top` by weight, ties by lower column; masked and zero
          * weights never listed */
@@ -248,8 +254,13 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
                                         : cache->hits + (size_t)(-1 - f) * k;
             memcpy(v->static_nb + t * k, h, k * sizeof *hits);
         }
-        for (size_t t = 0; t < v->n; t++)
-            memcpy(v->context_nb + t * k, hits + (c++) * k, k * sizeof *hits);
+        for (size_t t = 0; t < v->n; t++, c++) {
+            memcpy(v->context_nb + t * k, hits + c * k, k * sizeof *hits);
+            /* no contextual vector: the search of its zero (or unchanged) row answered nothing worth showing; it stays
+             * in the search so that the other queries are computed as they always are */
+            for (size_t j = 0; v->no_context[t] && j < k; j++)
+                v->context_nb[t * k + j].row = -1;
+        }
     }
 done:
     ev_error_clear(&err);

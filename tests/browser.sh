@@ -55,6 +55,10 @@ gen compare.svg -o "$tmp/compare.svg" compare "$s1" "$s2" || ok=0
 gen evil.json --format json "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
 gen evil.html --format html "$evil" && cp "$tmp/evil.html.out" "$tmp/evil.html" || ok=0
 gen evil.svg --format svg "$evil" && cp "$tmp/evil.svg.out" "$tmp/evil.svg" || ok=0
+# under --causal the first token has nothing to attend to (the trained head never attends to a token itself)
+alone="the king sat on the throne"
+gen alone.json --causal --format json "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
+gen alone.html --causal --format html "$alone" && cp "$tmp/alone.html.out" "$tmp/alone.html" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
@@ -62,10 +66,24 @@ for f in view.svg compare.svg evil.svg; do
     if out=$(xmllint --noout "$tmp/$f" 2>&1); then echo "PASS browser xmllint $f"; else
         fail "xmllint $f: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 done
+# the picture is as wide as its heatmaps and legends (at least 420 px), not as its caption's longest line (the
+# head's description made it 1,370 px): the caption wraps. The figure's right edge: the last legend's tick labels.
+for f in view.svg compare.svg; do
+    width=$(xmllint --xpath 'string(/*[local-name()="svg"]/@width)' "$tmp/$f" 2>/dev/null)
+    edge=$(xmllint --xpath '//*[local-name()="g"][@class="legend"][last()]/*[local-name()="text"][last()]/@x' \
+        "$tmp/$f" 2>/dev/null | grep -oE '[0-9.]+' | sort -n | tail -1)
+    if [ -n "$width" ] && [ -n "$edge" ] && awk -v w="$width" -v e="$edge" 'BEGIN { exit !(w >= 420 && w <= e + 80) }'
+    then echo "PASS browser svg-width $f: $width px, the figure's (its legend's labels start at $edge px)"
+    else fail "svg-width $f: width '$width' px, the legend's labels at '$edge' px: wider than the figure"; fi
+done
 hits=$(grep -Eoh '(src|href)="[^"#][^"]*"|url\([^#][^)]*\)|@import|https?://[^" <]*' "$tmp/view.html" \
     "$tmp/compare.html" | grep -v '^http://www.w3.org/2000/svg' | head -3 | tr '\n' ' ' || true)
 if [ -n "$hits" ]; then fail "self-contained: $hits"; else
     echo "PASS browser self-contained: no external src, href, url() or @import in the pages"; fi
+
+# the page's script is plain JavaScript that parses on its own (src/assets/page.js, built into the page verbatim)
+if out=$(node --check src/assets/page.js 2>&1); then echo "PASS browser page.js: node --check parses it"; else
+    fail "page.js: node --check: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 
 mkdir -p "$artifacts"
 cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true

@@ -4,6 +4,7 @@
 #   code    the expected exit code
 #   stdout  (optional) the exact expected standard output
 #   stderr  (optional) fixed strings, one per line, that standard error must contain
+#   stderr_lacks (optional) fixed strings, one per line, that standard error must not contain
 #   stdin   (optional) fed to standard input (else /dev/null)
 #   stdout_has (optional) fixed strings, one per line, that standard output must contain
 #   env     (optional) VAR=value lines set for the run
@@ -45,6 +46,12 @@ for dir in tests/cli/*/; do
             [ -z "$frag" ] && continue
             grep -qF -- "$frag" "$tmp/err" || { why="stderr lacks '$frag': $(head -c 300 "$tmp/err")"; break; }
         done <"$dir/stderr"
+    fi
+    if [ -z "$why" ] && [ -f "$dir/stderr_lacks" ]; then
+        while IFS= read -r frag; do
+            [ -z "$frag" ] && continue
+            ! grep -qF -- "$frag" "$tmp/err" || { why="stderr has '$frag': $(head -c 300 "$tmp/err")"; break; }
+        done <"$dir/stderr_lacks"
     fi
     if [ -z "$why" ] && [ -n "$(ls -A "$tmp" | grep -v '^out$\|^err$' | grep '\.tmp\.' || true)" ]; then
         why="left a temporary file behind"

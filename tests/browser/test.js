@@ -4,6 +4,7 @@
 //
 //   node tests/browser/test.js DIR ARTIFACTS
 //     DIR        view.html view.json view.svg compare.html compare.json compare.svg evil.html evil.json
+//                alone.html alone.json (a token with nothing to attend to)
 //     ARTIFACTS  where the screenshots go (git-ignored)
 //
 // Prints one "PASS browser NAME: ..." or "FAIL browser NAME: why" line per check; exits 1 when any failed.
@@ -369,6 +370,49 @@ async function main() {
   });
   await ep.close();
 
+  // a token with nothing to attend to: its panel, readout, head-view row and heatmap row say so
+  const alone = readJson('alone.json');
+  const ap = await open(b.context, 'alone.html');
+  await check('nothing-to-attend', async () => {
+    const k = alone.tokens.findIndex((t) => t.context_reason);
+    assert.ok(k >= 0, 'the JSON has a token with a context_reason');
+    const tok = alone.tokens[k];
+    assert.strictEqual(tok.context_reason, 'nothing to attend to');
+    assert.deepStrictEqual([tok.attention, tok.context_neighbors, tok.context_self_similarity], [[], [], null]);
+    assert.ok(alone.weights[k].every((w) => w === 0), 'its row of weights is 0');
+    await ap.click(`#s0 .strip .tok[data-i="${k}"]`);
+    await ap.mouse.move(0, 0);
+    const st = await ap.evaluate((k) => {
+      const detail = document.getElementById(`s0-d${k}`);
+      const visible = (e) => !!e && e.getClientRects().length > 0;
+      const row = document.querySelector(`#s0 .hm-row[data-row="${k}"]`);
+      return {
+        readout: document.querySelector('#s0 .readout').textContent,
+        shown: visible(detail),
+        context: Array.from(detail.querySelectorAll('table.context tbody td')).map((td) => td.textContent),
+        selfLine: !!detail.querySelector('.self'),
+        lines: Array.from(document.querySelectorAll(`#s0 .hv-row[data-i="${k}"] line`))
+          .map((l) => Number(getComputedStyle(l).strokeOpacity)),
+        rowText: row.querySelector('text.none') ? row.querySelector('text.none').textContent : null,
+        rowTextShown: visible(row.querySelector('text.none')),
+        caption: document.querySelector('#s0 .hmfig figcaption').textContent,
+      };
+    }, k);
+    assert.strictEqual(st.readout, `${tok.text} has nothing to attend to`, 'readout');
+    assert.ok(st.shown, 'its panel is shown');
+    assert.deepStrictEqual(st.context, ['nothing to attend to'], 'in-context table');
+    assert.ok(!st.selfLine, 'no cosine to the static vector');
+    assert.ok(st.lines.length === alone.tokens.length && st.lines.every((o) => o === 0), 'no head-view line drawn');
+    assert.strictEqual(st.rowText, 'nothing to attend to', 'heatmap row');
+    assert.ok(st.rowTextShown, 'heatmap row text visible');
+    assert.ok(st.caption.includes('nothing to attend to'), `caption: ${st.caption}`);
+    await ap.screenshot({ path: path.join(artifacts, 'alone.png'), fullPage: true });
+    noProblems(ap);
+    return `token ${k} ("${tok.text}", --causal): readout, panel, head view and heatmap row say "nothing to attend ` +
+      'to" (alone.png)';
+  });
+  await ap.close();
+
   // the SVGs in the browser: the same cells and weights
   for (const [name, raws] of [['view.svg', [viewRaw]], ['compare.svg', cmpRaw]]) {
     await check(name, async () => {
@@ -377,6 +421,13 @@ async function main() {
       assert.deepStrictEqual(cells, raws.flat(2), 'cells in order, equal to the JSON weights');
       const box = await sp.evaluate(() => document.documentElement.getBBox().width);
       assert.ok(box > 100, 'drawn');
+      // the caption is wrapped to the picture: every line ends inside it
+      const cap = await sp.evaluate(() => {
+        const W = Number(document.documentElement.getAttribute('width'));
+        const lines = Array.from(document.querySelectorAll('.caption text'));
+        return { W, n: lines.length, right: Math.max(...lines.map((t) => t.getBBox().x + t.getBBox().width)) };
+      });
+      assert.ok(cap.n >= 3 && cap.right <= cap.W, `caption lines end at ${cap.right} px of ${cap.W}`);
       await sp.setViewportSize({
         width: Math.ceil(Number(await sp.evaluate(() => document.documentElement.getAttribute('width')))),
         height: Math.ceil(Number(await sp.evaluate(() => document.documentElement.getAttribute('height')))),
@@ -384,7 +435,8 @@ async function main() {
       await sp.screenshot({ path: path.join(artifacts, name.replace('.svg', '-svg.png')) });
       noProblems(sp);
       await sp.close();
-      return `${cells.length} cells equal to the JSON weights (${name.replace('.svg', '-svg.png')})`;
+      return `${cells.length} cells equal to the JSON weights; the caption's ${cap.n} lines end by ` +
+        `${Math.ceil(cap.right)} of ${cap.W} px (${name.replace('.svg', '-svg.png')})`;
     });
   }
   await b.close();
