@@ -5,9 +5,10 @@
  *   2. the input gzip-compressed here, read as a stream with blocks of 1 + (first byte % 61) bytes (records and
  *      lines straddling blocks), must give what loader_load_bytes gives for the plain bytes: the same store bit for
  *      bit, or the same status — and, for text, the same message after the file's name. */
+#include "fuzz_common.h" /* first: it defines _GNU_SOURCE before any system header */
+
 #include <zlib.h>
 
-#include "fuzz_common.h"
 #include "loader.h"
 
 static void check_result(ev_status st, store *s, const ev_error *err, const char *what)
