@@ -54,6 +54,14 @@ typedef enum {
 
 typedef enum { ATTN_POS_NONE = 0, ATTN_POS_SINUSOIDAL = 1 } attn_positions;
 
+/* What a trained head was trained for (file metadata "task"): it says what its output means. */
+typedef enum {
+    ATTN_TASK_NONE = 0,        /* not trained here (identity, random, another tool's file) */
+    ATTN_TASK_MASKED_WORD = 1, /* "masked-word": a [MASK] query guesses the hidden word (head_model.h) */
+    ATTN_TASK_CONTEXT = 2      /* "context": each word, as its own query, predicts a word hidden from the sentence
+                                  (head_context.h) */
+} attn_task;
+
 typedef struct {
     attn_head_kind kind;
     size_t d_model;            /* input and output width: the vectors' dimension */
@@ -67,6 +75,10 @@ typedef struct {
     float *w_o;                /*   (d_k, d_model) or NULL: Z = A·V, and then d_k = d_model */
     float *train_mask;         /*   (d_model) trained heads: the [MASK] query input, or NULL */
     float *train_bias;         /*   (candidates) trained heads: the output bias, or NULL */
+    float *train_scale;        /*   (1) context heads: the scale s of the output logits, or NULL */
+    attn_task task;            /* what it was trained for (ATTN_TASK_NONE unless trained) */
+    int residual;              /* 1: a word's vector in context is its own vector + Z (how a context head was
+                                  trained; file metadata residual "on"); 0: Z alone */
     attn_positions positions;  /* positions the head was made for (file metadata; NONE for identity/random) */
     float position_scale;      /* and their scale (ATTN_DEFAULT_POSITION_SCALE unless the file says) */
     int has_position_meta;     /* 1 when the file named its positions: use them unless the user chose */
@@ -101,10 +113,11 @@ ev_status attn_head_identity(size_t d_model, attn_head **out, ev_error *err);
 ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head **out, ev_error *err);
 
 /* A head of zeros with the weights asked for, in one block (params): w_q, w_k, w_v, then w_o when with_w_o,
- * train_mask when with_mask, train_bias (n_bias floats, candidates = n_bias) when n_bias > 0. No positions, no
- * description. EV_ERR_USAGE when d_model or d_k is 0; EV_ERR_NOMEM (also for sizes beyond INT_MAX). */
+ * train_mask when with_mask, train_bias (n_bias floats, candidates = n_bias) when n_bias > 0, train_scale (one
+ * float) when with_scale. No positions, no description. EV_ERR_USAGE when d_model or d_k is 0; EV_ERR_NOMEM (also
+ * for sizes beyond INT_MAX). */
 ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int with_w_o, int with_mask, size_t n_bias,
-                        attn_head **out, ev_error *err);
+                        int with_scale, attn_head **out, ev_error *err);
 
 /* Releases everything. NULL-safe. */
 void attn_head_free(attn_head *h);

@@ -51,6 +51,9 @@ typedef struct {
     int seed_given;
     size_t max_tokens;     /* --max-tokens N: read at most N corpus tokens (0: all) */
     const char *log;       /* train --log FILE (default: OUTPUT.log) */
+    const char *objective; /* train --objective context|masked-word (NULL: context) */
+    size_t rows;           /* train --rows N: the context objective's predicting rows per sentence */
+    int rows_given;
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;

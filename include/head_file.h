@@ -66,13 +66,26 @@ ev_status head_file_from_spec(const char *spec, size_t d_model, size_t d_k, attn
  * NUL) and the float bytes of every 100th of those rows. Cheap (≈ 0.3 ms for 30k rows). */
 uint64_t head_file_fingerprint(const store *s, size_t n_cand);
 
-/* The head built into the binary (data/head.safetensors when it was built; see the Makefile), if it was trained
- * on these vectors (same head_file_fingerprint). EV_ERR_NOTFOUND with a message saying why not (none built in,
- * other vectors); EV_ERR_FORMAT when the built-in bytes do not load. */
-ev_status head_file_builtin(const store *s, attn_head **out, ev_error *err);
+/* The built-in head called name ("context", "mlm"; "trained" is the first, context: data/head-NAME.safetensors when
+ * the binary was built, see the Makefile), if it was trained on these vectors (same head_file_fingerprint).
+ * EV_ERR_NOTFOUND with a message saying why not (no such name, not built in, other vectors); EV_ERR_FORMAT when
+ * the built-in bytes do not load. */
+ev_status head_file_builtin(const store *s, const char *name, attn_head **out, ev_error *err);
 
-/* The bytes of the built-in head (generated at build time; size 0 when none). */
-extern const unsigned char head_builtin_data[];
-extern const size_t head_builtin_size;
+/* Whether name is a built-in head's name ("trained" included), whether or not its bytes were built in. */
+int head_file_is_builtin(const char *name);
+
+/* Resolves a --head value against the vectors s: a built-in name (head_file_builtin), else head_file_from_spec.
+ * d_k: for random heads. */
+ev_status head_file_resolve(const char *spec, const store *s, size_t d_k, attn_head **out, ev_error *err);
+
+/* The built-in heads (generated at build time from BUILTIN_HEADS; size 0 for one whose file was missing). */
+typedef struct {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} head_builtin;
+extern const head_builtin head_builtins[];
+extern const size_t head_n_builtins;
 
 #endif

@@ -50,7 +50,7 @@ static ev_status head_new(attn_head_kind kind, size_t d_model, size_t d_k, attn_
 }
 
 ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int with_w_o, int with_mask, size_t n_bias,
-                        attn_head **out, ev_error *err)
+                        int with_scale, attn_head **out, ev_error *err)
 {
     ev_status st = head_new(kind, d_model, d_k, out, err);
     if (st != EV_OK)
@@ -63,7 +63,7 @@ ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int wit
         return ev_fail(err, EV_ERR_NOMEM, "an attention head of %zu × %zu with %zu candidates is too large", d_model,
                        d_k, n_bias);
     }
-    h->n_params = (with_w_o ? 4 : 3) * m + (with_mask ? d_model : 0) + n_bias;
+    h->n_params = (with_w_o ? 4 : 3) * m + (with_mask ? d_model : 0) + n_bias + (with_scale ? 1 : 0);
     if (!(h->params = calloc(h->n_params, sizeof(float)))) {
         attn_head_free(h);
         *out = NULL;
@@ -85,7 +85,10 @@ ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int wit
     if (n_bias) {
         h->train_bias = p;
         h->candidates = n_bias;
+        p += n_bias;
     }
+    if (with_scale)
+        h->train_scale = p;
     return EV_OK;
 }
 
@@ -110,7 +113,7 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
     if (d_k == 0)
         d_k = d_model;
     attn_head *h;
-    ev_status st = attn_head_new(ATTN_HEAD_RANDOM, d_model, d_k, 1, 0, 0, &h, err);
+    ev_status st = attn_head_new(ATTN_HEAD_RANDOM, d_model, d_k, 1, 0, 0, 0, &h, err);
     if (st != EV_OK)
         return st;
     h->seed = seed;

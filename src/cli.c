@@ -176,7 +176,7 @@ const cli_command cli_commands[] = {
      "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
      "eval [OPTIONS] head HEAD CORPUS...   (a trained head)",
      "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
-     "embvsattn eval head trained ~/.cache/embvsattn/wordnet-heldout.txt",
+     "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt",
      cmd_eval, 2, -1},
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
@@ -272,7 +272,7 @@ static int parse_positive_arg(const char *opt, const char *v, size_t *out)
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
-               OPT_LOG, OPT_WORDS, OPT_NO_INDEX } opt_id;
+               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -290,7 +290,7 @@ const cli_option cli_options[] = {
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "trained (default), identity, random[:SEED], a head file"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
      "position encodings (default: none, or the head file's)"},
@@ -304,8 +304,10 @@ const cli_option cli_options[] = {
     {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
     {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",
      "write FILE (atomically); format from .html .svg .json"},
-    {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 4)"},
-    {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.01, decayed linearly to 0)"},
+    {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
+    {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
+    {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 6; masked-word 4)"},
+    {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.005; masked-word 0.01)"},
     {"--seed", NULL, OPT_SEED, "train", "N", "random seed (default 1)"},
     {"--log", NULL, OPT_LOG, "train", "FILE", "the loss log (default: HEAD.safetensors.log)"},
     {"--max-tokens", NULL, OPT_MAX_TOKENS, "train eval", "N", "read at most N tokens of the corpus"},
@@ -423,6 +425,18 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
         return 0;
     }
     case OPT_MAX_TOKENS: return parse_positive_arg(name, val, &o->max_tokens) ? EV_ERR_USAGE : 0;
+    case OPT_OBJECTIVE:
+        if (strcmp(val, "context") != 0 && strcmp(val, "masked-word") != 0)
+            return cli_usage_error("--objective: expected context or masked-word, found '%s'", val);
+        o->objective = val;
+        return 0;
+    case OPT_ROWS:
+        if (parse_size_arg(name, val, &o->rows))
+            return EV_ERR_USAGE;
+        if (o->rows > 64)
+            return cli_usage_error("--rows: expected 0 (every word) to 64, found '%s'", val);
+        o->rows_given = 1;
+        return 0;
     case OPT_LOG:
         if (!*val)
             return cli_usage_error("%s: expected a file name", name);

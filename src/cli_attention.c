@@ -53,17 +53,14 @@ static int setup(cli_opts *o, view_setup *vs)
         return code;
     vs->vectors_path = vectors_label(o);
     ev_error err = {0};
-    /* the default: the trained head built into the binary (head_file.h), or identity for vectors it was not trained on */
-    const char *spec = o->head ? o->head : "trained";
-    ev_status hs;
-    if (strcmp(spec, "trained") == 0) {
-        hs = head_file_builtin(vs->s, &vs->head, &err);
-        if (hs == EV_ERR_NOTFOUND && !o->head) {
-            ev_error_clear(&err);
-            hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
-        }
-    } else
-        hs = head_file_from_spec(spec, store_dim(vs->s), o->dk, &vs->head, &err);
+    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
+     * trained on */
+    const char *spec = o->head ? o->head : "context";
+    ev_status hs = head_file_resolve(spec, vs->s, o->dk, &vs->head, &err);
+    if (hs == EV_ERR_NOTFOUND && !o->head) {
+        ev_error_clear(&err);
+        hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
+    }
     if (hs != EV_OK) {
         code = cli_report(&err);
         setup_free(vs);
@@ -84,7 +81,7 @@ static int setup(cli_opts *o, view_setup *vs)
     if (o->position_scale_given)
         vs->vo.attn.position_scale = o->position_scale;
     vs->vo.attn.causal = o->causal;
-    vs->vo.residual = o->residual;
+    vs->vo.residual = o->residual || vs->head->residual; /* a context head was trained with it */
     vs->vo.k = o->k_given ? o->k : DEFAULT_K;
     vs->vo.top = o->top ? o->top : DEFAULT_TOP;
     /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge

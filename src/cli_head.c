@@ -11,6 +11,7 @@
 
 #include "cli_internal.h"
 #include "corpus.h"
+#include "head_context.h"
 #include "head_eval.h"
 #include "head_file.h"
 #include "head_model.h"
@@ -82,15 +83,28 @@ int cmd_train(cli_opts *o)
         return code;
     }
     double t_read = ev_seconds() - t0;
+    int context = !o->objective || strcmp(o->objective, "context") == 0;
+    if (!context && o->rows_given) {
+        corpus_free(&c);
+        store_close(s);
+        return cli_usage_error("%s", "train: --rows applies to --objective context only");
+    }
     head_model_opts mo = head_model_opts_default();
-    mo.d_k = o->dk;
+    ctx_opts co = ctx_opts_default();
+    co.d_k = mo.d_k = o->dk;
     if (o->positions)
-        mo.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+        co.positions = mo.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
     if (o->position_scale_given)
-        mo.position_scale = o->position_scale;
+        co.position_scale = mo.position_scale = o->position_scale;
+    if (o->rows_given)
+        co.rows = o->rows;
+    size_t epochs = o->epochs ? o->epochs : context ? CTX_DEFAULT_EPOCHS : HEAD_DEFAULT_EPOCHS;
+    float lr = o->lr > 0 ? o->lr : context ? CTX_DEFAULT_LR : HEAD_DEFAULT_LR;
+    size_t batch_tokens = context ? CTX_DEFAULT_BATCH_TOKENS : HEAD_DEFAULT_BATCH_TOKENS;
     head_train_opts to = head_train_opts_default();
-    to.epochs = o->epochs;
-    to.lr = o->lr;
+    to.epochs = epochs;
+    to.lr = lr;
+    to.batch_tokens = batch_tokens;
     to.seed = o->seed_given ? o->seed : 1;
     to.threads = o->threads > 0 ? o->threads : parallel_default_threads();
     to.progress = on_progress;
@@ -107,12 +121,12 @@ int cmd_train(cli_opts *o)
         code = EV_ERR_WRITE;
         goto done;
     }
-    fprintf(tp.log, "# embvsattn train %s: %zu sentences, %zu tokens; seed %llu, %d threads\n"
+    fprintf(tp.log, "# embvsattn train %s: %s objective, %zu sentences, %zu tokens; seed %llu, %d threads\n"
                     "# step epoch tokens loss(epoch mean so far) lr seconds tokens_per_s\n",
-            label, c.n_sent, c.n_tok, (unsigned long long)to.seed, to.threads);
+            label, context ? "context" : "masked-word", c.n_sent, c.n_tok, (unsigned long long)to.seed, to.threads);
     fflush(tp.log);
     head_train_stats ts = {0};
-    ev_status st = head_model_train(s, &c, &mo, &to, &p, &ts, &err);
+    ev_status st = context ? ctx_train(s, &c, &co, &to, &p, &ts, &err) : head_model_train(s, &c, &mo, &to, &p, &ts, &err);
     if (tp.tty)
         fprintf(stderr, "\r\033[K");
     if (st != EV_OK) {
@@ -120,11 +134,15 @@ int cmd_train(cli_opts *o)
         code = cli_report(&err);
         goto done;
     }
-    size_t epochs = o->epochs ? o->epochs : HEAD_DEFAULT_EPOCHS;
-    p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, seed %llu",
-                                      label, epochs, (unsigned long long)to.seed);
-    head_file_meta m = {label, to.seed, epochs, HEAD_DEFAULT_NEGATIVES, HEAD_DEFAULT_BATCH_TOKENS,
-                        (size_t)to.threads, c.n_tok, c.n_sent, to.lr > 0 ? to.lr : HEAD_DEFAULT_LR, ts.final_loss};
+    if (context)
+        p->description = ev_strdup_printf("trained by embvsattn train on %s: context (each word predicts a hidden "
+                                          "word; %zu rows a sentence), %zu epochs, seed %llu", label, co.rows, epochs,
+                                          (unsigned long long)to.seed);
+    else
+        p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, "
+                                          "seed %llu", label, epochs, (unsigned long long)to.seed);
+    head_file_meta m = {label, to.seed, epochs, context ? 0 : HEAD_DEFAULT_NEGATIVES, batch_tokens,
+                        (size_t)to.threads, c.n_tok, c.n_sent, lr, ts.final_loss};
     if (!p->description || head_file_save(p, &m, o->output, &err) != EV_OK) {
         /* the log stays (it was written as training went, to be followed): it says that no head came of it */
         fprintf(tp.log, "# failed: %s\n", p->description && err.msg ? err.msg : "out of memory");
@@ -155,9 +173,10 @@ int cmd_train(cli_opts *o)
         code = cli_print_json(root);
     } else {
         printf("trained head written to %s (training log: %s)\n", o->output, log_path);
-        printf("corpus: %s: %zu lines, %zu sentences, %zu tokens (%zu with a vector; %zu prediction targets among "
-               "the %zu most frequent words), read in %.1f s\n",
-               label, c.n_lines, c.n_sent, c.n_tok, c.n_known, ts.targets, p->candidates, t_read);
+        printf("corpus: %s: %zu lines, %zu sentences, %zu tokens (%zu with a vector; %zu %s among the %zu most "
+               "frequent words), read in %.1f s\n", label, c.n_lines, c.n_sent, c.n_tok, c.n_known, ts.targets,
+               context ? "predicting words an epoch, each predicting a hidden word" : "prediction targets",
+               p->candidates, t_read);
         printf("training: %zu epochs, %zu steps, seed %llu, %d threads: final epoch loss %.4f, %.1f s, %.0f tokens/s\n",
                epochs, ts.steps, (unsigned long long)to.seed, to.threads, ts.final_loss, ts.seconds, tps);
     }
@@ -222,10 +241,10 @@ int cmd_eval_head(cli_opts *o)
     attn_head *p = NULL;
     corpus c = {0};
     char *label = NULL;
-    ev_status st = strcmp(spec, "trained") == 0 ? head_file_builtin(s, &p, &err)
-                                                : head_file_load(spec, store_dim(s), &p, &err);
-    if (st == EV_OK)
-        st = head_model_complete(p, &err); /* a head file from another tool: the model's defaults */
+    ev_status st = head_file_is_builtin(spec) ? head_file_builtin(s, spec, &p, &err)
+                                              : head_file_load(spec, store_dim(s), &p, &err);
+    if (st == EV_OK && p->task != ATTN_TASK_CONTEXT)
+        st = head_model_complete(p, &err); /* a head file from another tool: the masked-word model's defaults */
     if (st != EV_OK) {
         code = cli_report(&err);
         goto done;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "head_context.h"
 #include "parallel.h"
 
 #define EVAL_BATCH_TOKENS 4096
@@ -49,10 +50,9 @@ int head_is_content_word(const char *w, size_t n)
 }
 
 typedef struct {
-    const float *G;      /* (rows, nc) scores of targets [c0, c0 + rows) of the batch: z_i·E[c] */
+    const float *G;      /* (rows, nc) scores of targets [c0, c0 + rows) of the batch: s·z_i·E[c] */
     const float *bias;   /* (nc) */
-    const int32_t *row;  /* the batch's rows */
-    const size_t *tgt;   /* (n_tgt) token index of each target */
+    const int32_t *word; /* (n_tgt) the word each target should predict */
     size_t c0, nc;
     int32_t *rank;       /* (n_tgt) */
 } rank_ctx;
@@ -65,7 +65,7 @@ static void rank_rows(void *vc, size_t lo, size_t hi, int tid)
     const float *bias = c->bias;
     for (size_t i = lo; i < hi; i++) {
         const float *g = c->G + i * c->nc;
-        int32_t t = c->row[c->tgt[c->c0 + i]];
+        int32_t t = c->word[c->c0 + i];
         float lt = g[t] + bias[t];
         int32_t r = 0;
         for (size_t k = 0; k < c->nc; k++) {
@@ -76,11 +76,22 @@ static void rank_rows(void *vc, size_t lo, size_t hi, int tid)
     }
 }
 
+/* A sentence's hidden word for the context task's evaluation: chosen by a hash of its rows (FNV-1a), so every
+ * run and every pattern hides the same word. */
+static double sentence_u01(const int32_t *row, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t j = 0; j < n; j++)
+        h = (h ^ (uint64_t)(uint32_t)row[j]) * 0x100000001b3ull;
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
 ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int threads, head_eval_result *out,
                         ev_error *err)
 {
     memset(out, 0, sizeof *out);
     double t_start = ev_seconds();
+    int context = p->task == ATTN_TASK_CONTEXT;
     size_t nc = p->candidates, d = p->d_model, max_tok = EVAL_BATCH_TOKENS + HEAD_MAX_LEN;
     if (store_dim(s) != d)
         return ev_fail(err, EV_ERR_FORMAT, "the head is for vectors of dimension %zu, the vectors have dimension %zu",
@@ -89,10 +100,12 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
         return ev_fail(err, EV_ERR_FORMAT, "the head has %zu candidates, the vectors only %zu words", nc,
                        store_size(s));
     head_work *w = NULL;
+    ctx_work *cw = NULL;
     attn_head *rnd = NULL;
     unsigned char *content = malloc(nc), *btarget = malloc(max_tok);
     size_t *bstart = malloc((EVAL_BATCH_TOKENS + 2) * sizeof *bstart);
-    int32_t *mq = malloc(max_tok * sizeof *mq); /* every target's query is [MASK] */
+    int32_t *mq = malloc(max_tok * sizeof *mq); /* masked-word: every target's query is [MASK] */
+    int32_t *hidden = malloc(max_tok * sizeof *hidden), *word = malloc(max_tok * sizeof *word);
     float *G = malloc(EVAL_TILE * nc * sizeof *G); /* (EVAL_TILE, nc) */
     int32_t *rank[HEAD_PATTERNS] = {NULL};        /* (max_tok) by pattern: the rank of each target's word */
     ev_status st = EV_OK;
@@ -100,22 +113,25 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
     openblas_set_num_threads(threads < 1 ? 1 : threads);
     for (int k = 0; k < HEAD_PATTERNS; k++)
         rank[k] = malloc(max_tok * sizeof *rank[k]);
-    if (!content || !btarget || !bstart || !mq || !G || !rank[0] || !rank[1] || !rank[2] || !rank[3]) {
+    if (!content || !btarget || !bstart || !mq || !hidden || !word || !G || !rank[0] || !rank[1] || !rank[2] ||
+        !rank[3]) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory for the evaluation");
         goto done;
     }
     if ((st = attn_head_random(d, p->d_k, ATTN_DEFAULT_SEED, &rnd, err)) != EV_OK)
         goto done;
-    if ((st = head_work_new(s, p, max_tok, 0, threads, &w, err)) != EV_OK)
+    if ((st = context ? ctx_work_new(s, p, max_tok, threads, &cw, err)
+                      : head_work_new(s, p, max_tok, 0, threads, &w, err)) != EV_OK)
         goto done;
     for (size_t r = 0; r < nc; r++) {
         size_t len;
-        const char *word = store_word(s, r, &len);
-        content[r] = (unsigned char)head_is_content_word(word, len);
+        const char *wd = store_word(s, r, &len);
+        content[r] = (unsigned char)head_is_content_word(wd, len);
     }
     for (size_t t = 0; t < max_tok; t++)
         mq[t] = HEAD_QUERY_MASK;
     const float *E = store_vectors(s);
+    float alpha = context ? p->train_scale[0] : 1.0f;
     for (size_t si = 0; si < c->n_sent;) {
         size_t ns = 0, T0 = c->start[si];
         bstart[0] = 0;
@@ -125,28 +141,46 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
         }
         size_t T = bstart[ns];
         const int32_t *brow = c->row + T0;
-        for (size_t t = 0; t < T; t++) {
-            btarget[t] = brow[t] >= 0 && (size_t)brow[t] < nc;
+        for (size_t t = 0; t < T; t++)
             if (brow[t] >= (int32_t)nc)
                 out->skipped++;
-        }
+        if (context) /* each sentence hides one word; all its other known words with a key predict it */
+            for (size_t sn = 0; sn < ns; sn++) {
+                size_t t0 = bstart[sn], n = bstart[sn + 1] - t0;
+                hidden[sn] = ctx_choose(brow + t0, n, nc, CTX_DEFAULT_SKIP_TOP, sentence_u01(brow + t0, n), 0, NULL,
+                                        btarget + t0);
+            }
+        else
+            for (size_t t = 0; t < T; t++)
+                btarget[t] = brow[t] >= 0 && (size_t)brow[t] < nc;
         head_batch b = {ns, bstart, brow, mq, btarget, 0, NULL, NULL};
+        ctx_batch cb = {ns, bstart, brow, hidden, btarget};
         size_t n_tgt = 0;
         for (int k = 0; k < HEAD_PATTERNS; k++) {
-            if ((st = head_forward(w, &b, (head_pattern)k, rnd->w_q, rnd->w_k, &n_tgt, err)) != EV_OK)
-                goto done;
-            const float *Zt = head_work_outputs(w); /* (n_tgt, d) */
+            const float *Zt;
+            if (context) {
+                if ((st = ctx_forward(cw, &cb, (head_pattern)k, rnd->w_q, rnd->w_k, &n_tgt, err)) != EV_OK)
+                    goto done;
+                Zt = ctx_work_outputs(cw);
+                memcpy(word, ctx_work_targets(cw), n_tgt * sizeof *word);
+            } else {
+                if ((st = head_forward(w, &b, (head_pattern)k, rnd->w_q, rnd->w_k, &n_tgt, err)) != EV_OK)
+                    goto done;
+                Zt = head_work_outputs(w);
+                const size_t *tgt = head_work_targets(w);
+                for (size_t i = 0; i < n_tgt; i++)
+                    word[i] = brow[tgt[i]];
+            }
             for (size_t c0 = 0; c0 < n_tgt; c0 += EVAL_TILE) {
                 size_t rows = n_tgt - c0 < EVAL_TILE ? n_tgt - c0 : EVAL_TILE;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nc, (int)d, 1.0f, Zt + c0 * d,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nc, (int)d, alpha, Zt + c0 * d,
                             (int)d, E, (int)d, 0.0f, G, (int)nc);
-                rank_ctx rc = {G, p->train_bias, brow, head_work_targets(w), c0, nc, rank[k]};
+                rank_ctx rc = {G, p->train_bias, word, c0, nc, rank[k]};
                 parallel_for(threads, rows, rank_rows, &rc);
             }
         }
-        const size_t *tgt = head_work_targets(w);
         for (size_t i = 0; i < n_tgt; i++) {
-            int cw = content[brow[tgt[i]]];
+            int cwd = content[word[i]];
             int hit_tr = rank[HEAD_PATTERN_TRAINED][i] < 10;
             for (int k = 0; k < HEAD_PATTERNS; k++) {
                 head_eval_counts *e = &out->k[k];
@@ -156,7 +190,7 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
                 e->top10 += r < 10;
                 e->top10_only_trained += hit_tr && r >= 10;
                 e->top10_only_this += !hit_tr && r < 10;
-                if (cw) {
+                if (cwd) {
                     e->n_content++;
                     e->top1_content += r < 1;
                     e->top10_content += r < 10;
@@ -174,11 +208,14 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
 done:
     openblas_set_num_threads(saved_threads);
     head_work_free(w);
+    ctx_work_free(cw);
     attn_head_free(rnd);
     free(content);
     free(btarget);
     free(bstart);
     free(mq);
+    free(hidden);
+    free(word);
     free(G);
     for (int k = 0; k < HEAD_PATTERNS; k++)
         free(rank[k]);

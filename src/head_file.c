@@ -26,8 +26,9 @@
 #define HEAD_MAX_TRAIN_TENSORS 8
 #define FINGERPRINT_STRIDE 100 /* every 100th candidate row's floats enter the fingerprint */
 
-enum { T_Q, T_K, T_V, T_O, T_MASK, T_BIAS, T_COUNT };
-static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o", "train_mask", "train_bias"};
+enum { T_Q, T_K, T_V, T_O, T_MASK, T_BIAS, T_SCALE, T_COUNT };
+static const char *const TENSOR_NAMES[T_COUNT] = {"w_q", "w_k", "w_v", "w_o", "train_mask", "train_bias",
+                                                  "train_scale"};
 
 /* The head file's tensors, for the safetensors validator: w_q w_k w_v, w_o (optional), train_* (training state). */
 static const st_expect HEAD_TENSORS[] = {
@@ -106,6 +107,19 @@ static ev_status read_meta(const cJSON *meta, const char *path, attn_head *h, si
                                "hexadecimal digits", path, v);
             h->fingerprint = (uint64_t)f;
             h->has_fingerprint = 1;
+        } else if (strcmp(k, "task") == 0) {
+            if (strcmp(v, "masked-word") == 0)
+                h->task = ATTN_TASK_MASKED_WORD;
+            else if (strcmp(v, "context") == 0)
+                h->task = ATTN_TASK_CONTEXT;
+            else
+                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.task is '%s', expected 'masked-word' or "
+                               "'context'", path, v);
+        } else if (strcmp(k, "residual") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+                return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.residual is '%s', expected 'on' or 'off'", path,
+                               v);
+            h->residual = strcmp(v, "on") == 0;
         } else if (strcmp(k, "description") == 0)
             *desc = v;
     }
@@ -154,6 +168,11 @@ ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char
                      path, t[T_MASK]->shape[0], t[T_MASK]->shape[1], d_model);
         goto fail;
     }
+    if (t[T_SCALE] && (t[T_SCALE]->shape[0] != 1 || t[T_SCALE]->shape[1] != 1)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: train_scale has shape [%zu, %zu], expected [1, 1]", path,
+                     t[T_SCALE]->shape[0], t[T_SCALE]->shape[1]);
+        goto fail;
+    }
     if (t[T_BIAS] && t[T_BIAS]->shape[0] != 1) {
         st = ev_fail(err, EV_ERR_FORMAT, "%s: train_bias has shape [%zu, %zu], expected [1, candidates]", path,
                      t[T_BIAS]->shape[0], t[T_BIAS]->shape[1]);
@@ -166,10 +185,10 @@ ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char
     }
     /* 4. values and metadata */
     size_t n_bias = t[T_BIAS] ? t[T_BIAS]->shape[1] : 0, candidates = 0;
-    if ((st = attn_head_new(ATTN_HEAD_FILE, d_model, d_k, t[T_O] != NULL, t[T_MASK] != NULL, n_bias, &h, err)) !=
-        EV_OK)
+    if ((st = attn_head_new(ATTN_HEAD_FILE, d_model, d_k, t[T_O] != NULL, t[T_MASK] != NULL, n_bias,
+                            t[T_SCALE] != NULL, &h, err)) != EV_OK)
         goto fail;
-    float *dst[T_COUNT] = {h->w_q, h->w_k, h->w_v, h->w_o, h->train_mask, h->train_bias};
+    float *dst[T_COUNT] = {h->w_q, h->w_k, h->w_v, h->w_o, h->train_mask, h->train_bias, h->train_scale};
     for (int i = 0; i < T_COUNT; i++)
         if (t[i] && (st = take_tensor(t[i], dst[i], path, err)) != EV_OK)
             goto fail;
@@ -183,6 +202,14 @@ ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char
     }
     if (!n_bias)
         h->candidates = candidates;
+    if (h->task == ATTN_TASK_NONE && h->train_mask) /* written before heads named their task */
+        h->task = ATTN_TASK_MASKED_WORD;
+    if (h->task == ATTN_TASK_CONTEXT && (!h->w_o || !h->train_bias || !h->train_scale)) {
+        st = ev_fail(err, EV_ERR_FORMAT, "%s: a context head (__metadata__.task) needs w_o, train_bias and "
+                     "train_scale, found%s%s%s missing", path, h->w_o ? "" : " w_o", h->train_bias ? "" : " train_bias",
+                     h->train_scale ? "" : " train_scale");
+        goto fail;
+    }
     char pos[64] = "";
     if (h->has_position_meta)
         snprintf(pos, sizeof pos, ", positions %s", attn_positions_name(h->positions));
@@ -259,7 +286,8 @@ static void write_matrix(FILE *fp, const float *w, size_t rows, size_t cols)
 ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char *path, ev_error *err)
 {
     static const char *const KINDS[] = {"identity", "random", "file"};
-    int trained = h->train_mask || h->train_bias;
+    static const char *const TASKS[] = {"", "masked-word", "context"};
+    int trained = h->train_mask || h->train_bias || h->train_scale;
     size_t d = h->d_model, dk = h->d_k, pos = 0;
     char scale[32], lr[32];
     numparse_format_float(isfinite(h->position_scale) ? h->position_scale : ATTN_DEFAULT_POSITION_SCALE, scale);
@@ -271,6 +299,8 @@ ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char
               st_add_meta(meta, "positions", "%s", attn_positions_name(h->positions)) ||
               st_add_meta(meta, "position_scale", "%s", scale) ||
               (h->exclude_self && st_add_meta(meta, "self_attention", "excluded")) ||
+              (h->task != ATTN_TASK_NONE && st_add_meta(meta, "task", "%s", TASKS[h->task])) ||
+              (h->residual && st_add_meta(meta, "residual", "on")) ||
               st_add_meta(meta, "tool_version", EMBVSATTN_VERSION) ||
               (h->candidates && (st_add_meta(meta, "candidates", "%zu", h->candidates) ||
                                  st_add_meta(meta, "vectors_dim", "%zu", d))) ||
@@ -282,19 +312,21 @@ ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char
         numparse_format_float(m->lr, lr);
         bad = st_add_meta(meta, "train_corpus", "%s", m->corpus ? m->corpus : "") ||
               st_add_meta(meta, "train_epochs", "%zu", m->epochs) || st_add_meta(meta, "train_lr", "%s", lr) ||
-              st_add_meta(meta, "train_negatives", "%zu", m->n_neg) ||
+              (m->n_neg && st_add_meta(meta, "train_negatives", "%zu", m->n_neg)) ||
               st_add_meta(meta, "train_batch_tokens", "%zu", m->batch_tokens) ||
               st_add_meta(meta, "train_threads", "%zu", m->threads) ||
               st_add_meta(meta, "train_tokens", "%zu", m->tokens) ||
               st_add_meta(meta, "train_sentences", "%zu", m->sentences) ||
               st_add_meta(meta, "train_final_loss", "%.6f", m->final_loss);
     }
-    size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, h->candidates};
+    size_t sh_in[2] = {d, dk}, sh_out[2] = {dk, d}, sh_mask[2] = {1, d}, sh_bias[2] = {1, h->candidates},
+           sh_scale[2] = {1, 1};
     bad = bad || st_add_tensor(hdr, "w_q", "F32", sh_in, 2, &pos) || st_add_tensor(hdr, "w_k", "F32", sh_in, 2, &pos) ||
           st_add_tensor(hdr, "w_v", "F32", sh_in, 2, &pos) ||
           (h->w_o && st_add_tensor(hdr, "w_o", "F32", sh_out, 2, &pos)) ||
           (h->train_mask && st_add_tensor(hdr, "train_mask", "F32", sh_mask, 2, &pos)) ||
-          (h->train_bias && st_add_tensor(hdr, "train_bias", "F32", sh_bias, 2, &pos));
+          (h->train_bias && st_add_tensor(hdr, "train_bias", "F32", sh_bias, 2, &pos)) ||
+          (h->train_scale && st_add_tensor(hdr, "train_scale", "F32", sh_scale, 2, &pos));
     if (bad) {
         cJSON_Delete(hdr);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
@@ -312,6 +344,8 @@ ev_status head_file_save(const attn_head *h, const head_file_meta *m, const char
         fwrite(h->train_mask, sizeof(float), d, of.fp);
     if (h->train_bias)
         fwrite(h->train_bias, sizeof(float), h->candidates, of.fp);
+    if (h->train_scale)
+        fwrite(h->train_scale, sizeof(float), 1, of.fp);
     return outfile_commit(&of, err);
 }
 
@@ -335,22 +369,47 @@ uint64_t head_file_fingerprint(const store *s, size_t n_cand)
     return h;
 }
 
-ev_status head_file_builtin(const store *s, attn_head **out, ev_error *err)
+int head_file_is_builtin(const char *name)
+{
+    if (strcmp(name, "trained") == 0)
+        return 1;
+    for (size_t i = 0; i < head_n_builtins; i++)
+        if (strcmp(name, head_builtins[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+ev_status head_file_builtin(const store *s, const char *name, attn_head **out, ev_error *err)
 {
     *out = NULL;
-    if (head_builtin_size == 0)
-        return ev_fail(err, EV_ERR_NOTFOUND, "this embvsattn was built without a trained head (data/head.safetensors "
-                       "was missing at build time)");
+    const head_builtin *b = NULL;
+    for (size_t i = 0; i < head_n_builtins && !b; i++)
+        if (strcmp(name, head_builtins[i].name) == 0 || (i == 0 && strcmp(name, "trained") == 0))
+            b = &head_builtins[i];
+    if (!b)
+        return ev_fail(err, EV_ERR_NOTFOUND, "no built-in head is called '%s'", name);
+    if (b->size == 0)
+        return ev_fail(err, EV_ERR_NOTFOUND, "this embvsattn was built without its '%s' head "
+                       "(data/head-%s.safetensors was missing at build time)", b->name, b->name);
     attn_head *h;
-    ev_status st = head_file_load_bytes(head_builtin_data, head_builtin_size, "built-in trained head", 0, &h, err);
+    char label[64];
+    snprintf(label, sizeof label, "built-in %s head", b->name);
+    ev_status st = head_file_load_bytes(b->data, b->size, label, 0, &h, err);
     if (st != EV_OK)
         return st;
     if (h->d_model != store_dim(s) || h->candidates > store_size(s) || !h->has_fingerprint ||
         h->fingerprint != head_file_fingerprint(s, h->candidates)) {
         attn_head_free(h);
-        return ev_fail(err, EV_ERR_NOTFOUND, "the built-in trained head was trained on other vectors (GloVe 6B 100d, "
-                       "the default): use --head identity or a head trained on these vectors");
+        return ev_fail(err, EV_ERR_NOTFOUND, "the built-in %s head was trained on other vectors (GloVe 6B 100d, the "
+                       "default): use --head identity or a head trained on these vectors", b->name);
     }
     *out = h;
     return EV_OK;
+}
+
+ev_status head_file_resolve(const char *spec, const store *s, size_t d_k, attn_head **out, ev_error *err)
+{
+    if (head_file_is_builtin(spec))
+        return head_file_builtin(s, spec, out, err);
+    return head_file_from_spec(spec, store_dim(s), d_k, out, err);
 }

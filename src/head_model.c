@@ -42,7 +42,7 @@ ev_status head_model_new(size_t d, size_t dk, size_t nc, attn_head **out, ev_err
     *out = NULL;
     if (nc == 0)
         return ev_fail(err, EV_ERR_USAGE, "a trained head needs at least one candidate word");
-    ev_status st = attn_head_new(ATTN_HEAD_FILE, d, dk, 1, 1, nc, out, err);
+    ev_status st = attn_head_new(ATTN_HEAD_FILE, d, dk, 1, 1, nc, 0, out, err);
     if (st != EV_OK)
         return st;
     attn_head *h = *out;
@@ -50,6 +50,7 @@ ev_status head_model_new(size_t d, size_t dk, size_t nc, attn_head **out, ev_err
     h->position_scale = HEAD_DEFAULT_POSITION_SCALE;
     h->has_position_meta = 1;
     h->exclude_self = 1; /* trained without its own key and value */
+    h->task = ATTN_TASK_MASKED_WORD;
     return EV_OK;
 }
 
@@ -70,7 +71,7 @@ ev_status head_model_complete(attn_head *h, ev_error *err)
     size_t d = h->d_model, dk = h->d_k, m = d * dk;
     size_t nc = h->train_bias ? h->candidates : h->candidates ? h->candidates : HEAD_DEFAULT_CANDIDATES;
     attn_head *n;
-    ev_status st = attn_head_new(h->kind, d, dk, 1, 1, nc, &n, err);
+    ev_status st = attn_head_new(h->kind, d, dk, 1, 1, nc, 0, &n, err);
     if (st != EV_OK)
         return st;
     if (h->w_q) {
