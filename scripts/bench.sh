@@ -236,23 +236,68 @@ cp "$cache" "$tmp/lists.safetensors"
 "$bin" --vectors "$tmp/lists.safetensors" index | sed "s|$tmp/||" | tee "$out/index.txt"
 rm -f "$tmp/lists.safetensors"
 
-# ---- the trained head ----------------------------------------------------------------------------------------
-echo "== 6. trained head: training throughput (one epoch over 300k tokens of WordNet glosses) and eval head"
+# ---- the trained heads ---------------------------------------------------------------------------------------
+echo "== 6. training: the C trainers, and the context objective against the PyTorch prototype on the same text"
 scripts/fetch-corpus.sh
 wn="$data/wordnet-train.txt"
-for th in 1 2; do
-    "$bin" --format json train --threads "$th" --epochs 1 --max-tokens 300000 --log "$tmp/bench-train.log" \
-        -o "$tmp/bench-head.safetensors" "$wn" >"$tmp/train$th.json"
-done
-t_eval=$( { /usr/bin/time -f %e "$bin" eval head trained "$data/wordnet-heldout.txt" >/dev/null; } 2>&1 | tail -1)
-$py - "$tmp/train1.json" "$tmp/train2.json" "$t_eval" <<'PY' | tee "$out/head.txt"
-import json, sys
-for f in sys.argv[1:3]:
-    r = json.load(open(f))
-    print(f"train, {r['threads']} thread(s): {r['tokens_per_second']:.0f} tokens/s ({r['corpus']['tokens']} tokens, "
-          f"{r['seconds']:.1f} s; make head trains on 4 epochs of wordnet-train.txt, 5.47 M tokens)")
-print(f"eval head trained wordnet-heldout.txt (4 attention patterns × ~65k positions × 30k candidates): {sys.argv[3]} s")
+head -15000 "$wn" >"$tmp/slice.txt"
+proto=../shared/prototypes/context_head.py
+# the same objective as the prototype: every other word predicts (--rows 0), one epoch, 2 threads
+"$bin" --format json train --objective context --rows 0 --threads 2 --epochs 1 --log "$tmp/ctx0.log" \
+    -o "$tmp/ctx0.safetensors" "$tmp/slice.txt" >"$tmp/ctx0.json"
+# the shipped setting (3 predicting words a sentence), and the masked-word trainer
+"$bin" --format json train --objective context --threads 2 --epochs 1 --log "$tmp/ctx3.log" \
+    -o "$tmp/ctx3.safetensors" "$tmp/slice.txt" >"$tmp/ctx3.json"
+"$bin" --format json train --objective masked-word --threads 2 --epochs 1 --log "$tmp/mlm.log" \
+    -o "$tmp/mlm.safetensors" "$tmp/slice.txt" >"$tmp/mlm.json"
+if [ -f "$proto" ]; then
+    /usr/bin/time -f %e -o "$tmp/proto.time" $py "$proto" "$data/glove.6B.100d.txt" "$tmp/slice.txt" 1 >"$tmp/proto.out" 2>&1
+else
+    echo "prototype $proto not found" >"$tmp/proto.out"
+fi
+$py - "$tmp/ctx0.json" "$tmp/ctx3.json" "$tmp/mlm.json" "$tmp/proto.out" <<'PY' | tee "$out/train.txt"
+import json, re, sys
+c0, c3, m = (json.load(open(f)) for f in sys.argv[1:4])
+proto = open(sys.argv[4]).read()
+print(f"text: the first 15,000 lines of wordnet-train.txt ({c0['corpus']['tokens']} tokens), 1 epoch, 2 threads")
+print(f"C, context, every word predicts (--rows 0, the prototype's objective): {c0['tokens_per_second']:.0f} tokens/s, "
+      f"{c0['seconds']:.1f} s, final loss {c0['final_loss']:.3f}")
+eps = re.findall(r"epoch 0 loss ([0-9.]+), ([0-9]+) tokens/s", proto)
+if eps:
+    loss, tps = float(eps[-1][0]), float(eps[-1][1])
+    print(f"PyTorch prototype (context_head.py, same objective): {tps:.0f} tokens/s, final loss {loss:.3f}")
+    print(f"speed ratio C / PyTorch: {c0['tokens_per_second'] / tps:.2f}x")
+else:
+    print("PyTorch prototype: did not run: " + proto.strip().splitlines()[-1] if proto.strip() else "no output")
+print(f"C, context, 3 predicting words a sentence (the shipped head's setting): {c3['tokens_per_second']:.0f} tokens/s, "
+      f"{c3['seconds']:.1f} s")
+print(f"C, masked-word (sampled softmax, 4,096 negatives): {m['tokens_per_second']:.0f} tokens/s, {m['seconds']:.1f} s")
 PY
+
+echo "== 7. the shipped heads: eval head on held-out WordNet and on fortunes (never trained on), the sense evaluation, probes"
+for h in context mlm; do
+    for f in wordnet-heldout fortunes; do
+        "$bin" --format json eval head "$h" "$data/$f.txt" >"$tmp/eval-$h-$f.json"
+    done
+done
+$py - "$tmp" <<'PY' | tee "$out/heads.txt"
+import json, sys
+for h in ("context", "mlm"):
+    for f in ("wordnet-heldout", "fortunes"):
+        r = json.load(open(f"{sys.argv[1]}/eval-{h}-{f}.json"))
+        rows = {x["name"]: x for x in r["attention"]}
+        tr = rows["trained"]["all"]["top10"]["rate"]
+        parts = []
+        for b in ("identity", "uniform", "random"):
+            mm = rows[b]["trained_minus_this_top10"]
+            parts.append(f"{b} {rows[b]['all']['top10']['rate']:.4f} ({mm['all'] / mm['all_se_paired']:.1f} SE)")
+        print(f"{h:8s} on {f:16s}: {r['positions']:6d} positions, top-10 {tr:.4f}; " + ", ".join(parts) +
+              f"; {r['seconds']:.1f} s")
+PY
+if "$bin" eval senses --help >/dev/null 2>&1; then
+    "$bin" eval senses | tee "$out/senses.txt"
+fi
+/usr/bin/python3 scripts/probe-heads.py context mlm | tee "$out/probes.txt"
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.

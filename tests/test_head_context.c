@@ -1,5 +1,6 @@
 /* test_head_context — the context head's module (head_context.h): the sgemm loss against its double-precision
- * twin, every gradient against central finite differences of that twin, the same loss and gradient for 1 and 3
+ * twin and PyTorch autograd (tests/fixtures/head/context.txt), every gradient against central finite differences
+ * of that twin and against autograd, the same loss and gradient for 1 and 3
  * threads, the choice of hidden words and predicting rows, refused batches, deterministic training (two runs,
  * identical bytes), a learnable toy task on which the trained pattern beats identity, uniform and random attention
  * (head_eval.h), and the head file round trip (train_scale, task, residual). Any mismatch makes the process exit
@@ -114,7 +115,7 @@ static void test_gradients(void)
             CHECK(worst <= 1.0, "gradient %zu off: worst error %.3g × the tolerance (1e-3 of the largest gradient + "
                   "1e-3 relative)", worst_i, worst);
             CHECK(nonzero > p->n_params / 2, "only %zu of %zu finite differences are non-zero", nonzero, p->n_params);
-            printf("context gradient check: %zu parameters, worst error %.3f × the tolerance\n", p->n_params, worst);
+            printf("context gradient check: %zu parameters, worst error %.2g × the tolerance\n", p->n_params, worst);
         } else {
             /* threads own whole rows and sentences, reductions run in a fixed order: the same loss bits; the
              * gradient within float rounding of BLAS's own threading */
@@ -292,6 +293,80 @@ out:
     store_close(s);
 }
 
+/* ---- PyTorch autograd (scripts/make-context-fixtures.py writes tests/fixtures/head/context.txt) ------------- */
+
+static void test_torch_fixture(void)
+{
+    FILE *f = fopen("tests/fixtures/head/context.txt", "r");
+    CHECK(f != NULL, "missing tests/fixtures/head/context.txt (scripts/make-context-fixtures.py)");
+    if (!f)
+        return;
+    size_t d, dk, V, nc, ns;
+    float ps;
+    CHECK(fscanf(f, "d %zu dk %zu vocab %zu candidates %zu position_scale %f", &d, &dk, &V, &nc, &ps) == 5, "header");
+    store_rows r = {.n = V, .dim = d, .vectors = malloc(V * d * sizeof(float)), .words = malloc(V * 24),
+                    .offsets = malloc((V + 1) * sizeof(size_t))};
+    for (size_t i = 0; i < V * d; i++)
+        CHECK(fscanf(f, "%f", &r.vectors[i]) == 1, "vectors");
+    size_t off = 0;
+    for (size_t i = 0; i < V; i++) {
+        r.offsets[i] = off;
+        off += (size_t)sprintf(r.words + off, "c%zu", i) + 1;
+    }
+    r.offsets[V] = off;
+    store *s = NULL;
+    ev_error err = {0};
+    CHECK(store_from_rows(&r, "ctx", "ctx", NULL, &s, &err) == EV_OK, "store: %s", err.msg);
+    attn_head *p = NULL;
+    CHECK(ctx_model_new(d, dk, nc, &p, &err) == EV_OK, "model: %s", err.msg);
+    p->position_scale = ps;
+    for (size_t i = 0; i < p->n_params; i++)
+        CHECK(fscanf(f, "%f", &p->params[i]) == 1, "parameters");
+    CHECK(fscanf(f, " sentences %zu", &ns) == 1, "sentences");
+    size_t start[8] = {0}, T = 0;
+    int32_t row[64], hidden[8];
+    unsigned char predict[64];
+    for (size_t k = 0; k < ns && k < 7; k++) {
+        size_t n;
+        int h;
+        CHECK(fscanf(f, "%zu %d", &n, &h) == 2 && T + n <= 64, "sentence");
+        hidden[k] = h;
+        for (size_t i = 0; i < n; i++) {
+            int pr;
+            CHECK(fscanf(f, "%d %d", &row[T + i], &pr) == 2, "token");
+            predict[T + i] = (unsigned char)pr;
+        }
+        T += n;
+        start[k + 1] = T;
+    }
+    double want;
+    CHECK(fscanf(f, " loss %lf", &want) == 1, "loss");
+    double *g = malloc(p->n_params * sizeof *g);
+    for (size_t i = 0; i < p->n_params; i++)
+        CHECK(fscanf(f, "%lf", &g[i]) == 1, "gradient");
+    fclose(f);
+    ctx_batch b = {ns, start, row, hidden, predict};
+    ctx_work *w = NULL;
+    double loss = 0;
+    CHECK(ctx_work_new(s, p, T, 1, &w, &err) == EV_OK && ctx_loss_grad(w, &b, &loss, &err) == EV_OK, "loss: %s",
+          err.msg);
+    CHECK(fabs(loss - want) <= 1e-5 * fabs(want), "loss %.9g, torch %.9g", loss, want);
+    double gmax = 0, worst = 0;
+    for (size_t i = 0; i < p->n_params; i++)
+        gmax = fmax(gmax, fabs(g[i]));
+    const float *cg = w ? ctx_work_grad(w) : NULL;
+    for (size_t i = 0; cg && i < p->n_params; i++)
+        worst = fmax(worst, fabs((double)cg[i] - g[i]) / (1e-6 * gmax + 1e-4 * fabs(g[i])));
+    CHECK(cg && worst <= 1.0, "gradient vs torch autograd: worst error %.3g × the tolerance (1e-6 of the largest "
+          "+ 1e-4 relative)", worst);
+    printf("context head vs PyTorch autograd: loss %.9g (torch %.9g), gradients within %.3f × the tolerance\n", loss,
+           want, worst);
+    ctx_work_free(w);
+    free(g);
+    attn_head_free(p);
+    store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -300,6 +375,7 @@ int main(void)
     }
     test_gradients();
     test_choose();
+    test_torch_fixture();
     test_training();
     const char *files[] = {"toy.txt", "toy_test.txt", "h1.safetensors", "h2.safetensors"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
