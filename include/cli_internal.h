@@ -54,6 +54,8 @@ typedef struct {
     const char *objective; /* train --objective context|masked-word (NULL: context) */
     size_t rows;           /* train --rows N: the context objective's predicting rows per sentence */
     int rows_given;
+    double beta;           /* train --beta X: hidden words weighted by frequency rank^X */
+    int beta_given;
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;

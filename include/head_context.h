@@ -40,6 +40,7 @@
 
 #define CTX_DEFAULT_SKIP_TOP 100   /* the hidden word is not one of the 100 most frequent words */
 #define CTX_DEFAULT_ROWS 3         /* predicting rows drawn per sentence in training */
+#define CTX_DEFAULT_BETA 0.0       /* hidden words weighted (frequency rank + 1)^beta */
 #define CTX_DEFAULT_LR 0.005f
 #define CTX_DEFAULT_EPOCHS 6
 #define CTX_DEFAULT_BATCH_TOKENS 2560
@@ -97,11 +98,12 @@ const size_t *ctx_work_rows(const ctx_work *w);
 const int32_t *ctx_work_targets(const ctx_work *w);
 
 /* Chooses sentence [t0, t0 + n) of rows's hidden word and predicting rows (the rules above) into predict[0..n):
- * u01 in [0, 1) picks the hidden word uniformly among the eligible ones; rows > 0 keeps at most that many
- * predicting rows, drawn with *rng (NULL: the first ones). Returns the hidden token's index in the sentence, or
- * CTX_NO_HIDDEN (then predict is all 0). */
-int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, double u01, size_t rows,
-                   uint64_t *rng, unsigned char *predict);
+ * u01 in [0, 1) picks the hidden word among the eligible ones, each weighted (row + 1)^beta (rows are frequency
+ * ranks, so beta > 0 hides rarer words more often; beta 0: uniformly); rows > 0 keeps at most that many predicting
+ * rows, drawn with *rng (NULL: the first ones). Returns the hidden token's index in the sentence, or CTX_NO_HIDDEN
+ * (then predict is all 0). */
+int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, double beta, double u01,
+                   size_t rows, uint64_t *rng, unsigned char *predict);
 
 /* ---- training ------------------------------------------------------------------------------------------ */
 
@@ -110,6 +112,7 @@ typedef struct {
     size_t n_cand;             /* 0: HEAD_DEFAULT_CANDIDATES (capped to the store's size) */
     size_t skip_top;           /* hidden words are not among the skip_top most frequent (CTX_DEFAULT_SKIP_TOP) */
     size_t rows;               /* predicting rows per sentence, 0 = all (CTX_DEFAULT_ROWS) */
+    double beta;               /* hidden words weighted (rank + 1)^beta, 0 to 4 (CTX_DEFAULT_BETA) */
     attn_positions positions;  /* ATTN_POS_SINUSOIDAL (default) or ATTN_POS_NONE */
     float position_scale;      /* < 0: HEAD_DEFAULT_POSITION_SCALE */
 } ctx_opts;

@@ -272,7 +272,7 @@ static int parse_positive_arg(const char *opt, const char *v, size_t *out)
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
-               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS } opt_id;
+               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -306,6 +306,7 @@ const cli_option cli_options[] = {
      "write FILE (atomically); format from .html .svg .json"},
     {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
     {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
+    {"--beta", NULL, OPT_BETA, "train", "X", "context: hide rarer words more often, by rank^X (default 0)"},
     {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 6; masked-word 4)"},
     {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.005; masked-word 0.01)"},
     {"--seed", NULL, OPT_SEED, "train", "N", "random seed (default 1)"},
@@ -430,6 +431,16 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             return cli_usage_error("--objective: expected context or masked-word, found '%s'", val);
         o->objective = val;
         return 0;
+    case OPT_BETA: {
+        char *end;
+        errno = 0;
+        double x = strtod(val, &end);
+        if (!*val || *end || errno || !(x >= 0 && x <= 4))
+            return cli_usage_error("--beta: expected a number from 0 to 4, found '%s'", val);
+        o->beta = x;
+        o->beta_given = 1;
+        return 0;
+    }
     case OPT_ROWS:
         if (parse_size_arg(name, val, &o->rows))
             return EV_ERR_USAGE;

@@ -84,10 +84,10 @@ int cmd_train(cli_opts *o)
     }
     double t_read = ev_seconds() - t0;
     int context = !o->objective || strcmp(o->objective, "context") == 0;
-    if (!context && o->rows_given) {
+    if (!context && (o->rows_given || o->beta_given)) {
         corpus_free(&c);
         store_close(s);
-        return cli_usage_error("%s", "train: --rows applies to --objective context only");
+        return cli_usage_error("%s", "train: --rows and --beta apply to --objective context only");
     }
     head_model_opts mo = head_model_opts_default();
     ctx_opts co = ctx_opts_default();
@@ -98,6 +98,8 @@ int cmd_train(cli_opts *o)
         co.position_scale = mo.position_scale = o->position_scale;
     if (o->rows_given)
         co.rows = o->rows;
+    if (o->beta_given)
+        co.beta = o->beta;
     size_t epochs = o->epochs ? o->epochs : context ? CTX_DEFAULT_EPOCHS : HEAD_DEFAULT_EPOCHS;
     float lr = o->lr > 0 ? o->lr : context ? CTX_DEFAULT_LR : HEAD_DEFAULT_LR;
     size_t batch_tokens = context ? CTX_DEFAULT_BATCH_TOKENS : HEAD_DEFAULT_BATCH_TOKENS;
@@ -136,7 +138,8 @@ int cmd_train(cli_opts *o)
     }
     if (context)
         p->description = ev_strdup_printf("trained by embvsattn train on %s: context (each word predicts a hidden "
-                                          "word; %zu rows a sentence), %zu epochs, seed %llu", label, co.rows, epochs,
+                                          "word; %zu rows a sentence, beta %g), %zu epochs, seed %llu", label, co.rows,
+                                          co.beta, epochs,
                                           (unsigned long long)to.seed);
     else
         p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, "

@@ -611,8 +611,8 @@ done:
 
 /* ==== which word is hidden, which rows predict it ========================================================== */
 
-int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, double u01, size_t rows,
-                   uint64_t *rng, unsigned char *predict)
+int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, double beta, double u01,
+                   size_t rows, uint64_t *rng, unsigned char *predict)
 {
     memset(predict, 0, n);
     size_t known = 0, elig = 0, fallback = 0;
@@ -624,17 +624,23 @@ int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top,
     /* a predicting row needs a key other than itself and the hidden word: three known tokens */
     if (known < 3 || fallback == 0)
         return CTX_NO_HIDDEN;
+    /* the hidden word: weight (frequency rank + 1)^beta among the eligible ones (beta 0: each the same) */
     int use_skip = elig > 0;
-    size_t m = use_skip ? elig : fallback, pick = (size_t)(u01 * (double)m);
-    if (pick >= m)
-        pick = m - 1;
+    double wt[HEAD_MAX_LEN], total = 0;
     int32_t h = CTX_NO_HIDDEN;
-    for (size_t j = 0, seen = 0; j < n; j++) {
+    for (size_t j = 0; j < n && j < HEAD_MAX_LEN; j++) {
         int ok = row[j] >= 0 && (size_t)row[j] < n_cand && (!use_skip || (size_t)row[j] >= skip_top);
-        if (ok && seen++ == pick) {
-            h = (int32_t)j;
+        wt[j] = ok ? (beta == 0 ? 1.0 : pow((double)row[j] + 1.0, beta)) : 0.0;
+        total += wt[j];
+    }
+    double target = u01 * total, cum = 0;
+    for (size_t j = 0; j < n && j < HEAD_MAX_LEN; j++) {
+        if (wt[j] == 0)
+            continue;
+        h = (int32_t)j; /* the last eligible one when rounding leaves target at the total */
+        cum += wt[j];
+        if (cum > target)
             break;
-        }
     }
     /* every other known token predicts (each has a key: known ≥ 3), or `rows` of them drawn without replacement */
     size_t idx[HEAD_MAX_LEN], np = 0;
@@ -663,6 +669,7 @@ ctx_opts ctx_opts_default(void)
     memset(&o, 0, sizeof o);
     o.skip_top = CTX_DEFAULT_SKIP_TOP;
     o.rows = CTX_DEFAULT_ROWS;
+    o.beta = CTX_DEFAULT_BETA;
     o.positions = ATTN_POS_SINUSOIDAL;
     o.position_scale = -1.0f;
     return o;
@@ -671,6 +678,7 @@ ctx_opts ctx_opts_default(void)
 typedef struct {
     ctx_work *w;
     size_t nc, skip_top, rows;
+    double beta;
     int32_t *hidden;          /* (batch sentences) */
     unsigned char *predict;   /* (batch tokens) */
     size_t predicted;         /* predicting rows so far */
@@ -683,7 +691,7 @@ static ev_status ctx_step(void *vctx, const corpus_batch *cb, uint64_t *rng, dou
     ctx_task *t = vctx;
     for (size_t s = 0; s < cb->n_sent; s++) {
         size_t t0 = cb->start[s], n = cb->start[s + 1] - t0;
-        t->hidden[s] = ctx_choose(cb->row + t0, n, t->nc, t->skip_top, rng_uniform(rng), t->rows, rng,
+        t->hidden[s] = ctx_choose(cb->row + t0, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
                                   t->predict + t0);
     }
     ctx_batch b = {cb->n_sent, cb->start, cb->row, t->hidden, t->predict};
@@ -714,13 +722,13 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     size_t BT = to.batch_tokens;
     if (nc > V)
         nc = V;
-    if (dk > 65536 || co.rows > HEAD_MAX_LEN)
+    if (dk > 65536 || co.rows > HEAD_MAX_LEN || !(co.beta >= 0 && co.beta <= 4))
         return ev_fail(err, EV_ERR_USAGE, "bad model options (d_k %zu, rows %zu)", dk, co.rows);
     /* a word to hide somewhere? */
     unsigned char tmp[HEAD_MAX_LEN];
     size_t with_hidden = 0;
     for (size_t i = 0; i < c->n_sent && !with_hidden; i++)
-        with_hidden += ctx_choose(c->row + c->start[i], c->start[i + 1] - c->start[i], nc, co.skip_top, 0.0, 0,
+        with_hidden += ctx_choose(c->row + c->start[i], c->start[i + 1] - c->start[i], nc, co.skip_top, 0, 0.0, 0,
                                   NULL, tmp) != CTX_NO_HIDDEN;
     if (!with_hidden)
         return ev_fail(err, EV_ERR_NOTFOUND, "no sentence of the corpus has three words with vectors, one of them "
@@ -745,7 +753,7 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     rng_xavier(p->w_v, d * dk, d, dk, &rng);
     if ((st = ctx_work_new(s, p, BT + HEAD_MAX_LEN, to.threads, &w, err)) != EV_OK)
         goto done;
-    ctx_task task = {w, nc, co.skip_top, co.rows, hidden, predict, 0};
+    ctx_task task = {w, nc, co.skip_top, co.rows, co.beta, hidden, predict, 0};
     head_objective obj = {&task, p->params, p->n_params, ctx_step};
     if ((st = head_train_run(c, &to, &obj, &rng, stats, err)) != EV_OK)
         goto done;

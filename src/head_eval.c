@@ -147,7 +147,7 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
         if (context) /* each sentence hides one word; all its other known words with a key predict it */
             for (size_t sn = 0; sn < ns; sn++) {
                 size_t t0 = bstart[sn], n = bstart[sn + 1] - t0;
-                hidden[sn] = ctx_choose(brow + t0, n, nc, CTX_DEFAULT_SKIP_TOP, sentence_u01(brow + t0, n), 0, NULL,
+                hidden[sn] = ctx_choose(brow + t0, n, nc, CTX_DEFAULT_SKIP_TOP, 0, sentence_u01(brow + t0, n), 0, NULL,
                                         btarget + t0);
             }
         else

@@ -170,20 +170,20 @@ static void test_choose(void)
     /* rows 3 and 150 are below / above skip_top 100; 5000 is outside 1000 candidates */
     int32_t row[] = {3, 150, -1, 7, 5000, 220};
     /* eligible hidden words (skip 100, candidates 1000): 150 (index 1) and 220 (index 5) */
-    CHECK(ctx_choose(row, 6, 1000, 100, 0.0, 0, NULL, pr) == 1, "u = 0 picks the first eligible word");
-    CHECK(ctx_choose(row, 6, 1000, 100, 0.999, 0, NULL, pr) == 5, "u → 1 picks the last eligible word");
+    CHECK(ctx_choose(row, 6, 1000, 100, 0, 0.0, 0, NULL, pr) == 1, "u = 0 picks the first eligible word");
+    CHECK(ctx_choose(row, 6, 1000, 100, 0, 0.999, 0, NULL, pr) == 5, "u → 1 picks the last eligible word");
     unsigned char want[] = {1, 1, 0, 1, 1, 0};
     CHECK(memcmp(pr, want, 6) == 0, "every other known token predicts (the placeholder does not)");
     /* no word above skip_top: fall back to any candidate */
     int32_t low[] = {3, 4, 5};
-    CHECK(ctx_choose(low, 3, 1000, 100, 0.5, 0, NULL, pr) == 1, "fallback to a frequent word");
+    CHECK(ctx_choose(low, 3, 1000, 100, 0, 0.5, 0, NULL, pr) == 1, "fallback to a frequent word");
     /* too few known tokens: nothing */
     int32_t two[] = {150, -1, 220};
-    CHECK(ctx_choose(two, 3, 1000, 100, 0.5, 0, NULL, pr) == CTX_NO_HIDDEN && !pr[0] && !pr[2], "two known tokens");
+    CHECK(ctx_choose(two, 3, 1000, 100, 0, 0.5, 0, NULL, pr) == CTX_NO_HIDDEN && !pr[0] && !pr[2], "two known tokens");
     /* rows = 2: exactly two predicting rows, from the generator, never the hidden one */
     uint64_t rng = 5;
     for (int k = 0; k < 50; k++) {
-        int32_t h = ctx_choose(row, 6, 1000, 100, urand(), 2, &rng, pr);
+        int32_t h = ctx_choose(row, 6, 1000, 100, 0, urand(), 2, &rng, pr);
         int n = 0;
         for (int j = 0; j < 6; j++)
             n += pr[j];
