@@ -21,7 +21,18 @@ typedef struct {
      * reverse (for the standard error of the difference) */
     size_t top10_only_trained, top10_only_this;
     size_t top10_only_trained_content, top10_only_this_content;
+    /* the same difference clustered by sentence (a sentence's positions are not independent: under the context
+     * task they all predict the same hidden word): with D_s = Σ (trained hit − this hit) and n_s positions over
+     * sentence s, cl_dd = Σ D_s², cl_dn = Σ D_s·n_s, cl_nn = Σ n_s², over `clusters` sentences; and for content
+     * words */
+    double cl_dd, cl_dn, cl_nn, cl_dd_content, cl_dn_content, cl_nn_content;
+    size_t clusters, clusters_content;
 } head_eval_counts;
+
+/* The standard error of the top-10 difference (trained − this pattern) over e's positions (content: over its
+ * content-word positions), paired and clustered by sentence: √(C/(C−1) · Σ_s (D_s − d·n_s)²) / N, d the mean
+ * difference, C the sentences, N the positions. 0 when there is nothing to compare. */
+double head_eval_se_top10(const head_eval_counts *e, int content);
 
 typedef struct {
     head_eval_counts k[HEAD_PATTERNS]; /* by head_pattern; the random pattern is attn_head_random(d_model, d_k,

@@ -205,17 +205,6 @@ static double se_prop(size_t k, size_t n)
     return n ? sqrt(p * (1 - p) / (double)n) : 0.0;
 }
 
-/* Paired standard error of the difference of two top-10 rates on the same n positions: b positions only the
- * trained head got, c only the baseline. */
-static double se_paired(size_t b, size_t c, size_t n)
-{
-    if (!n)
-        return 0.0;
-    double dn = (double)n, diff = ((double)b - (double)c) / dn;
-    double var = ((double)(b + c) / dn - diff * diff) / dn;
-    return var > 0 ? sqrt(var) : 0.0;
-}
-
 static cJSON *json_rate(size_t k, size_t n)
 {
     cJSON *e = cJSON_CreateObject();
@@ -276,6 +265,7 @@ int cmd_eval_head(cli_opts *o)
         cJSON *root = cJSON_CreateObject();
         jsonstr_add_cstr(root, "head", spec);
         jsonstr_add_cstr(root, "description", p->description);
+        cJSON_AddStringToObject(root, "task", p->task == ATTN_TASK_CONTEXT ? "context" : "masked-word");
         jsonstr_add_cstr(root, "corpus", label);
         cJSON_AddNumberToObject(root, "lines", (double)c.n_lines);
         cJSON_AddNumberToObject(root, "tokens", (double)c.n_tok);
@@ -300,8 +290,8 @@ int cmd_eval_head(cli_opts *o)
             cJSON *m = cJSON_AddObjectToObject(row, "trained_minus_this_top10");
             double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
             double dc = prop(tr->top10_content, tr->n_content) - prop(e->top10_content, e->n_content);
-            double sa = se_paired(e->top10_only_trained, e->top10_only_this, e->n);
-            double sc = se_paired(e->top10_only_trained_content, e->top10_only_this_content, e->n_content);
+            double sa = head_eval_se_top10(e, 0);
+            double sc = head_eval_se_top10(e, 1);
             cJSON_AddNumberToObject(m, "all", round(da * 1e6) / 1e6);
             cJSON_AddNumberToObject(m, "all_se_paired", round(sa * 1e6) / 1e6);
             cJSON_AddNumberToObject(m, "content", round(dc * 1e6) / 1e6);
@@ -315,8 +305,12 @@ int cmd_eval_head(cli_opts *o)
     printf("corpus: %s: %zu lines, %zu tokens; %zu positions predicted among the %zu most frequent words (%zu of "
            "them content words), %zu known words outside those skipped\n",
            label, c.n_lines, c.n_tok, tr->n, r.n_cand, tr->n_content, r.skipped);
-    printf("task:   masked-word prediction ([MASK] query, its own key excluded, full softmax); rate ± standard "
-           "error\n\n");
+    if (p->task == ATTN_TASK_CONTEXT)
+        printf("task:   context (one word of each sentence hidden, chosen by a hash of the sentence; every other "
+               "word's vector in context predicts it, full softmax); rate ± standard error\n\n");
+    else
+        printf("task:   masked-word prediction ([MASK] query, its own key excluded, full softmax); rate ± standard "
+               "error\n\n");
     printf("%-10s  %-37s  %s\n", "attention", "all positions", "content words");
     printf("%-10s  %-16s %-18s  %-16s %s\n", "", "  top-1", "  top-10", "  top-1", "  top-10");
     for (int k = 0; k < HEAD_PATTERNS; k++) {
@@ -329,13 +323,14 @@ int cmd_eval_head(cli_opts *o)
         print_rate(e->top10_content, e->n_content);
         printf("\n");
     }
-    printf("\ntop-10, trained minus each baseline ± paired standard error (margin in standard errors):\n");
+    printf("\ntop-10, trained minus each baseline ± paired standard error, clustered by sentence (margin in standard "
+           "errors):\n");
     for (int k = 1; k < HEAD_PATTERNS; k++) {
         const head_eval_counts *e = &r.k[k];
         double da = prop(tr->top10, tr->n) - prop(e->top10, e->n);
         double dc = prop(tr->top10_content, tr->n_content) - prop(e->top10_content, e->n_content);
-        double sa = se_paired(e->top10_only_trained, e->top10_only_this, e->n);
-        double sc = se_paired(e->top10_only_trained_content, e->top10_only_this_content, e->n_content);
+        double sa = head_eval_se_top10(e, 0);
+        double sc = head_eval_se_top10(e, 1);
         printf("  %-9s all %+.4f ± %.4f (%5.1f SE)   content %+.4f ± %.4f (%5.1f SE)\n",
                head_pattern_name((head_pattern)k), da, sa, sa > 0 ? da / sa : 0.0, dc, sc,
                sc > 0 ? dc / sc : 0.0);

@@ -2,6 +2,7 @@
 #include "head_eval.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,20 @@ static void rank_rows(void *vc, size_t lo, size_t hi, int tid)
     }
 }
 
+double head_eval_se_top10(const head_eval_counts *e, int content)
+{
+    size_t n = content ? e->n_content : e->n, c = content ? e->clusters_content : e->clusters;
+    if (n == 0 || c < 2)
+        return 0.0;
+    double b = (double)(content ? e->top10_only_trained_content : e->top10_only_trained);
+    double o = (double)(content ? e->top10_only_this_content : e->top10_only_this);
+    double d = (b - o) / (double)n;
+    double dd = content ? e->cl_dd_content : e->cl_dd, dn = content ? e->cl_dn_content : e->cl_dn,
+           nn = content ? e->cl_nn_content : e->cl_nn;
+    double ss = dd - 2 * d * dn + d * d * nn;
+    return ss > 0 ? sqrt((double)c / (double)(c - 1) * ss) / (double)n : 0.0;
+}
+
 /* A sentence's hidden word for the context task's evaluation: chosen by a hash of its rows (FNV-1a), so every
  * run and every pattern hides the same word. */
 static double sentence_u01(const int32_t *row, size_t n)
@@ -106,6 +121,8 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
     size_t *bstart = malloc((EVAL_BATCH_TOKENS + 2) * sizeof *bstart);
     int32_t *mq = malloc(max_tok * sizeof *mq); /* masked-word: every target's query is [MASK] */
     int32_t *hidden = malloc(max_tok * sizeof *hidden), *word = malloc(max_tok * sizeof *word);
+    size_t *sent_of = malloc(max_tok * sizeof *sent_of);   /* the batch's token → its sentence */
+    double *cl = malloc(max_tok * 4 * HEAD_PATTERNS * sizeof *cl); /* per sentence and pattern: D, n, D, n content */
     float *G = malloc(EVAL_TILE * nc * sizeof *G); /* (EVAL_TILE, nc) */
     int32_t *rank[HEAD_PATTERNS] = {NULL};        /* (max_tok) by pattern: the rank of each target's word */
     ev_status st = EV_OK;
@@ -113,8 +130,8 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
     openblas_set_num_threads(threads < 1 ? 1 : threads);
     for (int k = 0; k < HEAD_PATTERNS; k++)
         rank[k] = malloc(max_tok * sizeof *rank[k]);
-    if (!content || !btarget || !bstart || !mq || !hidden || !word || !G || !rank[0] || !rank[1] || !rank[2] ||
-        !rank[3]) {
+    if (!content || !btarget || !bstart || !mq || !hidden || !word || !sent_of || !cl || !G || !rank[0] || !rank[1] ||
+        !rank[2] || !rank[3]) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory for the evaluation");
         goto done;
     }
@@ -141,6 +158,10 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
         }
         size_t T = bstart[ns];
         const int32_t *brow = c->row + T0;
+        for (size_t sn = 0; sn < ns; sn++)
+            for (size_t t = bstart[sn]; t < bstart[sn + 1]; t++)
+                sent_of[t] = sn;
+        memset(cl, 0, ns * 4 * HEAD_PATTERNS * sizeof *cl);
         for (size_t t = 0; t < T; t++)
             if (brow[t] >= (int32_t)nc)
                 out->skipped++;
@@ -156,6 +177,7 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
         head_batch b = {ns, bstart, brow, mq, btarget, 0, NULL, NULL};
         ctx_batch cb = {ns, bstart, brow, hidden, btarget};
         size_t n_tgt = 0;
+        const size_t *tok = NULL; /* the targets' token indices in the batch */
         for (int k = 0; k < HEAD_PATTERNS; k++) {
             const float *Zt;
             if (context) {
@@ -163,13 +185,14 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
                     goto done;
                 Zt = ctx_work_outputs(cw);
                 memcpy(word, ctx_work_targets(cw), n_tgt * sizeof *word);
+                tok = ctx_work_rows(cw);
             } else {
                 if ((st = head_forward(w, &b, (head_pattern)k, rnd->w_q, rnd->w_k, &n_tgt, err)) != EV_OK)
                     goto done;
                 Zt = head_work_outputs(w);
-                const size_t *tgt = head_work_targets(w);
+                tok = head_work_targets(w);
                 for (size_t i = 0; i < n_tgt; i++)
-                    word[i] = brow[tgt[i]];
+                    word[i] = brow[tok[i]];
             }
             for (size_t c0 = 0; c0 < n_tgt; c0 += EVAL_TILE) {
                 size_t rows = n_tgt - c0 < EVAL_TILE ? n_tgt - c0 : EVAL_TILE;
@@ -185,6 +208,14 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
             for (int k = 0; k < HEAD_PATTERNS; k++) {
                 head_eval_counts *e = &out->k[k];
                 int32_t r = rank[k][i];
+                double *q = cl + (sent_of[tok[i]] * HEAD_PATTERNS + (size_t)k) * 4;
+                double dif = (double)hit_tr - (double)(r < 10);
+                q[0] += dif;
+                q[1] += 1;
+                if (cwd) {
+                    q[2] += dif;
+                    q[3] += 1;
+                }
                 e->n++;
                 e->top1 += r < 1;
                 e->top10 += r < 10;
@@ -199,6 +230,23 @@ ev_status head_evaluate(const store *s, const attn_head *p, const corpus *c, int
                 }
             }
         }
+        for (size_t sn = 0; sn < ns; sn++) /* the sentences' clusters, in order */
+            for (int k = 0; k < HEAD_PATTERNS; k++) {
+                head_eval_counts *e = &out->k[k];
+                const double *q = cl + (sn * HEAD_PATTERNS + (size_t)k) * 4;
+                if (q[1] > 0) {
+                    e->cl_dd += q[0] * q[0];
+                    e->cl_dn += q[0] * q[1];
+                    e->cl_nn += q[1] * q[1];
+                    e->clusters++;
+                }
+                if (q[3] > 0) {
+                    e->cl_dd_content += q[2] * q[2];
+                    e->cl_dn_content += q[2] * q[3];
+                    e->cl_nn_content += q[3] * q[3];
+                    e->clusters_content++;
+                }
+            }
     }
     out->n_cand = nc;
     out->seconds = ev_seconds() - t_start;
@@ -216,6 +264,8 @@ done:
     free(mq);
     free(hidden);
     free(word);
+    free(sent_of);
+    free(cl);
     free(G);
     for (int k = 0; k < HEAD_PATTERNS; k++)
         free(rank[k]);
