@@ -42,7 +42,7 @@
 #define CTX_DEFAULT_ROWS 3         /* predicting rows drawn per sentence in training */
 #define CTX_DEFAULT_BETA 0.0       /* hidden words weighted (frequency rank + 1)^beta */
 #define CTX_DEFAULT_LR 0.005f
-#define CTX_DEFAULT_EPOCHS 6
+#define CTX_DEFAULT_EPOCHS 9
 #define CTX_DEFAULT_BATCH_TOKENS 2560
 #define CTX_NO_HIDDEN (-1)         /* ctx_batch.hidden: this sentence has no hidden word (nothing predicted) */
 

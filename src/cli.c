@@ -307,7 +307,7 @@ const cli_option cli_options[] = {
     {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
     {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
     {"--beta", NULL, OPT_BETA, "train", "X", "context: hide rarer words more often, by rank^X (default 0)"},
-    {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 6; masked-word 4)"},
+    {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 9; masked-word 4)"},
     {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.005; masked-word 0.01)"},
     {"--seed", NULL, OPT_SEED, "train", "N", "random seed (default 1)"},
     {"--log", NULL, OPT_LOG, "train", "FILE", "the loss log (default: HEAD.safetensors.log)"},
