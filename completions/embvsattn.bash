@@ -13,7 +13,8 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
-    --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens'
+    --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --objective --rows
+    --beta'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -25,7 +26,8 @@ _embvsattn_options()
         neighbors | neighbours) echo '-k --restrict' ;;
         analogy) echo '-k --restrict --method' ;;
         eval) echo '--restrict --method --max-tokens' ;;
-        train) echo '--dk --positions --position-scale -o --output --epochs --lr --seed --log --max-tokens' ;;
+        train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
+            --max-tokens' ;;
         index) echo '-k --words -o --output' ;;
         convert) echo '--to' ;;
     esac
@@ -65,7 +67,8 @@ _embvsattn()
 
     # an option's value
     case $prev in
-        --head) _embvsattn_words 'trained identity random random:'; _embvsattn_files safetensors; return ;;
+        --head) _embvsattn_words 'context mlm identity random random:'; _embvsattn_files safetensors; return ;;
+        --objective) _embvsattn_words 'context masked-word'; return ;;
         --vectors | -o | --output | --log) _embvsattn_files; return ;;
         --vector-format | --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
         --format) _embvsattn_words 'text json html svg'; return ;;
@@ -112,7 +115,7 @@ _embvsattn()
             if ((${#pos[@]} == 0)); then
                 _embvsattn_words 'analogies pairs head'
             elif [[ ${pos[0]} == head && ${#pos[@]} == 1 ]]; then
-                _embvsattn_words trained
+                _embvsattn_words 'context mlm'
                 _embvsattn_files safetensors
             else
                 _embvsattn_files

@@ -102,9 +102,9 @@ mkdir -p "$tmp/files/sub"
 : >"$tmp/files/notes.txt"
 (
     cd "$tmp/files" || exit 1
-    expect head-names "identity my.head.safetensors random random: sub trained" embvsattn --head ''
+    expect head-names "context identity mlm my.head.safetensors random random: sub" embvsattn --head ''
     expect head-prefix "random random:" embvsattn compare --head ra
     expect vectors-files "my.head.safetensors notes.txt sub" embvsattn --vectors ''
-    expect eval-head "my.head.safetensors sub trained" embvsattn eval head ''
+    expect eval-head "context mlm my.head.safetensors sub" embvsattn eval head ''
     expect eval-file "my.head.safetensors notes.txt sub" embvsattn eval pairs ''
 )
