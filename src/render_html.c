@@ -198,6 +198,8 @@ static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id)
     fprintf(fp, "<span class=\"meta\">token %zu \xC2\xB7 ", i);
     if (t->oov)
         fputs("out of vocabulary: no vector, never attended to", fp);
+    else if (strcmp(t->status, "subword") == 0)
+        fputs("not in the vocabulary: its vector from its character n-grams (fastText)", fp);
     else if (t->fallback) {
         fputs("fallback: ", fp);
         pic_esc(fp, t->fallback);

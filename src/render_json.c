@@ -103,7 +103,7 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->begin));
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->end));
         cJSON_AddStringToObject(e, "status", tok_status_name(t->status));
-        if (t->status != TOK_OOV) {
+        if (t->row >= 0) { /* oov and subword tokens have no vocabulary word */
             render_json_add_word(e, "word", s, t->row);
             if (t->fallback)
                 jsonstr_add_cstr(e, "fallback", t->fallback);

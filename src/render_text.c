@@ -227,6 +227,8 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         bold(fp, st, 0);
         if (t->status == TOK_OOV)
             fputs("  (out of vocabulary: no vector, never attended to)", fp);
+        else if (t->status == TOK_SUBWORD)
+            fputs("  (subword: not in the vocabulary, its vector from its character n-grams)", fp);
         else if (t->status != TOK_EXACT) {
             fprintf(fp, "  %s ", arrow);
             print_word(fp, s, t->row);

@@ -194,6 +194,13 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             if (v->masked[t])
                 continue;
             long row = v->toks.tokens[t].row;
+            if (row < 0) { /* a subword token (fastText n-grams): its vector is searched, never cached */
+                src[r] = -1;
+                from[u++] = (long)r;
+                memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
+                excl[r++] = -1;
+                continue;
+            }
             if (cache && cache->slot[row] >= 0) { /* cached, or already queued in this batch */
                 from[u++] = -1 - (long)cache->slot[row];
                 continue;
