@@ -63,7 +63,9 @@ vformat loader_format_for_path(const char *path);
  *      text when its first record (after empty lines) looks like text — after the word, printable ASCII, blanks or
  *      valid UTF-8 up to the newline, not only blanks — whatever its count of values (a wrong count is then a text
  *      error with its line number, never binary garbage); else word2vec binary;
- *   3. anything else is GloVe text (its first line's value count gives the dimension).
+ *   3. a NUL byte among the first 8 and fastText's version (int32 11 or 12) at byte 4 is a fastText model with a
+ *      wrong magic number (read as one, to say so);
+ *   4. anything else is GloVe text (its first line's value count gives the dimension).
  * A GloVe file whose first line is two integers (a number word with one value) is read as word2vec: force
  * the format with --vector-format glove. */
 ev_status loader_detect(const char *path, vformat *out, ev_error *err);

@@ -16,11 +16,13 @@ OUT_DIR gets
                       (5 significant digits); fields separated by tabs, values by spaces
                     hash NGRAM VALUE      gensim's ft_hash_bytes of the n-gram's UTF-8 bytes (fastText's hash)
                     ngrams WORD BUCKETS   gensim's ft_ngram_hashes(WORD, 3, 6, 2000), space-separated
+and tests/bad-inputs/ gets malformed models cut from sup.bin (ft-*.bin, see tests/bad-inputs/cases).
   gensim and fastText differ for "</s>" (fastText gives it its own row only, gensim adds n-grams): its line holds
   both as they are, and the test compares it with fastText.
 """
 import os
 import random
+import struct
 import subprocess
 import sys
 
@@ -85,6 +87,29 @@ OOV = ["xyzzy", "cafés", "Café", "naïveté", "ab", "a", "x", "zürichs", "東
        "fisherman's", "日本"]
 
 
+def bad_inputs(sup, out="tests/bad-inputs"):
+    """Malformed copies of sup.bin (little-endian fields: magic 0, version 4, dim 8, dictionary counts at 64)."""
+    def put(b, off, fmt, v):
+        b = bytearray(b)
+        struct.pack_into(fmt, b, off, v)
+        return bytes(b)
+    size, nwords = struct.unpack_from("<ii", sup, 64)
+    # the input matrix's quantization flag: the byte before its shape [nwords + bucket (0), dim (4)]
+    q = next(i for i in range(92, len(sup) - 17) if sup[i] == 0 and struct.unpack_from("<qq", sup, i + 1) == (nwords, 4))
+    cases = {
+        "ft-truncated-header": sup[:30],
+        "ft-bad-magic": put(sup, 0, "<i", 793712315),
+        "ft-bad-version": put(sup, 4, "<i", 13),
+        "ft-dim-zero": put(put(sup, 8, "<i", 0), 0, "<i", 793712314),
+        "ft-counts-beyond": put(put(sup, 64, "<i", size + 1000000), 68, "<i", nwords + 1000000),
+        "ft-matrix-beyond": sup[:q + 17 + 40],
+        "ft-quantized": put(sup, q, "<B", 1),
+    }
+    for name, data in cases.items():
+        with open(os.path.join(out, name + ".bin"), "wb") as f:
+            f.write(data)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if RETRAIN or not os.path.exists(os.path.join(OUT, "tiny.bin")):
@@ -106,6 +131,8 @@ def main():
         rows.append("ngrams\t%s\t%s" % (w, " ".join(str(h) for h in ft_ngram_hashes(w, 3, 6, 2000))))
     with open(os.path.join(OUT, "expected.tsv"), "w", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
+    with open(os.path.join(OUT, "sup.bin"), "rb") as f:
+        bad_inputs(f.read())
     print("wrote", OUT, len(rows), "reference lines")
 
 

@@ -188,6 +188,9 @@ static vformat detect_bytes(const char *p, size_t n)
     size_t count, dim, body;
     if (w2v_header(p, p + n, &count, &dim, &body) == 0)
         return dim > 0 && looks_like_text(p + body, p + n) ? VF_W2V_TEXT : VF_W2V_BIN;
+    int32_t version;
+    if (n >= 8 && memchr(p, 0, 8) && (memcpy(&version, p + 4, 4), version == 11 || version == 12))
+        return VF_FASTTEXT; /* binary, with fastText's version after a wrong magic number: say so */
     return VF_GLOVE;
 }
 
