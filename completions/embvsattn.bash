@@ -70,7 +70,8 @@ _embvsattn()
         --head) _embvsattn_words 'context mlm identity random random:'; _embvsattn_files safetensors; return ;;
         --objective) _embvsattn_words 'context masked-word'; return ;;
         --vectors | -o | --output | --log) _embvsattn_files; return ;;
-        --vector-format | --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
+        --vector-format) _embvsattn_words 'glove word2vec word2vec-binary cache fasttext-bin'; return ;;
+        --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
         --format) _embvsattn_words 'text json html svg'; return ;;
         --positions) _embvsattn_words 'none sinusoidal'; return ;;
         --method) _embvsattn_words 'add mul'; return ;;

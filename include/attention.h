@@ -3,7 +3,7 @@
  *   X'  = X + s·P                    (n, d_model)  P: sinusoidal positions (Vaswani et al.), when selected
  *   Q   = X'·W_Q  K = X'·W_K  V = X'·W_V           (n, d_k)
  *   A   = softmax_row(Q·Kᵀ/√d_k + M) (n, n)        M: -∞ at masked keys (OOV tokens; j > i when causal)
- *   Z   = A·V·W_O                    (n, d_model)  (A·V alone when the head has no W_O; then d_k = d_model)
+ *   Z   = A·V·W_O                    (n, d_model)  (A·V alone when the head has no W_O and d_k = d_model)
  *
  * Conventions:
  *  - Row vectors, X·W: every weight is stored [in, out] row-major (w_q is (d_model, d_k)). PyTorch's nn.Linear
@@ -14,9 +14,10 @@
  *    w_o = out_proj.weight.T (d_k = d_model = E; MHA scales by 1/√(E/num_heads) = 1/√d_k, the same).
  *    MHA cannot express d_k ≠ d_model with a d_model-wide query (see scripts/make-attention-fixtures.py for the
  *    equivalent it is checked against).
- *  - Z always lives in the vectors' space (d_model wide), so its nearest vocabulary neighbours mean something:
- *    identity heads have d_k = d_model and no W_O; random heads always have a W_O; a head file without w_o must
- *    have d_k = d_model.
+ *  - Z lives in the vectors' space (d_model wide), so its nearest vocabulary neighbours mean something:
+ *    identity heads have d_k = d_model and no W_O; random heads always have a W_O. A head file without w_o and with
+ *    d_k ≠ d_model has weights A but no output in the vectors' space (attn_head_has_output is 0): attn_forward then
+ *    computes A only (Z = NULL), and the view shows no contextual vectors (A·V would be d_k wide).
  *  - Masked keys: an OOV token has a zero row in X (tok_vectors) and its key is masked — no token attends to it.
  *    Its own query still gets a distribution over the known tokens (its query is 0, or its position when positions
  *    are on: uniform, or by position), exactly as PyTorch's key_padding_mask behaves. A row whose keys are all
@@ -122,16 +123,21 @@ ev_status attn_head_new(attn_head_kind kind, size_t d_model, size_t d_k, int wit
 /* Releases everything. NULL-safe. */
 void attn_head_free(attn_head *h);
 
+/* 1 when the head's output Z lives in the vectors' space (it has a W_O, or d_k = d_model), so Z exists and has
+ * nearest words; 0 for a head without W_O whose d_k ≠ d_model (only its weights A mean something). */
+int attn_head_has_output(const attn_head *h);
+
 /* Writes scale · P into P_out (n, d) row-major (definition above). */
 void attn_positional_encoding(size_t n, size_t d, float scale, float *P_out);
 
 /* Self-attention of the n tokens X (n, h->d_model) row-major. key_mask (n): non-zero = that token's key is
  * masked (OOV); NULL = none. opts NULL = attn_opts_default(). Writes A (n, n): row i is token i's weights over
- * the keys (rows sum to 1, or are all 0 when every key is masked), and Z (n, h->d_model). h, X, A and Z must not
- * be NULL; A and Z are the caller's and must not alias X. Uses sgemm and O(n·(d_model + 4·d_k)) floats of
+ * the keys (rows sum to 1, or are all 0 when every key is masked), and Z (n, h->d_model). h, X and A must not be
+ * NULL; Z NULL computes A alone (required when attn_head_has_output(h) is 0); A and Z are the caller's and must not
+ * alias X. Uses sgemm and O(n·(d_model + 4·d_k)) floats of
  * scratch (freed before returning). On failure A and Z hold nothing meaningful.
- * Errors: EV_ERR_USAGE (n = 0, a bad position_scale), EV_ERR_NOMEM (n > ATTN_MAX_TOKENS, out of memory),
- * EV_ERR_FORMAT (a non-finite value in X, or float32 overflow in the scores or output). */
+ * Errors: EV_ERR_USAGE (n = 0, a bad position_scale, Z given for a head without output), EV_ERR_NOMEM
+ * (n > ATTN_MAX_TOKENS, out of memory), EV_ERR_FORMAT (a non-finite value in X, or float32 overflow in the scores or output). */
 ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
                        const attn_opts *opts, float *A, float *Z, ev_error *err);
 

@@ -15,8 +15,10 @@
  *         candidate words: the first N rows of the vectors), vectors_dim, vectors_fingerprint (16 hex digits:
  *         head_file_fingerprint of the vectors it was trained on), seed, train_* (the training settings and final
  *         loss).
- * No other tensors (a bias, say) are accepted: the error names them. A head file without train_* tensors (written
- * by another tool) gets the model's defaults from head_model_complete.
+ * A head without w_o whose d_k ≠ d_model is read: its weights are shown, but its output A·V is d_k wide, not in the
+ * vectors' space, so it has no contextual vectors (attn_head_has_output). No other tensors (a bias, say) are
+ * accepted: the error names them. A head file without train_* tensors (written by another tool) gets the model's
+ * defaults from head_model_complete.
  */
 #ifndef HEAD_FILE_H
 #define HEAD_FILE_H
@@ -42,7 +44,7 @@ typedef struct {
 /* Reads a head file into *out (release with attn_head_free): kind ATTN_HEAD_FILE, its weights (train_mask and
  * train_bias too when present) in one block, positions, self-attention, candidates, fingerprint and a description
  * from the metadata. Checks, before allocating anything from the file: safetensors.h's, then the shapes' agreement,
- * w_o or d_k = d_model, train_mask [1, d_model], train_bias [1, n] (n = candidates when the metadata names them),
+ * train_mask [1, d_model], train_bias [1, n] (n = candidates when the metadata names them),
  * then the values (finite) and the metadata. d_model_expected: the vectors' dimension (0: no check).
  * Errors: EV_ERR_IO (cannot open or read, a directory), EV_ERR_FORMAT (anything malformed, wrong shapes,
  * d_model ≠ d_model_expected, over HEAD_FILE_MAX_BYTES), EV_ERR_NOMEM. */

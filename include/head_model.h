@@ -58,7 +58,8 @@ ev_status head_model_new(size_t d_model, size_t d_k, size_t n_cand, attn_head **
 
 /* Gives h every tensor the model needs, in one block as head_model_new's: W_O = I when it has none (then
  * d_k = d_model), M = 0 and b = 0 over its candidates (HEAD_DEFAULT_CANDIDATES when it names none) when it has no
- * training state (a head file written by another tool). Its other fields stay. EV_ERR_NOMEM. */
+ * training state (a head file written by another tool). Its other fields stay. EV_ERR_USAGE for a head with no
+ * output in the vectors' space (no W_O, d_k ≠ d_model: attn_head_has_output), EV_ERR_NOMEM. */
 ev_status head_model_complete(attn_head *h, ev_error *err);
 
 /* ---- one batch: loss and gradients (the training step; exposed for the gradient check) --------------------- */

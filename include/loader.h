@@ -20,7 +20,9 @@ typedef enum {
     VF_GLOVE,     /* GloVe text: "word v1 … vd" per line, no header */
     VF_W2V_TEXT,  /* word2vec text / fastText .vec: "count dim" header, then GloVe-style lines */
     VF_W2V_BIN,   /* word2vec binary */
-    VF_CACHE      /* embvsattn cache (safetensors) */
+    VF_CACHE,     /* embvsattn cache (safetensors) */
+    VF_FASTTEXT   /* fastText's native .bin model: words, and n-gram vectors for words outside the vocabulary
+                     (read only) */
 } vformat;
 
 /* Progress callback for long work: fraction in [0, 1]; what names the phase. May be NULL. */
@@ -43,11 +45,11 @@ typedef struct {
     input_kind compression;   /* out: what the file was packed in */
 } loader_opts;
 
-/* Short name of a format: "glove", "word2vec", "word2vec-binary", "cache", "auto". */
+/* Short name of a format: "glove", "word2vec", "word2vec-binary", "cache", "fasttext-bin", "auto". */
 const char *loader_format_name(vformat f);
 
 /* Parses a format name as accepted by --vector-format: glove, word2vec (w2v, fasttext, vec), word2vec-binary
- * (bin, w2v-binary), cache (safetensors). Returns 0 and sets *out, or -1 when unknown. */
+ * (bin, w2v-binary), cache (safetensors), fasttext-bin (a fastText model). Returns 0 and sets *out, or -1 when unknown. */
 int loader_format_parse(const char *name, vformat *out);
 
 /* Output format implied by path's extension: .safetensors → cache, .txt → glove, .vec → word2vec text,
@@ -55,12 +57,15 @@ int loader_format_parse(const char *name, vformat *out);
 vformat loader_format_for_path(const char *path);
 
 /* Detects the format of the file at path (decompressed first when packed, input.h), from its first 64 KiB:
+ *   0. fastText's magic number 793712314 (int32 little-endian) at byte 0 is a fastText .bin model;
  *   1. an 8-byte little-endian length N (2 ≤ N ≤ size − 8) followed by '{' is a safetensors cache;
  *   2. else a first line of exactly two unsigned integers "count dim" is a word2vec header; the file is word2vec
  *      text when its first record (after empty lines) looks like text — after the word, printable ASCII, blanks or
  *      valid UTF-8 up to the newline, not only blanks — whatever its count of values (a wrong count is then a text
  *      error with its line number, never binary garbage); else word2vec binary;
- *   3. anything else is GloVe text (its first line's value count gives the dimension).
+ *   3. a NUL byte among the first 8 and fastText's version (int32 11 or 12) at byte 4 is a fastText model with a
+ *      wrong magic number (read as one, to say so);
+ *   4. anything else is GloVe text (its first line's value count gives the dimension).
  * A GloVe file whose first line is two integers (a number word with one value) is read as word2vec: force
  * the format with --vector-format glove. */
 ev_status loader_detect(const char *path, vformat *out, ev_error *err);
@@ -79,7 +84,8 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
  * source. A cache is only opened from a file (store_open): cache bytes give EV_ERR_FORMAT. Used by the fuzzers. */
 ev_status loader_load_bytes(const char *name, const char *p, size_t n, loader_opts *opts, store **out, ev_error *err);
 
-/* Writes s to path in format fmt (VF_AUTO: by extension, error if it says nothing), atomically. */
+/* Writes s to path in format fmt (VF_AUTO: by extension, error if it says nothing), atomically. VF_FASTTEXT is
+ * not written (EV_ERR_USAGE). */
 ev_status loader_write(const store *s, const char *path, vformat fmt, loader_progress_fn progress, void *ctx,
                        ev_error *err);
 

@@ -94,4 +94,20 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
 ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t dim, size_t total,
                             const loader_opts *o, store_rows *out, ev_error *err);
 
+/* ---- fastText's native .bin model (loader_fasttext.c) -------------------------------------------------------- */
+
+#define LOADER_FASTTEXT_MAGIC 793712314 /* int32 little-endian at byte 0, then the version (11 or 12) */
+
+/* Whether the n bytes at p start with fastText's magic number. */
+int loader_is_fasttext_bytes(const char *p, size_t n);
+
+/* Reads the n bytes of a fastText .bin model (the whole file) into rows: its words (the dictionary's words, labels
+ * skipped; the first opts->limit when set) with fastText's word vectors (subword.h: own row and n-grams), and the
+ * n-gram model in rows->subwords (none when the model has no n-grams). Everything is validated in file order
+ * against n before it is allocated or used. EV_ERR_FORMAT with the byte offset (bad magic or version, negative or
+ * inconsistent counts, counts beyond the file, a quantized model, a non-finite value, bytes after the model),
+ * EV_ERR_NOMEM. */
+ev_status loader_fasttext(const char *path, const char *bytes, size_t n, const loader_opts *o, store_rows *out,
+                          ev_error *err);
+
 #endif

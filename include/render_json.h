@@ -13,8 +13,10 @@ cJSON *render_json_float(float f);
 
 /* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}.
  * A token with nothing to attend to has an empty "context_neighbors", "context_reason": "nothing to attend to" and
- * a null "context_self_similarity" (as an out-of-vocabulary token's). vectors_path names the vector file. NULL
- * when out of memory. */
+ * a null "context_self_similarity" (as an out-of-vocabulary token's). A view whose head has no output in the
+ * vectors' space (no_output) has "context_neighbors": null and "context_self_similarity": null in every token and a
+ * top-level "context_note" saying why (render_json_context_note). vectors_path names the vector file. NULL when
+ * out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
 /* A neighbour list as [{"word", "similarity"}] (stops at the first empty slot). */
@@ -25,6 +27,10 @@ cJSON *render_json_attention(const view_sentence *v, size_t i);
 
 /* The "head" object alone (kind, description, d_model, d_k, w_o, positions, position_scale, causal, residual). */
 cJSON *render_json_head(const view_opts *o);
+
+/* Adds "context_note" (VIEW_NO_OUTPUT_FMT with the head's d_k and d_model) to obj when the head has no output in
+ * the vectors' space; nothing otherwise. 0, or -1 on OOM. */
+int render_json_context_note(cJSON *obj, const attn_head *h);
 
 /* The "vectors" object alone (path, words, dim). */
 cJSON *render_json_vectors(const store *s, const char *vectors_path);

@@ -42,6 +42,7 @@ typedef struct {
     const char **w;   /* (n, n) the weights as the JSON writes them */
     float *wv;        /* (n, n) the same texts read back: for colours and rounded display only */
     int *shared;      /* (n) index into the shared words, -1 for none */
+    const char *context_note; /* why no token has context neighbours (a head without output), or NULL */
 } pic_view;
 
 typedef struct {

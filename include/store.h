@@ -25,11 +25,13 @@
 #include <stdint.h>
 
 #include "ev_error.h"
+#include "subword.h"
 
 typedef struct store store;
 
-/* How a query word was matched. */
-typedef enum { STORE_EXACT = 0, STORE_LOWER = 1, STORE_OOV = 2 } store_match;
+/* How a query word was matched. STORE_SUBWORD: not in the vocabulary, its vector built from its character n-grams
+ * (store_subword_vector; fastText models only). */
+typedef enum { STORE_EXACT = 0, STORE_LOWER = 1, STORE_OOV = 2, STORE_SUBWORD = 3 } store_match;
 
 /* Rows handed to store_from_rows. The store takes ownership of the three arrays (freed with free()), of vectors
  * only when borrowed is 0 (borrowed: a store_sink's mapping, which outlives the store). */
@@ -40,6 +42,8 @@ typedef struct {
     char *words;       /* concatenated words, each NUL-terminated */
     size_t *offsets;   /* (n+1): word i is words[offsets[i] .. offsets[i+1]-1) without its NUL */
     int borrowed;      /* vectors are not the store's to free */
+    subword_model *subwords; /* optional (fastText .bin): the n-gram vectors of words outside the vocabulary; the
+                              * store takes ownership */
 } store_rows;
 
 /* Opens the cache at path (mmap). Validates magic/sizes/offsets before trusting anything. On success *out owns
@@ -125,7 +129,17 @@ long store_lookup(const store *s, const char *w, size_t n, store_match *match);
  * Invalid UTF-8 bytes are copied unchanged. NULL on OOM. */
 char *store_lowercase(const char *w, size_t n, size_t *out_len);
 
-/* Name of a match kind: "exact", "lowercase", "oov". */
+/* The store's n-gram model (fastText .bin), or NULL when it has none. */
+const subword_model *store_subwords(const store *s);
+
+/* Attaches an n-gram model (the store takes ownership; NULL drops the current one). */
+void store_set_subwords(store *s, subword_model *m);
+
+/* The vector fastText gives the n bytes w when it is not in the vocabulary: the mean of its n-grams' rows, into out
+ * (store_dim floats). Returns the number of n-grams (0: no model, or a word without n-grams; out is then zeros). */
+size_t store_subword_vector(const store *s, const char *w, size_t n, float *out);
+
+/* Name of a match kind: "exact", "lowercase", "oov", "subword". */
 const char *store_match_name(store_match m);
 
 #endif

@@ -41,7 +41,10 @@
  *     an abbreviation with its period → the word without it (Mr. → mr, named as the vocabulary spells it)
  *     “ ” „ « » `` '' → "     ‘ ’ ‚ ‹ › → '     – → -     — → -- then -     a run of 2+ hyphens → --, —, -
  *     … → ...    a run of 2+ periods → ..., …    ( ) [ ] { } → -lrb- -rrb- -lsb- -rsb- -lcb- -rcb- (PTB names)
- * Tokens with no vector (after fallbacks) are TOK_OOV with row -1 and stay in place.
+ * Tokens with no vector (after fallbacks) are TOK_OOV with row -1 and stay in place — unless the store has
+ * fastText n-grams (a .bin model): then a token with at least one n-gram is TOK_SUBWORD (row -1), its vector the
+ * mean of its n-grams' rows, as fastText gives words outside its vocabulary. The splitting choices above count only
+ * vocabulary words.
  *
  * With a full glove.6B.100d.txt every PTB token ('s, n't, a, i, 1,000, u.s.) is in the vocabulary and matched
  * exactly; wink's subset lacks single letters, clitics, plain numbers and dotted abbreviations (see README).
@@ -62,7 +65,9 @@ typedef enum {
     TOK_EXACT = 0,    /* the token's text is a word of the store */
     TOK_LOWER = 1,    /* its lowercase form is */
     TOK_FALLBACK = 2, /* a replacement word from the fallback table is (see `fallback`) */
-    TOK_OOV = 3       /* none: out of vocabulary, row -1 */
+    TOK_OOV = 3,      /* none: out of vocabulary, row -1 */
+    TOK_SUBWORD = 4   /* not in the vocabulary, but the store has fastText n-grams (store_subwords) and the token
+                         has some: its vector is built from them (store_subword_vector), row -1 */
 } tok_status;
 
 typedef struct {
@@ -78,7 +83,7 @@ typedef struct {
 typedef struct {
     tok_token *tokens;    /* (n) in sentence order; spans are increasing and never overlap */
     size_t n;
-    size_t n_known;       /* tokens with a row (exact, lowercase or fallback) */
+    size_t n_known;       /* tokens with a vector (exact, lowercase, fallback or subword) */
     char *pool;           /* storage of the texts (internal) */
 } tok_sentence;
 
@@ -92,11 +97,11 @@ ev_status tok_tokenize(const store *s, const char *text, size_t n, tok_sentence 
 void tok_free(tok_sentence *t);
 
 /* Gathers the tokens' vectors (s and t must not be NULL; t tokenized against s): X row i = store row of token i
- * (its fallback's row for TOK_FALLBACK), or zeros when it is OOV; key_mask[i] = 1 for OOV tokens, 0 otherwise
- * (may be NULL). X is (t->n, store_dim(s)) row-major, allocated by the caller. */
+ * (its fallback's row for TOK_FALLBACK), its n-gram vector for TOK_SUBWORD, or zeros when it is OOV; key_mask[i] = 1
+ * for OOV tokens, 0 otherwise (may be NULL). X is (t->n, store_dim(s)) row-major, allocated by the caller. */
 void tok_vectors(const store *s, const tok_sentence *t, float *X, unsigned char *key_mask);
 
-/* "exact", "lowercase", "fallback", "oov". */
+/* "exact", "lowercase", "fallback", "oov", "subword". */
 const char *tok_status_name(tok_status st);
 
 #endif

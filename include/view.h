@@ -3,7 +3,7 @@
  * compute nothing.
  *
  *   text ─tok_tokenize─▶ tokens ─tok_vectors─▶ X (n, d), key mask (OOV)
- *   X ─attn_forward─▶ A (n, n), Z (n, d)  [+ X when residual]
+ *   X ─attn_forward─▶ A (n, n), Z (n, d)  [+ X when residual]   (A alone for a head without output, no_output)
  *   [X_known ; Z] ─sim_topk (one pass over the matrix)─▶ static neighbours (n, k), context neighbours (n, k)
  */
 #ifndef VIEW_H
@@ -31,14 +31,20 @@ typedef struct {
  * below): the text view and compare, and the JSON's context_reason, which the pictures show. */
 #define VIEW_NOTHING_TO_ATTEND "nothing to attend to"
 
+/* What the outputs say in place of the contextual neighbours when the head has no output in the vectors' space
+ * (view_sentence.no_output); printf format, arguments d_k and d_model (size_t). */
+#define VIEW_NO_OUTPUT_FMT "this head has no w_o and d_k %zu \xe2\x89\xa0 %zu: its output is not in the vectors' space"
+
 typedef struct {
     size_t n, d, k, top;
+    int no_output;           /* 1: the head has no output in the vectors' space (attn_head_has_output 0): Z is NULL,
+                              * self_cos 0, every context_nb row -1; only the weights A mean something */
     char *text;              /* the sentence (owned, NUL-terminated) */
     tok_sentence toks;       /* tokens, spans, lookup status */
     unsigned char *masked;   /* (n) 1 = out of vocabulary: key masked, no static vector */
     float *X;                /* (n, d) static vectors (0 for OOV) */
     float *A;                /* (n, n) attention weights, row i = token i's distribution over the tokens */
-    float *Z;                /* (n, d) contextual vectors (with the residual when chosen) */
+    float *Z;                /* (n, d) contextual vectors (with the residual when chosen); NULL when no_output */
     float *self_cos;         /* (n) cosine between Z row i and X row i (0 for OOV tokens and no_context ones) */
     unsigned char *no_context; /* (n) 1 = nothing to attend to: every key token i may attend to is masked (out of
                               * vocabulary, after it under causal, itself under a head that excludes itself), so

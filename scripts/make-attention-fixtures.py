@@ -19,7 +19,8 @@ Each case is computed twice:
          (a head without w_o: out_proj.weight = I);
        - d_k != d_model: MHA's query must be embed_dim wide, so MHA(embed_dim=d_k, kdim=vdim=d_model) gets
          query = X' @ w_q with q_proj_weight = I and out_proj.weight = I, key = value = X' (w_k = k_proj_weight.T,
-         w_v = v_proj_weight.T), and its output is multiplied by w_o afterwards;
+         w_v = v_proj_weight.T), and its output is multiplied by w_o afterwards (a head without w_o: not, and its
+         output stays d_k wide);
        key_padding_mask = the OOV mask, attn_mask = the causal mask; rows with every key masked come out NaN from
        torch and are mapped to 0 (nan_to_num), the module's documented behaviour.
 The script asserts that ref and mha agree (1e-5) before writing anything.
@@ -31,8 +32,9 @@ CASE.txt format (ASCII; floats as %.9g, which reads back to the same float32):
   n N / d_model D / d_k K / positions none|sinusoidal / position_scale S / causal 0|1
   mask m_0 … m_{n-1}          (1 = OOV: key masked, X row zero)
   X        then n lines of d_model floats
-  A_ref    n lines of n     Z_ref  n lines of d_model
-  A_mha    n lines of n     Z_mha  n lines of d_model
+  A_ref    n lines of n     Z_ref  n lines of d_model (of d_k for a head without w_o whose d_k != d_model: its
+  A_mha    n lines of n     Z_mha  n lines of d_model  output A @ V is not in the vectors' space; embvsattn
+                                                       computes only A for it)
   end
 """
 import math
@@ -61,6 +63,8 @@ CASES = [
     ("large_scores",            "identity", 6, 8, 8, False, "none", 0.5, 0, [0, 0, 0, 1, 0, 0], 30.0),
     ("glove_like",              "mha",      12, 32, 20, True, "sinusoidal", 0.5, 1,
      [0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0], 0.55),
+    # no w_o and d_k != d_model: weights only; d_model 100 so that tests/cli can use it with tests/fixtures/mini.txt
+    ("no_wo_dk16",              "mha",      5, 100, 16, False, "none", 0.5, 0, [0, 0, 1, 0, 0], 0.55),
 ]
 
 
@@ -139,7 +143,7 @@ def make_mha_head(d_model, d_k, with_o, seed):
     w_q = wq_t.T.numpy().copy()
     w_k = mha.k_proj_weight.detach().T.numpy().copy()
     w_v = mha.v_proj_weight.detach().T.numpy().copy()
-    w_o = wo_t.T.numpy().copy()
+    w_o = wo_t.T.numpy().copy() if with_o else None
     return mha, w_q, w_k, w_v, w_o, (w_q, w_o)
 
 
@@ -154,7 +158,7 @@ def run_mha(mha, outside, xp, mask, causal):
     with torch.no_grad():
         out, w = mha(q, x, x, key_padding_mask=kpm, attn_mask=am, need_weights=True)
     out = out[:, 0, :]
-    if outside is not None:
+    if outside is not None and outside[1] is not None:
         out = out @ torch.from_numpy(outside[1])
     return torch.nan_to_num(w[0], nan=0.0).numpy(), torch.nan_to_num(out, nan=0.0).numpy()
 

@@ -28,6 +28,8 @@ void attn_head_free(attn_head *h)
     free(h);
 }
 
+int attn_head_has_output(const attn_head *h) { return h->w_o != NULL || h->d_k == h->d_model; }
+
 /* A head with no weights yet; d_model × d_k must be allocatable as floats. */
 static ev_status head_new(attn_head_kind kind, size_t d_model, size_t d_k, attn_head **out, ev_error *err)
 {
@@ -147,16 +149,17 @@ void attn_positional_encoding(size_t n, size_t d, float scale, float *P)
 
 /* ---- the forward pass ------------------------------------------------------------------------------------ */
 
-static ev_status check_forward(const attn_head *h, const float *X, size_t n, const attn_opts *o, ev_error *err)
+static ev_status check_forward(const attn_head *h, const float *X, size_t n, const attn_opts *o, const float *Z,
+                               ev_error *err)
 {
     if (n == 0)
         return ev_fail(err, EV_ERR_USAGE, "attention needs at least one token");
     if (n > ATTN_MAX_TOKENS)
         return ev_fail(err, EV_ERR_NOMEM, "%zu tokens exceed the attention limit of %u (A is n\xc2\xb2 floats)", n,
                        ATTN_MAX_TOKENS);
-    if (!h->w_o && h->d_k != h->d_model)
-        return ev_fail(err, EV_ERR_USAGE, "a head without w_o needs d_k = d_model (found %zu and %zu)", h->d_k,
-                       h->d_model);
+    if (Z && !attn_head_has_output(h))
+        return ev_fail(err, EV_ERR_USAGE, "a head without w_o has an output in the vectors' space only when d_k = "
+                       "d_model (found %zu and %zu): ask for its weights alone", h->d_k, h->d_model);
     if (o->positions == ATTN_POS_SINUSOIDAL && !(isfinite(o->position_scale) && o->position_scale >= 0))
         return ev_fail(err, EV_ERR_USAGE, "the position scale must be a finite number \xe2\x89\xa5 0");
     size_t dm = h->d_model;
@@ -180,7 +183,7 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
                        const attn_opts *opts, float *A, float *Z, ev_error *err)
 {
     attn_opts o = opts ? *opts : attn_opts_default();
-    ev_status st = check_forward(h, X, n, &o, err);
+    ev_status st = check_forward(h, X, n, &o, Z, err);
     if (st != EV_OK)
         return st;
     size_t dm = h->d_model, dk = h->d_k;
@@ -255,6 +258,10 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         for (size_t j = 0; j < lim; j++)
             row[j] *= inv;
     }
+    if (!Z) { /* the weights alone */
+        st = EV_OK;
+        goto done;
+    }
     /* pass 5: weighted sum A·V (into Z directly when there is no W_O) */
     if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
         goto oom;
@@ -304,7 +311,7 @@ ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned 
                              const attn_opts *opts, float *A, float *Z, ev_error *err)
 {
     attn_opts o = opts ? *opts : attn_opts_default();
-    ev_status st = check_forward(h, X, n, &o, err);
+    ev_status st = check_forward(h, X, n, &o, Z, err);
     if (st != EV_OK)
         return st;
     size_t dm = h->d_model, dk = h->d_k;
@@ -353,6 +360,8 @@ ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned 
             A[i * n + j] = (float)s[i * n + j];
         }
     }
+    if (!Z) /* the weights alone */
+        goto done;
     /* 5, 6: weighted sum and output projection */
     for (size_t i = 0; i < n; i++)
         for (size_t p = 0; p < dk; p++) {

@@ -279,7 +279,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
 /* Every option: its forms, the commands that accept it, its value's name and one line of help. */
 const cli_option cli_options[] = {
     {"--vectors", NULL, OPT_VECTORS, NULL, "PATH", "vector file (default: the fetched GloVe 6B 100d cache)"},
-    {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary or cache"},
+    {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary, cache or fasttext-bin"},
     {"--limit", NULL, OPT_LIMIT, NULL, "N", "read only the first N words of the vectors"},
     {"--threads", NULL, OPT_THREADS, NULL, "N", "parser threads for text vectors (default: cores, max 8)"},
     {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default) or json"},
@@ -333,7 +333,7 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_TO: {
         vformat f;
         if (loader_format_parse(val, &f) != 0 || f == VF_AUTO)
-            return cli_usage_error("unknown vector format '%s' (expected glove, word2vec, word2vec-binary or cache)", val);
+            return cli_usage_error("unknown vector format '%s' (expected glove, word2vec, word2vec-binary, cache or fasttext-bin)", val);
         if (spec->id == OPT_VFORMAT)
             o->in_format = f;
         else

@@ -378,10 +378,12 @@ static void print_hits(FILE *fp, const store *s, const sim_hit *h, size_t k)
     fputc('\n', fp);
 }
 
-/* A contextual neighbour list, or what a token with nothing to attend to has instead. */
-static void print_context(FILE *fp, const store *s, const view_sentence *v, size_t i)
+/* A contextual neighbour list, or what a token with nothing to attend to (or a head without output) has instead. */
+static void print_context(FILE *fp, const store *s, const view_sentence *v, const attn_head *h, size_t i)
 {
-    if (v->no_context[i])
+    if (v->no_output)
+        fprintf(fp, "- (" VIEW_NO_OUTPUT_FMT ")\n", h->d_k, h->d_model);
+    else if (v->no_context[i])
         fputs(VIEW_NOTHING_TO_ATTEND "\n", fp);
     else
         print_hits(fp, s, v->context_nb + i * v->k, v->k);
@@ -484,10 +486,15 @@ int cmd_compare(cli_opts *o)
             cJSON *att = cJSON_AddArrayToObject(e, "attention");
             cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
             cJSON_AddItemToArray(att, render_json_attention(&v[1], sh[q].i2));
-            cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
-            cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k));
-            cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k));
-            int alone[2] = {v[0].no_context[sh[q].i1], v[1].no_context[sh[q].i2]};
+            int none = v[0].no_output; /* the same head: no contextual vectors in either sentence */
+            if (none)
+                cJSON_AddNullToObject(e, "context_neighbors");
+            else {
+                cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
+                cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k));
+                cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k));
+            }
+            int alone[2] = {v[0].no_context[sh[q].i1] && !none, v[1].no_context[sh[q].i2] && !none};
             if (alone[0] || alone[1]) { /* [reason or null, reason or null] beside the two (then empty) lists */
                 cJSON *why = cJSON_AddArrayToObject(e, "context_reason");
                 for (int s = 0; s < 2; s++)
@@ -495,12 +502,13 @@ int cmd_compare(cli_opts *o)
             }
             cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
                                                                                      v[1].X + sh[q].i2 * d, d)));
-            if (alone[0] || alone[1])
+            if (alone[0] || alone[1] || none)
                 cJSON_AddNullToObject(e, "context_cosine");
             else
                 cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
                                                                                           v[1].Z + sh[q].i2 * d, d)));
         }
+        render_json_context_note(root, vs.vo.head);
         cJSON_AddItemToObject(root, "head", render_json_head(&vs.vo));
         cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs.s, vs.vectors_path));
         code = out_close(&out, emit_doc(fp, o->format, root, 1));
@@ -519,13 +527,15 @@ int cmd_compare(cli_opts *o)
         fprintf(fp, "  attends to, in 2:       ");
         print_attention(fp, &v[1], sh[q].i2);
         fprintf(fp, "  in context, in 1:       ");
-        print_context(fp, vs.s, &v[0], sh[q].i1);
+        print_context(fp, vs.s, &v[0], vs.vo.head, sh[q].i1);
         fprintf(fp, "  in context, in 2:       ");
-        print_context(fp, vs.s, &v[1], sh[q].i2);
+        print_context(fp, vs.s, &v[1], vs.vo.head, sh[q].i2);
         int alone[2] = {v[0].no_context[sh[q].i1], v[1].no_context[sh[q].i2]};
         fprintf(fp, "  cosine of the two static vectors %.4f", (double)view_cosine(v[0].X + sh[q].i1 * d,
                                                                                v[1].X + sh[q].i2 * d, d));
-        if (alone[0] || alone[1])
+        if (v[0].no_output)
+            fputs("; no contextual vectors (the head has no output in the vectors' space)\n", fp);
+        else if (alone[0] || alone[1])
             fprintf(fp, "; no contextual vector in %s (" VIEW_NOTHING_TO_ATTEND ")\n",
                     alone[0] && alone[1] ? "1 and 2" : alone[0] ? "1" : "2");
         else

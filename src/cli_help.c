@@ -18,12 +18,13 @@ void cli_help_all(void)
         printf("  %-13s %-9s %s\n", cli_commands[i].name, cli_commands[i].args, cli_commands[i].summary);
     printf("  (neighbours is accepted for neighbors)\n");
     printf("\nglobal options (anywhere on the line):\n"
-           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec,\n"
-           "                        the last four also gzip/bzip2/xz-compressed or in a zip (ARCHIVE.zip:MEMBER)\n"
+           "  --vectors PATH        vector file: a cache (.safetensors), GloVe text, word2vec text/binary, fastText .vec or\n"
+           "                        .bin model (its n-grams give words outside the vocabulary vectors), all but the\n"
+           "                        cache also gzip/bzip2/xz-compressed or in a zip (ARCHIVE.zip:MEMBER)\n"
            "                        (default: $EMBVSATTN_VECTORS, else the GloVe 6B 100d cache fetched by\n"
            "                        scripts/fetch-vectors.sh in ${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-~/.cache}/embvsattn})\n"
            "  --vector-format FMT   read the vectors as FMT instead of detecting it:\n"
-           "                        glove | word2vec (= fasttext, vec) | word2vec-binary | cache\n"
+           "                        glove | word2vec (= fasttext, vec) | word2vec-binary | cache | fasttext-bin\n"
            "  --limit N             read only the first N words\n"
            "  --threads N           parser threads for text vector files (default: one per core, at most 8)\n"
            "  --format FMT          output format: text (default) or json; the main view and compare also html (a\n"

@@ -46,6 +46,8 @@ static void note_oov(const store *s, const lookup *l)
 static void print_query(const lookup *l)
 {
     fputs(l->query, stdout);
+    if (l->match == STORE_SUBWORD)
+        fputs(" (subword: not in the vocabulary, from its character n-grams)", stdout);
     if (l->match == STORE_LOWER) {
         fputs(" (lowercase: ", stdout);
         fwrite(l->word, 1, l->wlen, stdout);
@@ -183,6 +185,16 @@ int cmd_neighbors(cli_opts *o)
     size_t nq = 0;
     for (size_t i = 0; i < n; i++) {
         l[i] = look_up(s, o->pos[i]);
+        if (l[i].row < 0 && store_subwords(s) && /* fastText: a vector from its character n-grams */
+            store_subword_vector(s, o->pos[i], strlen(o->pos[i]), Q + nq * d) > 0) {
+            float nrm = sim_norm(Q + nq * d, d); /* gensim: get_vector(word, norm=True) */
+            for (size_t c = 0; nrm > 0 && c < d; c++)
+                Q[nq * d + c] /= nrm;
+            l[i].match = STORE_SUBWORD;
+            ex[nq] = -1;
+            slot[nq++] = m++;
+            continue;
+        }
         if (l[i].row < 0)
             continue;
         if (!sim_listed_neighbors(s, l[i].row, k, o->restrict_n, hits + m * k)) {
@@ -210,14 +222,14 @@ int cmd_neighbors(cli_opts *o)
         for (size_t i = 0, j = 0; i < n; i++) {
             cJSON *e = json_query(&l[i]);
             cJSON_AddItemToArray(res, e);
-            if (l[i].row >= 0)
+            if (l[i].row >= 0 || l[i].match == STORE_SUBWORD)
                 cJSON_AddItemToObject(e, "neighbors", json_hits(s, hits + j++ * k, k));
         }
         code = cli_print_json(root);
     } else {
         int first = 1;
         for (size_t i = 0, j = 0; i < n; i++) {
-            if (l[i].row < 0) {
+            if (l[i].row < 0 && l[i].match != STORE_SUBWORD) {
                 note_oov(s, &l[i]);
                 continue;
             }

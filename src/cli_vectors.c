@@ -149,6 +149,14 @@ int cmd_info(cli_opts *o)
         cJSON *nl = cJSON_AddObjectToObject(r, "neighbor_lists");
         cJSON_AddNumberToObject(nl, "words", (double)n_lists);
         cJSON_AddNumberToObject(nl, "k", (double)K);
+        const subword_model *sub = store_subwords(s);
+        if (sub) { /* fastText's n-grams: vectors for words outside the vocabulary */
+            cJSON *sw = cJSON_AddObjectToObject(r, "subwords");
+            cJSON_AddNumberToObject(sw, "buckets", (double)sub->bucket);
+            cJSON_AddNumberToObject(sw, "minn", sub->minn);
+            cJSON_AddNumberToObject(sw, "maxn", sub->maxn);
+        } else
+            cJSON_AddNullToObject(r, "subwords");
         code = cli_print_json(r);
     } else {
         printf("path          %s\n", path ? path : "?");
@@ -167,6 +175,10 @@ int cmd_info(cli_opts *o)
             printf("neighbours    listed for the first %zu words, %zu each (embvsattn index)\n", n_lists, K);
         else
             printf("neighbours    no lists (each query reads the matrix; embvsattn index adds them)\n");
+        const subword_model *sub = store_subwords(s);
+        if (sub)
+            printf("subwords      %zu n-gram buckets, n-grams of %d to %d characters (fastText: words outside the "
+                   "vocabulary get vectors)\n", sub->bucket, sub->minn, sub->maxn);
     }
     input_close(packed);
     free(def);
@@ -187,33 +199,43 @@ int cmd_vector(cli_opts *o)
         results = cJSON_AddArrayToObject(root, "results");
     }
     char buf[32];
+    float *sub = store_subwords(s) ? malloc(d * sizeof *sub) : NULL; /* an n-gram vector (fastText models) */
     for (int i = 0; i < o->npos; i++) {
         const char *q = o->pos[i];
         store_match m;
         long r = store_lookup(s, q, strlen(q), &m);
         size_t wl = 0;
         const char *w = r >= 0 ? store_word(s, (size_t)r, &wl) : NULL;
-        if (r >= 0)
+        const float *v = r >= 0 ? store_row(s, (size_t)r) : NULL;
+        if (r < 0 && sub && store_subword_vector(s, q, strlen(q), sub) > 0) { /* fastText: from its n-grams */
+            m = STORE_SUBWORD;
+            v = sub;
+        }
+        if (v)
             answered++;
         if (root) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddItemToArray(results, e);
             jsonstr_add_cstr(e, "query", q);
             cJSON_AddStringToObject(e, "match", store_match_name(m));
-            if (r >= 0) {
+            if (r >= 0)
                 jsonstr_add(e, "word", w, wl);
-                cJSON_AddItemToObject(e, "vector", cli_json_floats(store_row(s, (size_t)r), d));
-            }
+            if (v)
+                cJSON_AddItemToObject(e, "vector", cli_json_floats(v, d));
             continue;
         }
-        if (r < 0) {
+        if (!v) {
             fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q, store_size(s));
             continue;
         }
         if (m == STORE_LOWER)
             fprintf(stderr, PROG ": note: '%s' not in the vocabulary, using its lowercase '%.*s'\n", q, (int)wl, w);
-        fwrite(w, 1, wl, stdout);
-        const float *v = store_row(s, (size_t)r);
+        if (m == STORE_SUBWORD) {
+            fprintf(stderr, PROG ": note: '%s' not in the vocabulary, its vector is the mean of its character "
+                    "n-grams' (fastText)\n", q);
+            fputs(q, stdout);
+        } else
+            fwrite(w, 1, wl, stdout);
         for (size_t k = 0; k < d; k++) {
             numparse_format_float(v[k], buf);
             putchar(' ');
@@ -223,6 +245,7 @@ int cmd_vector(cli_opts *o)
     }
     if (root)
         code = cli_print_json(root);
+    free(sub);
     store_close(s);
     if (!code && answered == 0)
         code = EV_ERR_NOTFOUND;

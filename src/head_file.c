@@ -158,11 +158,6 @@ ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char
                      t[T_O]->shape[0], t[T_O]->shape[1], d_k, d_model);
         goto fail;
     }
-    if (!t[T_O] && d_k != d_model) {
-        st = ev_fail(err, EV_ERR_FORMAT, "%s: no w_o, so d_k must equal d_model (the output must live in the "
-                     "vectors' space), found d_k %zu and d_model %zu", path, d_k, d_model);
-        goto fail;
-    }
     if (t[T_MASK] && (t[T_MASK]->shape[0] != 1 || t[T_MASK]->shape[1] != d_model)) {
         st = ev_fail(err, EV_ERR_FORMAT, "%s: train_mask has shape [%zu, %zu], expected [1, d_model] = [1, %zu]",
                      path, t[T_MASK]->shape[0], t[T_MASK]->shape[1], d_model);
@@ -213,8 +208,8 @@ ev_status head_file_load_bytes(const unsigned char *buf, size_t size, const char
     char pos[64] = "";
     if (h->has_position_meta)
         snprintf(pos, sizeof pos, ", positions %s", attn_positions_name(h->positions));
-    h->description = ev_strdup_printf("%s%s%s (d_k %zu, %s w_o%s)", path, desc ? ": " : "", desc ? desc : "", d_k,
-                                      h->w_o ? "with" : "no", pos);
+    h->description = ev_strdup_printf("%s%s%s (d_k %zu, %s w_o%s%s)", path, desc ? ": " : "", desc ? desc : "", d_k,
+                                      h->w_o ? "with" : "no", attn_head_has_output(h) ? "" : ": weights only", pos);
     if (!h->description) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory reading %s", path);
         goto fail;

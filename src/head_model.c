@@ -68,6 +68,9 @@ ev_status head_model_complete(attn_head *h, ev_error *err)
 {
     if (is_complete(h))
         return EV_OK;
+    if (!attn_head_has_output(h))
+        return ev_fail(err, EV_ERR_USAGE, "the head has no w_o and d_k %zu \xe2\x89\xa0 d_model %zu: its output is "
+                       "not in the vectors' space, so it cannot predict words (it needs a w_o)", h->d_k, h->d_model);
     size_t d = h->d_model, dk = h->d_k, m = d * dk;
     size_t nc = h->train_bias ? h->candidates : h->candidates ? h->candidates : HEAD_DEFAULT_CANDIDATES;
     attn_head *n;

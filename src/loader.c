@@ -34,6 +34,7 @@ const char *loader_format_name(vformat f)
     case VF_W2V_TEXT: return "word2vec";
     case VF_W2V_BIN: return "word2vec-binary";
     case VF_CACHE: return "cache";
+    case VF_FASTTEXT: return "fasttext-bin";
     default: return "auto";
     }
 }
@@ -46,7 +47,8 @@ int loader_format_parse(const char *name, vformat *out)
     } names[] = {{"auto", VF_AUTO},           {"glove", VF_GLOVE},          {"txt", VF_GLOVE},
                  {"word2vec", VF_W2V_TEXT},   {"w2v", VF_W2V_TEXT},         {"fasttext", VF_W2V_TEXT},
                  {"vec", VF_W2V_TEXT},        {"word2vec-binary", VF_W2V_BIN}, {"w2v-binary", VF_W2V_BIN},
-                 {"bin", VF_W2V_BIN},         {"cache", VF_CACHE},          {"safetensors", VF_CACHE}};
+                 {"bin", VF_W2V_BIN},         {"cache", VF_CACHE},          {"safetensors", VF_CACHE},
+                 {"fasttext-bin", VF_FASTTEXT}, {"ftbin", VF_FASTTEXT}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i].name) == 0) {
             *out = names[i].f;
@@ -179,11 +181,16 @@ static vformat detect_bytes(const char *p, size_t n)
 {
     if (n > DETECT_BYTES)
         n = DETECT_BYTES;
+    if (loader_is_fasttext_bytes(p, n))
+        return VF_FASTTEXT;
     if (store_is_cache_bytes((const unsigned char *)p, n))
         return VF_CACHE;
     size_t count, dim, body;
     if (w2v_header(p, p + n, &count, &dim, &body) == 0)
         return dim > 0 && looks_like_text(p + body, p + n) ? VF_W2V_TEXT : VF_W2V_BIN;
+    int32_t version;
+    if (n >= 8 && memchr(p, 0, 8) && (memcpy(&version, p + 4, 4), version == 11 || version == 12))
+        return VF_FASTTEXT; /* binary, with fastText's version after a wrong magic number: say so */
     return VF_GLOVE;
 }
 
@@ -741,6 +748,8 @@ static ev_status parse_mapped(const char *path, const char *p, size_t n, int fd,
                        "not read", path);
     if (f == VF_GLOVE)
         return parse_text(path, p, n, fd, 0, 0, 0, o, rows, err);
+    if (f == VF_FASTTEXT)
+        return loader_fasttext(path, p, n, o, rows, err);
     ev_status st = header_of(path, p, p + n, &count, &dim, &body, err);
     if (st != EV_OK)
         return st;
@@ -798,6 +807,11 @@ static ev_status parse_stream(input *in, const char *path, loader_opts *o, vform
                                              "compressed (it is mapped): decompress it first", path);
     } else if (f == VF_GLOVE) {
         st = loader_stream_text(&r, path, 1, 0, 0, o, rows, err);
+    } else if (f == VF_FASTTEXT) { /* the whole model in memory, then as a mapped one */
+        if (sreader_fill(&r, SIZE_MAX) != 0)
+            st = ev_fail(err, r.st, "%s", r.err.msg ? r.err.msg : "read error");
+        else
+            st = loader_fasttext(path, r.p, r.n, o, rows, err);
     } else if ((st = header_of(path, r.p, r.p + r.n, &count, &dim, &body, err)) == EV_OK) {
         sreader_advance(&r, body);
         st = f == VF_W2V_TEXT ? loader_stream_text(&r, path, 2, count, dim, o, rows, err)
@@ -886,6 +900,9 @@ ev_status loader_write(const store *s, const char *path, vformat fmt, loader_pro
                        path);
     if (fmt == VF_CACHE)
         return store_write_cache(s, path, err);
+    if (fmt == VF_FASTTEXT)
+        return ev_fail(err, EV_ERR_USAGE, "%s: fastText .bin models are read, not written: convert to .safetensors "
+                       "(keeps the n-grams), .vec, .txt or .bin (word2vec)", path);
     outfile of;
     ev_status st = outfile_open(&of, path, err);
     if (st != EV_OK)

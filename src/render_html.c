@@ -198,6 +198,8 @@ static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id)
     fprintf(fp, "<span class=\"meta\">token %zu \xC2\xB7 ", i);
     if (t->oov)
         fputs("out of vocabulary: no vector, never attended to", fp);
+    else if (strcmp(t->status, "subword") == 0)
+        fputs("not in the vocabulary: its vector from its character n-grams (fastText)", fp);
     else if (t->fallback) {
         fputs("fallback: ", fp);
         pic_esc(fp, t->fallback);
@@ -213,7 +215,8 @@ static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id)
     page_hits(fp, t->stat, t->nstat, NULL, 0, "static", "static neighbours",
               "the word alone: the same in every sentence", "none: no vector");
     page_hits(fp, t->ctx, t->nctx, t->oov ? NULL : t->stat, t->nstat, "context", "in context",
-              "neighbours of its attention output (its row of A\xC2\xB7V)", t->ctx_reason ? t->ctx_reason : "none");
+              "neighbours of its attention output (its row of A\xC2\xB7V)",
+              v->context_note ? v->context_note : t->ctx_reason ? t->ctx_reason : "none");
     fputs("</div>\n", fp);
     if (t->self_sim) {
         fprintf(fp, "<p class=\"self\">cosine of its in-context vector to its static vector: <b title=\"%s\">",
@@ -355,15 +358,20 @@ static void page_shared(FILE *fp, const pic_doc *d)
         fputs("</button></th><td>", fp);
         put_hits_inline(fp, s->stat, s->nstat, "none");
         fputs("</td><td>", fp);
-        put_hits_inline(fp, s->ctx[0], s->nctx[0], s->ctx_reason[0] ? s->ctx_reason[0] : "none");
+        put_hits_inline(fp, s->ctx[0], s->nctx[0], d->v[0].context_note ? d->v[0].context_note
+                                                  : s->ctx_reason[0] ? s->ctx_reason[0] : "none");
         fputs("</td><td>", fp);
-        put_hits_inline(fp, s->ctx[1], s->nctx[1], s->ctx_reason[1] ? s->ctx_reason[1] : "none");
+        put_hits_inline(fp, s->ctx[1], s->nctx[1], d->v[0].context_note ? d->v[0].context_note
+                                                  : s->ctx_reason[1] ? s->ctx_reason[1] : "none");
         fprintf(fp, "</td><td class=\"num\" title=\"%s\" data-value=\"%s\">", s->static_cos, s->static_cos);
         pic_put_sim4(fp, s->static_cos);
         if (s->context_cos) {
             fprintf(fp, "</td><td class=\"num\" title=\"%s\" data-value=\"%s\">", s->context_cos, s->context_cos);
             pic_put_sim4(fp, s->context_cos);
-        } else /* a side has no contextual vector */
+        } else if (d->v[0].context_note) /* no contextual vectors at all */
+            fputs("</td><td class=\"num muted\" title=\"no contextual vectors: the head has no output in the "
+                  "vectors' space\" data-value=\"\">\xE2\x80\x94", fp);
+        else /* a side has no contextual vector */
             fputs("</td><td class=\"num muted\" title=\"no contextual vector: nothing to attend to\" "
                   "data-value=\"\">\xE2\x80\x94", fp);
         fputs("</td></tr>\n", fp);

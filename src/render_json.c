@@ -66,6 +66,16 @@ cJSON *render_json_head(const view_opts *o)
     return j;
 }
 
+int render_json_context_note(cJSON *obj, const attn_head *h)
+{
+    if (attn_head_has_output(h))
+        return 0;
+    char *note = ev_strdup_printf(VIEW_NO_OUTPUT_FMT, h->d_k, h->d_model);
+    int r = note ? jsonstr_add_cstr(obj, "context_note", note) : -1;
+    free(note);
+    return r;
+}
+
 cJSON *render_json_vectors(const store *s, const char *vectors_path)
 {
     cJSON *j = cJSON_CreateObject();
@@ -93,7 +103,7 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->begin));
         cJSON_AddItemToArray(span, cJSON_CreateNumber((double)t->end));
         cJSON_AddStringToObject(e, "status", tok_status_name(t->status));
-        if (t->status != TOK_OOV) {
+        if (t->row >= 0) { /* oov and subword tokens have no vocabulary word */
             render_json_add_word(e, "word", s, t->row);
             if (t->fallback)
                 jsonstr_add_cstr(e, "fallback", t->fallback);
@@ -101,10 +111,11 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
         cJSON_AddItemToObject(e, "static_neighbors",
                               t->status == TOK_OOV ? cJSON_CreateArray() : render_json_hits(s, v->static_nb + i * k, k));
         cJSON_AddItemToObject(e, "attention", render_json_attention(v, i));
-        cJSON_AddItemToObject(e, "context_neighbors", render_json_hits(s, v->context_nb + i * k, k));
-        if (v->no_context[i])
+        cJSON_AddItemToObject(e, "context_neighbors",
+                              v->no_output ? cJSON_CreateNull() : render_json_hits(s, v->context_nb + i * k, k));
+        if (v->no_context[i] && !v->no_output)
             cJSON_AddStringToObject(e, "context_reason", VIEW_NOTHING_TO_ATTEND);
-        if (t->status != TOK_OOV && !v->no_context[i])
+        if (t->status != TOK_OOV && !v->no_context[i] && !v->no_output)
             cJSON_AddItemToObject(e, "context_self_similarity", render_json_float(v->self_cos[i]));
         else
             cJSON_AddNullToObject(e, "context_self_similarity");
@@ -116,6 +127,7 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
         for (size_t j = 0; row && j < n; j++)
             cJSON_AddItemToArray(row, render_json_float(v->A[i * n + j]));
     }
+    render_json_context_note(root, o->head);
     cJSON_AddItemToObject(root, "head", render_json_head(o));
     cJSON_AddItemToObject(root, "vectors", render_json_vectors(s, vectors_path));
     return root;

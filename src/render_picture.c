@@ -98,6 +98,7 @@ static ev_status read_view(pic_doc *d, pic_view *v, const cJSON *j)
 {
     const cJSON *toks = pic_get(j, "tokens"), *w = pic_get(j, "weights");
     v->sentence = pic_get_str(j, "sentence");
+    v->context_note = pic_get_str(j, "context_note");
     if (!v->sentence || !cJSON_IsArray(toks) || !cJSON_IsArray(w))
         return missing(d, "view (sentence, tokens, weights)");
     size_t n = (size_t)cJSON_GetArraySize(toks);
@@ -135,7 +136,8 @@ static ev_status read_view(pic_doc *d, pic_view *v, const cJSON *j)
             return missing(d, "context_self_similarity");
         ev_status st;
         if ((st = read_hits(d, pic_get(t, "static_neighbors"), &p->stat, &p->nstat)) != EV_OK ||
-            (st = read_hits(d, pic_get(t, "context_neighbors"), &p->ctx, &p->nctx)) != EV_OK)
+            (!(v->context_note && cJSON_IsNull(pic_get(t, "context_neighbors"))) &&
+             (st = read_hits(d, pic_get(t, "context_neighbors"), &p->ctx, &p->nctx)) != EV_OK))
             return st;
         const cJSON *att = pic_get(t, "attention");
         if (!cJSON_IsArray(att))
@@ -254,7 +256,7 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
         }
         if (!q->word || !q->static_cos || (!q->context_cos && !cJSON_IsNull(cc)) || !cJSON_IsArray(ti) ||
             cJSON_GetArraySize(ti) != 2 ||
-            !cJSON_IsArray(cn) || cJSON_GetArraySize(cn) != 2) {
+            (!(d->v[0].context_note && cJSON_IsNull(cn)) && (!cJSON_IsArray(cn) || cJSON_GetArraySize(cn) != 2))) {
             st = missing(d, "shared word");
             goto fail;
         }
@@ -263,7 +265,7 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
                 st = missing(d, "shared token_index");
                 goto fail;
             }
-            if ((st = read_hits(d, cJSON_GetArrayItem(cn, s), &q->ctx[s], &q->nctx[s])) != EV_OK)
+            if (cJSON_IsArray(cn) && (st = read_hits(d, cJSON_GetArrayItem(cn, s), &q->ctx[s], &q->nctx[s])) != EV_OK)
                 goto fail;
             if (d->v[s].shared[q->index[s]] < 0)
                 d->v[s].shared[q->index[s]] = (int)(d->nsh - 1);

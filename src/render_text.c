@@ -227,6 +227,8 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         bold(fp, st, 0);
         if (t->status == TOK_OOV)
             fputs("  (out of vocabulary: no vector, never attended to)", fp);
+        else if (t->status == TOK_SUBWORD)
+            fputs("  (subword: not in the vocabulary, its vector from its character n-grams)", fp);
         else if (t->status != TOK_EXACT) {
             fprintf(fp, "  %s ", arrow);
             print_word(fp, s, t->row);
@@ -254,11 +256,13 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
         fputs("\n    in context: ", fp);
-        if (v->no_context[i])
+        if (v->no_output)
+            fprintf(fp, "- (" VIEW_NO_OUTPUT_FMT ")", o->head->d_k, o->head->d_model);
+        else if (v->no_context[i])
             fputs(VIEW_NOTHING_TO_ATTEND, fp);
         else
             print_hits_inline(fp, s, v->context_nb + i * k, k);
-        if (t->status != TOK_OOV && !v->no_context[i]) {
+        if (t->status != TOK_OOV && !v->no_context[i] && !v->no_output) {
             dim(fp, st, 1);
             fprintf(fp, "   (cos to its static vector %.4f)", (double)v->self_cos[i]);
             dim(fp, st, 0);
@@ -279,11 +283,19 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
           "            every sentence.\n"
           "attends to  the tokens of this sentence the token's query weighs most: softmax(Q·Kᵀ/√d_k) row, this\n"
           "            sentence only. Out-of-vocabulary tokens have no key and are never attended to.\n"
-          "in context  the nearest words of the token's output vector (its row of A·V",
+          "in context  ",
           fp);
-    fputs(o->head->w_o ? "·W_O" : "", fp);
-    fputs(o->residual ? ", plus its own vector" : "", fp);
-    fputs("): where attention moved it.\n", fp);
+    if (v->no_output)
+        fprintf(fp, "none: this head has no W_O and its d_k (%zu) is not d_model (%zu), so its output A·V is not a\n"
+                    "            vector of the vocabulary's space and has no nearest words; give the head a w_o [d_k,\n"
+                    "            d_model] (or d_k = d_model) for contextual neighbours. Its weights are as shown.\n",
+                o->head->d_k, o->head->d_model);
+    else {
+        fputs("the nearest words of the token's output vector (its row of A·V", fp);
+        fputs(o->head->w_o ? "·W_O" : "", fp);
+        fputs(o->residual ? ", plus its own vector" : "", fp);
+        fputs("): where attention moved it.\n", fp);
+    }
     if (o->context_restrict && o->context_restrict != o->restrict_n)
         fprintf(fp, "            Searched among the %zu most frequent words: the candidates this trained head learned to\n"
                     "            predict (--restrict N to choose).\n",

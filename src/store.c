@@ -50,6 +50,7 @@ struct store {
     float *own_nbr_scores;
     meta_kv *meta;
     size_t n_meta;
+    subword_model *sub;      /* fastText n-grams (optional) */
 };
 
 uint64_t store_hash(const char *w, size_t n)
@@ -107,7 +108,25 @@ const char *store_meta(const store *s, const char *key)
 
 const char *store_match_name(store_match m)
 {
-    return m == STORE_EXACT ? "exact" : m == STORE_LOWER ? "lowercase" : "oov";
+    return m == STORE_EXACT ? "exact" : m == STORE_LOWER ? "lowercase" : m == STORE_SUBWORD ? "subword" : "oov";
+}
+
+const subword_model *store_subwords(const store *s) { return s->sub; }
+
+void store_set_subwords(store *s, subword_model *m)
+{
+    if (s->sub != m)
+        subword_free(s->sub);
+    s->sub = m;
+}
+
+size_t store_subword_vector(const store *s, const char *w, size_t n, float *out)
+{
+    if (!s->sub) {
+        memset(out, 0, s->d * sizeof *out);
+        return 0;
+    }
+    return subword_vector(s->sub, w, n, NULL, out);
 }
 
 long store_find(const store *s, const char *w, size_t n)
@@ -238,6 +257,7 @@ void store_close(store *s)
     free(s->own_vocab);
     free(s->own_nbr_rows);
     free(s->own_nbr_scores);
+    subword_free(s->sub);
     free_meta(s);
     free(s);
 }
@@ -462,8 +482,13 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
         *n_duplicates = 0;
     store *s = calloc(1, sizeof *s);
     size_t n = rows->n, d = rows->dim;
-    if (!s)
+    if (!s) {
+        subword_free(rows->subwords);
+        rows->subwords = NULL;
         goto oom;
+    }
+    s->sub = rows->subwords;
+    rows->subwords = NULL;
     float *vec = rows->vectors;
     s->own_vectors = rows->borrowed ? NULL : rows->vectors;
     s->own_vocab = rows->words;

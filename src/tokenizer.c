@@ -350,7 +350,8 @@ static ev_status emit(ctx *c, size_t b, size_t e)
             t->fallback = fb;
             t->row = r;
             t->status = TOK_FALLBACK;
-        }
+        } else if (c->s && store_subwords(c->s) && subword_rows(store_subwords(c->s), text, len, NULL, 0) > 0)
+            t->status = TOK_SUBWORD; /* fastText: a vector from its character n-grams */
     }
     return EV_OK;
 }
@@ -701,7 +702,7 @@ done:
     out->n = c.ntok;
     out->pool = c.pool;
     for (size_t t = 0; t < c.ntok; t++)
-        out->n_known += c.tok[t].row >= 0;
+        out->n_known += c.tok[t].row >= 0 || c.tok[t].status == TOK_SUBWORD;
     return EV_OK;
 }
 
@@ -718,13 +719,16 @@ void tok_vectors(const store *s, const tok_sentence *t, float *X, unsigned char 
 {
     size_t d = store_dim(s);
     for (size_t i = 0; i < t->n; i++) {
-        long r = t->tokens[i].row;
+        const tok_token *tk = &t->tokens[i];
+        long r = tk->row;
         if (r >= 0)
             memcpy(X + i * d, store_row(s, (size_t)r), d * sizeof *X);
+        else if (tk->status == TOK_SUBWORD)
+            store_subword_vector(s, tk->text, tk->len, X + i * d);
         else
             memset(X + i * d, 0, d * sizeof *X);
         if (key_mask)
-            key_mask[i] = r < 0;
+            key_mask[i] = r < 0 && tk->status != TOK_SUBWORD;
     }
 }
 
@@ -734,6 +738,7 @@ const char *tok_status_name(tok_status st)
     case TOK_EXACT: return "exact";
     case TOK_LOWER: return "lowercase";
     case TOK_FALLBACK: return "fallback";
+    case TOK_SUBWORD: return "subword";
     default: return "oov";
     }
 }

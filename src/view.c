@@ -54,13 +54,14 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     v->masked = calloc(n, 1);
     v->X = malloc(n * d * sizeof *v->X);
     v->A = malloc(n * n * sizeof *v->A);
-    v->Z = malloc(n * d * sizeof *v->Z);
+    v->no_output = !attn_head_has_output(o->head);
+    v->Z = v->no_output ? NULL : malloc(n * d * sizeof *v->Z);
     v->self_cos = calloc(n, sizeof *v->self_cos);
     v->no_context = calloc(n, 1);
     v->static_nb = calloc(n * o->k, sizeof *v->static_nb);
     v->context_nb = calloc(n * o->k, sizeof *v->context_nb);
     v->attn_top = malloc((n * o->top + 1) * sizeof *v->attn_top);
-    if (!v->text || !v->masked || !v->X || !v->A || !v->Z || !v->self_cos || !v->no_context || !v->static_nb ||
+    if (!v->text || !v->masked || !v->X || !v->A || (!v->Z && !v->no_output) || !v->self_cos || !v->no_context || !v->static_nb ||
         !v->context_nb || !v->attn_top)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
     memcpy(v->text, text, len);
@@ -68,7 +69,7 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     tok_vectors(s, &v->toks, v->X, v->masked);
     if ((st = attn_forward(o->head, v->X, v->masked, n, &o->attn, v->A, v->Z, err)) != EV_OK)
         return st;
-    if (o->residual)
+    if (o->residual && v->Z)
         for (size_t i = 0; i < n * d; i++)
             v->Z[i] += v->X[i];
     for (size_t i = 0; i < n; i++) {
@@ -76,7 +77,7 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
         v->no_context[i] = 1;
         for (size_t j = 0; j < n && v->no_context[i]; j++)
             v->no_context[i] = !(v->A[i * n + j] > 0);
-        if (!v->masked[i] && !v->no_context[i])
+        if (!v->masked[i] && !v->no_context[i] && v->Z)
             v->self_cos[i] = view_cosine(v->Z + i * d, v->X + i * d, d);
         /* the top columns of row i: a selection of `top` by weight, ties by lower column; masked and zero
          * weights never listed */
@@ -166,7 +167,7 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             view_free(&out[i]);
             continue;
         }
-        q += out[i].n + out[i].toks.n_known;
+        q += (out[i].no_output ? 0 : out[i].n) + out[i].toks.n_known; /* contextual and static queries */
     }
     if (q == 0)
         return EV_OK;
@@ -193,6 +194,13 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
             if (v->masked[t])
                 continue;
             long row = v->toks.tokens[t].row;
+            if (row < 0) { /* a subword token (fastText n-grams): its vector is searched, never cached */
+                src[r] = -1;
+                from[u++] = (long)r;
+                memcpy(Q + r * d, v->X + t * d, d * sizeof *Q);
+                excl[r++] = -1;
+                continue;
+            }
             if (cache && cache->slot[row] >= 0) { /* cached, or already queued in this batch */
                 from[u++] = -1 - (long)cache->slot[row];
                 continue;
@@ -212,7 +220,7 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
     n_static = r;
     for (size_t i = 0; i < m; i++) {
         view_sentence *v = &out[i];
-        for (size_t t = 0; t < v->n; t++) {
+        for (size_t t = 0; !v->no_output && t < v->n; t++) {
             memcpy(Q + r * d, v->Z + t * d, d * sizeof *Q);
             excl[r++] = v->masked[t] ? -1 : v->toks.tokens[t].row;
         }
@@ -253,6 +261,11 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
                                : f >= 0 ? hits + (size_t)f * k
                                         : cache->hits + (size_t)(-1 - f) * k;
             memcpy(v->static_nb + t * k, h, k * sizeof *hits);
+        }
+        if (v->no_output) { /* no contextual vectors, none searched */
+            for (size_t t = 0; t < v->n * k; t++)
+                v->context_nb[t].row = -1;
+            continue;
         }
         for (size_t t = 0; t < v->n; t++, c++) {
             memcpy(v->context_nb + t * k, hits + c * k, k * sizeof *hits);

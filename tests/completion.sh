@@ -90,7 +90,8 @@ else fail "sentence-options: '$sentence'"; fi
 # values
 expect format "html json svg text" embvsattn --format ''
 expect format-equals "html json svg text" embvsattn --format = ''
-expect vector-format "cache glove word2vec word2vec-binary" embvsattn neighbors --vector-format ''
+expect vector-format "cache fasttext-bin glove word2vec word2vec-binary" embvsattn neighbors --vector-format ''
+expect to-format "cache glove word2vec word2vec-binary" embvsattn convert --to ''
 expect method "add mul" embvsattn analogy --method ''
 expect positions "none sinusoidal" embvsattn --positions ''
 expect number "" embvsattn neighbors -k ''

@@ -96,3 +96,38 @@ if [ "$code" = 7 ] && /usr/bin/python3 -c "import json,sys; [json.loads(l) for l
 else
     echo "FAIL json-utf8 batch: exit $code: $(head -c 300 "$tmp/out")"
 fi
+# a head without w_o whose d_k (16) is not d_model (100): the weights, no contextual neighbours, and the documents
+# say so in a valid way ("context_neighbors": null, "context_note"); the pictures draw from them
+H=tests/fixtures/attention/no_wo_dk16.head.safetensors
+code=0
+{ "$bin" --vectors tests/fixtures/mini.txt --head "$H" --format json -k 2 'the king is in france' >"$tmp/v.json" &&
+  "$bin" --vectors tests/fixtures/mini.txt --head "$H" --format json -k 2 compare 'the king is' 'a king was' \
+      >"$tmp/c.json" &&
+  "$bin" --vectors tests/fixtures/mini.txt --head "$H" --format html -o "$tmp/v.html" 'the king is' &&
+  "$bin" --vectors tests/fixtures/mini.txt --head "$H" --format svg -o "$tmp/v.svg" 'the king is' &&
+  "$bin" --vectors tests/fixtures/mini.txt --head "$H" --format html -o "$tmp/c.html" compare 'the king' 'a king'
+} 2>"$tmp/err" || code=$?
+if [ "$code" = 0 ] && jq -e . "$tmp/v.json" "$tmp/c.json" >/dev/null &&
+    /usr/bin/python3 - "$tmp/v.json" "$tmp/c.json" "$tmp/v.html" "$tmp/c.html" >"$tmp/py" 2>&1 <<'PY'; then
+import json, sys
+v = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+c = json.loads(open(sys.argv[2], "rb").read().decode("utf-8"))
+note = "this head has no w_o and d_k 16 \u2260 100: its output is not in the vectors' space"
+assert v["context_note"] == note and c["context_note"] == note, (v.get("context_note"), c.get("context_note"))
+assert v["head"]["w_o"] is False and v["head"]["d_k"] == 16 and v["head"]["d_model"] == 100
+for doc in [v] + c["sentences"]:
+    assert doc["context_note"] == note
+    for t in doc["tokens"]:
+        assert t["context_neighbors"] is None and t["context_self_similarity"] is None, t
+        assert "context_reason" not in t, t
+    for row in doc["weights"]:  # the weights are all there: each row a distribution
+        assert abs(sum(row) - 1) < 1e-5, row
+for s in c["shared"]:
+    assert s["context_neighbors"] is None and s["context_cosine"] is None, s
+for page in sys.argv[3:]:
+    assert "its output is not in the vectors&#39; space" in open(page, encoding="utf-8").read(), page
+PY
+    echo "PASS json-utf8 head-without-output"
+else
+    echo "FAIL json-utf8 head-without-output: exit $code: $(head -c 300 "$tmp/err") $(tail -2 "$tmp/py" 2>/dev/null)"
+fi

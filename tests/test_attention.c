@@ -384,6 +384,27 @@ static void test_head_files(void)
     attn_head_free(h);
     h = NULL;
 
+    /* no w_o and d_k ≠ d_model: read, weights only (A·V would be d_k wide, outside the vectors' space) */
+    snprintf(path, sizeof path, "%s/no-wo.safetensors", tmpdir);
+    write_st(path, "{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "," T("w_v", 2, 3, 48, 72) "}", data,
+             18 * sizeof(float));
+    CHECK(head_file_load(path, 2, &h, &err) == EV_OK, "no w_o, d_k 3 ≠ d_model 2: %s", err.msg);
+    ev_error_clear(&err);
+    if (h) {
+        CHECK(!h->w_o && h->d_k == 3 && !attn_head_has_output(h), "no w_o: no output in the vectors' space");
+        CHECK(strstr(h->description, "no w_o: weights only") != NULL, "description %s", h->description);
+        float X[4] = {0.5f, -1.0f, 0.25f, 2.0f}, A[4], Z[4];
+        CHECK(attn_forward(h, X, NULL, 2, NULL, A, NULL, &err) == EV_OK, "weights alone: %s", err.msg);
+        ev_error_clear(&err);
+        CHECK(attn_forward(h, X, NULL, 2, NULL, A, Z, &err) == EV_ERR_USAGE && err.msg &&
+              strstr(err.msg, "without w_o"), "Z asked of a head without output: %s", err.msg ? err.msg : "(none)");
+        ev_error_clear(&err);
+        CHECK(attn_forward_naive(h, X, NULL, 2, NULL, A, Z, &err) == EV_ERR_USAGE, "naive: Z refused");
+        ev_error_clear(&err);
+        attn_head_free(h);
+        h = NULL;
+    }
+
     /* malformed variants */
     expect_load_error(good, data, 24, 100, EV_ERR_FORMAT, "the head is for vectors of dimension 2");
     expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "}", data, 12, 0, EV_ERR_FORMAT,
@@ -392,8 +413,6 @@ static void test_head_files(void)
                       0, EV_ERR_FORMAT, "w_k has shape [2, 2], expected [2, 3]");
     expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "," T("w_v", 2, 3, 48, 72) ","
                       T("w_o", 2, 3, 72, 96) "}", data, 24, 0, EV_ERR_FORMAT, "w_o has shape [2, 3], expected");
-    expect_load_error("{" T("w_q", 2, 3, 0, 24) "," T("w_k", 2, 3, 24, 48) "," T("w_v", 2, 3, 48, 72) "}", data, 18,
-                      0, EV_ERR_FORMAT, "no w_o, so d_k must equal d_model");
     expect_load_error("{" T("w_q", 2, 2, 0, 16) "," T("w_k", 2, 2, 16, 32) "," T("w_v", 2, 2, 32, 48) ","
                       T("b_q", 1, 2, 48, 56) "}", data, 14, 0, EV_ERR_FORMAT, "unexpected tensor 'b_q'");
     expect_load_error("{\"w_q\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}", data, 2, 0,
@@ -525,7 +544,7 @@ static void test_head_files(void)
 
 typedef struct {
     char name[64], head[128], positions[16];
-    size_t n, dm, dk;
+    size_t n, dm, dk, zn; /* zn: floats in Z (n·d_model, or n·d_k for a head without output) */
     float scale;
     int causal;
     unsigned char *mask;
@@ -551,24 +570,36 @@ static int read_fixture(const char *path, fixture *fx)
     int ok = fscanf(f, "embvsattn-attention-fixture 1 name %63s head %127s n %zu d_model %zu d_k %zu positions %15s "
                        "position_scale %f causal %d mask",
                     fx->name, fx->head, &fx->n, &fx->dm, &fx->dk, fx->positions, &fx->scale, &fx->causal) == 8;
-    ok = ok && fx->n >= 1 && fx->n <= 64 && fx->dm >= 1 && fx->dm <= 256;
+    ok = ok && fx->n >= 1 && fx->n <= 64 && fx->dm >= 1 && fx->dm <= 256 && fx->dk >= 1 && fx->dk <= 256;
     if (ok) {
-        size_t n = fx->n, dm = fx->dm;
+        size_t n = fx->n, dm = fx->dm, zw = fx->dm > fx->dk ? fx->dm : fx->dk; /* room for either Z width */
         fx->mask = malloc(n);
         fx->X = malloc(n * dm * sizeof(float));
         fx->A_ref = malloc(n * n * sizeof(float));
-        fx->Z_ref = malloc(n * dm * sizeof(float));
+        fx->Z_ref = malloc(n * zw * sizeof(float));
         fx->A_mha = malloc(n * n * sizeof(float));
-        fx->Z_mha = malloc(n * dm * sizeof(float));
+        fx->Z_mha = malloc(n * zw * sizeof(float));
         for (size_t i = 0; ok && i < n; i++) {
             int m;
             ok = fscanf(f, "%d", &m) == 1;
             fx->mask[i] = (unsigned char)m;
         }
         char end[8] = "";
-        ok = ok && read_floats(f, "X", fx->X, n * dm) && read_floats(f, "A_ref", fx->A_ref, n * n) &&
-             read_floats(f, "Z_ref", fx->Z_ref, n * dm) && read_floats(f, "A_mha", fx->A_mha, n * n) &&
-             read_floats(f, "Z_mha", fx->Z_mha, n * dm) && fscanf(f, "%7s", end) == 1 && strcmp(end, "end") == 0;
+        /* Z is d_model wide, or d_k wide for a head without w_o whose d_k ≠ d_model (its output A·V): how many
+         * floats follow is found from the next label */
+        size_t zn = n * dm;
+        ok = ok && read_floats(f, "X", fx->X, n * dm) && read_floats(f, "A_ref", fx->A_ref, n * n);
+        if (ok && fx->dk != dm) { /* try d_k wide first: the next label must follow it */
+            long z = ftell(f);
+            char word[32];
+            if (read_floats(f, "Z_ref", fx->Z_ref, n * fx->dk) && fscanf(f, "%31s", word) == 1 &&
+                strcmp(word, "A_mha") == 0)
+                zn = n * fx->dk;
+            fseek(f, z, SEEK_SET);
+        }
+        fx->zn = zn;
+        ok = ok && read_floats(f, "Z_ref", fx->Z_ref, zn) && read_floats(f, "A_mha", fx->A_mha, n * n) &&
+             read_floats(f, "Z_mha", fx->Z_mha, zn) && fscanf(f, "%7s", end) == 1 && strcmp(end, "end") == 0;
     }
     fclose(f);
     return ok;
@@ -588,7 +619,7 @@ static void test_fixtures(void)
 {
     static const char *const CASES[] = {"identity_plain", "identity_oov_causal_pos", "mha_full",
                                         "mha_full_causal_pos", "mha_kdim_dk8", "mha_no_wo", "n1", "all_oov",
-                                        "large_scores", "glove_like"};
+                                        "large_scores", "glove_like", "no_wo_dk16"};
     double worst = 0;
     size_t ncases = sizeof CASES / sizeof CASES[0];
     for (size_t c = 0; c < ncases; c++) {
@@ -623,16 +654,19 @@ static void test_fixtures(void)
                 CHECK(h->has_position_meta && h->positions == o.positions && h->position_scale == fx.scale,
                       "%s: the head file's metadata names its positions", fx.name);
             size_t n = fx.n, dm = fx.dm;
+            int out = attn_head_has_output(h); /* 0: the weights alone (its A·V, d_k wide, is not computed) */
+            CHECK(out == (fx.zn == n * dm), "%s: Z width %zu, the head %s an output in the vectors' space", fx.name,
+                  fx.zn / n, out ? "has" : "has no");
             float *A = malloc(n * n * sizeof *A), *Z = malloc(n * dm * sizeof *Z);
             for (int naive = 0; naive < 2; naive++) {
-                st = (naive ? attn_forward_naive : attn_forward)(h, fx.X, fx.mask, n, &o, A, Z, &err);
+                st = (naive ? attn_forward_naive : attn_forward)(h, fx.X, fx.mask, n, &o, A, out ? Z : NULL, &err);
                 CHECK(st == EV_OK, "%s: forward: %s", fx.name, err.msg);
                 ev_error_clear(&err);
                 if (st != EV_OK)
                     continue;
                 const char *impl = naive ? "naive" : "sgemm";
-                double r[4] = {close_ratio(A, fx.A_ref, n * n, TOL), close_ratio(Z, fx.Z_ref, n * dm, TOL),
-                               close_ratio(A, fx.A_mha, n * n, TOL), close_ratio(Z, fx.Z_mha, n * dm, TOL)};
+                double r[4] = {close_ratio(A, fx.A_ref, n * n, TOL), out ? close_ratio(Z, fx.Z_ref, n * dm, TOL) : 0,
+                               close_ratio(A, fx.A_mha, n * n, TOL), out ? close_ratio(Z, fx.Z_mha, n * dm, TOL) : 0};
                 static const char *const WHAT[4] = {"A vs torch.softmax", "Z vs torch.softmax",
                                                     "A vs nn.MultiheadAttention", "Z vs nn.MultiheadAttention"};
                 for (int i = 0; i < 4; i++) {
@@ -640,7 +674,7 @@ static void test_fixtures(void)
                     if (r[i] > worst)
                         worst = r[i];
                 }
-                CHECK(all_finite(A, n * n) && all_finite(Z, n * dm), "%s: NaN", fx.name);
+                CHECK(all_finite(A, n * n) && (!out || all_finite(Z, n * dm)), "%s: NaN", fx.name);
                 check_weights(A, n, fx.mask, fx.causal, fx.name);
             }
             free(A);

@@ -241,7 +241,6 @@ def bad_inputs():
     bad("head-shape-mismatch.safetensors",
         safetensors([("w_q", "F32", [3, 3], f32([0.1] * 9)), ("w_k", "F32", [3, 2], f32([0.1] * 6)),
                      ("w_v", "F32", [3, 3], f32([0.1] * 9))], {}, 8))
-    bad("head-no-wo-dk.safetensors", head(3, 2, wo=False))
     bad("head-wrong-dim.safetensors", head(4, 4))
     bad("head-overlap.safetensors",
         head(3, 3, override=lambda h: h["w_k"].update(data_offsets=h["w_q"]["data_offsets"])))
