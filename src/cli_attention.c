@@ -11,6 +11,7 @@
 #include "head_file.h"
 #include "outfile.h"
 #include "parallel.h"
+#include "predict.h"
 #include "render_html.h"
 #include "render_json.h"
 #include "render_text.h"
@@ -24,12 +25,15 @@ typedef struct {
     store *s;
     attn_head *head;
     view_opts vo;
+    attn_head *head2; /* --heads A,B: the second head (NULL without) */
+    view_opts vo2;
     char *vectors_path;
 } view_setup;
 
 static void setup_free(view_setup *vs)
 {
     attn_head_free(vs->head);
+    attn_head_free(vs->head2);
     store_close(vs->s);
     free(vs->vectors_path);
 }
@@ -43,59 +47,86 @@ static char *vectors_label(const cli_opts *o)
     return cli_default_vectors_path();
 }
 
-/* Opens the vectors and the head and fills the view options; prints errors. Returns 0 or an exit code. */
+/* Resolves the head spec (NULL: the default) into *head and fills *vo for it; prints errors. Returns 0 or an exit
+ * code. */
+static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_head **head, view_opts *vo)
+{
+    ev_error err = {0};
+    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
+     * trained on */
+    const char *spec = spec_in ? spec_in : "context";
+    ev_status hs = head_file_resolve(spec, s, o->dk, head, &err);
+    if (hs == EV_ERR_NOTFOUND && !spec_in) {
+        ev_error_clear(&err);
+        hs = attn_head_identity(store_dim(s), head, &err);
+    }
+    if (hs != EV_OK)
+        return cli_report(&err);
+    if (o->dk && (*head)->kind != ATTN_HEAD_RANDOM)
+        return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
+    if (o->predict && !predict_supported(*head, s))
+        return cli_usage_error("--predict needs a trained head (context or mlm): the head is %s",
+                               (*head)->description ? (*head)->description : spec);
+    memset(vo, 0, sizeof *vo);
+    vo->head = *head;
+    vo->attn = attn_opts_default();
+    if ((*head)->has_position_meta) {
+        vo->attn.positions = (*head)->positions;
+        vo->attn.position_scale = (*head)->position_scale;
+    }
+    if (o->positions)
+        vo->attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+    if (o->position_scale_given)
+        vo->attn.position_scale = o->position_scale;
+    vo->attn.causal = o->causal;
+    vo->residual = o->residual || (*head)->residual; /* a context head was trained with it */
+    vo->k = o->k_given ? o->k : DEFAULT_K;
+    vo->top = o->top ? o->top : DEFAULT_TOP;
+    /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge
+     * -k or --top overflowed their sizes); the output is the same, lists end at their last entry anyway. */
+    if (vo->k > store_size(s))
+        vo->k = store_size(s);
+    if (vo->top > ATTN_MAX_TOKENS)
+        vo->top = ATTN_MAX_TOKENS;
+    vo->restrict_n = o->restrict_n;
+    /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
+     * contextual vectors are compared with those, unless --restrict says otherwise. */
+    if (!o->restrict_n && (*head)->candidates && (*head)->candidates < store_size(s))
+        vo->context_restrict = (*head)->candidates;
+    vo->predict = o->predict;
+    vo->mask = o->mask;
+    vo->context_vectors = o->context_vectors;
+    return 0;
+}
+
+/* Opens the vectors and the head (the two of --heads) and fills the view options; prints errors. Returns 0 or an
+ * exit code. */
 static int setup(cli_opts *o, view_setup *vs)
 {
     memset(vs, 0, sizeof *vs);
     int code = 0;
+    if (o->heads && o->head)
+        return cli_usage_error("--heads A,B and --head %s: give one or the other", o->head);
     vs->s = cli_open_vectors(o, &code);
     if (!vs->s)
         return code;
     vs->vectors_path = vectors_label(o);
-    ev_error err = {0};
-    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
-     * trained on */
-    const char *spec = o->head ? o->head : "context";
-    ev_status hs = head_file_resolve(spec, vs->s, o->dk, &vs->head, &err);
-    if (hs == EV_ERR_NOTFOUND && !o->head) {
-        ev_error_clear(&err);
-        hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
-    }
-    if (hs != EV_OK) {
-        code = cli_report(&err);
+    if (o->heads) {
+        size_t l = (size_t)(strchr(o->heads, ',') - o->heads);
+        char *first = strndup(o->heads, l);
+        if (!first) {
+            setup_free(vs);
+            return EV_ERR_NOMEM;
+        }
+        code = setup_head(o, vs->s, first, &vs->head, &vs->vo);
+        free(first);
+        if (!code)
+            code = setup_head(o, vs->s, o->heads + l + 1, &vs->head2, &vs->vo2);
+    } else
+        code = setup_head(o, vs->s, o->head, &vs->head, &vs->vo);
+    if (code)
         setup_free(vs);
-        return code;
-    }
-    if (o->dk && vs->head->kind != ATTN_HEAD_RANDOM) {
-        setup_free(vs);
-        return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
-    }
-    vs->vo.head = vs->head;
-    vs->vo.attn = attn_opts_default();
-    if (vs->head->has_position_meta) {
-        vs->vo.attn.positions = vs->head->positions;
-        vs->vo.attn.position_scale = vs->head->position_scale;
-    }
-    if (o->positions)
-        vs->vo.attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
-    if (o->position_scale_given)
-        vs->vo.attn.position_scale = o->position_scale;
-    vs->vo.attn.causal = o->causal;
-    vs->vo.residual = o->residual || vs->head->residual; /* a context head was trained with it */
-    vs->vo.k = o->k_given ? o->k : DEFAULT_K;
-    vs->vo.top = o->top ? o->top : DEFAULT_TOP;
-    /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge
-     * -k or --top overflowed their sizes); the output is the same, lists end at their last entry anyway. */
-    if (vs->vo.k > store_size(vs->s))
-        vs->vo.k = store_size(vs->s);
-    if (vs->vo.top > ATTN_MAX_TOKENS)
-        vs->vo.top = ATTN_MAX_TOKENS;
-    vs->vo.restrict_n = o->restrict_n;
-    /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
-     * contextual vectors are compared with those, unless --restrict says otherwise. */
-    if (!o->restrict_n && vs->head->candidates && vs->head->candidates < store_size(vs->s))
-        vs->vo.context_restrict = vs->head->candidates;
-    return 0;
+    return code;
 }
 
 /* The sentence from the positional arguments, joined by spaces (so unquoted words work too). */
@@ -326,6 +357,9 @@ int cmd_show(cli_opts *o)
     if (o->batch && (o->output || o->format == OUT_HTML || o->format == OUT_SVG))
         return cli_usage_error("%s", "--batch writes JSON lines to standard output: -o and --format html|svg "
                                      "apply to one sentence");
+    if (o->context_vectors && !o->batch && o->format != OUT_JSON)
+        return cli_usage_error("%s", "--context-vectors needs --format json (or --batch): the vectors are written "
+                                     "in the JSON");
     view_setup vs;
     int code = setup(o, &vs);
     if (code)

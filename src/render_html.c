@@ -17,6 +17,7 @@
 #include "render_assets.h"
 #include "render_picture.h"
 #include "version.h"
+#include "view.h"
 
 #define HV_ROW 26.0      /* head view: row height */
 #define HV_GAP 150.0     /* head view: room for the lines between the two columns */
@@ -391,12 +392,17 @@ static void page_footer(FILE *fp, const pic_doc *d)
         fputs("<span class=\"muted\">Its projections W<sub>Q</sub>, W<sub>K</sub>, W<sub>V</sub> come with the head "
               "(its description says from where).</span>",
               fp);
-    fputs(cJSON_IsTrue(pic_get(d->head, "residual"))
-              ? " <span class=\"muted\">In context = the static vector plus the head's output (a residual "
-                "connection, as in a transformer layer).</span>"
-              : " <span class=\"muted\">In context = the head's output A\xC2\xB7V alone (no residual), so the "
-                "neighbours show what attention computed.</span>",
-          fp);
+    fputs("</dd>\n<dt>Q, K, V</dt><dd>" VIEW_LEGEND_QKV "</dd>\n<dt>In context</dt><dd>", fp);
+    const char *meaning = pic_get_str(d->head, "in_context");
+    if (meaning)
+        pic_esc(fp, meaning);
+    else /* a document written before heads said what their output means */
+        fputs(cJSON_IsTrue(pic_get(d->head, "residual")) ? "its own vector + what it gathered from the others."
+                                                          : "what it gathered from the others (A\xC2\xB7V).",
+              fp);
+    fputs(" Its nearest words are the token's neighbours in context.", fp);
+    if (cJSON_IsTrue(pic_get(d->head, "exclude_self")))
+        fputs("</dd>\n<dt>The empty diagonal</dt><dd>" VIEW_LEGEND_NO_SELF, fp);
     fputs("</dd>\n<dt>Vectors</dt><dd>", fp);
     pic_vectors_line(fp, d, 1);
     fputs(". Static neighbours: cosine over the whole vocabulary.</dd>\n<dt>Numbers</dt><dd>Every number here is "
