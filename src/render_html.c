@@ -294,7 +294,13 @@ static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
         sel = d->sh[0].index[s];
     fprintf(fp, "<section class=\"sent card\" id=\"%s\" data-selected=\"%zu\" aria-labelledby=\"%s-h\">\n", id, sel,
             id);
-    if (d->nv > 1)
+    const cJSON *heads = pic_heads(d);
+    if (heads) { /* one sentence under two heads */
+        fprintf(fp, "<h2 id=\"%s-h\">Head %zu: ", id, s + 1);
+        const char *desc = pic_get_str(cJSON_GetArrayItem(heads, (int)s), "description");
+        pic_esc_max(fp, desc ? desc : "?", 60);
+        fputs("</h2>\n", fp);
+    } else if (d->nv > 1)
         fprintf(fp, "<h2 id=\"%s-h\">Sentence %zu</h2>\n", id, s + 1);
     else
         fprintf(fp, "<h2 id=\"%s-h\">The sentence</h2>\n", id);
@@ -440,7 +446,12 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
     fputs("</style>\n</head>\n<body>\n<header class=\"top wrap\">\n<h1><span class=\"brand\">embvsattn</span> "
           "\xC2\xB7 static embeddings beside self-attention</h1>\n<p class=\"lede\">",
           fp);
-    if (compare)
+    if (compare && pic_heads(&d))
+        fputs("The same sentence under two attention heads. Each word's <b>static neighbours</b> come from its word "
+              "vector alone, so they are the same under both; its <b>in-context neighbours</b> come from each "
+              "head's output.</p>\n",
+              fp);
+    else if (compare)
         fputs("The same word in two sentences. Its <b>static neighbours</b> come from its word vector alone, so "
               "they are the same in both; its <b>in-context neighbours</b> come from the attention head's output, "
               "which mixes in the other tokens of each sentence.</p>\n",
