@@ -43,6 +43,10 @@ typedef struct {
     int causal, residual, quiet, batch; /* --causal --residual --quiet --batch */
     size_t top;            /* --top N: attention entries per token */
     const char *word;      /* compare --word W */
+    int predict;           /* --predict: each token's predicted words */
+    const char *mask;      /* --mask WORD: tokens WORD are blanks */
+    int context_vectors;   /* --context-vectors: JSON carries the vectors in context */
+    const char *heads;     /* --heads A,B (checked: one comma, both sides non-empty) */
     const char *output;    /* -o/--output FILE: written atomically (outfile.h) instead of stdout */
     /* train and eval head (cli_head.c) */
     size_t epochs;         /* --epochs N (0: the default) */

@@ -11,7 +11,9 @@
 /* A float as a JSON number (shortest decimal that reads back to the same float). NULL on OOM. */
 cJSON *render_json_float(float f);
 
-/* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}.
+/* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}, and
+ * "mask": [{"index", "text", "predictions"}] when the sentence has blanks (a blank token has "hidden": true). With
+ * o->predict every token has "predictions": [{"word", "p"}]; with o->context_vectors "context_vector": its Z row.
  * A token with nothing to attend to has an empty "context_neighbors", "context_reason": "nothing to attend to" and
  * a null "context_self_similarity" (as an out-of-vocabulary token's). A view whose head has no output in the
  * vectors' space (no_output) has "context_neighbors": null and "context_self_similarity": null in every token and a
@@ -25,7 +27,11 @@ cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k);
 /* Token i's top attention entries as [{"index", "token", "weight"}]. */
 cJSON *render_json_attention(const view_sentence *v, size_t i);
 
-/* The "head" object alone (kind, description, d_model, d_k, w_o, positions, position_scale, causal, residual). */
+/* Token i's predicted words as [{"word", "p"}] (empty when it has none). */
+cJSON *render_json_predictions(const store *s, const view_sentence *v, size_t i);
+
+/* The "head" object alone (kind, description, d_model, d_k, w_o, positions, position_scale, causal, residual,
+ * context_restrict, task, exclude_self, in_context: view_context_meaning). */
 cJSON *render_json_head(const view_opts *o);
 
 /* Adds "context_note" (VIEW_NO_OUTPUT_FMT with the head's d_k and d_model) to obj when the head has no output in

@@ -97,6 +97,9 @@ void pic_put_sim4(FILE *fp, const char *s);
  * attend to. */
 void pic_tok_title(FILE *fp, const pic_tok *t);
 
+/* The document's "heads" array (the main view under --heads A,B: two head objects, one per side), or NULL. */
+const cJSON *pic_heads(const pic_doc *d);
+
 /* The head's line ("DESCRIPTION; positions …; causal|bidirectional; residual on|off") and the vectors' ("PATH (N
  * words, D dimensions)"; the file name only unless full_path), escaped. */
 void pic_head_line(FILE *fp, const pic_doc *d);

@@ -46,6 +46,9 @@ typedef struct {
 void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
                       const render_style *st);
 
+/* Token i's predicted words on one line ("word 12.3%  word 4.5%  …"; "-" when it has none). */
+void render_text_predictions(FILE *fp, const store *s, const view_sentence *v, size_t i);
+
 /* True when token i's text occurs elsewhere in the sentence (so listings add its index to tell them apart). */
 int render_token_repeated(const view_sentence *v, size_t i);
 

@@ -25,6 +25,9 @@ typedef struct {
     size_t top;          /* attention entries listed per token */
     size_t restrict_n;   /* neighbours among the first restrict_n words (0 = all) */
     size_t context_restrict; /* the same for the contextual vectors' neighbours (0 = restrict_n) */
+    int predict;         /* 1: every token's predicted words (pred below); the head must be predict_supported */
+    const char *mask;    /* tokens whose text is exactly this are blanks (hidden below); NULL: none */
+    int context_vectors; /* for the renderers: the JSON carries each token's vector in context */
 } view_opts;
 
 /* What the outputs say in place of the contextual neighbours of a token with nothing to attend to (no_context
@@ -53,10 +56,21 @@ typedef struct {
     sim_hit *static_nb;      /* (n, k) static neighbours (row -1 for OOV tokens), the token's own row excluded */
     sim_hit *context_nb;     /* (n, k) neighbours of Z rows, the token's own row excluded (row -1: no_context) */
     size_t *attn_top;        /* (n, top) columns token i attends to most (SIZE_MAX: none), weight descending */
+    unsigned char *hidden;   /* (n) 1 = a blank (view_opts.mask): no vector, key masked (masked[i] is 1 too); under
+                              * a masked-word head its query is the [MASK] input, so its row and Z row are that
+                              * head's guess at the position */
+    size_t n_hidden;         /* blanks in the sentence */
+    size_t pk;               /* words per prediction list: PREDICT_K when any was computed, else 0 */
+    sim_hit *pred;           /* (n, pk) or NULL: the head's predicted words (score = probability; row -1: none).
+                              * Token i with --predict: context head, the readout of its vector in context (none
+                              * for blanks, OOV and no_context tokens); masked-word head, of a [MASK] query at its
+                              * position (predict.h). A blank's list is its guess: masked-word, the [MASK] query's;
+                              * context, the mean of the distributions of every token that has a list */
 } view_sentence;
 
-/* Builds the view of one sentence. Errors: EV_ERR_USAGE (empty sentence), EV_ERR_FORMAT (invalid UTF-8),
- * EV_ERR_NOTFOUND (no token has a vector), EV_ERR_NOMEM (over the token limit, out of memory). */
+/* Builds the view of one sentence. Errors: EV_ERR_USAGE (empty sentence; --predict or a blank's guess with a head
+ * that predicts nothing is not an error: the lists are empty), EV_ERR_FORMAT (invalid UTF-8), EV_ERR_NOTFOUND (no
+ * token has a vector, blanks aside), EV_ERR_NOMEM (over the token limit, out of memory). */
 ev_status view_build(const store *s, const char *text, size_t len, const view_opts *o, view_sentence *out,
                      ev_error *err);
 
@@ -77,6 +91,14 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
 
 /* Releases a view. NULL-safe, idempotent. */
 void view_free(view_sentence *v);
+
+/* What "in context" means under the view's head, in plain words (one sentence, for legends and the JSON head
+ * object's "in_context"). */
+const char *view_context_meaning(const view_opts *o);
+
+/* The legend's lines that do not depend on the sentence. */
+#define VIEW_LEGEND_QKV "Q: what this token looks for; K: what it offers to be found by; V: what it passes on."
+#define VIEW_LEGEND_NO_SELF "a word never attends to itself: it was trained to find what the others add."
 
 /* Cosine of two d-vectors (0 when either is zero). */
 float view_cosine(const float *a, const float *b, size_t d);

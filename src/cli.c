@@ -272,7 +272,8 @@ static int parse_positive_arg(const char *opt, const char *v, size_t *out)
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
-               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA } opt_id;
+               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
+               OPT_CONTEXT_VECTORS, OPT_HEADS } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -301,6 +302,10 @@ const cli_option cli_options[] = {
     {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, NULL, "no legend, and no note on a mistyped command"},
     {"--top", NULL, OPT_TOP, VIEW_CMDS, "N", "attention entries listed per token (default 3)"},
     {"--batch", NULL, OPT_BATCH, "show", NULL, "sentences from stdin, one per line; JSON lines out"},
+    {"--predict", NULL, OPT_PREDICT, "show", NULL, "each token's top 5 words the trained head predicts"},
+    {"--mask", NULL, OPT_MASK, "show", "WORD", "tokens WORD are blanks: no vector; the head guesses them"},
+    {"--context-vectors", NULL, OPT_CONTEXT_VECTORS, "show", NULL, "JSON: each token's vector in context"},
+    {"--heads", NULL, OPT_HEADS, VIEW_CMDS, "A,B", "the same view under two heads, side by side"},
     {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
     {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",
      "write FILE (atomically); format from .html .svg .json"},
@@ -398,6 +403,20 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_RESIDUAL: o->residual = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_BATCH: o->batch = 1; return 0;
+    case OPT_PREDICT: o->predict = 1; return 0;
+    case OPT_CONTEXT_VECTORS: o->context_vectors = 1; return 0;
+    case OPT_MASK:
+        if (!*val)
+            return cli_usage_error("%s: expected a word (e.g. --mask _)", name);
+        o->mask = val;
+        return 0;
+    case OPT_HEADS: {
+        const char *c = strchr(val, ',');
+        if (!c || c == val || !c[1] || strchr(c + 1, ','))
+            return cli_usage_error("--heads: expected two heads as A,B (e.g. context,mlm), found '%s'", val);
+        o->heads = val;
+        return 0;
+    }
     case OPT_TOP: return parse_positive_arg(name, val, &o->top) ? EV_ERR_USAGE : 0;
     case OPT_WORD: o->word = val; return 0;
     case OPT_NO_INDEX: o->no_index = 1; return 0;

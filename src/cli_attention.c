@@ -11,6 +11,7 @@
 #include "head_file.h"
 #include "outfile.h"
 #include "parallel.h"
+#include "predict.h"
 #include "render_html.h"
 #include "render_json.h"
 #include "render_text.h"
@@ -24,12 +25,15 @@ typedef struct {
     store *s;
     attn_head *head;
     view_opts vo;
+    attn_head *head2; /* --heads A,B: the second head (NULL without) */
+    view_opts vo2;
     char *vectors_path;
 } view_setup;
 
 static void setup_free(view_setup *vs)
 {
     attn_head_free(vs->head);
+    attn_head_free(vs->head2);
     store_close(vs->s);
     free(vs->vectors_path);
 }
@@ -43,59 +47,86 @@ static char *vectors_label(const cli_opts *o)
     return cli_default_vectors_path();
 }
 
-/* Opens the vectors and the head and fills the view options; prints errors. Returns 0 or an exit code. */
+/* Resolves the head spec (NULL: the default) into *head and fills *vo for it; prints errors. Returns 0 or an exit
+ * code. */
+static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_head **head, view_opts *vo)
+{
+    ev_error err = {0};
+    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
+     * trained on */
+    const char *spec = spec_in ? spec_in : "context";
+    ev_status hs = head_file_resolve(spec, s, o->dk, head, &err);
+    if (hs == EV_ERR_NOTFOUND && !spec_in) {
+        ev_error_clear(&err);
+        hs = attn_head_identity(store_dim(s), head, &err);
+    }
+    if (hs != EV_OK)
+        return cli_report(&err);
+    if (o->dk && (*head)->kind != ATTN_HEAD_RANDOM)
+        return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
+    if (o->predict && !predict_supported(*head, s))
+        return cli_usage_error("--predict needs a trained head (context or mlm): the head is %s",
+                               (*head)->description ? (*head)->description : spec);
+    memset(vo, 0, sizeof *vo);
+    vo->head = *head;
+    vo->attn = attn_opts_default();
+    if ((*head)->has_position_meta) {
+        vo->attn.positions = (*head)->positions;
+        vo->attn.position_scale = (*head)->position_scale;
+    }
+    if (o->positions)
+        vo->attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
+    if (o->position_scale_given)
+        vo->attn.position_scale = o->position_scale;
+    vo->attn.causal = o->causal;
+    vo->residual = o->residual || (*head)->residual; /* a context head was trained with it */
+    vo->k = o->k_given ? o->k : DEFAULT_K;
+    vo->top = o->top ? o->top : DEFAULT_TOP;
+    /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge
+     * -k or --top overflowed their sizes); the output is the same, lists end at their last entry anyway. */
+    if (vo->k > store_size(s))
+        vo->k = store_size(s);
+    if (vo->top > ATTN_MAX_TOKENS)
+        vo->top = ATTN_MAX_TOKENS;
+    vo->restrict_n = o->restrict_n;
+    /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
+     * contextual vectors are compared with those, unless --restrict says otherwise. */
+    if (!o->restrict_n && (*head)->candidates && (*head)->candidates < store_size(s))
+        vo->context_restrict = (*head)->candidates;
+    vo->predict = o->predict;
+    vo->mask = o->mask;
+    vo->context_vectors = o->context_vectors;
+    return 0;
+}
+
+/* Opens the vectors and the head (the two of --heads) and fills the view options; prints errors. Returns 0 or an
+ * exit code. */
 static int setup(cli_opts *o, view_setup *vs)
 {
     memset(vs, 0, sizeof *vs);
     int code = 0;
+    if (o->heads && o->head)
+        return cli_usage_error("--heads A,B and --head %s: give one or the other", o->head);
     vs->s = cli_open_vectors(o, &code);
     if (!vs->s)
         return code;
     vs->vectors_path = vectors_label(o);
-    ev_error err = {0};
-    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
-     * trained on */
-    const char *spec = o->head ? o->head : "context";
-    ev_status hs = head_file_resolve(spec, vs->s, o->dk, &vs->head, &err);
-    if (hs == EV_ERR_NOTFOUND && !o->head) {
-        ev_error_clear(&err);
-        hs = attn_head_identity(store_dim(vs->s), &vs->head, &err);
-    }
-    if (hs != EV_OK) {
-        code = cli_report(&err);
+    if (o->heads) {
+        size_t l = (size_t)(strchr(o->heads, ',') - o->heads);
+        char *first = strndup(o->heads, l);
+        if (!first) {
+            setup_free(vs);
+            return EV_ERR_NOMEM;
+        }
+        code = setup_head(o, vs->s, first, &vs->head, &vs->vo);
+        free(first);
+        if (!code)
+            code = setup_head(o, vs->s, o->heads + l + 1, &vs->head2, &vs->vo2);
+    } else
+        code = setup_head(o, vs->s, o->head, &vs->head, &vs->vo);
+    if (code)
         setup_free(vs);
-        return code;
-    }
-    if (o->dk && vs->head->kind != ATTN_HEAD_RANDOM) {
-        setup_free(vs);
-        return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
-    }
-    vs->vo.head = vs->head;
-    vs->vo.attn = attn_opts_default();
-    if (vs->head->has_position_meta) {
-        vs->vo.attn.positions = vs->head->positions;
-        vs->vo.attn.position_scale = vs->head->position_scale;
-    }
-    if (o->positions)
-        vs->vo.attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
-    if (o->position_scale_given)
-        vs->vo.attn.position_scale = o->position_scale;
-    vs->vo.attn.causal = o->causal;
-    vs->vo.residual = o->residual || vs->head->residual; /* a context head was trained with it */
-    vs->vo.k = o->k_given ? o->k : DEFAULT_K;
-    vs->vo.top = o->top ? o->top : DEFAULT_TOP;
-    /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge
-     * -k or --top overflowed their sizes); the output is the same, lists end at their last entry anyway. */
-    if (vs->vo.k > store_size(vs->s))
-        vs->vo.k = store_size(vs->s);
-    if (vs->vo.top > ATTN_MAX_TOKENS)
-        vs->vo.top = ATTN_MAX_TOKENS;
-    vs->vo.restrict_n = o->restrict_n;
-    /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
-     * contextual vectors are compared with those, unless --restrict says otherwise. */
-    if (!o->restrict_n && vs->head->candidates && vs->head->candidates < store_size(vs->s))
-        vs->vo.context_restrict = vs->head->candidates;
-    return 0;
+    return code;
 }
 
 /* The sentence from the positional arguments, joined by spaces (so unquoted words work too). */
@@ -316,6 +347,8 @@ static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare)
     return st == EV_OK ? 0 : cli_report(&err);
 }
 
+static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t len);
+
 int cmd_show(cli_opts *o)
 {
     if (o->batch && o->npos > 0)
@@ -326,6 +359,11 @@ int cmd_show(cli_opts *o)
     if (o->batch && (o->output || o->format == OUT_HTML || o->format == OUT_SVG))
         return cli_usage_error("%s", "--batch writes JSON lines to standard output: -o and --format html|svg "
                                      "apply to one sentence");
+    if (o->heads && o->batch)
+        return cli_usage_error("%s", "--heads applies to one sentence, not --batch");
+    if (o->context_vectors && !o->batch && o->format != OUT_JSON)
+        return cli_usage_error("%s", "--context-vectors needs --format json (or --batch): the vectors are written "
+                                     "in the JSON");
     view_setup vs;
     int code = setup(o, &vs);
     if (code)
@@ -344,6 +382,12 @@ int cmd_show(cli_opts *o)
         return EV_ERR_NOMEM;
     }
     view_output out;
+    if (vs.head2) {
+        code = show_two_heads(o, &vs, text, len);
+        free(text);
+        setup_free(&vs);
+        return cli_finish_stdout(code);
+    }
     if (view_build(vs.s, text, len, &vs.vo, &v, &err) != EV_OK) {
         code = cli_report(&err);
     } else if ((code = out_open(o, &out)) == 0) {
@@ -406,44 +450,16 @@ static void print_attention(FILE *fp, const view_sentence *v, size_t i)
 }
 
 
-int cmd_compare(cli_opts *o)
+/* The words two views share (first occurrence in each, in the order of view 1; only want when ≥ 0) into *out
+ * (malloc'd, possibly empty). Returns their number, or (size_t)-1 when out of memory. */
+static size_t find_shared(const view_sentence v[2], long want, shared_word **out)
 {
-    view_setup vs;
-    int code = setup(o, &vs);
-    if (code)
-        return code;
-    const char *texts[2] = {o->pos[0], o->pos[1]};
-    size_t lens[2] = {strlen(o->pos[0]), strlen(o->pos[1])};
-    view_sentence v[2];
-    ev_error errs[2] = {{0}, {0}};
-    shared_word *sh = NULL;
+    shared_word *sh = malloc((v[0].n + 1) * sizeof *sh);
     size_t nsh = 0;
-    if (view_build_many(vs.s, texts, lens, 2, &vs.vo, NULL, v, errs) != EV_OK) {
-        fprintf(stderr, PROG ": out of memory comparing the sentences\n");
-        setup_free(&vs);
-        return EV_ERR_NOMEM;
-    }
-    for (int i = 0; i < 2; i++)
-        if (errs[i].code != EV_OK) {
-            fprintf(stderr, PROG ": sentence %d: %s\n", i + 1, errs[i].msg ? errs[i].msg : "error");
-            code = code ? code : (int)errs[i].code;
-            ev_error_clear(&errs[i]);
-        }
-    if (code)
-        goto done;
-    long want = -1;
-    if (o->word) {
-        store_match m;
-        want = store_lookup(vs.s, o->word, strlen(o->word), &m);
-        if (want < 0) {
-            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", o->word);
-            code = EV_ERR_NOTFOUND;
-            goto done;
-        }
-    }
-    /* the words the sentences share: the first occurrence in each, in the order of sentence 1 */
-    sh = malloc((v[0].n + 1) * sizeof *sh);
-    for (size_t i = 0; sh && i < v[0].n; i++) {
+    *out = sh;
+    if (!sh)
+        return (size_t)-1;
+    for (size_t i = 0; i < v[0].n; i++) {
         long r = v[0].masked[i] ? -1 : v[0].toks.tokens[i].row;
         if (r < 0 || (want >= 0 && r != want))
             continue;
@@ -456,97 +472,239 @@ int cmd_compare(cli_opts *o)
                 break;
             }
     }
-    if (!sh || nsh == 0) {
-        if (o->word)
-            fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", o->word);
-        else
-            fprintf(stderr, PROG ": compare: the sentences share no word with a vector\n");
-        code = EV_ERR_NOTFOUND;
-        goto done;
-    }
-    size_t d = store_dim(vs.s), k = vs.vo.k;
-    view_output out;
-    if ((code = out_open(o, &out)) != 0)
-        goto done;
-    FILE *fp = out.fp;
-    if (o->format != OUT_TEXT) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON *sents = cJSON_AddArrayToObject(root, "sentences");
-        for (int i = 0; i < 2; i++)
-            cJSON_AddItemToArray(sents, render_json_view(vs.s, &v[i], &vs.vo, vs.vectors_path));
-        cJSON *arr = cJSON_AddArrayToObject(root, "shared");
-        for (size_t q = 0; q < nsh; q++) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddItemToArray(arr, e);
-            render_json_add_word(e, "word", vs.s, sh[q].row);
-            cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
-            cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
-            cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
-            cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs.s, v[0].static_nb + sh[q].i1 * k, k));
-            cJSON *att = cJSON_AddArrayToObject(e, "attention");
-            cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
-            cJSON_AddItemToArray(att, render_json_attention(&v[1], sh[q].i2));
-            int none = v[0].no_output; /* the same head: no contextual vectors in either sentence */
-            if (none)
-                cJSON_AddNullToObject(e, "context_neighbors");
-            else {
-                cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
-                cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[0].context_nb + sh[q].i1 * k, k));
-                cJSON_AddItemToArray(cn, render_json_hits(vs.s, v[1].context_nb + sh[q].i2 * k, k));
-            }
-            int alone[2] = {v[0].no_context[sh[q].i1] && !none, v[1].no_context[sh[q].i2] && !none};
-            if (alone[0] || alone[1]) { /* [reason or null, reason or null] beside the two (then empty) lists */
-                cJSON *why = cJSON_AddArrayToObject(e, "context_reason");
-                for (int s = 0; s < 2; s++)
-                    cJSON_AddItemToArray(why, alone[s] ? cJSON_CreateString(VIEW_NOTHING_TO_ATTEND) : cJSON_CreateNull());
-            }
-            cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
-                                                                                     v[1].X + sh[q].i2 * d, d)));
-            if (alone[0] || alone[1] || none)
-                cJSON_AddNullToObject(e, "context_cosine");
-            else
-                cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
-                                                                                          v[1].Z + sh[q].i2 * d, d)));
+    return nsh;
+}
+
+/* compare's JSON document of two views (vo: each view's options; two heads when they differ: then "heads" too). */
+static cJSON *compare_json(const view_setup *vs, const view_opts *vo[2], const view_sentence v[2],
+                           const shared_word *sh, size_t nsh)
+{
+    size_t d = store_dim(vs->s), k = vo[0]->k;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *sents = cJSON_AddArrayToObject(root, "sentences");
+    for (int i = 0; i < 2; i++)
+        cJSON_AddItemToArray(sents, render_json_view(vs->s, &v[i], vo[i], vs->vectors_path));
+    cJSON *arr = cJSON_AddArrayToObject(root, "shared");
+    for (size_t q = 0; q < nsh; q++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, e);
+        render_json_add_word(e, "word", vs->s, sh[q].row);
+        cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
+        cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
+        cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
+        cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs->s, v[0].static_nb + sh[q].i1 * k, k));
+        cJSON *att = cJSON_AddArrayToObject(e, "attention");
+        cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
+        cJSON_AddItemToArray(att, render_json_attention(&v[1], sh[q].i2));
+        int none = v[0].no_output || v[1].no_output; /* no contextual vectors: a head without output */
+        if (none)
+            cJSON_AddNullToObject(e, "context_neighbors");
+        else {
+            cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
+            cJSON_AddItemToArray(cn, render_json_hits(vs->s, v[0].context_nb + sh[q].i1 * k, k));
+            cJSON_AddItemToArray(cn, render_json_hits(vs->s, v[1].context_nb + sh[q].i2 * k, k));
         }
-        render_json_context_note(root, vs.vo.head);
-        cJSON_AddItemToObject(root, "head", render_json_head(&vs.vo));
-        cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs.s, vs.vectors_path));
-        code = out_close(&out, emit_doc(fp, o->format, root, 1));
-        goto done;
+        int alone[2] = {v[0].no_context[sh[q].i1] && !none, v[1].no_context[sh[q].i2] && !none};
+        if (alone[0] || alone[1]) { /* [reason or null, reason or null] beside the two (then empty) lists */
+            cJSON *why = cJSON_AddArrayToObject(e, "context_reason");
+            for (int s = 0; s < 2; s++)
+                cJSON_AddItemToArray(why, alone[s] ? cJSON_CreateString(VIEW_NOTHING_TO_ATTEND) : cJSON_CreateNull());
+        }
+        cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
+                                                                                 v[1].X + sh[q].i2 * d, d)));
+        if (alone[0] || alone[1] || none)
+            cJSON_AddNullToObject(e, "context_cosine");
+        else
+            cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
+                                                                                      v[1].Z + sh[q].i2 * d, d)));
     }
-    fprintf(fp, "1: %s\n2: %s\n", v[0].text, v[1].text);
-    render_text_head_line(fp, &vs.vo);
+    render_json_context_note(root, vo[0]->head);
+    cJSON_AddItemToObject(root, "head", render_json_head(vo[0]));
+    if (vo[0] != vo[1]) {
+        cJSON *hs = cJSON_AddArrayToObject(root, "heads");
+        for (int i = 0; i < 2; i++)
+            cJSON_AddItemToArray(hs, render_json_head(vo[i]));
+    }
+    cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs->s, vs->vectors_path));
+    return root;
+}
+
+/* compare's text of two views. two_heads: one sentence under two heads (labels "under 1/2"), else two sentences. */
+static void compare_text(FILE *fp, const view_setup *vs, const view_opts *vo[2], const view_sentence v[2],
+                         const shared_word *sh, size_t nsh, int two_heads)
+{
+    size_t d = store_dim(vs->s), k = vo[0]->k;
+    const char *in = two_heads ? "under" : "in";
+    if (two_heads) {
+        fprintf(fp, "%s\n1: ", v[0].text);
+        render_text_head_line(fp, vo[0]);
+        fputs("2: ", fp);
+        render_text_head_line(fp, vo[1]);
+        for (int h = 0; h < 2; h++)
+            for (size_t i = 0; i < v[h].n; i++)
+                if (v[h].hidden[i]) {
+                    fprintf(fp, "guessed [%zu] %s, under %d: ", i, v[h].toks.tokens[i].text, h + 1);
+                    render_text_predictions(fp, vs->s, &v[h], i);
+                    fputc('\n', fp);
+                }
+    } else {
+        fprintf(fp, "1: %s\n2: %s\n", v[0].text, v[1].text);
+        render_text_head_line(fp, vo[0]);
+    }
     for (size_t q = 0; q < nsh; q++) {
         size_t l;
-        const char *w = store_word(vs.s, (size_t)sh[q].row, &l);
-        fprintf(fp, "\n%.*s  (token %zu in 1, token %zu in 2)\n", (int)l, w, sh[q].i1, sh[q].i2);
+        const char *w = store_word(vs->s, (size_t)sh[q].row, &l);
+        if (two_heads)
+            fprintf(fp, "\n%.*s  (token %zu)\n", (int)l, w, sh[q].i1);
+        else
+            fprintf(fp, "\n%.*s  (token %zu in 1, token %zu in 2)\n", (int)l, w, sh[q].i1, sh[q].i2);
         fprintf(fp, "  static (same in both):  ");
-        print_hits(fp, vs.s, v[0].static_nb + sh[q].i1 * k, k);
-        fprintf(fp, "  attends to, in 1:       ");
-        print_attention(fp, &v[0], sh[q].i1);
-        fprintf(fp, "  attends to, in 2:       ");
-        print_attention(fp, &v[1], sh[q].i2);
-        fprintf(fp, "  in context, in 1:       ");
-        print_context(fp, vs.s, &v[0], vs.vo.head, sh[q].i1);
-        fprintf(fp, "  in context, in 2:       ");
-        print_context(fp, vs.s, &v[1], vs.vo.head, sh[q].i2);
+        print_hits(fp, vs->s, v[0].static_nb + sh[q].i1 * k, k);
+        for (int s = 0; s < 2; s++) {
+            fprintf(fp, "  attends to, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");
+            print_attention(fp, &v[s], s ? sh[q].i2 : sh[q].i1);
+        }
+        for (int s = 0; s < 2; s++) {
+            fprintf(fp, "  in context, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");
+            print_context(fp, vs->s, &v[s], vo[s]->head, s ? sh[q].i2 : sh[q].i1);
+        }
+        for (int s = 0; s < 2 && vo[s]->predict; s++) {
+            fprintf(fp, "  predicts, %s %d:%*s", in, s + 1, two_heads ? 6 : 9, "");
+            render_text_predictions(fp, vs->s, &v[s], s ? sh[q].i2 : sh[q].i1);
+            fputc('\n', fp);
+        }
         int alone[2] = {v[0].no_context[sh[q].i1], v[1].no_context[sh[q].i2]};
-        fprintf(fp, "  cosine of the two static vectors %.4f", (double)view_cosine(v[0].X + sh[q].i1 * d,
-                                                                               v[1].X + sh[q].i2 * d, d));
-        if (v[0].no_output)
-            fputs("; no contextual vectors (the head has no output in the vectors' space)\n", fp);
+        if (!two_heads)
+            fprintf(fp, "  cosine of the two static vectors %.4f", (double)view_cosine(v[0].X + sh[q].i1 * d,
+                                                                                   v[1].X + sh[q].i2 * d, d));
+        if (v[0].no_output || v[1].no_output)
+            fprintf(fp, "%sno contextual vectors (%s head has no output in the vectors' space)\n",
+                    two_heads ? "  " : "; ", two_heads ? "a" : "the");
         else if (alone[0] || alone[1])
-            fprintf(fp, "; no contextual vector in %s (" VIEW_NOTHING_TO_ATTEND ")\n",
+            fprintf(fp, "%sno contextual vector %s %s (" VIEW_NOTHING_TO_ATTEND ")\n", two_heads ? "  " : "; ", in,
                     alone[0] && alone[1] ? "1 and 2" : alone[0] ? "1" : "2");
         else
-            fprintf(fp, ", of the two contextual vectors %.4f\n",
+            fprintf(fp, "%s of the two contextual vectors %.4f\n", two_heads ? "  cosine" : ",",
                     (double)view_cosine(v[0].Z + sh[q].i1 * d, v[1].Z + sh[q].i2 * d, d));
     }
-    code = out_close(&out, 0);
-done:
+}
+
+/* The main view under --heads A,B: the sentence under each head, shown as compare of the sentence with itself
+ * (text, pictures) or as {"heads": [view A, view B]} (JSON). Consumes nothing; returns the exit code. */
+static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t len)
+{
+    const view_opts *vo[2] = {&vs->vo, &vs->vo2};
+    view_sentence v[2];
+    ev_error err = {0};
+    int code = 0;
+    memset(v, 0, sizeof v);
+    for (int h = 0; h < 2 && !code; h++)
+        if (view_build(vs->s, text, len, vo[h], &v[h], &err) != EV_OK)
+            code = cli_report(&err);
+    shared_word *sh = NULL;
+    size_t nsh = code ? 0 : find_shared(v, -1, &sh);
+    if (!code && nsh == (size_t)-1)
+        code = EV_ERR_NOMEM;
+    view_output out;
+    if (!code && (code = out_open(o, &out)) == 0) {
+        if (o->format == OUT_TEXT)
+            compare_text(out.fp, vs, vo, v, sh, nsh, 1);
+        else if (o->format == OUT_JSON) {
+            cJSON *root = cJSON_CreateObject();
+            cJSON *hs = cJSON_AddArrayToObject(root, "heads");
+            for (int h = 0; h < 2; h++)
+                cJSON_AddItemToArray(hs, render_json_view(vs->s, &v[h], vo[h], vs->vectors_path));
+            code = emit_doc(out.fp, o->format, root, 0);
+        } else
+            code = emit_doc(out.fp, o->format, compare_json(vs, vo, v, sh, nsh), 1);
+        code = out_close(&out, code);
+    }
     free(sh);
     view_free(&v[0]);
     view_free(&v[1]);
+    return code;
+}
+
+int cmd_compare(cli_opts *o)
+{
+    if (o->heads && (o->format == OUT_HTML || o->format == OUT_SVG))
+        return cli_usage_error("%s", "compare --heads writes text or JSON (two pictures of two sentences each do "
+                                     "not fit one): for a picture, compare under one head at a time");
+    view_setup vs;
+    int code = setup(o, &vs);
+    if (code)
+        return code;
+    const char *texts[2] = {o->pos[0], o->pos[1]};
+    size_t lens[2] = {strlen(o->pos[0]), strlen(o->pos[1])};
+    long want = -1;
+    if (o->word) {
+        store_match m;
+        want = store_lookup(vs.s, o->word, strlen(o->word), &m);
+        if (want < 0) {
+            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", o->word);
+            setup_free(&vs);
+            return EV_ERR_NOTFOUND;
+        }
+    }
+    int nh = vs.head2 ? 2 : 1;
+    view_sentence v[2][2];
+    shared_word *sh[2] = {NULL, NULL};
+    size_t nsh[2] = {0, 0};
+    memset(v, 0, sizeof v);
+    for (int h = 0; h < nh && !code; h++) {
+        const view_opts *vo = h ? &vs.vo2 : &vs.vo;
+        ev_error errs[2] = {{0}, {0}};
+        if (view_build_many(vs.s, texts, lens, 2, vo, NULL, v[h], errs) != EV_OK) {
+            fprintf(stderr, PROG ": out of memory comparing the sentences\n");
+            code = EV_ERR_NOMEM;
+            break;
+        }
+        for (int i = 0; i < 2; i++)
+            if (errs[i].code != EV_OK) {
+                fprintf(stderr, PROG ": sentence %d: %s\n", i + 1, errs[i].msg ? errs[i].msg : "error");
+                code = code ? code : (int)errs[i].code;
+                ev_error_clear(&errs[i]);
+            }
+        if (code)
+            break;
+        nsh[h] = find_shared(v[h], want, &sh[h]);
+        if (nsh[h] == (size_t)-1 || nsh[h] == 0) {
+            if (nsh[h] == (size_t)-1)
+                fprintf(stderr, PROG ": out of memory comparing the sentences\n");
+            else if (o->word)
+                fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", o->word);
+            else
+                fprintf(stderr, PROG ": compare: the sentences share no word with a vector\n");
+            code = nsh[h] ? EV_ERR_NOMEM : EV_ERR_NOTFOUND;
+        }
+    }
+    view_output out;
+    if (!code && (code = out_open(o, &out)) == 0) {
+        cJSON *docs[2] = {NULL, NULL};
+        for (int h = 0; h < nh; h++) {
+            const view_opts *vo = h ? &vs.vo2 : &vs.vo, *vp[2] = {vo, vo};
+            if (o->format == OUT_TEXT) {
+                if (nh == 2)
+                    fprintf(out.fp, "%s== head %d of 2 ==\n", h ? "\n" : "", h + 1);
+                compare_text(out.fp, &vs, vp, v[h], sh[h], nsh[h], 0);
+            } else
+                docs[h] = compare_json(&vs, vp, v[h], sh[h], nsh[h]);
+        }
+        if (o->format != OUT_TEXT && nh == 1)
+            code = emit_doc(out.fp, o->format, docs[0], 1);
+        else if (o->format != OUT_TEXT) { /* JSON only (checked above) */
+            cJSON *root = cJSON_CreateObject(), *hs = cJSON_AddArrayToObject(root, "heads");
+            cJSON_AddItemToArray(hs, docs[0]);
+            cJSON_AddItemToArray(hs, docs[1]);
+            code = emit_doc(out.fp, o->format, root, 1);
+        }
+        code = out_close(&out, code);
+    }
+    for (int h = 0; h < 2; h++) {
+        free(sh[h]);
+        view_free(&v[h][0]);
+        view_free(&v[h][1]);
+    }
     setup_free(&vs);
     return cli_finish_stdout(code);
 }

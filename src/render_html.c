@@ -17,6 +17,7 @@
 #include "render_assets.h"
 #include "render_picture.h"
 #include "version.h"
+#include "view.h"
 
 #define HV_ROW 26.0      /* head view: row height */
 #define HV_GAP 150.0     /* head view: room for the lines between the two columns */
@@ -296,7 +297,13 @@ static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
         sel = d->sh[0].index[s];
     fprintf(fp, "<section class=\"sent card\" id=\"%s\" data-selected=\"%zu\" aria-labelledby=\"%s-h\">\n", id, sel,
             id);
-    if (d->nv > 1)
+    const cJSON *heads = pic_heads(d);
+    if (heads) { /* one sentence under two heads */
+        fprintf(fp, "<h2 id=\"%s-h\">Head %zu: ", id, s + 1);
+        const char *desc = pic_get_str(cJSON_GetArrayItem(heads, (int)s), "description");
+        pic_esc_max(fp, desc ? desc : "?", 60);
+        fputs("</h2>\n", fp);
+    } else if (d->nv > 1)
         fprintf(fp, "<h2 id=\"%s-h\">Sentence %zu</h2>\n", id, s + 1);
     else
         fprintf(fp, "<h2 id=\"%s-h\">The sentence</h2>\n", id);
@@ -399,12 +406,17 @@ static void page_footer(FILE *fp, const pic_doc *d)
         fputs("<span class=\"muted\">Its projections W<sub>Q</sub>, W<sub>K</sub>, W<sub>V</sub> come with the head "
               "(its description says from where).</span>",
               fp);
-    fputs(cJSON_IsTrue(pic_get(d->head, "residual"))
-              ? " <span class=\"muted\">In context = the static vector plus the head's output (a residual "
-                "connection, as in a transformer layer).</span>"
-              : " <span class=\"muted\">In context = the head's output A\xC2\xB7V alone (no residual), so the "
-                "neighbours show what attention computed.</span>",
-          fp);
+    fputs("</dd>\n<dt>Q, K, V</dt><dd>" VIEW_LEGEND_QKV "</dd>\n<dt>In context</dt><dd>", fp);
+    const char *meaning = pic_get_str(d->head, "in_context");
+    if (meaning)
+        pic_esc(fp, meaning);
+    else /* a document written before heads said what their output means */
+        fputs(cJSON_IsTrue(pic_get(d->head, "residual")) ? "its own vector + what it gathered from the others."
+                                                          : "what it gathered from the others (A\xC2\xB7V).",
+              fp);
+    fputs(" Its nearest words are the token's neighbours in context.", fp);
+    if (cJSON_IsTrue(pic_get(d->head, "exclude_self")))
+        fputs("</dd>\n<dt>The empty diagonal</dt><dd>" VIEW_LEGEND_NO_SELF, fp);
     fputs("</dd>\n<dt>Vectors</dt><dd>", fp);
     pic_vectors_line(fp, d, 1);
     fputs(". Static neighbours: cosine over the whole vocabulary.</dd>\n<dt>Numbers</dt><dd>Every number here is "
@@ -442,7 +454,12 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
     fputs("</style>\n</head>\n<body>\n<header class=\"top wrap\">\n<h1><span class=\"brand\">embvsattn</span> "
           "\xC2\xB7 static embeddings beside self-attention</h1>\n<p class=\"lede\">",
           fp);
-    if (compare)
+    if (compare && pic_heads(&d))
+        fputs("The same sentence under two attention heads. Each word's <b>static neighbours</b> come from its word "
+              "vector alone, so they are the same under both; its <b>in-context neighbours</b> come from each "
+              "head's output.</p>\n",
+              fp);
+    else if (compare)
         fputs("The same word in two sentences. Its <b>static neighbours</b> come from its word vector alone, so "
               "they are the same in both; its <b>in-context neighbours</b> come from the attention head's output, "
               "which mixes in the other tokens of each sentence.</p>\n",

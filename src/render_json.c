@@ -47,6 +47,19 @@ cJSON *render_json_attention(const view_sentence *v, size_t i)
     return a;
 }
 
+cJSON *render_json_predictions(const store *s, const view_sentence *v, size_t i)
+{
+    cJSON *a = cJSON_CreateArray();
+    const sim_hit *h = v->pred ? v->pred + i * v->pk : NULL;
+    for (size_t j = 0; a && h && j < v->pk && h[j].row >= 0; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(a, e);
+        render_json_add_word(e, "word", s, h[j].row);
+        cJSON_AddItemToObject(e, "p", render_json_float(h[j].score));
+    }
+    return a;
+}
+
 cJSON *render_json_head(const view_opts *o)
 {
     const attn_head *h = o->head;
@@ -63,6 +76,10 @@ cJSON *render_json_head(const view_opts *o)
     cJSON_AddBoolToObject(j, "residual", o->residual);
     cJSON_AddNumberToObject(j, "context_restrict",
                             (double)(o->context_restrict ? o->context_restrict : o->restrict_n));
+    static const char *tasks[] = {"none", "masked-word", "context"};
+    cJSON_AddStringToObject(j, "task", tasks[h->task]);
+    cJSON_AddBoolToObject(j, "exclude_self", h->exclude_self);
+    cJSON_AddStringToObject(j, "in_context", view_context_meaning(o));
     return j;
 }
 
@@ -115,10 +132,31 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
                               v->no_output ? cJSON_CreateNull() : render_json_hits(s, v->context_nb + i * k, k));
         if (v->no_context[i] && !v->no_output)
             cJSON_AddStringToObject(e, "context_reason", VIEW_NOTHING_TO_ATTEND);
-        if (t->status != TOK_OOV && !v->no_context[i] && !v->no_output)
+        if (!v->masked[i] && !v->no_context[i] && !v->no_output)
             cJSON_AddItemToObject(e, "context_self_similarity", render_json_float(v->self_cos[i]));
         else
             cJSON_AddNullToObject(e, "context_self_similarity");
+        if (v->hidden && v->hidden[i])
+            cJSON_AddBoolToObject(e, "hidden", 1);
+        if (o->predict)
+            cJSON_AddItemToObject(e, "predictions", render_json_predictions(s, v, i));
+        if (o->context_vectors) {
+            cJSON *cv = cJSON_AddArrayToObject(e, "context_vector");
+            for (size_t c = 0; cv && c < v->d; c++)
+                cJSON_AddItemToArray(cv, render_json_float(v->Z[i * v->d + c]));
+        }
+    }
+    if (v->n_hidden) {
+        cJSON *mk = cJSON_AddArrayToObject(root, "mask");
+        for (size_t i = 0; mk && i < n; i++) {
+            if (!v->hidden[i])
+                continue;
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(mk, e);
+            cJSON_AddNumberToObject(e, "index", (double)i);
+            jsonstr_add_cstr(e, "text", v->toks.tokens[i].text);
+            cJSON_AddItemToObject(e, "predictions", render_json_predictions(s, v, i));
+        }
     }
     cJSON *w = cJSON_AddArrayToObject(root, "weights");
     for (size_t i = 0; w && i < n; i++) {

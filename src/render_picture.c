@@ -539,11 +539,11 @@ void pic_legend_draw(FILE *fp, double x, double y, double h, const pic_hm_mode *
     fputs("</g>\n", fp);
 }
 
-/* One line describing the head, as the text view's header does. */
-void pic_head_line(FILE *fp, const pic_doc *d)
+/* One head object's line. */
+static void head_line(FILE *fp, const cJSON *head)
 {
-    const char *desc = pic_get_str(d->head, "description"), *pos = pic_get_str(d->head, "positions");
-    const cJSON *ps = pic_get(d->head, "position_scale");
+    const char *desc = pic_get_str(head, "description"), *pos = pic_get_str(head, "positions");
+    const cJSON *ps = pic_get(head, "position_scale");
     pic_esc(fp, desc && *desc ? desc : "?");
     fputs("; positions ", fp);
     pic_esc(fp, pos ? pos : "none");
@@ -555,8 +555,31 @@ void pic_head_line(FILE *fp, const pic_doc *d)
             fprintf(fp, "%g", ps->valuedouble);
         fputc(')', fp);
     }
-    fprintf(fp, "; %s; residual %s", cJSON_IsTrue(pic_get(d->head, "causal")) ? "causal" : "bidirectional",
-            cJSON_IsTrue(pic_get(d->head, "residual")) ? "on" : "off");
+    fprintf(fp, "; %s; residual %s", cJSON_IsTrue(pic_get(head, "causal")) ? "causal" : "bidirectional",
+            cJSON_IsTrue(pic_get(head, "residual")) ? "on" : "off");
+}
+
+const cJSON *pic_heads(const pic_doc *d)
+{
+    const cJSON *hs = pic_get(d->root, "heads");
+    return cJSON_IsArray(hs) && cJSON_GetArraySize(hs) == 2 && cJSON_IsObject(cJSON_GetArrayItem(hs, 0)) &&
+                   cJSON_IsObject(cJSON_GetArrayItem(hs, 1))
+               ? hs
+               : NULL;
+}
+
+/* One line describing the head, as the text view's header does (both, numbered, under --heads). */
+void pic_head_line(FILE *fp, const pic_doc *d)
+{
+    const cJSON *hs = pic_heads(d);
+    if (!hs) {
+        head_line(fp, d->head);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        fprintf(fp, "%s%d: ", i ? "; " : "", i + 1);
+        head_line(fp, cJSON_GetArrayItem(hs, i));
+    }
 }
 
 void pic_vectors_line(FILE *fp, const pic_doc *d, int full_path)

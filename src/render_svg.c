@@ -98,7 +98,9 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
                     "hatched cells).%c", 0);
     if (alone)
         fprintf(cf, "%s%c", alone_caption, 0);
-    if (compare) {
+    if (compare && pic_heads(&d))
+        fprintf(cf, "The same sentence under two heads: 1 on the left, 2 on the right.%c", 0);
+    else if (compare) {
         fprintf(cf, "Bold orange label, outlined row: the word both sentences share%s", d.nsh ? " (" : "");
         for (size_t q = 0; q < d.nsh; q++) {
             fputs(q ? ", " : "", cf);

@@ -187,6 +187,21 @@ static void print_hits_inline(FILE *fp, const store *s, const sim_hit *hits, siz
     }
 }
 
+void render_text_predictions(FILE *fp, const store *s, const view_sentence *v, size_t i)
+{
+    const sim_hit *h = v->pred ? v->pred + i * v->pk : NULL;
+    if (!h || h[0].row < 0) {
+        fputs(v->pred ? "-" : "- (this head predicts no words: it has no trained readout)", fp);
+        return;
+    }
+    for (size_t j = 0; j < v->pk && h[j].row >= 0; j++) {
+        if (j)
+            fputs("  ", fp);
+        print_word(fp, s, h[j].row);
+        fprintf(fp, " %.1f%%", (double)h[j].score * 100.0);
+    }
+}
+
 void render_text_head_line(FILE *fp, const view_opts *o)
 {
     fprintf(fp, "head: %s; positions %s", o->head->description ? o->head->description : "?",
@@ -208,6 +223,31 @@ static void dim(FILE *fp, const render_style *st, int on)
         fputs(on ? "\033[2m" : "\033[0m", fp);
 }
 
+/* A legend entry: its label (12 columns), then text wrapped to 100 columns, continued under the text. */
+static void legend_wrapped(FILE *fp, const char *label, const char *text)
+{
+    const size_t width = 100;
+    fputs(label, fp);
+    size_t col = 0, len = strlen(text);
+    for (size_t p = 0; p < len;) {
+        size_t e = p;
+        while (e < len && text[e] != ' ')
+            e++;
+        size_t w = render_width(text + p, e - p);
+        if (col && col + 1 + w > width) {
+            fputs("\n            ", fp);
+            col = 0;
+        } else if (col) {
+            fputc(' ', fp);
+            col++;
+        }
+        fwrite(text + p, 1, e - p, fp);
+        col += w;
+        p = e < len ? e + 1 : e;
+    }
+    fputc('\n', fp);
+}
+
 void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
                       const render_style *st)
 {
@@ -216,8 +256,15 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
     fprintf(fp, "%s\n", v->text);
     bold(fp, st, 0);
     render_text_head_line(fp, o);
-    fprintf(fp, "vectors: %s (%zu words, %zu dimensions)\n\n", ri->vectors_path ? ri->vectors_path : "?",
+    fprintf(fp, "vectors: %s (%zu words, %zu dimensions)\n", ri->vectors_path ? ri->vectors_path : "?",
             store_size(s), store_dim(s));
+    for (size_t i = 0; i < n; i++)
+        if (v->hidden && v->hidden[i]) {
+            fprintf(fp, "guessed [%zu] %s: ", i, v->toks.tokens[i].text);
+            render_text_predictions(fp, s, v, i);
+            fputc('\n', fp);
+        }
+    fputc('\n', fp);
     const char *arrow = st->unicode ? "\xe2\x86\x92" : "->";
     for (size_t i = 0; i < n; i++) {
         const tok_token *t = &v->toks.tokens[i];
@@ -225,7 +272,9 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         fprintf(fp, "[%zu] ", i);
         fwrite(t->text, 1, t->len, fp);
         bold(fp, st, 0);
-        if (t->status == TOK_OOV)
+        if (v->hidden && v->hidden[i])
+            fputs("  (blank: hidden, no vector, never attended to)", fp);
+        else if (t->status == TOK_OOV)
             fputs("  (out of vocabulary: no vector, never attended to)", fp);
         else if (t->status == TOK_SUBWORD)
             fputs("  (subword: not in the vocabulary, its vector from its character n-grams)", fp);
@@ -236,7 +285,7 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         }
         fputc('\n', fp);
         fputs("    static:     ", fp);
-        if (t->status == TOK_OOV)
+        if (v->masked[i])
             fputs("-", fp);
         else
             print_hits_inline(fp, s, v->static_nb + i * k, k);
@@ -262,12 +311,17 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
             fputs(VIEW_NOTHING_TO_ATTEND, fp);
         else
             print_hits_inline(fp, s, v->context_nb + i * k, k);
-        if (t->status != TOK_OOV && !v->no_context[i] && !v->no_output) {
+        if (!v->masked[i] && !v->no_context[i] && !v->no_output) {
             dim(fp, st, 1);
             fprintf(fp, "   (cos to its static vector %.4f)", (double)v->self_cos[i]);
             dim(fp, st, 0);
         }
         fputc('\n', fp);
+        if (o->predict) {
+            fputs("    predicts:   ", fp);
+            render_text_predictions(fp, s, v, i);
+            fputc('\n', fp);
+        }
     }
     fputs("\nattention weights, % (row = the token attending, column = the token attended to; rows sum to 100)\n", fp);
     const char **labels = malloc(n * sizeof *labels);
@@ -279,33 +333,33 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
     }
     if (ri->quiet)
         return;
-    fputs("\nstatic      the nearest words by cosine over the whole vocabulary: an embedding layer's view, the same in\n"
+    fputs("\nQ, K, V     " VIEW_LEGEND_QKV "\n"
+          "static      the nearest words by cosine over the whole vocabulary: an embedding layer's view, the same in\n"
           "            every sentence.\n"
-          "attends to  the tokens of this sentence the token's query weighs most: softmax(Q·Kᵀ/√d_k) row, this\n"
-          "            sentence only. Out-of-vocabulary tokens have no key and are never attended to.\n"
-          "in context  ",
+          "attends to  the tokens of this sentence the token's query weighs most: softmax(Q\xc2\xb7K\xe1\xb5\x80/\xe2\x88\x9a" "d_k) row, this\n"
+          "            sentence only. Out-of-vocabulary tokens have no key and are never attended to.\n",
           fp);
     if (v->no_output)
-        fprintf(fp, "none: this head has no W_O and its d_k (%zu) is not d_model (%zu), so its output A·V is not a\n"
-                    "            vector of the vocabulary's space and has no nearest words; give the head a w_o [d_k,\n"
-                    "            d_model] (or d_k = d_model) for contextual neighbours. Its weights are as shown.\n",
+        fprintf(fp, "in context  none: this head has no W_O and its d_k (%zu) is not d_model (%zu), so its output A·V is\n"
+                    "            not a vector of the vocabulary's space and has no nearest words; give the head a w_o\n"
+                    "            [d_k, d_model] (or d_k = d_model) for contextual neighbours. Its weights are as shown.\n",
                 o->head->d_k, o->head->d_model);
-    else {
-        fputs("the nearest words of the token's output vector (its row of A·V", fp);
-        fputs(o->head->w_o ? "·W_O" : "", fp);
-        fputs(o->residual ? ", plus its own vector" : "", fp);
-        fputs("): where attention moved it.\n", fp);
-    }
+    else
+        legend_wrapped(fp, "in context  ", view_context_meaning(o));
     if (o->context_restrict && o->context_restrict != o->restrict_n)
         fprintf(fp, "            Searched among the %zu most frequent words: the candidates this trained head learned to\n"
                     "            predict (--restrict N to choose).\n",
                 o->context_restrict);
     if (o->head->exclude_self)
-        fputs("            This head was trained without a token's own key: it never attends to itself (the empty\n"
-              "            diagonal); a row shows where the word, as the query, looks among the other tokens.\n",
+        fputs("diagonal    empty: " VIEW_LEGEND_NO_SELF "\n", fp);
+    if (o->predict || v->n_hidden)
+        fputs(o->head->task == ATTN_TASK_CONTEXT
+                  ? "predicts    the words the head's readout of its vector in context gives (softmax over the\n"
+                    "            candidates): the words it expects to be missing around it. A blank's guess: the mean\n"
+                    "            of the other tokens' predictions.\n"
+                  : "predicts    the head's guess for a blank at this position ([MASK] query, the word's own vector\n"
+                    "            left out): softmax over the candidates.\n",
               fp);
-    if (o->head->kind == ATTN_HEAD_IDENTITY)
-        fputs("            The identity head is untrained: it only measures similarity inside the sentence.\n", fp);
     size_t alone = 0;
     for (size_t i = 0; i < n; i++)
         alone += v->no_context[i];

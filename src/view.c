@@ -1,5 +1,7 @@
 #include "view.h"
 
+#include "predict.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@ void view_free(view_sentence *v)
     free(v->static_nb);
     free(v->context_nb);
     free(v->attn_top);
+    free(v->hidden);
+    free(v->pred);
     memset(v, 0, sizeof *v);
 }
 
@@ -34,6 +38,92 @@ float view_cosine(const float *a, const float *b, size_t d)
     return aa > 0 && bb > 0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
 }
 
+/* The head's predicted words (view_sentence.pred): for every token with --predict, and for the blanks. */
+static ev_status build_predictions(const store *s, const view_opts *o, view_sentence *v, ev_error *err)
+{
+    const attn_head *h = o->head;
+    size_t n = v->n, d = v->d, pk = PREDICT_K, m = 0;
+    v->pk = pk;
+    v->pred = malloc(n * pk * sizeof *v->pred);
+    size_t *rows = malloc(n * sizeof *rows);
+    float *Zr = malloc(n * d * sizeof *Zr);
+    unsigned char *no_key = calloc(n, 1);
+    sim_hit *top = malloc(n * pk * sizeof *top);
+    ev_status st = EV_OK;
+    if (!v->pred || !rows || !Zr || !no_key || !top) {
+        st = ev_fail(err, EV_ERR_NOMEM, "out of memory for the predictions of %zu tokens", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n * pk; i++)
+        v->pred[i] = (sim_hit){-1, 0.0f};
+    if (h->task == ATTN_TASK_MASKED_WORD) {
+        /* a [MASK] query at each position asked for: every token (--predict), or the blanks */
+        for (size_t i = 0; i < n; i++)
+            if (o->predict || v->hidden[i])
+                rows[m++] = i;
+        if ((st = predict_mask_outputs(h, v->X, v->masked, n, &o->attn, rows, m, Zr, no_key, err)) != EV_OK ||
+            (st = predict_topk(s, h, Zr, m, pk, top, err)) != EV_OK)
+            goto done;
+        for (size_t r = 0; r < m; r++)
+            if (!no_key[r])
+                memcpy(v->pred + rows[r] * pk, top + r * pk, pk * sizeof *top);
+        goto done;
+    }
+    /* context head: the readout of each vector in context that training would use (a known token with a key) */
+    for (size_t i = 0; i < n; i++)
+        if (!v->masked[i] && !v->no_context[i]) {
+            memcpy(Zr + m * d, v->Z + i * d, d * sizeof *Zr);
+            rows[m++] = i;
+        }
+    if (m == 0)
+        goto done;
+    if (o->predict) {
+        if ((st = predict_topk(s, h, Zr, m, pk, top, err)) != EV_OK)
+            goto done;
+        for (size_t r = 0; r < m; r++)
+            memcpy(v->pred + rows[r] * pk, top + r * pk, pk * sizeof *top);
+    }
+    if (v->n_hidden) { /* every blank: the mean of the other tokens' distributions */
+        if ((st = predict_mean_topk(s, h, Zr, m, pk, top, err)) != EV_OK)
+            goto done;
+        for (size_t i = 0; i < n; i++)
+            if (v->hidden[i])
+                memcpy(v->pred + i * pk, top, pk * sizeof *top);
+    }
+done:
+    free(rows);
+    free(Zr);
+    free(no_key);
+    free(top);
+    return st;
+}
+
+const char *view_context_meaning(const view_opts *o)
+{
+    const attn_head *h = o->head;
+    if (h->task == ATTN_TASK_CONTEXT && o->residual)
+        return "its own vector + what it gathered from the others (the head was trained so that this predicts the "
+               "sentence's missing words).";
+    if (h->task == ATTN_TASK_MASKED_WORD)
+        return o->residual ? "its own vector + what the head gathers for a blank at this position (a guess of the "
+                             "word there)."
+                           : "what the head gathers for a blank at this position: a guess of the word there, made "
+                             "without the word's own vector (the head was trained to fill in hidden words).";
+    if (h->kind == ATTN_HEAD_IDENTITY)
+        return o->residual ? "its own vector + the average of the sentence's vectors weighted by their similarity "
+                             "to it (A\xc2\xb7V)."
+                           : "the average of the sentence's vectors weighted by their similarity to it "
+                             "(A\xc2\xb7V): the untrained head only measures similarity inside the sentence.";
+    if (h->kind == ATTN_HEAD_RANDOM)
+        return o->residual ? "its own vector + a mix of the others' vectors through random projections "
+                             "(A\xc2\xb7V\xc2\xb7W_O)."
+                           : "a mix of the sentence's vectors through random projections (A\xc2\xb7V\xc2\xb7W_O): an "
+                             "untrained baseline, its pattern is arbitrary.";
+    return o->residual ? "its own vector + what it gathered from the others (the head's output)."
+                       : "what it gathered from the others (the head's output, A\xc2\xb7V through W_O when it has "
+                         "one): where attention moved it.";
+}
+
 /* Pass 1 of a view: tokens, X, attention, Z, self-cosines and the attention top list (no neighbours yet). */
 static ev_status build_attention(const store *s, const char *text, size_t len, const view_opts *o,
                                  view_sentence *v, ev_error *err)
@@ -43,9 +133,6 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     if (st != EV_OK)
         return st;
     size_t n = v->toks.n, d = store_dim(s);
-    if (v->toks.n_known == 0)
-        return ev_fail(err, EV_ERR_NOTFOUND, "none of the %zu token%s of the sentence has a vector (all out of "
-                       "vocabulary)", n, n == 1 ? "" : "s");
     v->n = n;
     v->d = d;
     v->k = o->k;
@@ -61,13 +148,40 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
     v->static_nb = calloc(n * o->k, sizeof *v->static_nb);
     v->context_nb = calloc(n * o->k, sizeof *v->context_nb);
     v->attn_top = malloc((n * o->top + 1) * sizeof *v->attn_top);
-    if (!v->text || !v->masked || !v->X || !v->A || (!v->Z && !v->no_output) || !v->self_cos || !v->no_context || !v->static_nb ||
-        !v->context_nb || !v->attn_top)
+    v->hidden = calloc(n, 1);
+    if (!v->text || !v->masked || !v->X || !v->A || (!v->Z && !v->no_output) || !v->self_cos || !v->no_context ||
+        !v->static_nb || !v->context_nb || !v->attn_top || !v->hidden)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
     memcpy(v->text, text, len);
     v->text[len] = '\0';
     tok_vectors(s, &v->toks, v->X, v->masked);
-    if ((st = attn_forward(o->head, v->X, v->masked, n, &o->attn, v->A, v->Z, err)) != EV_OK)
+    size_t known = 0, mlen = o->mask ? strlen(o->mask) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const tok_token *t = &v->toks.tokens[i];
+        if (o->mask && t->len == mlen && memcmp(t->text, o->mask, mlen) == 0) { /* a blank: no vector */
+            v->hidden[i] = v->masked[i] = 1;
+            memset(v->X + i * d, 0, d * sizeof *v->X);
+            v->n_hidden++;
+        }
+        known += !v->masked[i];
+    }
+    if (known == 0)
+        return ev_fail(err, EV_ERR_NOTFOUND, "none of the %zu token%s of the sentence has a vector (all out of "
+                       "vocabulary%s)", n, n == 1 ? "" : "s", v->n_hidden ? " or blanks" : "");
+    /* under a masked-word head a blank's query is the [MASK] input (its key stays masked) */
+    const attn_head *h = o->head;
+    float *xin = NULL;
+    if (v->n_hidden && h->task == ATTN_TASK_MASKED_WORD && h->train_mask && h->d_model == d) {
+        if (!(xin = malloc(n * d * sizeof *xin)))
+            return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
+        memcpy(xin, v->X, n * d * sizeof *xin);
+        for (size_t i = 0; i < n; i++)
+            if (v->hidden[i])
+                memcpy(xin + i * d, h->train_mask, d * sizeof *xin);
+    }
+    st = attn_forward(h, xin ? xin : v->X, v->masked, n, &o->attn, v->A, v->Z, err);
+    free(xin);
+    if (st != EV_OK)
         return st;
     if (o->residual && v->Z)
         for (size_t i = 0; i < n * d; i++)
@@ -97,6 +211,8 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
             t[r] = j;
         }
     }
+    if ((o->predict || v->n_hidden) && predict_supported(h, s))
+        return build_predictions(s, o, v, err);
     return EV_OK;
 }
 

@@ -205,6 +205,35 @@ sys.exit(0 if it['text'] == 'it' and names == {'France', 'country', 'Europe'} an
 " "$tmp/it.json"
 }
 check head-context-it-france it_france
+# --predict, --mask, --context-vectors on the real vectors with the built-in mlm head (the numbers are checked for
+# shape and consistency, not for particular words).
+check predict-mlm-json bash -c "'$bin' --head mlm --predict --format json 'the bank raised interest rates' | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for t in d[\"tokens\"]:
+    p = [e[\"p\"] for e in t[\"predictions\"]]
+    assert len(p) == 5 and p == sorted(p, reverse=True) and 0 < sum(p) <= 1.0000001, t
+'"
+check mask-mlm-guess bash -c "'$bin' --head mlm --mask _ -q 'the bank raised _ rates' | grep -Eq '^guessed \[3\] _: [^ ]+ [0-9]+\.[0-9]%( +[^ ]+ [0-9]+\.[0-9]%){4}$'"
+check mask-mlm-json bash -c "'$bin' --head mlm --mask _ --format json 'the bank raised _ rates' | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+m = d[\"mask\"]
+assert [e[\"index\"] for e in m] == [3] and d[\"tokens\"][3][\"hidden\"] is True and len(m[0][\"predictions\"]) == 5
+assert d[\"tokens\"][3][\"static_neighbors\"] == [] and all(r[3] == 0 for r in d[\"weights\"])
+'"
+# the vector in context is the one whose cosine to the static vector the view reports
+check context-vectors-consistent bash -c "'$bin' --head mlm --context-vectors --format json 'the bank raised interest rates' >'$tmp/cv.json' && python3 - '$tmp/cv.json' <<'PY'
+import json, math, subprocess, sys
+d = json.load(open(sys.argv[1]))
+for t in d['tokens']:
+    z = t['context_vector']
+    x = [float(v) for v in subprocess.run(['$bin', 'vector', t['word']], capture_output=True, text=True).stdout.split()[1:]]
+    c = sum(a * b for a, b in zip(z, x)) / math.sqrt(sum(a * a for a in z) * sum(b * b for b in x))
+    assert len(z) == 100 and abs(c - t['context_self_similarity']) < 1e-4, (t['text'], c)
+PY"
+check legend-quiet bash -c "'$bin' --head mlm 'the bank' | grep -q '^Q, K, V ' && ! '$bin' --head mlm -q 'the bank' | grep -q '^Q, K, V '"
+check legend-mlm bash -c "'$bin' --head mlm 'the bank raised rates' | grep -q '^in context  what the head gathers for a blank at this position'"
 head_margin() { # name, head, corpus, --max-tokens: head − every baseline on top-10 > 5 paired standard errors
     local name=$1
     if [ "$corpus_ok" = 1 ] && "$bin" --format json eval head "$2" "$3" --max-tokens "$4" >"$tmp/eval.json" 2>"$tmp/eval.err" &&
