@@ -60,16 +60,19 @@ loader_progress_fn cli_progress_fn(void) { return isatty(STDERR_FILENO) ? progre
 
 /* ---- vectors --------------------------------------------------------------------------------------------- */
 
-/* Default vectors: $EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else ~/.cache/embvsattn, + the GloVe cache. */
-char *cli_default_vectors_path(void)
+/* The data directory: $EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else ~/.cache/embvsattn; + "/" + name. */
+char *cli_data_path(const char *name)
 {
     const char *data = getenv("EMBVSATTN_DATA"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (data && *data)
-        return ev_strdup_printf("%s/glove.6B.100d.safetensors", data);
+        return ev_strdup_printf("%s/%s", data, name);
     if (xdg && *xdg)
-        return ev_strdup_printf("%s/embvsattn/glove.6B.100d.safetensors", xdg);
-    return ev_strdup_printf("%s/.cache/embvsattn/glove.6B.100d.safetensors", home && *home ? home : ".");
+        return ev_strdup_printf("%s/embvsattn/%s", xdg, name);
+    return ev_strdup_printf("%s/.cache/embvsattn/%s", home && *home ? home : ".", name);
 }
+
+/* Default vectors: the GloVe cache in the data directory. */
+char *cli_default_vectors_path(void) { return cli_data_path("glove.6B.100d.safetensors"); }
 
 const char *cli_vectors_path(const cli_opts *o, char **owned)
 {
@@ -174,10 +177,12 @@ const cli_command cli_commands[] = {
     {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
      "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
      "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
-     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)",
+     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)\n"
+     "eval [OPTIONS] senses [FILE]         (WordNet senses; --head SPEC[,SPEC...])",
      "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
-     "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt",
-     cmd_eval, 2, -1},
+     "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt\n"
+     "embvsattn eval senses\nembvsattn eval senses --head mlm,random:7 --format json",
+     cmd_eval, 1, -1},
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
      "embvsattn -o bank.html compare \"I sat on the bank\" \"the bank raised rates\"",
@@ -290,7 +295,7 @@ const cli_option cli_options[] = {
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS " eval", "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
      "position encodings (default: none, or the head file's)"},

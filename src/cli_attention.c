@@ -70,18 +70,13 @@ static int setup(cli_opts *o, view_setup *vs)
         setup_free(vs);
         return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
     }
-    vs->vo.head = vs->head;
-    vs->vo.attn = attn_opts_default();
-    if (vs->head->has_position_meta) {
-        vs->vo.attn.positions = vs->head->positions;
-        vs->vo.attn.position_scale = vs->head->position_scale;
-    }
+    vs->vo = view_opts_for_head(vs->head);
     if (o->positions)
         vs->vo.attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
     if (o->position_scale_given)
         vs->vo.attn.position_scale = o->position_scale;
     vs->vo.attn.causal = o->causal;
-    vs->vo.residual = o->residual || vs->head->residual; /* a context head was trained with it */
+    vs->vo.residual |= o->residual;
     vs->vo.k = o->k_given ? o->k : DEFAULT_K;
     vs->vo.top = o->top ? o->top : DEFAULT_TOP;
     /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge

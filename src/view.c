@@ -34,6 +34,34 @@ float view_cosine(const float *a, const float *b, size_t d)
     return aa > 0 && bb > 0 ? (float)(ab / sqrt(aa * bb)) : 0.0f;
 }
 
+view_opts view_opts_for_head(const attn_head *h)
+{
+    view_opts o;
+    memset(&o, 0, sizeof o);
+    o.head = h;
+    o.attn = attn_opts_default();
+    if (h->has_position_meta) {
+        o.attn.positions = h->positions;
+        o.attn.position_scale = h->position_scale;
+    }
+    o.residual = h->residual; /* a context head was trained with it */
+    return o;
+}
+
+ev_status view_context_vectors(const store *s, const tok_sentence *toks, const view_opts *o, float *X,
+                               unsigned char *key_mask, float *A, float *Z, ev_error *err)
+{
+    size_t n = toks->n, d = store_dim(s);
+    tok_vectors(s, toks, X, key_mask);
+    ev_status st = attn_forward(o->head, X, key_mask, n, &o->attn, A, Z, err);
+    if (st != EV_OK)
+        return st;
+    if (o->residual)
+        for (size_t i = 0; i < n * d; i++)
+            Z[i] += X[i];
+    return EV_OK;
+}
+
 /* Pass 1 of a view: tokens, X, attention, Z, self-cosines and the attention top list (no neighbours yet). */
 static ev_status build_attention(const store *s, const char *text, size_t len, const view_opts *o,
                                  view_sentence *v, ev_error *err)
@@ -65,12 +93,8 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
         return ev_fail(err, EV_ERR_NOMEM, "out of memory for a sentence of %zu tokens", n);
     memcpy(v->text, text, len);
     v->text[len] = '\0';
-    tok_vectors(s, &v->toks, v->X, v->masked);
-    if ((st = attn_forward(o->head, v->X, v->masked, n, &o->attn, v->A, v->Z, err)) != EV_OK)
+    if ((st = view_context_vectors(s, &v->toks, o, v->X, v->masked, v->A, v->Z, err)) != EV_OK)
         return st;
-    if (o->residual)
-        for (size_t i = 0; i < n * d; i++)
-            v->Z[i] += v->X[i];
     for (size_t i = 0; i < n; i++) {
         /* a row of zeros: attention gave every key 0 because none was allowed (softmax's maximum has weight > 0) */
         v->no_context[i] = 1;
