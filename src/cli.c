@@ -174,7 +174,7 @@ const cli_command cli_commands[] = {
      cmd_similarity, 2, 2},
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
-    {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
+    {"eval", "KIND FILE", "evaluate: analogies, pairs (as gensim), a trained head, WordNet senses in context",
      "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
      "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
      "eval [OPTIONS] head HEAD CORPUS...   (a trained head)\n"

@@ -384,10 +384,14 @@ int cmd_eval_senses(cli_opts *o)
         goto done;
     size_t d = store_dim(s);
     if (senses_read(path, &f, &err) != EV_OK) {
-        if (err.code == EV_ERR_IO && o->npos < 2)
-            fprintf(stderr, PROG ": no sense file at %s: run scripts/fetch-corpus.sh to make it, or give FILE\n",
-                    path);
-        code = cli_report(&err);
+        if (err.code == EV_ERR_IO && o->npos < 2) { /* the default: say how to make it */
+            fprintf(stderr, PROG ": no sense file at %s (%s): run scripts/fetch-corpus.sh to make it, or give "
+                    "FILE\n", path, err.msg ? err.msg : "cannot read it");
+            ev_error_clear(&err);
+            code = EV_ERR_IO;
+        } else {
+            code = cli_report(&err);
+        }
         goto done;
     }
     memset(pat, 0, sizeof pat);
@@ -489,9 +493,14 @@ int cmd_eval_senses(cli_opts *o)
            r.n, r.n_words, r.chance, skipped, r.skipped_no_vector, r.skipped_not_found, r.skipped_senses);
     printf("task:   the sense whose definition (mean of its words' vectors) is nearest by cosine to the word's "
            "vector in the example;\n        accuracy ± cluster (by word) standard error\n\n");
-    printf("%-10s %8s %8s  %-17s  %s\n", "pattern", "correct", "n", "accuracy ± SE", "head minus best baseline");
+    int width = 10;
+    for (size_t p = 0; p < np; p++)
+        if (strlen(pat[p].name) > (size_t)width)
+            width = (int)strlen(pat[p].name);
+    printf("%-*s %8s %8s  %-17s  %s\n", width, "pattern", "correct", "n", "accuracy ± SE",
+           "head minus best baseline");
     for (size_t p = 0; p < np; p++) {
-        printf("%-10s %8zu %8zu  %.4f ± %.4f", pat[p].name, k[p], r.n, acc[p], se[p]);
+        printf("%-*s %8zu %8zu  %.4f ± %.4f", width, pat[p].name, k[p], r.n, acc[p], se[p]);
         if (p >= SENSES_BASELINES) {
             double diff, sp;
             senses_paired(&r, p, best, &diff, &sp);

@@ -82,6 +82,11 @@ void cli_help_all(void)
            "  eval head HEAD CORPUS...   held-out masked-word top-1/top-10 over the head's 30,000 candidates for\n"
            "                        the trained attention and untrained baselines (identity, uniform, random)\n"
            "                        with the same readout; HEAD: a head file, or 'trained' (the built-in head)\n"
+           "  eval senses [FILE]    WordNet senses told apart in context: for each example sentence of a word, is\n"
+           "                        the word's vector in it nearest (cosine) the mean vector of its own sense's\n"
+           "                        definition? Rows: static, uniform, identity, random, and the heads of --head\n"
+           "                        SPEC[,SPEC...] (default: context,mlm); accuracy ± cluster standard error.\n"
+           "                        FILE: default senses.tsv of the data directory (scripts/fetch-corpus.sh)\n"
            "\nindex options (neighbour lists stored in the cache; scripts/fetch-vectors.sh makes them):\n"
            "  index                 computes each of the first --words words' nearest neighbours over the whole\n"
            "                        vocabulary (the same search as neighbors) and stores them in the --vectors\n"
@@ -131,6 +136,7 @@ static const struct {
     {"train", "-o", "the head file to write (.safetensors); required"},
     {"index", "-o", "write a new cache (.safetensors), not into --vectors"},
     {"eval", "--max-tokens", "eval head: read at most N tokens of the corpus"},
+    {"eval", "--head", "eval senses: the heads, SPEC[,SPEC...] (default context,mlm)"},
 };
 
 /* A continuation line for help lines that need two. */
