@@ -16,7 +16,8 @@
  * Skipped (and counted), for every pattern alike: w has no vector; w is not a token of E; w has fewer than 2
  * senses with a non-empty gloss vector, or S's gloss vector is empty.
  * Patterns (senses_pattern): static (v = x_w, the same for every sense: what no context gives), uniform
- * (v = x_w + the mean of the other known tokens' vectors), and a head's vector in context exactly as the main view
+ * (v = x_w + the mean of the other known tokens' vectors), others (that mean alone, without x_w: uniform without the
+ * residual), and a head's vector in context exactly as the main view
  * computes it (view.h's view_context_vectors with the pattern's view_opts: the head's positions, self-attention
  * and residual).
  * Accuracy p = Σk_w / N with a cluster (by word) standard error, the examples of one word being correlated:
@@ -75,8 +76,10 @@ void senses_free(senses_file *f);
 
 typedef enum {
     SENSES_STATIC = 0,   /* v = x_w */
-    SENSES_UNIFORM = 1,  /* v = x_w + mean of the other known tokens' vectors */
-    SENSES_HEAD = 2      /* v = the vector in context of view_context_vectors with vo */
+    SENSES_UNIFORM = 1,  /* v = x_w + mean of the other known tokens' vectors (0 when there is none) */
+    SENSES_OTHERS = 2,   /* v = mean of the other known tokens' vectors alone: uniform without the residual, the
+                            like-for-like baseline of a head without one (0 when there is none: then wrong) */
+    SENSES_HEAD = 3      /* v = the vector in context of view_context_vectors with vo */
 } senses_kind;
 
 typedef struct {

@@ -353,7 +353,7 @@ done:
 /* ---- eval senses ------------------------------------------------------------------------------------------ */
 
 #define SENSES_RANDOM_DK 64   /* the random baseline's d_k: that of the trained heads (HEAD_DEFAULT_DK) */
-#define SENSES_BASELINES 4    /* static, uniform, identity, random: the rows before the heads */
+#define SENSES_BASELINES 5    /* static, uniform, others, identity, random: the rows before the heads */
 
 static double round6(double x) { return round(x * 1e6) / 1e6; }
 
@@ -397,6 +397,7 @@ int cmd_eval_senses(cli_opts *o)
     memset(pat, 0, sizeof pat);
     pat[np++] = (senses_pattern){.name = "static", .kind = SENSES_STATIC};
     pat[np++] = (senses_pattern){.name = "uniform", .kind = SENSES_UNIFORM};
+    pat[np++] = (senses_pattern){.name = "others", .kind = SENSES_OTHERS};
     if (attn_head_identity(d, &heads[np], &err) != EV_OK ||
         attn_head_random(d, SENSES_RANDOM_DK, ATTN_DEFAULT_SEED, &heads[np + 1], &err) != EV_OK) {
         code = cli_report(&err);
@@ -509,8 +510,9 @@ int cmd_eval_senses(cli_opts *o)
         printf("\n");
     }
     printf("\nstatic: the word's own vector (the same for every sense); uniform: + the mean of the other words; "
-           "identity, random\n(d_k %d, seed %u): those heads with the residual; a head: its vector in context as "
-           "the main view shows it.\n", SENSES_RANDOM_DK, ATTN_DEFAULT_SEED);
+           "others:\nthat mean alone (no residual); identity, random (d_k %d, seed %u): those heads with the "
+           "residual; a head:\nits vector in context as the main view shows it (mlm: no residual).\n",
+           SENSES_RANDOM_DK, ATTN_DEFAULT_SEED);
     printf("margins: paired cluster standard error of the per-example difference. %.2f s\n", r.seconds);
 done:
     senses_result_free(&r);

@@ -84,7 +84,7 @@ void cli_help_all(void)
            "                        with the same readout; HEAD: a head file, or 'trained' (the built-in head)\n"
            "  eval senses [FILE]    WordNet senses told apart in context: for each example sentence of a word, is\n"
            "                        the word's vector in it nearest (cosine) the mean vector of its own sense's\n"
-           "                        definition? Rows: static, uniform, identity, random, and the heads of --head\n"
+           "                        definition? Rows: static, uniform, others, identity, random, the heads of --head\n"
            "                        SPEC[,SPEC...] (default: context,mlm); accuracy ± cluster standard error.\n"
            "                        FILE: default senses.tsv of the data directory (scripts/fetch-corpus.sh)\n"
            "\nindex options (neighbour lists stored in the cache; scripts/fetch-vectors.sh makes them):\n"

@@ -297,7 +297,8 @@ static ev_status score_example(score_ctx *c, size_t e, ev_error *err)
         const float *vec = v;
         if (pt->kind == SENSES_STATIC) {
             vec = X + t * d;
-        } else if (pt->kind == SENSES_UNIFORM) {
+        } else if (pt->kind == SENSES_UNIFORM || pt->kind == SENSES_OTHERS) {
+            float self = pt->kind == SENSES_UNIFORM ? 1.0f : 0.0f;
             size_t m = 0;
             for (size_t j = 0; j < n; j++)
                 m += j != t && !mask[j];
@@ -306,7 +307,7 @@ static ev_status score_example(score_ctx *c, size_t e, ev_error *err)
                 for (size_t j = 0; j < n; j++)
                     if (j != t && !mask[j])
                         sum += X[j * d + k];
-                v[k] = X[t * d + k] + (m ? (float)(sum / (double)m) : 0.0f);
+                v[k] = self * X[t * d + k] + (m ? (float)(sum / (double)m) : 0.0f);
             }
         } else {
             ev_error aerr = {0};

@@ -94,11 +94,11 @@ static void test_known(void)
     attn_head *id = NULL;
     if (attn_head_identity(6, &id, &err) != EV_OK)
         CHECK(0, "identity: %s", err.msg);
-    senses_pattern pat[3] = {{"static", SENSES_STATIC, {0}}, {"uniform", SENSES_UNIFORM, {0}},
-                             {"identity", SENSES_HEAD, view_opts_for_head(id)}};
+    senses_pattern pat[4] = {{"static", SENSES_STATIC, {0}}, {"uniform", SENSES_UNIFORM, {0}},
+                             {"identity", SENSES_HEAD, view_opts_for_head(id)}, {"others", SENSES_OTHERS, {0}}};
     pat[2].vo.residual = 1;
     senses_result r;
-    if (senses_evaluate(s, &f, "t.tsv", pat, 3, 2, &r, &err) != EV_OK) {
+    if (senses_evaluate(s, &f, "t.tsv", pat, 4, 2, &r, &err) != EV_OK) {
         CHECK(0, "evaluate: %s", err.msg);
         ev_error_clear(&err);
     } else {
@@ -113,6 +113,8 @@ static void test_known(void)
         CHECK(fabs(se - 0.125) < 1e-12, "static se %.17g", se);
         k = senses_accuracy(&r, 1, &acc, &se);
         CHECK(k == 8 && acc == 1.0 && se == 0.0, "uniform %zu %g %g", k, acc, se);
+        k = senses_accuracy(&r, 3, &acc, &se);
+        CHECK(k == 8, "others %zu", k);
         senses_paired(&r, 1, 0, &diff, &sp);
         CHECK(diff == 0.5 && fabs(sp - 0.125) < 1e-12, "paired %g %g", diff, sp);
         senses_paired(&r, 0, 1, &diff, &sp);
@@ -210,7 +212,7 @@ static int twin(const store *s, const senses_file *f, size_t e, const senses_pat
     if (pat->kind == SENSES_STATIC) {
         for (size_t k = 0; k < RD; k++)
             v[k] = X[t * RD + k];
-    } else if (pat->kind == SENSES_UNIFORM) {
+    } else if (pat->kind == SENSES_UNIFORM || pat->kind == SENSES_OTHERS) {
         double m = 0;
         for (size_t i = 0; i < n; i++)
             m += i != t && !mask[i];
@@ -219,7 +221,7 @@ static int twin(const store *s, const senses_file *f, size_t e, const senses_pat
             for (size_t i = 0; i < n; i++)
                 if (i != t && !mask[i])
                     sum += X[i * RD + k];
-            v[k] = X[t * RD + k] + (m > 0 ? sum / m : 0);
+            v[k] = (pat->kind == SENSES_UNIFORM ? X[t * RD + k] : 0.0) + (m > 0 ? sum / m : 0);
         }
     } else {
         const attn_head *h = pat->vo.head;
@@ -305,25 +307,26 @@ static void test_twin(void)
     r8->position_scale = 0.3f;
     r8->has_position_meta = 1;
     r8->exclude_self = 1;
-    senses_pattern pat[5] = {{"static", SENSES_STATIC, {0}}, {"uniform", SENSES_UNIFORM, {0}},
+    senses_pattern pat[6] = {{"static", SENSES_STATIC, {0}}, {"uniform", SENSES_UNIFORM, {0}},
+                             {"others", SENSES_OTHERS, {0}},
                              {"identity", SENSES_HEAD, view_opts_for_head(id)},
                              {"random", SENSES_HEAD, view_opts_for_head(r4)},
                              {"r8", SENSES_HEAD, view_opts_for_head(r8)}};
-    pat[2].vo.residual = pat[3].vo.residual = 1;
-    CHECK(pat[4].vo.attn.positions == ATTN_POS_SINUSOIDAL && pat[4].vo.attn.position_scale == 0.3f &&
-          !pat[4].vo.residual, "view_opts_for_head");
+    pat[3].vo.residual = pat[4].vo.residual = 1;
+    CHECK(pat[5].vo.attn.positions == ATTN_POS_SINUSOIDAL && pat[5].vo.attn.position_scale == 0.3f &&
+          !pat[5].vo.residual, "view_opts_for_head");
     senses_result r1, r3;
-    if (senses_evaluate(s, &f, "r.tsv", pat, 5, 1, &r1, &err) != EV_OK ||
-        senses_evaluate(s, &f, "r.tsv", pat, 5, 3, &r3, &err) != EV_OK) {
+    if (senses_evaluate(s, &f, "r.tsv", pat, 6, 1, &r1, &err) != EV_OK ||
+        senses_evaluate(s, &f, "r.tsv", pat, 6, 3, &r3, &err) != EV_OK) {
         CHECK(0, "evaluate: %s", err.msg);
         ev_error_clear(&err);
         return;
     }
-    CHECK(r1.n == r3.n && memcmp(r1.correct, r3.correct, 5 * r1.n) == 0 && r1.skipped_not_found == r3.skipped_not_found,
+    CHECK(r1.n == r3.n && memcmp(r1.correct, r3.correct, 6 * r1.n) == 0 && r1.skipped_not_found == r3.skipped_not_found,
           "1 and 3 threads differ");
     CHECK(r1.n > 40 && r1.skipped_not_found > 0 && r1.skipped_no_vector > 0, "scored %zu, skipped %zu %zu", r1.n,
           r1.skipped_not_found, r1.skipped_no_vector);
-    size_t i = 0, mism[5] = {0}, scored = 0, right[5] = {0};
+    size_t i = 0, mism[6] = {0}, scored = 0, right[6] = {0};
     for (size_t e = 0; e < f.n_examples; e++) {
         int t0 = twin(s, &f, e, &pat[0]);
         if (t0 < 0) {
@@ -335,7 +338,7 @@ static void test_twin(void)
             CHECK(0, "example %zu skipped, the twin scores it", e);
             continue;
         }
-        for (size_t p = 0; p < 5; p++) {
+        for (size_t p = 0; p < 6; p++) {
             int t = p ? twin(s, &f, e, &pat[p]) : t0;
             mism[p] += t != r1.correct[p * r1.n + i];
             right[p] += t == 1;
@@ -345,12 +348,13 @@ static void test_twin(void)
     CHECK(scored == r1.n, "twin scored %zu, module %zu", scored, r1.n);
     /* static and uniform: float vectors, double cosines, as the twin; the heads through sgemm: a near tie may
      * differ */
-    CHECK(mism[0] == 0 && mism[1] == 0, "static %zu, uniform %zu mismatches", mism[0], mism[1]);
-    for (size_t p = 2; p < 5; p++)
+    CHECK(mism[0] == 0 && mism[1] == 0 && mism[2] == 0, "static %zu, uniform %zu, others %zu mismatches", mism[0],
+          mism[1], mism[2]);
+    for (size_t p = 3; p < 6; p++)
         CHECK(mism[p] <= 1, "%s: %zu mismatches of %zu", pat[p].name, mism[p], r1.n);
-    CHECK(right[1] > 0 && right[4] < r1.n, "degenerate case: uniform %zu, r8 %zu of %zu", right[1], right[4], r1.n);
+    CHECK(right[1] > 0 && right[5] < r1.n, "degenerate case: uniform %zu, r8 %zu of %zu", right[1], right[5], r1.n);
     /* the cluster standard error by the formula, from the result's arrays */
-    for (size_t p = 0; p < 5; p++) {
+    for (size_t p = 0; p < 6; p++) {
         double acc, se, k = 0, ss = 0;
         senses_accuracy(&r1, p, &acc, &se);
         for (size_t j = 0; j < r1.n; j++)
