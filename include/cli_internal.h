@@ -35,7 +35,8 @@ typedef struct {
     size_t restrict_n;     /* --restrict N (0: whole vocabulary) */
     const char *method;    /* --method add|mul */
     /* the main view and compare */
-    const char *head;      /* --head identity|random[:SEED]|FILE */
+    const char *head;      /* --head identity|random[:SEED]|FILE (the last one given) */
+    char *head_all;        /* every --head value, in order, joined by ',' (eval senses scores several); owned */
     size_t dk;             /* --dk N (random heads) */
     const char *positions; /* --positions none|sinusoidal */
     float position_scale;  /* --position-scale X */

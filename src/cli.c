@@ -174,14 +174,14 @@ const cli_command cli_commands[] = {
      cmd_similarity, 2, 2},
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
-    {"eval", "KIND FILE", "evaluate: analogies, pairs (as gensim), a trained head, WordNet senses in context",
+    {"eval", "KIND FILE", "evaluate: analogies, pairs (as gensim), a trained head, WordNet senses",
      "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
      "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
      "eval [OPTIONS] head HEAD CORPUS...   (a trained head)\n"
-     "eval [OPTIONS] senses [FILE]         (WordNet senses; --head SPEC[,SPEC...])",
+     "eval [OPTIONS] senses [FILE]         (WordNet senses)",
      "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
      "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt\n"
-     "embvsattn eval senses\nembvsattn eval senses --head mlm,random:7 --format json",
+     "embvsattn eval senses\nembvsattn eval senses --head mlm --head random:7 --format json",
      cmd_eval, 1, -1},
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
@@ -376,7 +376,17 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
         o->k_given = 1;
         return 0;
     case OPT_RESTRICT: return parse_size_arg(name, val, &o->restrict_n) ? EV_ERR_USAGE : 0;
-    case OPT_HEAD: o->head = val; return 0;
+    case OPT_HEAD: {
+        char *all = o->head_all ? ev_strdup_printf("%s,%s", o->head_all, val) : ev_strdup_printf("%s", val);
+        if (!all) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return EV_ERR_NOMEM;
+        }
+        free(o->head_all);
+        o->head_all = all;
+        o->head = val;
+        return 0;
+    }
     case OPT_DK:
         if (parse_size_arg(name, val, &o->dk))
             return EV_ERR_USAGE;
@@ -598,6 +608,7 @@ int cli_main(int argc, char **argv)
                 printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n",
                        EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()));
                 free(o.pos);
+                free(o.head_all);
                 return cli_finish_stdout(0);
             }
             /* --name, --name VALUE, --name=VALUE */
@@ -677,5 +688,6 @@ int cli_main(int argc, char **argv)
     code = cmd->run(&o);
 out:
     free(o.pos);
+    free(o.head_all);
     return code;
 }

@@ -365,7 +365,7 @@ int cmd_eval_senses(cli_opts *o)
     if (o->method || o->restrict_n || o->max_tokens)
         return cli_usage_error("%s", "eval senses: --method, --restrict and --max-tokens do not apply");
     char *path = o->npos == 2 ? strdup(o->pos[1]) : cli_data_path("senses.tsv");
-    char *specs = strdup(o->head ? o->head : "context,mlm");
+    char *specs = strdup(o->head_all ? o->head_all : "context,mlm"); /* --head a --head b,c: a,b,c */
     if (!path || !specs) {
         free(path);
         free(specs);
