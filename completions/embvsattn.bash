@@ -26,7 +26,7 @@ _embvsattn_options()
         compare) echo "$view --word" ;;
         neighbors | neighbours) echo '-k --restrict' ;;
         analogy) echo '-k --restrict --method' ;;
-        eval) echo '--restrict --method --max-tokens' ;;
+        eval) echo '--restrict --method --max-tokens --head' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
         index) echo '-k --words -o --output' ;;
@@ -115,7 +115,7 @@ _embvsattn()
         '') _embvsattn_words "$_embvsattn_commands" ;; # or a sentence: nothing to offer for it
         eval)
             if ((${#pos[@]} == 0)); then
-                _embvsattn_words 'analogies pairs head'
+                _embvsattn_words 'analogies pairs head senses'
             elif [[ ${pos[0]} == head && ${#pos[@]} == 1 ]]; then
                 _embvsattn_words 'context mlm'
                 _embvsattn_files safetensors

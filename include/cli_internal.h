@@ -35,7 +35,8 @@ typedef struct {
     size_t restrict_n;     /* --restrict N (0: whole vocabulary) */
     const char *method;    /* --method add|mul */
     /* the main view and compare */
-    const char *head;      /* --head identity|random[:SEED]|FILE */
+    const char *head;      /* --head identity|random[:SEED]|FILE (the last one given) */
+    char *head_all;        /* every --head value, in order, joined by ',' (eval senses scores several); owned */
     size_t dk;             /* --dk N (random heads) */
     const char *positions; /* --positions none|sinusoidal */
     float position_scale;  /* --position-scale X */
@@ -140,6 +141,10 @@ store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc
  * malloc'd path, for the caller to free; NULL only if out of memory). */
 const char *cli_vectors_path(const cli_opts *o, char **owned);
 
+/* Path of the file `name` in the data directory ($EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else
+ * ~/.cache/embvsattn), malloc'd (NULL when out of memory), whether or not it exists. */
+char *cli_data_path(const char *name);
+
 /* Path of the default vectors cache (malloc'd), whether or not it exists. */
 char *cli_default_vectors_path(void);
 
@@ -162,5 +167,6 @@ int cmd_doesnt_match(cli_opts *o);
 int cmd_eval(cli_opts *o);
 int cmd_train(cli_opts *o);
 int cmd_eval_head(cli_opts *o); /* eval head HEAD CORPUS... (cli_head.c), dispatched by cmd_eval */
+int cmd_eval_senses(cli_opts *o); /* eval senses [FILE] (cli_head.c), dispatched by cmd_eval */
 
 #endif

@@ -68,6 +68,19 @@ typedef struct {
                               * context, the mean of the distributions of every token that has a list */
 } view_sentence;
 
+/* The view options a head asks for: o.head = h, its positions and their scale when its file names them
+ * (has_position_meta; else attn_opts_default), not causal, the residual when the head was trained with it
+ * (h->residual); k, top and the restrictions 0. The main view starts from these and applies the user's options. */
+view_opts view_opts_for_head(const attn_head *h);
+
+/* Pass 1 of a view, the sentence's vectors in context as the main view computes them: X (n, d) and key_mask (n)
+ * from tok_vectors(s, toks), then A (n, n) and Z (n, d) from attn_forward with o->head and o->attn, and Z += X
+ * when o->residual (n = toks->n ≥ 1, d = store_dim(s); the buffers are the caller's, A and Z not aliasing X). A
+ * token whose row of A is all zero (nothing to attend to) has Z row 0, or its X row with the residual.
+ * Errors: attn_forward's. */
+ev_status view_context_vectors(const store *s, const tok_sentence *toks, const view_opts *o, float *X,
+                               unsigned char *key_mask, float *A, float *Z, ev_error *err);
+
 /* Builds the view of one sentence. Errors: EV_ERR_USAGE (empty sentence; --predict or a blank's guess with a head
  * that predicts nothing is not an error: the lists are empty), EV_ERR_FORMAT (invalid UTF-8), EV_ERR_NOTFOUND (no
  * token has a vector, blanks aside), EV_ERR_NOMEM (over the token limit, out of memory). */

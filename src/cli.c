@@ -60,16 +60,19 @@ loader_progress_fn cli_progress_fn(void) { return isatty(STDERR_FILENO) ? progre
 
 /* ---- vectors --------------------------------------------------------------------------------------------- */
 
-/* Default vectors: $EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else ~/.cache/embvsattn, + the GloVe cache. */
-char *cli_default_vectors_path(void)
+/* The data directory: $EMBVSATTN_DATA, else $XDG_CACHE_HOME/embvsattn, else ~/.cache/embvsattn; + "/" + name. */
+char *cli_data_path(const char *name)
 {
     const char *data = getenv("EMBVSATTN_DATA"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (data && *data)
-        return ev_strdup_printf("%s/glove.6B.100d.safetensors", data);
+        return ev_strdup_printf("%s/%s", data, name);
     if (xdg && *xdg)
-        return ev_strdup_printf("%s/embvsattn/glove.6B.100d.safetensors", xdg);
-    return ev_strdup_printf("%s/.cache/embvsattn/glove.6B.100d.safetensors", home && *home ? home : ".");
+        return ev_strdup_printf("%s/embvsattn/%s", xdg, name);
+    return ev_strdup_printf("%s/.cache/embvsattn/%s", home && *home ? home : ".", name);
 }
+
+/* Default vectors: the GloVe cache in the data directory. */
+char *cli_default_vectors_path(void) { return cli_data_path("glove.6B.100d.safetensors"); }
 
 const char *cli_vectors_path(const cli_opts *o, char **owned)
 {
@@ -171,13 +174,15 @@ const cli_command cli_commands[] = {
      cmd_similarity, 2, 2},
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
-    {"eval", "KIND FILE", "evaluate as gensim: analogies FILE (questions-words.txt) or pairs FILE (WordSim-353)",
+    {"eval", "KIND FILE", "evaluate: analogies, pairs (as gensim), a trained head, WordNet senses",
      "eval [OPTIONS] analogies FILE        (questions-words.txt)\n"
      "eval [OPTIONS] pairs FILE            (WordSim-353)\n"
-     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)",
+     "eval [OPTIONS] head HEAD CORPUS...   (a trained head)\n"
+     "eval [OPTIONS] senses [FILE]         (WordNet senses)",
      "embvsattn eval analogies questions-words.txt --restrict 30000\nembvsattn eval pairs EN-WS-353-ALL.txt\n"
-     "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt",
-     cmd_eval, 2, -1},
+     "embvsattn eval head context ~/.cache/embvsattn/wordnet-heldout.txt\n"
+     "embvsattn eval senses\nembvsattn eval senses --head mlm --head random:7 --format json",
+     cmd_eval, 1, -1},
     {"compare", "S1 S2", "the same word in two sentences: static vs contextual", NULL,
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
      "embvsattn -o bank.html compare \"I sat on the bank\" \"the bank raised rates\"",
@@ -291,7 +296,7 @@ const cli_option cli_options[] = {
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS, "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS " eval", "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
      "position encodings (default: none, or the head file's)"},
@@ -377,7 +382,17 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
         o->k_given = 1;
         return 0;
     case OPT_RESTRICT: return parse_size_arg(name, val, &o->restrict_n) ? EV_ERR_USAGE : 0;
-    case OPT_HEAD: o->head = val; return 0;
+    case OPT_HEAD: {
+        char *all = o->head_all ? ev_strdup_printf("%s,%s", o->head_all, val) : ev_strdup_printf("%s", val);
+        if (!all) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return EV_ERR_NOMEM;
+        }
+        free(o->head_all);
+        o->head_all = all;
+        o->head = val;
+        return 0;
+    }
     case OPT_DK:
         if (parse_size_arg(name, val, &o->dk))
             return EV_ERR_USAGE;
@@ -623,6 +638,7 @@ int cli_main(int argc, char **argv)
                 printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n",
                        EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()));
                 free(o.pos);
+                free(o.head_all);
                 return cli_finish_stdout(0);
             }
             /* --name, --name VALUE, --name=VALUE */
@@ -702,5 +718,6 @@ int cli_main(int argc, char **argv)
     code = cmd->run(&o);
 out:
     free(o.pos);
+    free(o.head_all);
     return code;
 }

@@ -67,19 +67,13 @@ static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_hea
     if (o->predict && !predict_supported(*head, s))
         return cli_usage_error("--predict needs a trained head (context or mlm): the head is %s",
                                (*head)->description ? (*head)->description : spec);
-    memset(vo, 0, sizeof *vo);
-    vo->head = *head;
-    vo->attn = attn_opts_default();
-    if ((*head)->has_position_meta) {
-        vo->attn.positions = (*head)->positions;
-        vo->attn.position_scale = (*head)->position_scale;
-    }
+    *vo = view_opts_for_head(*head); /* its positions, and the residual when it was trained with it */
     if (o->positions)
         vo->attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
     if (o->position_scale_given)
         vo->attn.position_scale = o->position_scale;
     vo->attn.causal = o->causal;
-    vo->residual = o->residual || (*head)->residual; /* a context head was trained with it */
+    vo->residual |= o->residual;
     vo->k = o->k_given ? o->k : DEFAULT_K;
     vo->top = o->top ? o->top : DEFAULT_TOP;
     /* No list can be longer than the vocabulary or the token limit: bound the (n, k) and (n, top) arrays (a huge

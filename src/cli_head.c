@@ -1,6 +1,7 @@
-/* cli_head — `embvsattn train` (learn an attention head on a corpus) and `embvsattn eval head` (masked-word
- * prediction of a trained head against untrained attention patterns). The model is head_model.h's, the loop
- * head_train.h's, the evaluation head_eval.h's. */
+/* cli_head — `embvsattn train` (learn an attention head on a corpus), `embvsattn eval head` (masked-word
+ * prediction of a trained head against untrained attention patterns) and `embvsattn eval senses` (WordNet senses
+ * told apart by vectors in context). The model is head_model.h's, the loop head_train.h's, the evaluations
+ * head_eval.h's and head_senses.h's. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -15,9 +16,11 @@
 #include "head_eval.h"
 #include "head_file.h"
 #include "head_model.h"
+#include "head_senses.h"
 #include "head_train.h"
 #include "parallel.h"
 #include "util.h"
+#include "view.h"
 
 /* The corpus label recorded in the head file: the files' base names (no directories: reproducible bytes). */
 static char *corpus_label(const cli_opts *o, int first)
@@ -342,5 +345,180 @@ done:
     attn_head_free(p);
     corpus_free(&c);
     store_close(s);
+    return cli_finish_stdout(code);
+}
+
+/* ---- eval senses ------------------------------------------------------------------------------------------ */
+
+#define SENSES_RANDOM_DK 64   /* the random baseline's d_k: that of the trained heads (HEAD_DEFAULT_DK) */
+#define SENSES_BASELINES 5    /* static, uniform, others, identity, random: the rows before the heads */
+
+static double round6(double x) { return round(x * 1e6) / 1e6; }
+
+int cmd_eval_senses(cli_opts *o)
+{
+    if (o->npos > 2)
+        return cli_usage_error("%s", "eval senses: expected at most one FILE (default: senses.tsv in the data "
+                                     "directory)");
+    if (o->method || o->restrict_n || o->max_tokens)
+        return cli_usage_error("%s", "eval senses: --method, --restrict and --max-tokens do not apply");
+    char *path = o->npos == 2 ? strdup(o->pos[1]) : cli_data_path("senses.tsv");
+    char *specs = strdup(o->head_all ? o->head_all : "context,mlm"); /* --head a --head b,c: a,b,c */
+    if (!path || !specs) {
+        free(path);
+        free(specs);
+        fprintf(stderr, PROG ": out of memory\n");
+        return EV_ERR_NOMEM;
+    }
+    int code = 0;
+    ev_error err = {0};
+    senses_file f = {0};
+    senses_result r = {0};
+    attn_head *heads[SENSES_BASELINES + 16] = {0};
+    senses_pattern pat[SENSES_BASELINES + 16];
+    size_t np = 0;
+    store *s = cli_open_vectors(o, &code);
+    if (!s)
+        goto done;
+    size_t d = store_dim(s);
+    if (senses_read(path, &f, &err) != EV_OK) {
+        if (err.code == EV_ERR_IO && o->npos < 2) { /* the default: say how to make it */
+            fprintf(stderr, PROG ": no sense file at %s (%s): run scripts/fetch-corpus.sh to make it, or give "
+                    "FILE\n", path, err.msg ? err.msg : "cannot read it");
+            ev_error_clear(&err);
+            code = EV_ERR_IO;
+        } else {
+            code = cli_report(&err);
+        }
+        goto done;
+    }
+    memset(pat, 0, sizeof pat);
+    pat[np++] = (senses_pattern){.name = "static", .kind = SENSES_STATIC};
+    pat[np++] = (senses_pattern){.name = "uniform", .kind = SENSES_UNIFORM};
+    pat[np++] = (senses_pattern){.name = "others", .kind = SENSES_OTHERS};
+    if (attn_head_identity(d, &heads[np], &err) != EV_OK ||
+        attn_head_random(d, SENSES_RANDOM_DK, ATTN_DEFAULT_SEED, &heads[np + 1], &err) != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    pat[np] = (senses_pattern){.name = "identity", .kind = SENSES_HEAD, .vo = view_opts_for_head(heads[np])};
+    pat[np++].vo.residual = 1;
+    pat[np] = (senses_pattern){.name = "random", .kind = SENSES_HEAD, .vo = view_opts_for_head(heads[np])};
+    pat[np++].vo.residual = 1;
+    for (char *spec = specs, *next; spec; spec = next) {
+        next = strchr(spec, ',');
+        if (next)
+            *next++ = '\0';
+        if (!*spec) {
+            code = cli_usage_error("%s", "--head: expected SPEC[,SPEC...] without an empty name");
+            goto done;
+        }
+        if (np == sizeof pat / sizeof pat[0]) {
+            code = cli_usage_error("--head: at most 16 heads, found more ('%s' …)", spec);
+            goto done;
+        }
+        if (head_file_resolve(spec, s, SENSES_RANDOM_DK, &heads[np], &err) != EV_OK) {
+            if (err.code == EV_ERR_NOTFOUND && !o->head) { /* a built-in head this binary lacks: the others go on */
+                fprintf(stderr, PROG ": note: eval senses: head '%s' left out: %s\n", spec,
+                        err.msg ? err.msg : "not found");
+                ev_error_clear(&err);
+                continue;
+            }
+            code = cli_report(&err);
+            goto done;
+        }
+        pat[np] = (senses_pattern){.name = spec, .kind = SENSES_HEAD, .vo = view_opts_for_head(heads[np])};
+        np++;
+    }
+    int threads = o->threads > 0 ? o->threads : parallel_default_threads();
+    if (senses_evaluate(s, &f, path, pat, np, threads, &r, &err) != EV_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    double acc[SENSES_BASELINES + 16], se[SENSES_BASELINES + 16];
+    size_t k[SENSES_BASELINES + 16], best = 0;
+    for (size_t p = 0; p < np; p++) {
+        k[p] = senses_accuracy(&r, p, &acc[p], &se[p]);
+        if (p < SENSES_BASELINES && acc[p] > acc[best])
+            best = p;
+    }
+    size_t skipped = r.skipped_no_vector + r.skipped_not_found + r.skipped_senses;
+    if (o->format == OUT_JSON) {
+        cJSON *root = cJSON_CreateObject();
+        jsonstr_add_cstr(root, "file", path);
+        cJSON_AddNumberToObject(root, "words_in_file", (double)f.n_words);
+        cJSON_AddNumberToObject(root, "senses_in_file", (double)f.n_glosses);
+        cJSON_AddNumberToObject(root, "examples_in_file", (double)f.n_examples);
+        cJSON_AddNumberToObject(root, "words", (double)r.n_words);
+        cJSON_AddNumberToObject(root, "examples", (double)r.n);
+        cJSON_AddNumberToObject(root, "skipped", (double)skipped);
+        cJSON *sk = cJSON_AddObjectToObject(root, "skipped_by_reason");
+        cJSON_AddNumberToObject(sk, "word_without_vector", (double)r.skipped_no_vector);
+        cJSON_AddNumberToObject(sk, "word_not_in_example", (double)r.skipped_not_found);
+        cJSON_AddNumberToObject(sk, "fewer_than_2_glossed_senses", (double)r.skipped_senses);
+        cJSON_AddNumberToObject(root, "chance", round6(r.chance));
+        cJSON_AddStringToObject(root, "best_baseline", pat[best].name);
+        cJSON *rows = cJSON_AddArrayToObject(root, "patterns");
+        for (size_t p = 0; p < np; p++) {
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddItemToArray(rows, row);
+            jsonstr_add_cstr(row, "name", pat[p].name);
+            if (pat[p].kind == SENSES_HEAD) {
+                jsonstr_add_cstr(row, "description", pat[p].vo.head->description ? pat[p].vo.head->description
+                                                                                 : pat[p].name);
+                cJSON_AddBoolToObject(row, "residual", pat[p].vo.residual);
+            }
+            cJSON_AddNumberToObject(row, "correct", (double)k[p]);
+            cJSON_AddNumberToObject(row, "n", (double)r.n);
+            cJSON_AddNumberToObject(row, "accuracy", round6(acc[p]));
+            cJSON_AddNumberToObject(row, "se", round6(se[p]));
+            if (p < SENSES_BASELINES)
+                continue;
+            double diff, sp;
+            senses_paired(&r, p, best, &diff, &sp);
+            cJSON *m = cJSON_AddObjectToObject(row, "margin_over_best_baseline");
+            cJSON_AddStringToObject(m, "baseline", pat[best].name);
+            cJSON_AddNumberToObject(m, "diff", round6(diff));
+            cJSON_AddNumberToObject(m, "se_paired", round6(sp));
+            cJSON_AddNumberToObject(m, "z", round(sp > 0 ? diff / sp * 1000 : 0) / 1000);
+        }
+        cJSON_AddNumberToObject(root, "seconds", round(r.seconds * 1000) / 1000);
+        code = cli_print_json(root);
+        goto done;
+    }
+    printf("senses: %s: %zu words, %zu senses, %zu examples\n", path, f.n_words, f.n_glosses, f.n_examples);
+    printf("scored: %zu examples of %zu words (chance %.4f); skipped %zu: %zu of a word without a vector, %zu "
+           "without their word as a token, %zu of a word with < 2 glossed senses\n",
+           r.n, r.n_words, r.chance, skipped, r.skipped_no_vector, r.skipped_not_found, r.skipped_senses);
+    printf("task:   the sense whose definition (mean of its words' vectors) is nearest by cosine to the word's "
+           "vector in the example;\n        accuracy ± cluster (by word) standard error\n\n");
+    int width = 10;
+    for (size_t p = 0; p < np; p++)
+        if (strlen(pat[p].name) > (size_t)width)
+            width = (int)strlen(pat[p].name);
+    printf("%-*s %8s %8s  %-17s  %s\n", width, "pattern", "correct", "n", "accuracy ± SE",
+           "head minus best baseline");
+    for (size_t p = 0; p < np; p++) {
+        printf("%-*s %8zu %8zu  %.4f ± %.4f", width, pat[p].name, k[p], r.n, acc[p], se[p]);
+        if (p >= SENSES_BASELINES) {
+            double diff, sp;
+            senses_paired(&r, p, best, &diff, &sp);
+            printf("   %+.4f ± %.4f (%.1f SE) over %s", diff, sp, sp > 0 ? diff / sp : 0.0, pat[best].name);
+        }
+        printf("\n");
+    }
+    printf("\nstatic: the word's own vector (the same for every sense); uniform: + the mean of the other words; "
+           "others:\nthat mean alone (no residual); identity, random (d_k %d, seed %u): those heads with the "
+           "residual; a head:\nits vector in context as the main view shows it (mlm: no residual).\n",
+           SENSES_RANDOM_DK, ATTN_DEFAULT_SEED);
+    printf("margins: paired cluster standard error of the per-example difference. %.2f s\n", r.seconds);
+done:
+    senses_result_free(&r);
+    senses_free(&f);
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        attn_head_free(heads[i]);
+    store_close(s);
+    free(specs);
+    free(path);
     return cli_finish_stdout(code);
 }

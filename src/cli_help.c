@@ -96,6 +96,12 @@ void cli_help_all(void)
            "  eval head HEAD CORPUS...   the head's own task on held-out text: top-1/top-10 over its 30,000\n"
            "                        candidates for the trained attention and untrained baselines (identity,\n"
            "                        uniform, random) with the same readout; HEAD: context, mlm or a head file\n"
+           "  eval senses [FILE]    WordNet senses told apart in context: for each example sentence of a word, is\n"
+           "                        the word's vector in it nearest (cosine) the mean vector of its own sense's\n"
+           "                        definition? Rows: static, uniform, others, identity, random, the heads of --head\n"
+           "                        SPEC (repeatable, or SPEC,SPEC...; default: context,mlm); accuracy ± cluster\n"
+           "                        standard error.\n"
+           "                        FILE: default senses.tsv of the data directory (scripts/fetch-corpus.sh)\n"
            "\nindex options (neighbour lists stored in the cache; scripts/fetch-vectors.sh makes them):\n"
            "  index                 computes each of the first --words words' nearest neighbours over the whole\n"
            "                        vocabulary (the same search as neighbors) and stores them in the --vectors\n"
@@ -145,6 +151,7 @@ static const struct {
     {"train", "-o", "the head file to write (.safetensors); required"},
     {"index", "-o", "write a new cache (.safetensors), not into --vectors"},
     {"eval", "--max-tokens", "eval head: read at most N tokens of the corpus"},
+    {"eval", "--head", "eval senses: heads, repeatable or A,B (context,mlm)"},
 };
 
 /* A continuation line for help lines that need two. */

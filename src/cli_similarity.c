@@ -563,8 +563,15 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
 
 int cmd_eval(cli_opts *o)
 {
+    if (strcmp(o->pos[0], "senses") == 0) /* eval senses [FILE]: WordNet senses in context (cli_head.c) */
+        return cmd_eval_senses(o);
+    if (o->head)
+        return cli_usage_error("eval %s: --head applies to eval senses only (eval head takes its head as HEAD)",
+                               o->pos[0]);
     if (strcmp(o->pos[0], "head") == 0) /* eval head HEAD CORPUS...: a trained attention head (cli_head.c) */
         return cmd_eval_head(o);
+    if (o->npos < 2)
+        return cli_usage_error("%s", "eval: expected KIND FILE, found 1 argument");
     if (o->npos != 2)
         return cli_usage_error("eval %s: expected one FILE (only eval head takes more: HEAD CORPUS...)", o->pos[0]);
     if (o->max_tokens)

@@ -124,6 +124,41 @@ const char *view_context_meaning(const view_opts *o)
                          "one): where attention moved it.";
 }
 
+view_opts view_opts_for_head(const attn_head *h)
+{
+    view_opts o;
+    memset(&o, 0, sizeof o);
+    o.head = h;
+    o.attn = attn_opts_default();
+    if (h->has_position_meta) {
+        o.attn.positions = h->positions;
+        o.attn.position_scale = h->position_scale;
+    }
+    o.residual = h->residual; /* a context head was trained with it */
+    return o;
+}
+
+/* attn_forward of the n tokens X (d wide; queries from Xq when it is not NULL: a blank's [MASK] input), then
+ * Z += X when o->residual (Z NULL: a head without output, weights only). */
+static ev_status forward_residual(const view_opts *o, const float *X, const float *Xq, const unsigned char *key_mask,
+                                  size_t n, size_t d, float *A, float *Z, ev_error *err)
+{
+    ev_status st = attn_forward(o->head, Xq ? Xq : X, key_mask, n, &o->attn, A, Z, err);
+    if (st != EV_OK)
+        return st;
+    if (o->residual && Z)
+        for (size_t i = 0; i < n * d; i++)
+            Z[i] += X[i];
+    return EV_OK;
+}
+
+ev_status view_context_vectors(const store *s, const tok_sentence *toks, const view_opts *o, float *X,
+                               unsigned char *key_mask, float *A, float *Z, ev_error *err)
+{
+    tok_vectors(s, toks, X, key_mask);
+    return forward_residual(o, X, NULL, key_mask, toks->n, store_dim(s), A, Z, err);
+}
+
 /* Pass 1 of a view: tokens, X, attention, Z, self-cosines and the attention top list (no neighbours yet). */
 static ev_status build_attention(const store *s, const char *text, size_t len, const view_opts *o,
                                  view_sentence *v, ev_error *err)
@@ -179,13 +214,10 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
             if (v->hidden[i])
                 memcpy(xin + i * d, h->train_mask, d * sizeof *xin);
     }
-    st = attn_forward(h, xin ? xin : v->X, v->masked, n, &o->attn, v->A, v->Z, err);
+    st = forward_residual(o, v->X, xin, v->masked, n, d, v->A, v->Z, err);
     free(xin);
     if (st != EV_OK)
         return st;
-    if (o->residual && v->Z)
-        for (size_t i = 0; i < n * d; i++)
-            v->Z[i] += v->X[i];
     for (size_t i = 0; i < n; i++) {
         /* a row of zeros: attention gave every key 0 because none was allowed (softmax's maximum has weight > 0) */
         v->no_context[i] = 1;

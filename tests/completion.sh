@@ -96,8 +96,8 @@ expect method "add mul" embvsattn analogy --method ''
 expect positions "none sinusoidal" embvsattn --positions ''
 expect number "" embvsattn neighbors -k ''
 expect option-prefix "--epochs" embvsattn train --ep
-expect eval-kinds "analogies head pairs" embvsattn eval ''
-expect after-value "analogies head pairs" embvsattn --restrict 300 eval ''
+expect eval-kinds "analogies head pairs senses" embvsattn eval ''
+expect after-value "analogies head pairs senses" embvsattn --restrict 300 eval ''
 mkdir -p "$tmp/files/sub"
 : >"$tmp/files/my.head.safetensors"
 : >"$tmp/files/notes.txt"

@@ -253,6 +253,22 @@ head_margin head-context-beats-baselines-heldout context "$data/wordnet-heldout.
 head_margin head-context-beats-baselines-fortunes context "$data/fortunes.txt" 150000
 head_margin head-mlm-beats-baselines-heldout mlm "$data/wordnet-heldout.txt" 20000
 head_margin head-mlm-beats-baselines-fortunes mlm "$data/fortunes.txt" 100000
+# eval senses on the WordNet sense file: every example scored but a handful, and context helps: uniform attention
+# over the sentence (the word's vector + the mean of the others) beats the word's static vector by more than 3
+# standard errors (measured: 0.371 ± 0.005 against 0.306 ± 0.004 on 21,398 examples of 5,037 words).
+senses_check() {
+    [ "$corpus_ok" = 1 ] && "$bin" --format json eval senses >"$tmp/senses.json" 2>"$tmp/senses.err" &&
+        /usr/bin/python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+p = {x['name']: x for x in r['patterns']}
+st, un = p['static'], p['uniform']
+print(r['examples'], r['words'], r['skipped'], st['accuracy'], st['se'], un['accuracy'], un['se'])
+ok = r['examples'] > 20000 and r['skipped'] < 100 and un['accuracy'] - st['accuracy'] > 3 * max(st['se'], un['se'])
+ok = ok and all(x['n'] == r['examples'] for x in r['patterns']) and 'margin_over_best_baseline' not in st
+sys.exit(0 if ok else 1)" "$tmp/senses.json"
+}
+check senses-uniform-beats-static senses_check
 head_det() { # objective: two runs, the same bytes
     "$bin" train --objective "$1" --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d1.log" \
         -o "$tmp/d1.safetensors" "$data/wordnet-train.txt" >/dev/null &&
