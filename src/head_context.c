@@ -12,27 +12,10 @@
 #include "head_file.h"
 #include "parallel.h"
 #include "rng.h"
+#include "head_ops.h"
 #include "vec4.h"
 
 #define LOGIT_TILE 256 /* predicting rows per tile of full-softmax logits (256 × 30,000 floats: 30 MB) */
-
-/* ==== small helpers ========================================================================================= */
-
-static float dot(const float *a, const float *b, size_t n)
-{
-    float s = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
-/* C (m, n) = op(A)·op(B) (+ C when acc), row-major; ta/tb: A is stored (k, m) / B is stored (n, k). */
-static void gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *A, const float *B, float *C,
-                 int acc)
-{
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                alpha, A, ta ? (int)m : (int)k, B, tb ? (int)k : (int)n, acc ? 1.0f : 0.0f, C, (int)n);
-}
 
 /* ==== parameters ============================================================================================ */
 
@@ -107,18 +90,6 @@ void ctx_work_free(ctx_work *w)
     free(w);
 }
 
-static float *falloc(size_t a, size_t b, int *bad)
-{
-    if (b && a > SIZE_MAX / sizeof(float) / b) {
-        *bad = 1;
-        return NULL;
-    }
-    float *p = malloc((a * b > 0 ? a * b : 1) * sizeof(float));
-    if (!p)
-        *bad = 1;
-    return p;
-}
-
 ev_status ctx_work_new(const store *s, const attn_head *p, size_t max_tok, int threads, ctx_work **out,
                        ev_error *err)
 {
@@ -147,24 +118,24 @@ ev_status ctx_work_new(const store *s, const attn_head *p, size_t max_tok, int t
     w->threads = threads < 1 ? 1 : threads > PARALLEL_MAX_THREADS ? PARALLEL_MAX_THREADS : threads;
     size_t T = max_tok, d = w->d, dk = w->dk;
     int bad = 0;
-    w->pe = falloc(w->L, d, &bad);
-    w->U = falloc(T, d, &bad);
-    w->Q = falloc(T, w->dq, &bad);
-    w->K = falloc(T, w->dq, &bad);
-    w->V_ = falloc(T, dk, &bad);
-    w->H = falloc(T, dk, &bad);
-    w->A = falloc(T, w->L, &bad);
-    w->Ht = falloc(T, dk, &bad);
-    w->Ct = falloc(T, d, &bad);
-    w->G = falloc(LOGIT_TILE, w->nc, &bad);
-    w->dCt = falloc(T, d, &bad);
-    w->dHt = falloc(T, dk, &bad);
-    w->dH = falloc(T, dk, &bad);
-    w->dQ = falloc(T, dk, &bad);
-    w->dK = falloc(T, dk, &bad);
-    w->dV = falloc(T, dk, &bad);
-    w->ones = falloc(LOGIT_TILE, 1, &bad);
-    w->grad = falloc(p->n_params, 1, &bad);
+    w->pe = head_falloc(w->L, d, &bad);
+    w->U = head_falloc(T, d, &bad);
+    w->Q = head_falloc(T, w->dq, &bad);
+    w->K = head_falloc(T, w->dq, &bad);
+    w->V_ = head_falloc(T, dk, &bad);
+    w->H = head_falloc(T, dk, &bad);
+    w->A = head_falloc(T, w->L, &bad);
+    w->Ht = head_falloc(T, dk, &bad);
+    w->Ct = head_falloc(T, d, &bad);
+    w->G = head_falloc(LOGIT_TILE, w->nc, &bad);
+    w->dCt = head_falloc(T, d, &bad);
+    w->dHt = head_falloc(T, dk, &bad);
+    w->dH = head_falloc(T, dk, &bad);
+    w->dQ = head_falloc(T, dk, &bad);
+    w->dK = head_falloc(T, dk, &bad);
+    w->dV = head_falloc(T, dk, &bad);
+    w->ones = head_falloc(LOGIT_TILE, 1, &bad);
+    w->grad = head_falloc(p->n_params, 1, &bad);
     w->rowtok = malloc(T * sizeof *w->rowtok);
     w->tword = malloc(T * sizeof *w->tword);
     w->lossrow = malloc(T * sizeof *w->lossrow);
@@ -259,24 +230,11 @@ static void attn_rows(void *vc, size_t lo, size_t hi, int tid)
                     *aj = -INFINITY;
                     continue;
                 }
-                *aj = c->kind == HEAD_PATTERN_UNIFORM ? 0.0f : dot(w->Q + i * c->qkw, w->K + j * c->qkw, c->qkw) * c->scale;
+                *aj = c->kind == HEAD_PATTERN_UNIFORM ? 0.0f : head_dot(w->Q + i * c->qkw, w->K + j * c->qkw, c->qkw) * c->scale;
                 mx = *aj > mx ? *aj : mx;
             }
-            float sum = 0.0f;
-            for (size_t j = 0; j < n; j++) {
-                a[j] = a[j] == -INFINITY ? 0.0f : expf(a[j] - mx);
-                sum += a[j];
-            }
-            float inv = 1.0f / sum; /* a predicting row has a key (check_batch): sum ≥ 1 */
-            memset(h, 0, dk * sizeof *h);
-            for (size_t j = 0; j < n; j++) {
-                a[j] *= inv;
-                if (a[j] == 0.0f)
-                    continue;
-                const float *v = w->V_ + (t0 + j) * dk;
-                for (size_t k = 0; k < dk; k++)
-                    h[k] += a[j] * v[k];
-            }
+            /* a predicting row has a key (check_batch): mx is finite */
+            head_attn_row(a, n, mx, w->V_ + t0 * dk, dk, h);
         }
     }
 }
@@ -307,10 +265,10 @@ static void forward(ctx_work *w, const ctx_batch *b, head_pattern kind, const fl
             memcpy(w->Q, w->U, T * d * sizeof(float));
             memcpy(w->K, w->U, T * d * sizeof(float));
         } else if (kind != HEAD_PATTERN_UNIFORM) {
-            gemm(0, 0, T, dk, d, 1.0f, w->U, kind == HEAD_PATTERN_RANDOM ? wq_alt : p->w_q, w->Q, 0);
-            gemm(0, 0, T, dk, d, 1.0f, w->U, kind == HEAD_PATTERN_RANDOM ? wk_alt : p->w_k, w->K, 0);
+            head_gemm(0, 0, T, dk, d, 1.0f, w->U, kind == HEAD_PATTERN_RANDOM ? wq_alt : p->w_q, w->Q, 0);
+            head_gemm(0, 0, T, dk, d, 1.0f, w->U, kind == HEAD_PATTERN_RANDOM ? wk_alt : p->w_k, w->K, 0);
         }
-        gemm(0, 0, T, dk, d, 1.0f, w->U, p->w_v, w->V_, 0);
+        head_gemm(0, 0, T, dk, d, 1.0f, w->U, p->w_v, w->V_, 0);
     }
     /* pass 3: attention of the predicting rows */
     parallel_for(w->threads, b->n_sent, attn_rows, &c);
@@ -327,7 +285,7 @@ static void forward(ctx_work *w, const ctx_batch *b, head_pattern kind, const fl
     w->n_rows = P;
     if (P == 0)
         return;
-    gemm(0, 0, P, d, dk, 1.0f, w->Ht, p->w_o, w->Ct, 0);
+    head_gemm(0, 0, P, d, dk, 1.0f, w->Ht, p->w_o, w->Ct, 0);
     for (size_t i = 0; i < P; i++) {
         const float *e = w->E + (size_t)b->row[w->rowtok[i]] * d;
         float *ct = w->Ct + i * d;
@@ -434,11 +392,11 @@ ev_status ctx_loss_grad(ctx_work *w, const ctx_batch *b, double *loss, ev_error 
     pass_ctx c = {w, b, HEAD_PATTERN_TRAINED, dk, 0, s, 0};
     for (size_t r0 = 0; r0 < P; r0 += LOGIT_TILE) {
         size_t rows = P - r0 < LOGIT_TILE ? P - r0 : LOGIT_TILE;
-        gemm(0, 1, rows, nc, d, 1.0f, w->Ct + r0 * d, w->E, w->G, 0);
+        head_gemm(0, 1, rows, nc, d, 1.0f, w->Ct + r0 * d, w->E, w->G, 0);
         c.r0 = r0;
         parallel_for(w->threads, rows, softmax_rows, &c);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)nc, 1.0f, w->G, (int)nc, w->ones, 1, 1.0f, gb, 1);
-        gemm(0, 0, rows, d, nc, s, w->G, w->E, w->dCt + r0 * d, 0);
+        head_gemm(0, 0, rows, d, nc, s, w->G, w->E, w->dCt + r0 * d, 0);
     }
     double total = 0, ds = 0;
     for (size_t i = 0; i < P; i++) {
@@ -449,8 +407,8 @@ ev_status ctx_loss_grad(ctx_work *w, const ctx_batch *b, double *loss, ev_error 
     gs[0] = (float)ds;
     /* pass 6: output projection. dW_O = Htᵀ·dCt, dHt = dCt·W_Oᵀ, scattered to the rows' tokens (the residual
      * x_i is frozen: no gradient) */
-    gemm(1, 0, dk, d, P, 1.0f, w->Ht, w->dCt, go, 0);
-    gemm(0, 1, P, dk, d, 1.0f, w->dCt, p->w_o, w->dHt, 0);
+    head_gemm(1, 0, dk, d, P, 1.0f, w->Ht, w->dCt, go, 0);
+    head_gemm(0, 1, P, dk, d, 1.0f, w->dCt, p->w_o, w->dHt, 0);
     memset(w->dH, 0, T * dk * sizeof(float));
     for (size_t i = 0; i < P; i++)
         memcpy(w->dH + w->rowtok[i] * dk, w->dHt + i * dk, dk * sizeof(float));
@@ -461,9 +419,9 @@ ev_status ctx_loss_grad(ctx_work *w, const ctx_batch *b, double *loss, ev_error 
     c.scale = 1.0f / sqrtf((float)dk);
     parallel_for(w->threads, b->n_sent, attn_back_rows, &c);
     /* pass 8: projections. dW_Q = Uᵀ·dQ, dW_K = Uᵀ·dK, dW_V = Uᵀ·dV */
-    gemm(1, 0, d, dk, T, 1.0f, w->U, w->dQ, gq, 0);
-    gemm(1, 0, d, dk, T, 1.0f, w->U, w->dK, gk, 0);
-    gemm(1, 0, d, dk, T, 1.0f, w->U, w->dV, gv, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->U, w->dQ, gq, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->U, w->dK, gk, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->U, w->dV, gv, 0);
     return EV_OK;
 }
 
@@ -485,30 +443,8 @@ static void attn_back_rows(void *vc, size_t lo, size_t hi, int tid)
                 continue;
             const float *a = w->A + i * L, *dh = w->dH + i * dk, *q = w->Q + i * dk;
             float *dq = w->dQ + i * dk;
-            float adA = 0.0f;
-            for (size_t j = 0; j < n; j++) {
-                if (a[j] == 0.0f) {
-                    dA[j] = 0.0f;
-                    continue;
-                }
-                const float *v = w->V_ + (t0 + j) * dk;
-                float *dv = w->dV + (t0 + j) * dk;
-                dA[j] = dot(dh, v, dk);
-                adA += a[j] * dA[j];
-                for (size_t k = 0; k < dk; k++)
-                    dv[k] += a[j] * dh[k];
-            }
-            for (size_t j = 0; j < n; j++) {
-                if (a[j] == 0.0f)
-                    continue;
-                float dsc = a[j] * (dA[j] - adA) * c->scale;
-                const float *k_ = w->K + (t0 + j) * dk;
-                float *dkr = w->dK + (t0 + j) * dk;
-                for (size_t k = 0; k < dk; k++) {
-                    dq[k] += dsc * k_[k];
-                    dkr[k] += dsc * q[k];
-                }
-            }
+            head_attn_row_back(a, n, dh, q, w->K + t0 * dk, w->V_ + t0 * dk, dk, c->scale, dq, w->dK + t0 * dk,
+                               w->dV + t0 * dk, dA);
         }
     }
 }

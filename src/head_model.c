@@ -12,28 +12,12 @@
 #include "head_file.h"
 #include "parallel.h"
 #include "rng.h"
+#include "head_ops.h"
 #include "vec4.h"
 
 #define LOGIT_TILE 256         /* targets per tile of sampled logits (a tile of 256 × 4096 floats stays in cache) */
 #define P_MASK 0.8             /* query corruption: [MASK] */
 #define P_RANDOM 0.1           /* a random candidate; the rest (0.1): the word itself */
-
-/* ==== small helpers ========================================================================================= */
-
-static float dot(const float *a, const float *b, size_t n)
-{
-    float s = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
-/* C (m, n) = op(A)·op(B) (+ C when acc), row-major; ta/tb: A is stored (k, m) / B is stored (n, k). */
-static void gemm(int ta, int tb, size_t m, size_t n, size_t k, const float *A, const float *B, float *C, int acc)
-{
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                1.0f, A, ta ? (int)m : (int)k, B, tb ? (int)k : (int)n, acc ? 1.0f : 0.0f, C, (int)n);
-}
 
 /* ==== parameters ============================================================================================ */
 
@@ -160,18 +144,6 @@ void head_work_free(head_work *w)
     free(w);
 }
 
-static float *falloc(size_t a, size_t b, int *bad)
-{
-    if (b && a > SIZE_MAX / sizeof(float) / b) {
-        *bad = 1;
-        return NULL;
-    }
-    float *p = malloc((a * b > 0 ? a * b : 1) * sizeof(float));
-    if (!p)
-        *bad = 1;
-    return p;
-}
-
 ev_status head_work_new(const store *s, const attn_head *p, size_t max_tok, size_t max_neg, int threads,
                         head_work **out, ev_error *err)
 {
@@ -200,30 +172,30 @@ ev_status head_work_new(const store *s, const attn_head *p, size_t max_tok, size
     w->threads = threads < 1 ? 1 : threads > PARALLEL_MAX_THREADS ? PARALLEL_MAX_THREADS : threads;
     size_t T = max_tok, d = w->d, dk = w->dk, S = w->max_neg;
     int bad = 0;
-    w->pe = falloc(w->L, d, &bad);
-    w->U = falloc(T, d, &bad);
-    w->X = falloc(T, d, &bad);
-    w->Q = falloc(T, w->dq, &bad);
-    w->K = falloc(T, w->dq, &bad);
-    w->V_ = falloc(T, dk, &bad);
-    w->H = falloc(T, dk, &bad);
-    w->A = falloc(T, w->L, &bad);
-    w->Ht = falloc(T, dk, &bad);
-    w->Zt = falloc(T, d, &bad);
-    w->ES = falloc(S, d, &bad);
-    w->bneg = falloc(S, 1, &bad);
-    w->G = falloc((size_t)w->threads * LOGIT_TILE, S, &bad);
-    w->gtrue = falloc(T, 1, &bad);
-    w->dZt = falloc(T, d, &bad);
-    w->dHt = falloc(T, dk, &bad);
-    w->dH = falloc(T, dk, &bad);
-    w->dQ = falloc(T, dk, &bad);
-    w->dK = falloc(T, dk, &bad);
-    w->dV = falloc(T, dk, &bad);
-    w->colsum = falloc((size_t)w->threads, S, &bad);
-    w->rowscale = falloc(T, 1, &bad);
-    w->grad = falloc(p->n_params, 1, &bad);
-    w->sumdq = falloc(dk, 1, &bad);
+    w->pe = head_falloc(w->L, d, &bad);
+    w->U = head_falloc(T, d, &bad);
+    w->X = head_falloc(T, d, &bad);
+    w->Q = head_falloc(T, w->dq, &bad);
+    w->K = head_falloc(T, w->dq, &bad);
+    w->V_ = head_falloc(T, dk, &bad);
+    w->H = head_falloc(T, dk, &bad);
+    w->A = head_falloc(T, w->L, &bad);
+    w->Ht = head_falloc(T, dk, &bad);
+    w->Zt = head_falloc(T, d, &bad);
+    w->ES = head_falloc(S, d, &bad);
+    w->bneg = head_falloc(S, 1, &bad);
+    w->G = head_falloc((size_t)w->threads * LOGIT_TILE, S, &bad);
+    w->gtrue = head_falloc(T, 1, &bad);
+    w->dZt = head_falloc(T, d, &bad);
+    w->dHt = head_falloc(T, dk, &bad);
+    w->dH = head_falloc(T, dk, &bad);
+    w->dQ = head_falloc(T, dk, &bad);
+    w->dK = head_falloc(T, dk, &bad);
+    w->dV = head_falloc(T, dk, &bad);
+    w->colsum = head_falloc((size_t)w->threads, S, &bad);
+    w->rowscale = head_falloc(T, 1, &bad);
+    w->grad = head_falloc(p->n_params, 1, &bad);
+    w->sumdq = head_falloc(dk, 1, &bad);
     w->tgt = malloc(T * sizeof *w->tgt);
     w->lossrow = malloc(T * sizeof *w->lossrow);
     w->slot_head = malloc(p->candidates * sizeof *w->slot_head);
@@ -308,31 +280,17 @@ static void attn_rows(void *vc, size_t lo, size_t hi, int tid)
                     continue;
                 }
                 m++;
-                a[j] = c->kind == HEAD_PATTERN_UNIFORM ? 0.0f : dot(w->Q + i * c->qkw, w->K + tj * c->qkw, c->qkw) * c->scale;
+                a[j] = c->kind == HEAD_PATTERN_UNIFORM ? 0.0f : head_dot(w->Q + i * c->qkw, w->K + tj * c->qkw, c->qkw) * c->scale;
                 if (a[j] > mx)
                     mx = a[j];
             }
-            memset(h, 0, dk * sizeof *h);
             if (m == 0) { /* no other known token: no attention (never a target, by construction) */
+                memset(h, 0, dk * sizeof *h);
                 memset(a, 0, n * sizeof *a);
                 continue;
             }
-            /* 3b: exp and sum (the maximum contributes 1) */
-            float sum = 0.0f;
-            for (size_t j = 0; j < n; j++) {
-                a[j] = a[j] == -INFINITY ? 0.0f : expf(a[j] - mx);
-                sum += a[j];
-            }
-            /* 3c: normalise, 3d: weighted sum of the values */
-            float inv = 1.0f / sum;
-            for (size_t j = 0; j < n; j++) {
-                a[j] *= inv;
-                if (a[j] == 0.0f)
-                    continue;
-                const float *v = w->V_ + (t0 + j) * dk;
-                for (size_t k = 0; k < dk; k++)
-                    h[k] += a[j] * v[k];
-            }
+            /* 3b-3d: softmax, weighted sum of the values */
+            head_attn_row(a, n, mx, w->V_ + t0 * dk, dk, h);
         }
     }
 }
@@ -362,14 +320,14 @@ static void forward(head_work *w, const head_batch *b, head_pattern kind, const 
     /* pass 2: projections Q = U·W_Q, K = X·W_K (the identity: U and X themselves), V = X·W_V */
     size_t qkw = dk;
     if (kind == HEAD_PATTERN_TRAINED || kind == HEAD_PATTERN_RANDOM) {
-        gemm(0, 0, T, dk, d, w->U, kind == HEAD_PATTERN_TRAINED ? p->w_q : wq_alt, w->Q, 0);
-        gemm(0, 0, T, dk, d, w->X, kind == HEAD_PATTERN_TRAINED ? p->w_k : wk_alt, w->K, 0);
+        head_gemm(0, 0, T, dk, d, 1.0f, w->U, kind == HEAD_PATTERN_TRAINED ? p->w_q : wq_alt, w->Q, 0);
+        head_gemm(0, 0, T, dk, d, 1.0f, w->X, kind == HEAD_PATTERN_TRAINED ? p->w_k : wk_alt, w->K, 0);
     } else if (kind == HEAD_PATTERN_IDENTITY) {
         memcpy(w->Q, w->U, T * d * sizeof(float));
         memcpy(w->K, w->X, T * d * sizeof(float));
         qkw = d;
     }
-    gemm(0, 0, T, dk, d, w->X, p->w_v, w->V_, 0);
+    head_gemm(0, 0, T, dk, d, 1.0f, w->X, p->w_v, w->V_, 0);
     /* pass 3: attention of the targets */
     pass_ctx c = {w, b, kind, qkw, 1.0f / sqrtf((float)qkw)};
     parallel_for(w->threads, b->n_sent, attn_rows, &c);
@@ -381,7 +339,7 @@ static void forward(head_work *w, const head_batch *b, head_pattern kind, const 
             w->tgt[w->n_tgt++] = t;
         }
     if (w->n_tgt)
-        gemm(0, 0, w->n_tgt, d, dk, w->Ht, p->w_o, w->Zt, 0);
+        head_gemm(0, 0, w->n_tgt, d, dk, 1.0f, w->Ht, p->w_o, w->Zt, 0);
 }
 
 ev_status head_forward(head_work *w, const head_batch *b, head_pattern k, const float *wq_alt, const float *wk_alt,
@@ -425,10 +383,10 @@ static void softmax_tiles(void *vc, size_t lo, size_t hi, int tid)
     float *cs = w->colsum + (size_t)tid * w->max_neg;   /* (S) */
     for (size_t r0 = lo; r0 < hi; r0 += LOGIT_TILE) {
         size_t rows = hi - r0 < LOGIT_TILE ? hi - r0 : LOGIT_TILE;
-        gemm(0, 1, rows, S, d, w->Zt + r0 * d, w->ES, G, 0);
+        head_gemm(0, 1, rows, S, d, 1.0f, w->Zt + r0 * d, w->ES, G, 0);
         for (size_t i = r0; i < r0 + rows; i++) {
             int32_t t = b->row[w->tgt[i]];
-            float lt = dot(w->Zt + i * d, w->E + (size_t)t * d, d) + p->train_bias[t] - b->logq[t];
+            float lt = head_dot(w->Zt + i * d, w->E + (size_t)t * d, d) + p->train_bias[t] - b->logq[t];
             float *g = G + (i - r0) * S; /* (S) */
             /* 5a: corrected logits and their maximum (an accidental hit's logit equals lt: the maximum stands) */
             vec4f vmx = vec4_splat(lt);
@@ -463,7 +421,7 @@ static void softmax_tiles(void *vc, size_t lo, size_t hi, int tid)
         }
         /* 5d: column sums and dZt while the tile is in cache */
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)S, 1.0f, G, (int)S, w->rowscale + r0, 1, 1.0f, cs, 1);
-        gemm(0, 0, rows, d, S, G, w->ES, w->dZt + r0 * d, 0);
+        head_gemm(0, 0, rows, d, S, 1.0f, G, w->ES, w->dZt + r0 * d, 0);
         for (size_t i = r0; i < r0 + rows; i++)
             for (size_t k = 0; k < d; k++)
                 w->dZt[i * d + k] *= w->rowscale[i];
@@ -490,32 +448,9 @@ static void attn_back_rows(void *vc, size_t lo, size_t hi, int tid)
                 continue;
             const float *a = w->A + i * L, *dh = w->dH + i * dk, *q = w->Q + i * dk;
             float *dq = w->dQ + i * dk;
-            /* 8a: dA_ij = dH_i·v_j, dV_j += a_ij dH_i, and Σ_j a_ij dA_ij */
-            float adA = 0.0f;
-            for (size_t j = 0; j < n; j++) {
-                if (a[j] == 0.0f) { /* masked, or underflowed: contributes nothing */
-                    dA[j] = 0.0f;
-                    continue;
-                }
-                const float *v = w->V_ + (t0 + j) * dk;
-                float *dv = w->dV + (t0 + j) * dk;
-                dA[j] = dot(dh, v, dk);
-                adA += a[j] * dA[j];
-                for (size_t k = 0; k < dk; k++)
-                    dv[k] += a[j] * dh[k];
-            }
-            /* 8b: softmax backward dS = a ⊙ (dA − Σ a dA), then dQ_i += dS_ij k_j / √d_k, dK_j += dS_ij q_i / √d_k */
-            for (size_t j = 0; j < n; j++) {
-                if (a[j] == 0.0f)
-                    continue;
-                float ds = a[j] * (dA[j] - adA) * scale;
-                const float *k_ = w->K + (t0 + j) * dk;
-                float *dkr = w->dK + (t0 + j) * dk;
-                for (size_t k = 0; k < dk; k++) {
-                    dq[k] += ds * k_[k];
-                    dkr[k] += ds * q[k];
-                }
-            }
+            /* 8a-8b: dA, dV, then through the softmax to dQ_i and dK_j (/√d_k) */
+            head_attn_row_back(a, n, dh, q, w->K + t0 * dk, w->V_ + t0 * dk, dk, scale, dq, w->dK + t0 * dk,
+                               w->dV + t0 * dk, dA);
         }
     }
 }
@@ -578,24 +513,24 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
             dz[k] += w->gtrue[i] * e[k];
     }
     /* pass 7: output projection. dW_O = Htᵀ·dZt, dHt = dZt·W_Oᵀ, scattered to the targets' rows */
-    gemm(1, 0, dk, d, P, w->Ht, w->dZt, g.w_o, 0);
-    gemm(0, 1, P, dk, d, w->dZt, p->w_o, w->dHt, 0);
+    head_gemm(1, 0, dk, d, P, 1.0f, w->Ht, w->dZt, g.w_o, 0);
+    head_gemm(0, 1, P, dk, d, 1.0f, w->dZt, p->w_o, w->dHt, 0);
     memset(w->dH, 0, T * dk * sizeof(float));
     for (size_t i = 0; i < P; i++)
         memcpy(w->dH + w->tgt[i] * dk, w->dHt + i * dk, dk * sizeof(float));
     /* pass 8: attention backward */
     parallel_for(w->threads, b->n_sent, attn_back_rows, &lc);
     /* pass 9: projections. dW_Q = Uᵀ·dQ, dW_K = Xᵀ·dK, dW_V = Xᵀ·dV, d[MASK] = W_Q·Σ_{[MASK] queries} dQ_i */
-    gemm(1, 0, d, dk, T, w->U, w->dQ, g.w_q, 0);
-    gemm(1, 0, d, dk, T, w->X, w->dK, g.w_k, 0);
-    gemm(1, 0, d, dk, T, w->X, w->dV, g.w_v, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->U, w->dQ, g.w_q, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->X, w->dK, g.w_k, 0);
+    head_gemm(1, 0, d, dk, T, 1.0f, w->X, w->dV, g.w_v, 0);
     memset(w->sumdq, 0, dk * sizeof(float));
     for (size_t t = 0; t < T; t++)
         if (b->target[t] && b->query && b->query[t] == HEAD_QUERY_MASK)
             for (size_t k = 0; k < dk; k++)
                 w->sumdq[k] += w->dQ[t * dk + k];
     for (size_t a = 0; a < d; a++)
-        g.train_mask[a] = dot(p->w_q + a * dk, w->sumdq, dk);
+        g.train_mask[a] = head_dot(p->w_q + a * dk, w->sumdq, dk);
     return EV_OK;
 }
 
