@@ -16,6 +16,7 @@
 #include "attention.h"
 #include "check.h"
 #include "test_rand.h"
+#include "test_stores.h"
 #include "corpus.h"
 #include "head_eval.h"
 #include "head_file.h"
@@ -26,35 +27,6 @@
 #define FIX "tests/fixtures/head/"
 
 static char tmpdir[] = "/tmp/test_head.XXXXXX";
-
-/* An in-memory store of V words "{prefix}0" … with the (V, d) vectors vec (malloc'd; the store takes them). */
-static store *words_store(size_t V, size_t d, char prefix, float *vec)
-{
-    store_rows r = {
-        .n = V, .dim = d, .vectors = vec, .words = malloc(V * 24), .offsets = malloc((V + 1) * sizeof(size_t))};
-    size_t off = 0;
-    for (size_t i = 0; i < V; i++) {
-        r.offsets[i] = off;
-        off += (size_t)sprintf(r.words + off, "%c%zu", prefix, i) + 1;
-    }
-    r.offsets[V] = off;
-    store *s = NULL;
-    ev_error err = {0};
-    if (store_from_rows(&r, "test", "test", NULL, &s, &err) != EV_OK) {
-        fprintf(stderr, "store_from_rows: %s\n", err.msg);
-        exit(1);
-    }
-    return s;
-}
-
-/* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
-static store *make_store(size_t V, size_t d, float sd)
-{
-    float *vec = malloc(V * d * sizeof *vec);
-    for (size_t i = 0; i < V * d; i++)
-        vec[i] = sd * nrand();
-    return words_store(V, d, 'w', vec);
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -77,7 +49,7 @@ static char *tmp_path(const char *name)
 static void test_gradients(void)
 {
     const size_t V = 40, d = 8, dk = 4, nc = 30;
-    store *s = make_store(V, d, 1.0f);
+    store *s = test_make_store(V, d, 1.0f);
     attn_head *p = NULL;
     ev_error perr = {0};
     if (head_model_new(d, dk, nc, &p, &perr) != EV_OK) {
@@ -157,7 +129,7 @@ static void test_gradients(void)
 
 static void test_corpus(void)
 {
-    store *s = make_store(50, 4, 1.0f);
+    store *s = test_make_store(50, 4, 1.0f);
     ev_error err = {0};
     corpus c;
     const char *p1 = tmp_path("c1.txt");
@@ -209,46 +181,12 @@ static void test_content_words(void)
 
 /* ---- training: determinism, a learnable toy task, head files ----------------------------------------------- */
 
-/* Toy corpus: "w{a} w{f} w{f} w{a+20} w{f}" shuffled filler f; the word 20 after w{a} is predictable only by
- * attending to w{a} (fillers 40–49 are noise). */
-static void write_toy(const char *path, size_t lines)
-{
-    FILE *f = fopen(path, "wb");
-    for (size_t i = 0; i < lines; i++) {
-        int a = (int)(urand() * 20), f1 = 40 + (int)(urand() * 10), f2 = 40 + (int)(urand() * 10),
-            f3 = 40 + (int)(urand() * 10);
-        if (urand() < 0.5)
-            fprintf(f, "w%d w%d w%d w%d w%d\n", a, f1, f2, a + 20, f3);
-        else
-            fprintf(f, "w%d w%d w%d w%d w%d\n", f1, a + 20, f2, f3, a);
-    }
-    fclose(f);
-}
-
-static int same_bytes(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    while (same) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        if (ca != cb)
-            same = 0;
-        if (ca == EOF || cb == EOF)
-            break;
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    return same;
-}
-
 static void test_training(void)
 {
-    store *s = make_store(60, 16, 1.0f);
+    store *s = test_make_store(60, 16, 1.0f);
     const char *toy = tmp_path("toy.txt"), *toy_test = tmp_path("toy_test.txt");
-    write_toy(toy, 3000);
-    write_toy(toy_test, 400);
+    test_write_toy(toy, 3000);
+    test_write_toy(toy_test, 400);
     ev_error err = {0};
     corpus c, ct;
     const char *pt[] = {toy}, *ptt[] = {toy_test};
@@ -277,7 +215,7 @@ static void test_training(void)
     const char *f1 = tmp_path("h1.safetensors"), *f2 = tmp_path("h2.safetensors");
     CHECK(head_file_save(p1, &m, f1, &err) == EV_OK, "save: %s", err.msg);
     CHECK(head_file_save(p2, &m, f2, &err) == EV_OK, "save: %s", err.msg);
-    CHECK(same_bytes(f1, f2), "the two head files differ");
+    CHECK(test_same_bytes(f1, f2), "the two head files differ");
     /* the learnable task: the trained pattern beats the untrained ones with the same readout */
     head_eval_result r;
     CHECK(head_evaluate(s, p1, &ct, 2, &r, &err) == EV_OK, "evaluate: %s", err.msg);
@@ -375,7 +313,7 @@ static void test_bad_files(void)
               "bad file %zu: %s", i, err.msg);
         ev_error_clear(&err);
     }
-    store *s = make_store(5, 2, 1.0f);
+    store *s = test_make_store(5, 2, 1.0f);
     attn_head *r = NULL;
     head_work *w = NULL;
     CHECK(attn_head_random(2, 2, 1, &r, &err) == EV_OK, "random head");
@@ -441,7 +379,7 @@ static void test_torch_fixture(void)
     float *vec = malloc(V * d * sizeof *vec);
     for (size_t i = 0; i < V * d; i++)
         CHECK(fscanf(f, "%f", &vec[i]) == 1, "vocab vectors");
-    store *s = words_store(V, d, 'v', vec);
+    store *s = test_words_store(V, d, 'v', vec);
     size_t T, S;
     CHECK(fscanf(f, " batch %zu negatives %zu", &T, &S) == 2, "batch");
     size_t start[2] = {0, T};

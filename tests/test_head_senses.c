@@ -15,32 +15,8 @@
 #include "head_senses.h"
 #include "store.h"
 #include "test_rand.h"
+#include "test_stores.h"
 #include "view.h"
-
-/* An in-memory store of the V words with the given vectors (V, d). */
-static store *named_store(const char *const *words, const float *vecs, size_t V, size_t d)
-{
-    size_t bytes = 0;
-    for (size_t i = 0; i < V; i++)
-        bytes += strlen(words[i]) + 1;
-    store_rows r = {.n = V, .dim = d, .vectors = malloc(V * d * sizeof(float)), .words = malloc(bytes),
-                    .offsets = malloc((V + 1) * sizeof(size_t))};
-    memcpy(r.vectors, vecs, V * d * sizeof(float));
-    size_t off = 0;
-    for (size_t i = 0; i < V; i++) {
-        r.offsets[i] = off;
-        memcpy(r.words + off, words[i], strlen(words[i]) + 1);
-        off += strlen(words[i]) + 1;
-    }
-    r.offsets[V] = off;
-    store *s = NULL;
-    ev_error err = {0};
-    if (store_from_rows(&r, "test", "test", NULL, &s, &err) != EV_OK) {
-        fprintf(stderr, "store_from_rows: %s\n", err.msg);
-        exit(1);
-    }
-    return s;
-}
 
 static ev_status parse(const char *text, senses_file *f, ev_error *err)
 {
@@ -57,7 +33,7 @@ static void test_known(void)
                           {0, 1, 0, 0, 0, 0},       {0, 0.8f, 0.1f, 0, 0, 0}, {0, 0, 0, 0.1f, 0, 0},
                           {0, 0, 0, 0, 1, 0.2f},    {0, 0, 0, 0, 0, 1},       {0.5f, 0.5f, 0, 0, 0, 0},
                           {0, 0, 0, 0.05f, 0, 0}};
-    store *s = named_store(words, &v[0][0], 10, 6);
+    store *s = test_named_store(words, &v[0][0], 10, 6);
     const char *text = "# a comment\r\n"
                        "G\tbank\tn1\tsloping land beside a river or shore\n"
                        "G\tbank\tn2\ta place for money and cash; bank\r\n"
@@ -258,7 +234,7 @@ static void test_twin(void)
     }
     for (size_t i = 0; i < RV * RD; i++)
         vecs[i] = nrand();
-    store *s = named_store(words, vecs, RV, RD);
+    store *s = test_named_store(words, vecs, RV, RD);
     free(vecs);
     /* the sense file: targets w0 … w19 (and "oov" without a vector), 2-4 senses each, glosses of other words (the
      * word itself and an unknown word among them), 1-3 examples a sense, a tenth without the word */

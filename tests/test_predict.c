@@ -17,29 +17,8 @@
 #include "predict.h"
 #include "store.h"
 #include "test_rand.h"
+#include "test_stores.h"
 #include "view.h"
-
-/* An in-memory store of V words "w0" … "w{V-1}" with N(0, sd²) vectors of dimension d. */
-static store *make_store(size_t V, size_t d, float sd)
-{
-    store_rows r = {.n = V, .dim = d, .vectors = malloc(V * d * sizeof(float)), .words = malloc(V * 24),
-                    .offsets = malloc((V + 1) * sizeof(size_t))};
-    for (size_t i = 0; i < V * d; i++)
-        r.vectors[i] = sd * nrand();
-    size_t off = 0;
-    for (size_t i = 0; i < V; i++) {
-        r.offsets[i] = off;
-        off += (size_t)sprintf(r.words + off, "w%zu", i) + 1;
-    }
-    r.offsets[V] = off;
-    store *s = NULL;
-    ev_error err = {0};
-    if (store_from_rows(&r, "test", "test", NULL, &s, &err) != EV_OK) {
-        fprintf(stderr, "store_from_rows: %s\n", err.msg);
-        exit(1);
-    }
-    return s;
-}
 
 static void fill_random(attn_head *h, float sd)
 {
@@ -277,7 +256,7 @@ static void test_view_mlm(store *s, attn_head *h)
 int main(void)
 {
     size_t V = 600, d = 24, dk = 8, nc = 500;
-    store *s = make_store(V, d, 0.5f);
+    store *s = test_make_store(V, d, 0.5f);
     attn_head *mlm = NULL, *ctx = NULL;
     ev_error err = {0};
     if (head_model_new(d, dk, nc, &mlm, &err) != EV_OK || ctx_model_new(d, dk, nc, &ctx, &err) != EV_OK) {
