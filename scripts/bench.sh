@@ -263,10 +263,14 @@ print(f"text: the first 15,000 lines of wordnet-train.txt ({c0['corpus']['tokens
 print(f"C, context, every word predicts (--rows 0, the prototype's objective): {c0['tokens_per_second']:.0f} tokens/s, "
       f"{c0['seconds']:.1f} s, final loss {c0['final_loss']:.3f}")
 eps = re.findall(r"epoch 0 loss ([0-9.]+), ([0-9]+) tokens/s", proto)
-if eps:
+ntok = re.findall(r"([0-9]+) sentences ([0-9]+) tokens", proto)
+if eps and ntok:
     loss, tps = float(eps[-1][0]), float(eps[-1][1])
-    print(f"PyTorch prototype (context_head.py, same objective): {tps:.0f} tokens/s, final loss {loss:.3f}")
-    print(f"speed ratio C / PyTorch: {c0['tokens_per_second'] / tps:.2f}x")
+    sec = int(ntok[0][1]) / tps  # its epoch's training time (it counts only the tokens of its 50,000 words)
+    print(f"PyTorch prototype (context_head.py, same objective): {tps:.0f} of its tokens/s ({ntok[0][1]} tokens, "
+          f"{ntok[0][0]} sentences), {sec:.1f} s, final loss {loss:.3f}")
+    print(f"speed ratio, the same epoch of the same text: PyTorch {sec:.1f} s / C {c0['seconds']:.1f} s = "
+          f"{sec / c0['seconds']:.2f}x")
 else:
     print("PyTorch prototype: did not run: " + proto.strip().splitlines()[-1] if proto.strip() else "no output")
 print(f"C, context, 3 predicting words a sentence (the shipped head's setting): {c3['tokens_per_second']:.0f} tokens/s, "

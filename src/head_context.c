@@ -310,8 +310,8 @@ ev_status ctx_forward(ctx_work *w, const ctx_batch *b, head_pattern k, const flo
 
 /* ==== the loss: full softmax over the candidates, by tiles of rows ========================================= */
 
-/* pass 5b: rows [lo, hi) of the tile: softmax of s·G + b, the row's loss, then G ← (p − onehot)/P ·(its
- * contribution to the scale's gradient, Σ_w dlogit_w·G_w, saved first) — in place. */
+/* pass 5b: rows [lo, hi) of the tile, in place: the softmax of s·G + b (one exp per logit), the row's loss, its
+ * part of the scale's gradient Σ_w dlogit_w·G_w, then G ← dlogit = (p − onehot)/P. */
 static void softmax_rows(void *vc, size_t lo, size_t hi, int tid)
 {
     (void)tid;
@@ -335,33 +335,34 @@ static void softmax_rows(void *vc, size_t lo, size_t hi, int tid)
             float l = s * g[k] + bias[k];
             mx = l > mx ? l : mx;
         }
-        /* Σ exp(l − max); the raw products g are kept for the scale's gradient */
-        vec4f vsum = vec4_splat(0.0f), vm = vec4_splat(mx);
-        for (size_t k = 0; k < nv; k += 4)
-            vsum += vec4_exp(vs * *(vec4f_u *)(g + k) + *(const vec4f_u *)(bias + k) - vm);
-        float sum = vec4_hsum(vsum);
-        for (size_t k = nv; k < nc; k++)
-            sum += vec4_exp1(s * g[k] + bias[k] - mx);
+        /* e = exp(l − max) in place of g, with Σ e and Σ e·g (g: the raw product c·E[w], for the scale's
+         * gradient) in the same pass */
         float raw_t = g[t], lt = s * raw_t + bias[t];
-        w->lossrow[row] = (double)logf(sum) + (double)mx - (double)lt;
-        /* dlogit = (softmax − onehot)/P; ds_row = Σ dlogit·g */
-        float inv = 1.0f / sum;
-        vec4f vds = vec4_splat(0.0f), vinv = vec4_splat(inv * invP);
+        vec4f vsum = vec4_splat(0.0f), vsg = vec4_splat(0.0f), vm = vec4_splat(mx);
         for (size_t k = 0; k < nv; k += 4) {
             vec4f gk = *(vec4f_u *)(g + k);
-            vec4f dl = vec4_exp(vs * gk + *(const vec4f_u *)(bias + k) - vm) * vinv;
-            vds += dl * gk;
-            *(vec4f_u *)(g + k) = dl;
+            vec4f e = vec4_exp(vs * gk + *(const vec4f_u *)(bias + k) - vm);
+            vsum += e;
+            vsg += e * gk;
+            *(vec4f_u *)(g + k) = e;
         }
-        double ds = (double)vec4_hsum(vds);
+        float sum = vec4_hsum(vsum), sg = vec4_hsum(vsg);
         for (size_t k = nv; k < nc; k++) {
-            float dl = vec4_exp1(s * g[k] + bias[k] - mx) * inv * invP;
-            ds += (double)(dl * g[k]);
-            g[k] = dl;
+            float e = vec4_exp1(s * g[k] + bias[k] - mx);
+            sum += e;
+            sg += e * g[k];
+            g[k] = e;
         }
-        /* the true class: g[t] now holds p_t/P */
+        w->lossrow[row] = (double)logf(sum) + (double)mx - (double)lt;
+        /* dlogit = (softmax − onehot)/P; ds_row = Σ dlogit·g = (Σ e·g / Σ e − g_t)/P */
+        float scale = invP / sum;
+        vec4f vsc = vec4_splat(scale);
+        for (size_t k = 0; k < nv; k += 4)
+            *(vec4f_u *)(g + k) = *(vec4f_u *)(g + k) * vsc;
+        for (size_t k = nv; k < nc; k++)
+            g[k] *= scale;
         g[t] -= invP;
-        ds -= (double)(invP * raw_t);
+        double ds = ((double)sg / (double)sum - (double)raw_t) * (double)invP;
         w->dsrow[row] = ds;
     }
 }
@@ -394,7 +395,11 @@ ev_status ctx_loss_grad(ctx_work *w, const ctx_batch *b, double *loss, ev_error 
         size_t rows = P - r0 < LOGIT_TILE ? P - r0 : LOGIT_TILE;
         head_gemm(0, 1, rows, nc, d, 1.0f, w->Ct + r0 * d, w->E, w->G, 0);
         c.r0 = r0;
+        /* the rows run in our threads: no OpenBLAS workers spinning beside them */
+        int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
         parallel_for(w->threads, rows, softmax_rows, &c);
+        openblas_set_num_threads(blas_threads);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)nc, 1.0f, w->G, (int)nc, w->ones, 1, 1.0f, gb, 1);
         head_gemm(0, 0, rows, d, nc, s, w->G, w->E, w->dCt + r0 * d, 0);
     }
