@@ -299,7 +299,7 @@ for h in ("context", "mlm"):
               f"; {r['seconds']:.1f} s")
 PY
 if "$bin" eval senses --help >/dev/null 2>&1; then
-    "$bin" eval senses | tee "$out/senses.txt"
+    "$bin" eval senses | sed "s|$data/||" | tee "$out/senses.txt" # the file's name, not this machine's path
 fi
 /usr/bin/python3 scripts/probe-heads.py context mlm | tee "$out/probes.txt"
 } | tee "$tmp/log"
