@@ -145,6 +145,11 @@ echo "== 5. --batch: 1000 sentences of 20 tokens (random frequent words, fixed s
 awk 'NR <= 5000 && $1 ~ /^[a-z]+$/ { print $1 }' "$txt" >"$tmp/words"
 awk 'BEGIN { srand(1) } { w[NR] = $1 } END { for (s = 0; s < 1000; s++) { l = ""; for (t = 0; t < 20; t++)
     l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' "$tmp/words" >"$tmp/batch.txt"
+# a timing is only a result when the command did the work: 1000 sentences in, 1000 JSON lines out
+n_in=$(wc -l <"$tmp/batch.txt")
+n_out=$("$bin" --vectors "$cache" --batch <"$tmp/batch.txt" | wc -l)
+[ "$n_in" = 1000 ] && [ "$n_out" = 1000 ] ||
+    echo "bench: --batch read $n_in sentences and wrote $n_out lines: the timings below are not results" >&2
 for mode in "" "--no-index"; do
     hyperfine --warmup 0 --runs 3 --export-json "$tmp/batch.json" \
         "$bin --vectors $cache $mode --batch <$tmp/batch.txt >/dev/null" >/dev/null
