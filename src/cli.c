@@ -187,7 +187,7 @@ const cli_command cli_commands[] = {
      "embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
      "embvsattn -o bank.html compare \"I sat on the bank\" \"the bank raised rates\"",
      cmd_compare, 2, 2},
-    {"train", "CORPUS...", "learn an attention head on text (masked-word prediction), -o HEAD.safetensors", NULL,
+    {"train", "CORPUS...", "learn an attention head on text (context or masked-word objective), -o HEAD.safetensors", NULL,
      "embvsattn train -o my.head.safetensors ~/.cache/embvsattn/wordnet-train.txt", cmd_train, 1, -1},
     {"index", "", "store every frequent word's neighbours in the cache (neighbour queries then skip the matrix)",
      NULL, "embvsattn index --words 100000", cmd_index, 0, 0},
