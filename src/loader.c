@@ -20,7 +20,7 @@
 #include "parallel.h"
 #include "utf8.h"
 
-#define MAX_THREADS 8
+#define MAX_THREADS PARALLEL_DEFAULT_MAX_THREADS /* the parser's threads: also its hard cap */
 #define PROGRESS_STEP LOADER_PROGRESS_STEP
 #define DETECT_BYTES ((size_t)64 << 10) /* what format detection looks at */
 #ifndef PARALLEL_MIN_BYTES           /* smaller text inputs are parsed by one thread (the fuzz build lowers it) */
