@@ -1,11 +1,12 @@
 /* predict — a trained head's readout over its candidate words, and [MASK] queries at chosen positions (predict.h). */
 #include "predict.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "head_ops.h"
 
 #define PREDICT_TILE 32 /* rows of logits at a time: 32 × 30,000 floats = 3.8 MB */
 
@@ -69,8 +70,7 @@ static ev_status readout(const store *s, const attn_head *h, const float *Z, siz
     float alpha = readout_scale(h);
     for (size_t r0 = 0; r0 < m; r0 += PREDICT_TILE) {
         size_t rows = m - r0 < PREDICT_TILE ? m - r0 : PREDICT_TILE;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nc, (int)d, alpha, Z + r0 * d, (int)d,
-                    E, (int)d, 0.0f, G, (int)nc);
+        head_gemm(0, 1, rows, nc, d, alpha, Z + r0 * d, E, G, 0); /* G = alpha·Z_tile·E_candᵀ */
         for (size_t i = 0; i < rows; i++) {
             float *g = G + i * nc;
             for (size_t w = 0; w < nc; w++)
@@ -222,41 +222,25 @@ ev_status predict_mask_outputs(const attn_head *h, const float *X, const unsigne
             U[r * d + t] = h->train_mask[t] + P[pos[r] * d + t];
     for (size_t t = 0; t < n * d; t++)
         P[t] += X[t];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)dk, (int)d, 1.0f, U, (int)d, h->w_q,
-                (int)dk, 0.0f, Q, (int)dk);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)dk, (int)d, 1.0f, P, (int)d, h->w_k,
-                (int)dk, 0.0f, K, (int)dk);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)dk, (int)d, 1.0f, P, (int)d, h->w_v,
-                (int)dk, 0.0f, V, (int)dk);
+    head_gemm(0, 0, m, dk, d, 1.0f, U, h->w_q, Q, 0);
+    head_gemm(0, 0, n, dk, d, 1.0f, P, h->w_k, K, 0);
+    head_gemm(0, 0, n, dk, d, 1.0f, P, h->w_v, V, 0);
     float scale = 1.0f / sqrtf((float)dk);
     for (size_t r = 0; r < m; r++) {
         size_t i = pos[r];
         float mx = -INFINITY;
         for (size_t j = 0; j < n; j++) {
-            if (!allowed(key_mask, o.causal, i, j))
-                continue;
-            float sc = 0.0f;
-            for (size_t t = 0; t < dk; t++)
-                sc += Q[r * dk + t] * K[j * dk + t];
-            a[j] = sc * scale;
+            a[j] = allowed(key_mask, o.causal, i, j) ? head_dot(Q + r * dk, K + j * dk, dk) * scale : -INFINITY;
             mx = a[j] > mx ? a[j] : mx;
         }
         if (no_key)
             no_key[r] = mx == -INFINITY;
         if (mx == -INFINITY)
             continue; /* H row stays 0 */
-        float sum = 0.0f;
-        for (size_t j = 0; j < n; j++)
-            if (allowed(key_mask, o.causal, i, j))
-                sum += (a[j] = expf(a[j] - mx));
-        for (size_t j = 0; j < n; j++)
-            if (allowed(key_mask, o.causal, i, j))
-                for (size_t t = 0; t < dk; t++)
-                    H[r * dk + t] += a[j] / sum * V[j * dk + t];
+        head_attn_row(a, n, mx, V, dk, H + r * dk);
     }
     if (h->w_o)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)dk, 1.0f, H, (int)dk, h->w_o,
-                    (int)d, 0.0f, Z, (int)d);
+        head_gemm(0, 0, m, d, dk, 1.0f, H, h->w_o, Z, 0);
     else
         memcpy(Z, H, m * d * sizeof *Z);
 done:
