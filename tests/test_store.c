@@ -208,7 +208,7 @@ int main(void)
     corrupt("name.safetensors", 0, NULL, 0, -1, "tensor named 'norms'", "\"norms\"", "\"normz\"");
     corrupt("offsets.safetensors", -1, NULL, 0, -1, "vocab_offsets", NULL, NULL);
     corrupt("version.safetensors", 0, NULL, 0, -1, "format_version is '9': this embvsattn reads embvsattn-cache files "
-            "of version 1 only", "\"format_version\":\"1\"", "\"format_version\":\"9\"");
+            "of version 1 or 2 only", "\"format_version\":\"1\"", "\"format_version\":\"9\"");
     corrupt("twice.safetensors", 0, NULL, 0, -1, "tensor 'norms' appears twice", "\"index\":", "\"norms\":");
     corrupt("meta.safetensors", 0, NULL, 0, -1, "__metadata__.format must be a string", "\"format\":\"embvsattn-cache\"",
             "\"format\":12345678901234567"); /* same length */
