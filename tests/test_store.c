@@ -56,7 +56,7 @@ static void test_lookup(store *s)
     CHECK(strcmp(store_word(s, 3, &l), "\xc3\xa9" "cole") == 0 && l == 6, "word bytes");
 }
 
-static const char *const WORDS[] = {"king", "france", "King", "\xc3\xa9" "cole",
+static const char *const WORDS[] = {"king", "france", "King", ("\xc3\xa9" "cole"),
                                     "\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1",
                                     "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", "zero"};
 
