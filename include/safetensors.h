@@ -42,7 +42,8 @@ typedef struct {
 typedef struct {
     const char *kind;          /* names the file in messages: "cache" → "cache header: …" */
     const char *format;        /* __metadata__.format must be this when present */
-    const char *version;       /* __metadata__.format_version must be this when present */
+    const char *version;       /* __metadata__.format_version must be this when present (the version written) */
+    const char *older_version; /* or this one, an older version still read (NULL: none) */
     size_t max_header;         /* the longest header, in bytes */
     size_t max_tensors;        /* the most entries (tensors and __metadata__) */
     uint64_t min_dim, max_dim; /* the sizes one dimension of a listed tensor may have */

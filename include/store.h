@@ -15,8 +15,12 @@
  *                               nearest rows by cosine over the whole vocabulary, best first (ties: lower row), the
  *                               row itself excluded; -1 past the end
  *   neighbor_scores F32 [N, K]  their cosines
+ *   ngrams        F32 [bucket, d] optional (format_version 2, a fastText .bin converted): the n-gram rows
+ *                               (subword.h), with __metadata__ ngram_minn, ngram_maxn, ngram_bucket
  *   vocab         U8  [B]     the words, each followed by one NUL byte
- * __metadata__: format "embvsattn-cache", format_version "1", source, source_format, tool_version, index_hash.
+ * __metadata__: format "embvsattn-cache", format_version "1" ("2" with ngrams; both are read), source,
+ * source_format, tool_version, index_hash. store_write_cache writes the store's n-gram model (store_subwords) as
+ * ngrams; store_open maps it back (checked: the tensor and its three keys together, in range, shape [bucket, d]).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -132,7 +136,7 @@ char *store_lowercase(const char *w, size_t n, size_t *out_len);
 /* The store's n-gram model (fastText .bin), or NULL when it has none. */
 const subword_model *store_subwords(const store *s);
 
-/* Attaches an n-gram model (the store takes ownership; NULL drops the current one). */
+/* Attaches an n-gram model of the store's dimension (the store takes ownership; NULL drops the current one). */
 void store_set_subwords(store *s, subword_model *m);
 
 /* The vector fastText gives the n bytes w when it is not in the vocabulary: the mean of its n-grams' rows, into out

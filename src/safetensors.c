@@ -96,7 +96,8 @@ static const char *shape_str(const st_tensor *t, char buf[ST_MAX_RANK * 22 + 4])
     return buf;
 }
 
-/* __metadata__: an object of strings, whose format and format_version (when present) are fmt's. */
+/* __metadata__: an object of strings, whose format and format_version (when present) are fmt's (its version or its
+ * older version). */
 static ev_status check_meta(const cJSON *meta, const st_format *fmt, const char *path, ev_error *err)
 {
     if (!cJSON_IsObject(meta))
@@ -114,10 +115,12 @@ static ev_status check_meta(const cJSON *meta, const st_format *fmt, const char 
         return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format is '%s', expected '%s'", path, f->valuestring,
                        fmt->format);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, "format_version");
-    if (v && fmt->version && strcmp(v->valuestring, fmt->version) != 0)
+    if (v && fmt->version && strcmp(v->valuestring, fmt->version) != 0 &&
+        !(fmt->older_version && strcmp(v->valuestring, fmt->older_version) == 0))
         return ev_fail(err, EV_ERR_FORMAT, "%s: __metadata__.format_version is '%s': this embvsattn reads %s files of "
-                       "version %s only (was it written by a newer embvsattn?)", path, v->valuestring,
-                       fmt->format ? fmt->format : fmt->kind, fmt->version);
+                       "version %s%s%s only (was it written by a newer embvsattn?)", path, v->valuestring,
+                       fmt->format ? fmt->format : fmt->kind, fmt->older_version ? fmt->older_version : "",
+                       fmt->older_version ? " or " : "", fmt->version);
     return EV_OK;
 }
 

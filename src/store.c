@@ -281,11 +281,12 @@ int store_is_cache_file(const char *path)
 /* The cache's tensors (store.h), for the safetensors validator. */
 static const st_expect CACHE_TENSORS[] = {
     {"vocab_offsets", "I64", 1}, {"vectors", "F32", 2},         {"norms", "F32", 1},          {"index", "I32", 1},
-    {"neighbor_rows", "I32", 2}, {"neighbor_scores", "F32", 2}, {"vocab", "U8", 1}};
+    {"neighbor_rows", "I32", 2}, {"neighbor_scores", "F32", 2}, {"ngrams", "F32", 2},       {"vocab", "U8", 1}};
 static const st_format CACHE_FORMAT = {
     .kind = "cache",
     .format = "embvsattn-cache",
-    .version = "1",
+    .version = "2",       /* 2: with fastText's n-gram rows (ngrams); written only for a cache that has them */
+    .older_version = "1", /* 1: without them (every cache before, and every cache without n-grams since) */
     .max_header = MAX_HEADER_BYTES,
     .max_tensors = 64,
     .min_dim = 0,
@@ -296,7 +297,64 @@ static const st_format CACHE_FORMAT = {
     .others = 1, /* tensors a later version may add are checked and left alone */
     .aligned = 1, /* mapped and read in place */
     .contents = "a cache has vocab_offsets, vectors, norms, index and vocab, and optionally neighbor_rows with "
-                "neighbor_scores"};
+                "neighbor_scores, and ngrams"};
+
+/* The n-gram model's metadata (a cache with the ngrams tensor has all three). */
+static const char *const NGRAM_META[3] = {"ngram_minn", "ngram_maxn", "ngram_bucket"};
+
+/* __metadata__.key as a decimal integer from lo to hi (digits only) into *out; EV_ERR_FORMAT otherwise. */
+static ev_status meta_int(const st_file *f, const char *key, long long lo, long long hi, const char *path,
+                          long long *out, ev_error *err)
+{
+    const char *v = st_meta(f, key);
+    long long x = 0;
+    int ok = v && *v;
+    for (const char *p = v; ok && *p; p++) {
+        ok = *p >= '0' && *p <= '9' && x <= (hi - (*p - '0')) / 10;
+        x = ok ? x * 10 + (*p - '0') : x;
+    }
+    if (!v)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: the ngrams tensor needs __metadata__.%s, found none",
+                       path, key);
+    if (!ok || x < lo)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: __metadata__.%s is '%s', expected an integer from %lld "
+                       "to %lld", path, key, v, lo, hi);
+    *out = x;
+    return EV_OK;
+}
+
+/* The optional n-gram rows of a fastText model (format_version 2): the tensor and its three metadata together,
+ * the metadata in range, the shape [ngram_bucket, d]; the model then borrows the mapped rows (values are not
+ * scanned, as the matrix's are not). */
+static ev_status open_ngrams(store *s, const st_file *f, const char *path, ev_error *err)
+{
+    const st_tensor *t = st_get(f, "ngrams");
+    int any_meta = 0;
+    for (int i = 0; i < 3; i++)
+        any_meta |= st_meta(f, NGRAM_META[i]) != NULL;
+    if (!t && !any_meta)
+        return EV_OK;
+    ev_status st;
+    if ((st = st_require(f, &CACHE_FORMAT, "ngrams", path, &t, err)) != EV_OK)
+        return st;
+    const char *ver = st_meta(f, "format_version");
+    if (ver && strcmp(ver, "2") != 0)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: an ngrams tensor in a cache of format_version '%s', "
+                       "expected '2' (older readers would ignore it)", path, ver);
+    long long minn, maxn, bucket;
+    if ((st = meta_int(f, "ngram_minn", 1, INT32_MAX, path, &minn, err)) != EV_OK ||
+        (st = meta_int(f, "ngram_maxn", 1, SUBWORD_MAX_N, path, &maxn, err)) != EV_OK ||
+        (st = meta_int(f, "ngram_bucket", 1, INT32_MAX, path, &bucket, err)) != EV_OK) /* fastText's int32 */
+        return st;
+    if (t->shape[0] != (size_t)bucket || t->shape[1] != s->d)
+        return ev_fail(err, EV_ERR_FORMAT, "%s: cache header: tensor 'ngrams' has shape [%zu, %zu], expected "
+                       "[ngram_bucket, dim] = [%lld, %zu]", path, t->shape[0], t->shape[1], bucket, s->d);
+    subword_model *m;
+    if ((st = subword_new(s->d, (size_t)bucket, (int)minn, (int)maxn, (const float *)t->data, 0, &m, err)) != EV_OK)
+        return st;
+    store_set_subwords(s, m);
+    return EV_OK;
+}
 
 ev_status store_open(const char *path, store **out, ev_error *err)
 {
@@ -402,6 +460,8 @@ ev_status store_open(const char *path, store **out, ev_error *err)
             s->nbr_scores = (const float *)t_ns->data;
         }
     }
+    if ((st_ = open_ngrams(s, &f, path, err)) != EV_OK)
+        goto fail;
     /* the metadata (format and format_version checked by st_open), then no byte left to other readers */
     const cJSON *it;
     cJSON_ArrayForEach(it, f.meta)
@@ -573,7 +633,7 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     s->offsets = s->own_offsets;
     s->index = s->own_index;
     s->vocab = voc;
-    if (add_meta(s, "format", "embvsattn-cache") || add_meta(s, "format_version", "1") ||
+    if (add_meta(s, "format", "embvsattn-cache") || add_meta(s, "format_version", s->sub ? "2" : "1") ||
         add_meta(s, "source", source) || add_meta(s, "source_format", source_format) ||
         add_meta(s, "tool_version", EMBVSATTN_VERSION) || add_meta(s, "index_hash", "fnv1a64-linear-probe"))
         goto oom;
@@ -618,23 +678,38 @@ ev_status store_limit(store *s, size_t n, ev_error *err)
 /* ---- writing a cache ------------------------------------------------------------------------------------- */
 
 /* The cache's header: metadata, then the tensors in file order (vocab_offsets, vectors, norms, index, the
- * neighbour lists when present, vocab). NULL when out of memory. */
+ * neighbour lists when present, the n-gram rows when present, vocab). format_version and the n-gram metadata are
+ * the store's own (2 and ngram_* with n-grams, 1 without), whatever metadata it was opened with. NULL when out of
+ * memory. */
 static cJSON *cache_header(const store *s)
 {
     size_t V = s->V, d = s->d, pos = 0;
     size_t sh_off[1] = {V + 1}, sh_vec[2] = {V, d}, sh_norm[1] = {V}, sh_idx[1] = {s->H}, sh_voc[1] = {s->vocab_bytes};
-    size_t sh_nbr[2] = {s->nbr_n, s->nbr_k};
+    size_t sh_nbr[2] = {s->nbr_n, s->nbr_k}, sh_ng[2] = {s->sub ? s->sub->bucket : 0, d};
     cJSON *hdr = cJSON_CreateObject();
     cJSON *meta = hdr ? cJSON_AddObjectToObject(hdr, "__metadata__") : NULL;
-    int bad = !meta;
-    for (size_t i = 0; !bad && i < s->n_meta; i++)
-        bad = jsonstr_add_cstr(meta, s->meta[i].key, s->meta[i].value) != 0; /* a path may not be UTF-8 */
+    int bad = !meta, versioned = 0;
+    for (size_t i = 0; !bad && i < s->n_meta; i++) {
+        const char *k = s->meta[i].key;
+        if (!strcmp(k, NGRAM_META[0]) || !strcmp(k, NGRAM_META[1]) || !strcmp(k, NGRAM_META[2]))
+            continue;
+        if (strcmp(k, "format_version") == 0 && !versioned++)
+            bad = st_add_meta(meta, k, "%s", s->sub ? "2" : "1") != 0;
+        else if (strcmp(k, "format_version") != 0)
+            bad = jsonstr_add_cstr(meta, k, s->meta[i].value) != 0; /* a path may not be UTF-8 */
+    }
+    if (!bad && s->sub && !versioned)
+        bad = st_add_meta(meta, "format_version", "2") != 0;
+    if (!bad && s->sub)
+        bad = st_add_meta(meta, NGRAM_META[0], "%d", s->sub->minn) || st_add_meta(meta, NGRAM_META[1], "%d", s->sub->maxn) ||
+              st_add_meta(meta, NGRAM_META[2], "%zu", s->sub->bucket);
     bad = bad || st_add_tensor(hdr, "vocab_offsets", "I64", sh_off, 1, &pos) ||
           st_add_tensor(hdr, "vectors", "F32", sh_vec, 2, &pos) ||
           st_add_tensor(hdr, "norms", "F32", sh_norm, 1, &pos) ||
           st_add_tensor(hdr, "index", "I32", sh_idx, 1, &pos) ||
           (s->nbr_n && (st_add_tensor(hdr, "neighbor_rows", "I32", sh_nbr, 2, &pos) ||
                         st_add_tensor(hdr, "neighbor_scores", "F32", sh_nbr, 2, &pos))) ||
+          (s->sub && st_add_tensor(hdr, "ngrams", "F32", sh_ng, 2, &pos)) ||
           st_add_tensor(hdr, "vocab", "U8", sh_voc, 1, &pos);
     if (bad) {
         cJSON_Delete(hdr);
@@ -652,6 +727,8 @@ static void write_after_vectors(const store *s, outfile *of)
         outfile_write(of, s->nbr_rows, 4 * s->nbr_n * s->nbr_k);
         outfile_write(of, s->nbr_scores, 4 * s->nbr_n * s->nbr_k);
     }
+    if (s->sub)
+        outfile_write(of, s->sub->ngrams, 4 * s->sub->bucket * s->d);
     outfile_write(of, s->vocab, s->vocab_bytes);
 }
 

@@ -2,9 +2,13 @@
  * scripts/make-fasttext-fixture.py: the hash and n-gram buckets of gensim, word vectors (in the vocabulary and
  * built from n-grams) equal to gensim's load_facebook_vectors within 1e-6 and to what `fasttext print-word-vectors`
  * prints (5 significant digits) exactly; the naive twin; a supervised model's words; malformed models (every
- * truncation, corrupted fields) refused with the byte offset. */
+ * truncation, corrupted fields) refused with the byte offset. The model converted to a cache (store.c: the ngrams
+ * tensor) gives the same vectors bit for bit, and the same checks against gensim and fastText; a cache with damaged
+ * n-gram metadata or tensor is refused; --limit N makes the words past N words outside the vocabulary. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +72,19 @@ static size_t split(char *s, char sep, char **f, size_t max)
 }
 
 static double worst_gensim, worst_naive;
-static size_t n_vec, n_values, n_printed_diff, n_gensim;
+static size_t n_vec, n_values, n_printed_diff, n_gensim, n_cache_same;
+static char tmpdir[] = "/tmp/test_fasttext.XXXXXX";
+static store *tiny_cache; /* tiny.bin converted to a cache (test_reference) */
+
+/* The vector the store gives w: its row, or its n-gram vector when it is not in the vocabulary. */
+static void vector_of(const store *s, const char *w, float *v)
+{
+    long r = store_find(s, w, strlen(w));
+    if (r >= 0)
+        memcpy(v, store_row(s, (size_t)r), store_dim(s) * sizeof *v);
+    else
+        store_subword_vector(s, w, strlen(w), v);
+}
 
 /* One "vec" line: MODEL WORD KIND GENSIM FASTTEXT. */
 static void check_vec(store *s, char **f)
@@ -110,6 +126,16 @@ static void check_vec(store *s, char **f)
             CHECK(e <= 1e-6, "%s '%s' value %zu: %.9g, gensim %.9g", model, w, k, (double)v[k], ref);
         }
     }
+    /* the model converted to a cache: the same bits (the same rows, the same arithmetic) */
+    if (sub && tiny_cache) {
+        float *cv = calloc(d, sizeof *cv);
+        vector_of(tiny_cache, w, cv);
+        int same = memcmp(cv, v, d * sizeof *v) == 0;
+        CHECK(same, "%s '%s': the cache's vector differs from the .bin's (first value %.9g vs %.9g)", model, w,
+              (double)cv[0], (double)v[0]);
+        n_cache_same += same;
+        free(cv);
+    }
     /* the naive twin (double sums) agrees with fastText's float order */
     if (sub) {
         subword_vector_naive(sub, w, wl, NULL, nv);
@@ -125,6 +151,19 @@ static void check_vec(store *s, char **f)
     free(nv);
 }
 
+/* Writes s as a cache in tmpdir/name and opens it (NULL on failure, reported). */
+static store *as_cache(const store *s, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    ev_error err = {0};
+    store *c = NULL;
+    CHECK(store_write_cache(s, path, &err) == EV_OK && store_open(path, &c, &err) == EV_OK, "%s: %s", path,
+          err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    return c;
+}
+
 static void test_reference(void)
 {
     store *tiny = load(FIX "tiny.bin"), *sup = load(FIX "sup.bin");
@@ -133,6 +172,26 @@ static void test_reference(void)
         store_close(sup);
         return;
     }
+    /* the cache keeps the words' vectors and the n-gram model; a model without n-grams stays a version-1 cache */
+    tiny_cache = as_cache(tiny, "tiny.safetensors");
+    store *sup_cache = as_cache(sup, "sup.safetensors");
+    if (tiny_cache) {
+        const subword_model *a = store_subwords(tiny), *b = store_subwords(tiny_cache);
+        CHECK(b && a && b->minn == a->minn && b->maxn == a->maxn && b->bucket == a->bucket && b->dim == a->dim &&
+              memcmp(a->ngrams, b->ngrams, a->bucket * a->dim * sizeof(float)) == 0, "the cache's n-gram model");
+        CHECK(store_size(tiny_cache) == store_size(tiny) &&
+              memcmp(store_vectors(tiny), store_vectors(tiny_cache), store_size(tiny) * store_dim(tiny) * 4) == 0,
+              "the cache's word vectors");
+        const char *v = store_meta(tiny_cache, "format_version"), *bk = store_meta(tiny_cache, "ngram_bucket");
+        CHECK(v && strcmp(v, "2") == 0 && bk && strcmp(bk, "2000") == 0, "format_version %s, ngram_bucket %s",
+              v ? v : "none", bk ? bk : "none");
+    }
+    if (sup_cache) {
+        const char *v = store_meta(sup_cache, "format_version");
+        CHECK(!store_subwords(sup_cache) && v && strcmp(v, "1") == 0, "sup.bin's cache: version %s, no n-grams",
+              v ? v : "none");
+    }
+    store_close(sup_cache);
     const subword_model *sm = store_subwords(tiny);
     CHECK(sm && sm->minn == 3 && sm->maxn == 6 && sm->bucket == 2000 && sm->dim == 8, "tiny.bin: n-grams 3-6, 2000");
     CHECK(store_subwords(sup) == NULL, "sup.bin has no n-grams (bucket 0)");
@@ -180,10 +239,14 @@ static void test_reference(void)
     CHECK(n_in[0] == store_size(tiny) && n_in[1] == store_size(sup), "words: %zu and %zu, reference %zu and %zu",
           store_size(tiny), store_size(sup), n_in[0], n_in[1]);
     CHECK(n_hash >= 5 && n_ngrams >= 3 && n_gensim >= 50, "reference too small");
+    CHECK(!tiny_cache || n_cache_same >= 50, "only %zu vectors compared with the cache", n_cache_same);
     printf("fastText: %zu vectors (%zu vs gensim: worst |difference| %.3g; vs fasttext print-word-vectors: %zu of "
-           "%zu printed values differ), naive twin within %.3g relative, %zu hashes, %zu n-gram lists\n",
-           n_vec, n_gensim, worst_gensim, n_printed_diff, n_values, worst_naive, n_hash, n_ngrams);
+           "%zu printed values differ; %zu of tiny.bin's bit-equal from its cache), naive twin within %.3g relative, "
+           "%zu hashes, %zu n-gram lists\n",
+           n_vec, n_gensim, worst_gensim, n_printed_diff, n_values, n_cache_same, worst_naive, n_hash, n_ngrams);
     free(buf);
+    store_close(tiny_cache);
+    tiny_cache = NULL;
     store_close(tiny);
     store_close(sup);
 }
@@ -282,9 +345,135 @@ static void test_malformed(void)
     free(m);
 }
 
+/* The cache written by test_reference with one same-length patch of its JSON header: refused with frag. */
+static void expect_bad_cache(const unsigned char *good, size_t n, const char *find, const char *repl, const char *frag)
+{
+    unsigned char *b = malloc(n);
+    memcpy(b, good, n);
+    uint64_t hl;
+    memcpy(&hl, b, 8);
+    unsigned char *at = NULL;
+    for (size_t i = 8; i + strlen(find) <= 8 + hl && !at; i++)
+        if (memcmp(b + i, find, strlen(find)) == 0)
+            at = b + i;
+    CHECK(at && strlen(find) == strlen(repl), "'%s' not in the cache's header", find);
+    if (at)
+        memcpy(at, repl, strlen(repl));
+    char path[256];
+    snprintf(path, sizeof path, "%s/bad.safetensors", tmpdir);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(b, 1, n, f);
+        fclose(f);
+    }
+    store *s = NULL;
+    ev_error err = {0};
+    ev_status st = store_open(path, &s, &err);
+    CHECK(st == EV_ERR_FORMAT && !s, "%s → %s: status %d", find, repl, (int)st);
+    CHECK(err.msg && strstr(err.msg, frag), "%s → %s: message '%s', expected '%s'", find, repl,
+          err.msg ? err.msg : "(none)", frag);
+    store_close(s);
+    ev_error_clear(&err);
+    free(b);
+    unlink(path);
+}
+
+static void test_cache_damaged(void)
+{
+    size_t n;
+    char path[256];
+    snprintf(path, sizeof path, "%s/tiny.safetensors", tmpdir);
+    unsigned char *good = read_all(path, &n);
+    CHECK(good && n > 64000, "%s (written by test_reference)", path);
+    if (!good)
+        return;
+    static const char *const CASES[][3] = {
+        {"\"format_version\":\"2\"", "\"format_version\":\"1\"", "an ngrams tensor in a cache of format_version '1'"},
+        {"\"format_version\":\"2\"", "\"format_version\":\"3\"", "reads embvsattn-cache files of version 1 or 2 only"},
+        {"\"ngram_bucket\":\"2000\"", "\"ngram_bucket\":\"2001\"",
+         "tensor 'ngrams' has shape [2000, 8], expected [ngram_bucket, dim] = [2001, 8]"},
+        {"\"ngram_bucket\":\"2000\"", "\"ngram_bucket\":\"-200\"", "ngram_bucket is '-200', expected an integer"},
+        {"\"ngram_maxn\":\"6\"", "\"ngram_maxn\":\"x\"", "ngram_maxn is 'x', expected an integer from 1 to 64"},
+        {"\"ngram_minn\":\"3\"", "\"ngram_minn\":\"0\"", "ngram_minn is '0', expected an integer from 1"},
+        {"\"ngram_bucket\"", "\"ngram_xucket\"", "the ngrams tensor needs __metadata__.ngram_bucket, found none"},
+        {"\"ngrams\":", "\"ngramz\":", "expected a tensor named 'ngrams', found none"},
+        {"\"ngrams\":{\"dtype\":\"F32\"", "\"ngrams\":{\"dtype\":\"F16\"", "tensor 'ngrams': expected dtype F32, found F16"},
+        {"[2000,8]", "[2000,9]", "tensor 'ngrams': shape [2000, 9] needs 72000 bytes, data_offsets give 64000"},
+        {"[2000,8]", "[9e99,8]", "tensor 'ngrams': shape[0] is not a size"},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++)
+        expect_bad_cache(good, n, CASES[c][0], CASES[c][1], CASES[c][2]);
+    free(good);
+}
+
+/* --limit N: the words past N are outside the vocabulary, and get what fastText gives such a word: the mean of their
+ * n-grams' rows, without their own row (bit-equal to subword_vector without a word row, near the naive twin, not
+ * the full model's vector); the same from the limited model converted to a cache. */
+static void test_limit(void)
+{
+    const size_t N = 10;
+    store *full = load(FIX "tiny.bin"), *lim = NULL;
+    loader_opts o = {0};
+    o.limit = N;
+    ev_error err = {0};
+    CHECK(loader_load(FIX "tiny.bin", &o, &lim, &err) == EV_OK, "--limit %zu: %s", N, err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    store *lc = lim ? as_cache(lim, "limit.safetensors") : NULL;
+    if (!full || !lim || !lc) {
+        store_close(full);
+        store_close(lim);
+        store_close(lc);
+        return;
+    }
+    CHECK(store_size(lim) == N && store_size(lc) == N && store_subwords(lim) && store_subwords(lc),
+          "--limit %zu: %zu words, n-grams kept", N, store_size(lim));
+    size_t d = store_dim(full), past = 0, differ = 0;
+    float *a = malloc(d * sizeof *a), *b = malloc(d * sizeof *b), *c = malloc(d * sizeof *c), *nv = malloc(d * 4);
+    for (size_t i = 0; i < store_size(full); i++) {
+        size_t wl;
+        const char *w = store_word(full, i, &wl);
+        long r = store_find(lim, w, wl);
+        CHECK((r >= 0) == (i < N), "word %zu '%s' %s the limited vocabulary", i, w, i < N ? "should be in" : "is in");
+        if (i < N) {
+            CHECK(r == (long)i && memcmp(store_row(lim, i), store_row(full, i), d * 4) == 0, "word %zu's row", i);
+            continue;
+        }
+        past++;
+        size_t k = store_subword_vector(lim, w, wl, a);
+        store_subword_vector(lc, w, wl, c);
+        subword_vector(store_subwords(full), w, wl, NULL, b); /* fastText's vector of a word outside the vocabulary */
+        subword_vector_naive(store_subwords(full), w, wl, NULL, nv);
+        CHECK(k > 0 && memcmp(a, b, d * 4) == 0 && memcmp(a, c, d * 4) == 0, "'%s': the n-gram vector (%zu n-grams)",
+              w, k);
+        for (size_t e = 0; e < d; e++)
+            CHECK(fabs((double)a[e] - nv[e]) <= 1e-5 * (fabs((double)nv[e]) + 1e-3), "'%s' value %zu: %.9g, naive %.9g",
+                  w, e, (double)a[e], (double)nv[e]);
+        differ += memcmp(a, store_row(full, i), d * 4) != 0;
+    }
+    CHECK(past >= 20 && differ == past, "%zu words past the limit, %zu differ from their full vectors", past, differ);
+    free(a);
+    free(b);
+    free(c);
+    free(nv);
+    store_close(full);
+    store_close(lim);
+    store_close(lc);
+}
+
 int main(void)
 {
+    if (!mkdtemp(tmpdir))
+        return 2;
     test_reference();
+    test_cache_damaged();
+    test_limit();
     test_malformed();
+    char path[256];
+    static const char *const FILES[] = {"tiny.safetensors", "sup.safetensors", "limit.safetensors"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpdir, FILES[i]);
+        unlink(path);
+    }
+    rmdir(tmpdir);
     return check_done("test_fasttext");
 }

@@ -56,7 +56,7 @@ static void test_lookup(store *s)
     CHECK(strcmp(store_word(s, 3, &l), "\xc3\xa9" "cole") == 0 && l == 6, "word bytes");
 }
 
-static const char *const WORDS[] = {"king", "france", "King", "\xc3\xa9" "cole",
+static const char *const WORDS[] = {"king", "france", "King", ("\xc3\xa9" "cole"),
                                     "\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1",
                                     "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", "zero"};
 
@@ -208,7 +208,7 @@ int main(void)
     corrupt("name.safetensors", 0, NULL, 0, -1, "tensor named 'norms'", "\"norms\"", "\"normz\"");
     corrupt("offsets.safetensors", -1, NULL, 0, -1, "vocab_offsets", NULL, NULL);
     corrupt("version.safetensors", 0, NULL, 0, -1, "format_version is '9': this embvsattn reads embvsattn-cache files "
-            "of version 1 only", "\"format_version\":\"1\"", "\"format_version\":\"9\"");
+            "of version 1 or 2 only", "\"format_version\":\"1\"", "\"format_version\":\"9\"");
     corrupt("twice.safetensors", 0, NULL, 0, -1, "tensor 'norms' appears twice", "\"index\":", "\"norms\":");
     corrupt("meta.safetensors", 0, NULL, 0, -1, "__metadata__.format must be a string", "\"format\":\"embvsattn-cache\"",
             "\"format\":12345678901234567"); /* same length */

@@ -1,6 +1,7 @@
 /* fuzz_cache — the safetensors cache reader (store_open, path-based: the input is written to a memfd). A cache that
  * opens must keep the store invariants, survive a write/reopen round trip, answer lookups, run a sentence of its
- * own words through the whole view (tokenizer, identity attention, neighbour search) and survive store_limit. */
+ * own words through the whole view (tokenizer, identity attention, neighbour search) and survive store_limit; one
+ * with fastText's n-grams gives words outside its vocabulary vectors and keeps its n-grams through the round trip. */
 #include "fuzz_common.h"
 #include "loader.h"
 #include "view.h"
@@ -51,6 +52,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_check_store(s, 0);
     (void)store_meta(s, "source");
+    /* fastText's n-grams (format_version 2): words outside the vocabulary get a vector from the mapped rows */
+    const subword_model *sub = store_subwords(s);
+    float *v = malloc(store_dim(s) * sizeof *v);
+    static const char *const OOV[] = {"xyzzy", "caf\xc3\xa9", "\xe6\x9d\xb1", "a", "\xff\xfe"};
+    for (size_t w = 0; v && w < sizeof OOV / sizeof OOV[0]; w++) {
+        size_t k = store_subword_vector(s, OOV[w], strlen(OOV[w]), v);
+        FUZZ_CHECK(k == 0 || sub != NULL, "n-grams without an n-gram model");
+        FUZZ_CHECK(!sub || sub->dim == store_dim(s), "an n-gram model of dimension %zu, vectors %zu", sub->dim,
+                   store_dim(s));
+    }
+    free(v);
     fuzz_cache_roundtrip(s);
     run_view(s);
     size_t V = store_size(s);

@@ -158,6 +158,11 @@ static inline void fuzz_cache_roundtrip(const store *s)
         FUZZ_CHECK(a == b && memcmp(wa, wb, a) == 0, "word %zu changed", i);
         FUZZ_CHECK(store_find(t, wa, a) == store_find(s, wa, a), "word %zu found elsewhere", i);
     }
+    const subword_model *ms = store_subwords(s), *mt = store_subwords(t); /* fastText's n-grams kept as they were */
+    FUZZ_CHECK(!ms == !mt, "n-gram model %s by the round trip", ms ? "lost" : "added");
+    if (ms && mt)
+        FUZZ_CHECK(ms->minn == mt->minn && ms->maxn == mt->maxn && ms->bucket == mt->bucket && ms->dim == mt->dim &&
+                   memcmp(ms->ngrams, mt->ngrams, ms->bucket * ms->dim * sizeof(float)) == 0, "n-grams changed");
     store_close(t);
     unlink(path);
 }

@@ -98,6 +98,19 @@ def cache(words=WORDS, vecs=VECS, meta=CACHE_META, override=None, tensors_edit=N
     return safetensors(t, meta, 64, header_override=override, **kw)
 
 
+NGRAM_META = dict(CACHE_META, format_version="2", source_format="fasttext-bin", ngram_minn="3", ngram_maxn="4",
+                  ngram_bucket="4")
+NGRAMS = [[0.25, -0.5, 1.0], [0.125, 0.0, -2.0], [1.5, 1.0, 0.5], [-0.75, 0.25, 0.0]]
+
+
+def cache_ngrams(meta=NGRAM_META, rows=NGRAMS, shape=None, override=None):
+    """A version-2 cache with fastText's n-gram rows (tensor ngrams before vocab)."""
+    def add(t):
+        raw = struct.pack("<%df" % sum(len(r) for r in rows), *[x for r in rows for x in r])
+        return t[:-1] + [("ngrams", "F32", shape or [len(rows), len(rows[0])], raw)] + t[-1:]
+    return cache(meta=meta, tensors_edit=add, override=override)
+
+
 def f32(vals):
     return struct.pack("<%df" % len(vals), *vals)
 
@@ -170,6 +183,8 @@ def seeds():
     seed(C, "cache-big-shape", cache(override=lambda h: h["vectors"].update(shape=[5, 1 << 40])))
     seed(C, "cache-dtype", cache(override=lambda h: h["norms"].update(dtype="F16")))
     seed(C, "cache-short-header", b"\x02\0\0\0\0\0\0\0{}")
+    seed(C, "cache-ngrams", cache_ngrams())
+    seed(C, "cache-ngrams-nan", cache_ngrams(rows=[[float("nan"), 0.0, 1.0]] + NGRAMS[1:]))
     H = "head"
     seed(H, "head", head(3, 3))
     seed(H, "head-no-wo", head(3, 3, wo=False))
@@ -231,7 +246,16 @@ def bad_inputs():
         cache(tensors_edit=lambda t: [t[0][:3] + (struct.pack("<6q", 0, 4, 3, 12, 20, 29),)] + t[1:]))
     bad("cache-wrong-format.safetensors", cache(meta=dict(CACHE_META, format="something-else")))
     bad("cache-truncated.safetensors", cache()[:-20])
-    bad("cache-newer-version.safetensors", cache(meta=dict(CACHE_META, format_version="2")))
+    bad("cache-newer-version.safetensors", cache(meta=dict(CACHE_META, format_version="3")))
+    bad("cache-ngrams-v1.safetensors", cache_ngrams(meta=dict(NGRAM_META, format_version="1")))
+    bad("cache-ngrams-shape.safetensors", cache_ngrams(meta=dict(NGRAM_META, ngram_bucket="5")))
+    bad("cache-ngrams-dim.safetensors", cache_ngrams(rows=[[0.5, 0.25]] * 4))
+    bad("cache-ngrams-bucket-range.safetensors", cache_ngrams(meta=dict(NGRAM_META, ngram_bucket="4294967296")))
+    bad("cache-ngrams-no-meta.safetensors",
+        cache_ngrams(meta={k: v for k, v in NGRAM_META.items() if k != "ngram_maxn"}))
+    bad("cache-ngrams-missing.safetensors", cache(meta=NGRAM_META))
+    bad("cache-ngrams-overflow.safetensors",
+        cache_ngrams(override=lambda h: h["ngrams"].update(shape=[1 << 52, 1 << 52])))
     bad("cache-hole.safetensors", cache(tail=b"\0" * 8))
     bad("cache-unaligned.safetensors",
         cache(override=lambda h: h["vectors"].update(data_offsets=[h["vectors"]["data_offsets"][0] + 2,
