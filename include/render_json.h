@@ -8,7 +8,8 @@
 #include "store.h"
 #include "view.h"
 
-/* A float as a JSON number (shortest decimal that reads back to the same float). NULL on OOM. */
+/* A float as a JSON number (shortest decimal that reads back to the same float); JSON null when it is NaN or
+ * infinite (JSON has no such numbers: a damaged cache must not make invalid JSON). NULL on OOM. */
 cJSON *render_json_float(float f);
 
 /* The view of one sentence: {"sentence", "tokens": [...], "weights": n×n, "head": {...}, "vectors": {...}}, and

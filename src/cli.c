@@ -12,6 +12,7 @@
 #include "cli_internal.h"
 #include "cpu.h"
 #include "numparse.h"
+#include "render_json.h"
 #include "version.h"
 
 /* ---- the command table ---------------------------------------------------------------------------------- */
@@ -134,10 +135,8 @@ store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc
 cJSON *cli_json_floats(const float *v, size_t n)
 {
     cJSON *a = cJSON_CreateArray();
-    char buf[32];
     for (size_t i = 0; a && i < n; i++) {
-        numparse_format_float(v[i], buf);
-        cJSON *x = cJSON_CreateRaw(buf);
+        cJSON *x = render_json_float(v[i]);
         if (!x || !cJSON_AddItemToArray(a, x)) {
             cJSON_Delete(x);
             cJSON_Delete(a);

@@ -12,6 +12,7 @@
 #include "cli_internal.h"
 #include "eval_gensim.h"
 #include "numparse.h"
+#include "render_json.h"
 #include "search.h"
 
 #define DEFAULT_K 10 /* gensim's topn */
@@ -66,15 +67,7 @@ static cJSON *json_query(const lookup *l)
     return e;
 }
 
-/* A float as the shortest decimal that reads back to it (JSON raw number); null when not finite. */
-static cJSON *json_float(float f)
-{
-    if (!isfinite(f))
-        return cJSON_CreateNull();
-    char buf[32];
-    numparse_format_float(f, buf);
-    return cJSON_CreateRaw(buf);
-}
+static cJSON *json_float(float f) { return render_json_float(f); }
 
 static cJSON *json_double(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
 

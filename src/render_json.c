@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "jsonstr.h"
@@ -9,6 +10,8 @@
 
 cJSON *render_json_float(float f)
 {
+    if (!isfinite(f)) /* a NaN or infinity mapped from a damaged cache: JSON has no such number */
+        return cJSON_CreateNull();
     char buf[32];
     numparse_format_float(f, buf);
     return cJSON_CreateRaw(buf);

@@ -131,3 +131,22 @@ PY
 else
     echo "FAIL json-utf8 head-without-output: exit $code: $(head -c 300 "$tmp/err") $(tail -2 "$tmp/py" 2>/dev/null)"
 fi
+# a cache is mapped, not scanned: a NaN or infinity written into its matrix afterwards must still give valid JSON
+# (null for that value), never the bare `nan` that JSON parsers refuse
+/usr/bin/python3 - "$tmp/c.safetensors" "$tmp/nan.safetensors" <<'PY'
+import json, struct, sys
+raw = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n].decode("utf-8"))
+off = 8 + n + hdr["vectors"]["data_offsets"][0]
+raw[off:off + 8] = struct.pack("<2f", float("nan"), float("inf"))  # row 0 (clichés): both values
+open(sys.argv[2], "wb").write(raw)
+PY
+code=0
+"$bin" --vectors "$tmp/nan.safetensors" --format json vector "$cliches" plain >"$tmp/out" 2>"$tmp/err" || code=$?
+if [ "$code" = 0 ] && jq -e . "$tmp/out" >/dev/null &&
+    /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; assert r[0]['vector']==[None,None] and r[1]['vector']==[0.5,-1], r" "$tmp/out" 2>"$tmp/py"; then
+    echo "PASS json-utf8 cache-nan-is-null"
+else
+    echo "FAIL json-utf8 cache-nan-is-null: exit $code: $(head -c 300 "$tmp/err") $(head -c 300 "$tmp/out") $(tail -1 "$tmp/py")"
+fi
