@@ -110,6 +110,9 @@ void pic_vectors_line(FILE *fp, const pic_doc *d, int full_path);
 typedef struct {
     int page;         /* 1: inside the HTML page: colours from CSS (light/dark), classes for the script */
     const char *id;   /* prefix of ids, unique in the document */
+    double range;     /* standalone SVG of a logit term (render_svg_view_term): > 0, the values are signed logit
+                       * units drawn on a diverging scale from -range to +range and printed with one decimal;
+                       * 0: weights (0 to 1) */
 } pic_hm_mode;
 
 typedef struct {
@@ -126,7 +129,15 @@ void pic_hm_defs(FILE *fp, const pic_hm_mode *m);
 /* The n×n cells with row and column labels; (x0, y0) is the top left of the heatmap's box (labels included). */
 void pic_hm_draw(FILE *fp, const pic_view *v, const pic_hm_geom *g, double x0, double y0, const pic_hm_mode *m);
 
-/* The colour scale: a vertical bar from 0 (bottom) to 1 (top) at (x, y), h high, with ticks. */
+/* The colour scale: a vertical bar from 0 (bottom) to 1 (top) at (x, y), h high, with ticks (-range to +range
+ * when m->range > 0). */
 void pic_legend_draw(FILE *fp, double x, double y, double h, const pic_hm_mode *m);
+
+/* ---- the meaning/position split (the document's "why", explain.h) -------------------------------------------- */
+
+/* Replaces view v's weights by the n×n matrix m of the document (a member of "why"; null entries, keys the weights
+ * do not allow, read as 0), so that pic_hm_draw draws it. *maxabs gets the largest |entry| (for a signed scale).
+ * EV_ERR_FORMAT (not n×n numbers) or EV_ERR_NOMEM, with d->err set. */
+ev_status pic_view_use_matrix(pic_doc *d, pic_view *v, const cJSON *m, const char *what, double *maxabs);
 
 #endif

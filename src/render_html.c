@@ -257,7 +257,7 @@ static void page_heatmap(FILE *fp, const pic_view *v, const char *id)
     pic_hm_geom g = pic_hm_measure(v);
     char pid[40];
     snprintf(pid, sizeof pid, "%s-hm", id);
-    pic_hm_mode m = {1, pid};
+    pic_hm_mode m = {1, pid, 0};
     fprintf(fp, "<figure class=\"hmfig\"><h3>Attention weights</h3>\n<div class=\"hmwrap\"><svg class=\"hm-svg\" "
                 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                 "aria-labelledby=\"%s-t\" aria-describedby=\"%s-d\">\n<title id=\"%s-t\">Attention weights, %zu by "
