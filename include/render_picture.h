@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     const char *word, *static_cos, *context_cos; /* context_cos NULL when a side has nothing to attend to */
+    long row;                                    /* its row in the vectors (-1 when the document has none) */
     const char *ctx_reason[2];                   /* why a side has no context neighbours, or NULL */
     size_t index[2];
     pic_hit *stat, *ctx[2];
@@ -68,6 +69,10 @@ typedef struct {
  * (root must outlive d). Returns EV_OK, EV_ERR_FORMAT (a field missing or invalid) or EV_ERR_NOMEM (out of memory,
  * or over RENDER_PICTURE_MAX_TOKENS), with err set; on failure d holds nothing to free. */
 ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err);
+
+/* The shared word a compare picture selects first: the one with the highest row (the rarest word of a
+ * frequency-sorted vocabulary: "bank" rather than "the"), the first on ties; 0 when there is none. */
+size_t pic_shared_pick(const pic_doc *d);
 
 /* Releases what pic_doc_read allocated. */
 void pic_doc_free(pic_doc *d);

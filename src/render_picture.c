@@ -248,6 +248,8 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
         const cJSON *ti = pic_get(e, "token_index"), *cn = pic_get(e, "context_neighbors");
         const cJSON *cc = pic_get(e, "context_cosine"), *why = pic_get(e, "context_reason");
         q->word = pic_get_str(e, "word");
+        const cJSON *row = pic_get(e, "row");
+        q->row = cJSON_IsNumber(row) && row->valuedouble >= 0 ? (long)row->valuedouble : -1;
         q->static_cos = num_text(d, pic_get(e, "static_cosine"));
         q->context_cos = cJSON_IsNull(cc) ? NULL : num_text(d, cc);
         for (int s = 0; s < 2 && cJSON_IsArray(why); s++) {
@@ -277,6 +279,15 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
 fail:
     pic_doc_free(d);
     return st;
+}
+
+size_t pic_shared_pick(const pic_doc *d)
+{
+    size_t best = 0;
+    for (size_t q = 1; q < d->nsh; q++)
+        if (d->sh[q].row > d->sh[best].row)
+            best = q;
+    return best;
 }
 
 /* ---- escaping ---------------------------------------------------------------------------------------------- */
