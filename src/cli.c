@@ -312,7 +312,7 @@ const cli_option cli_options[] = {
     {"--mask", NULL, OPT_MASK, "show", "WORD", "tokens WORD are blanks: no vector; the head guesses them"},
     {"--context-vectors", NULL, OPT_CONTEXT_VECTORS, "show", NULL, "JSON: each token's vector in context"},
     {"--heads", NULL, OPT_HEADS, VIEW_CMDS, "A,B", "the same view under two heads, side by side"},
-    {"--why", NULL, OPT_WHY, "show", NULL, "split each weight into meaning and position (text, JSON)"},
+    {"--why", NULL, OPT_WHY, VIEW_CMDS, NULL, "split each weight into meaning and position (text, JSON)"},
     {"--term", NULL, OPT_TERM, "show", "TERM", "SVG: draw meaning|position|ee|ep|pe|pp instead of the weights"},
     {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
     {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",

@@ -576,6 +576,11 @@ static void compare_text(FILE *fp, const view_setup *vs, const view_opts *vo[2],
             fprintf(fp, "  attends to, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");
             print_attention(fp, &v[s], s ? sh[q].i2 : sh[q].i1);
         }
+        for (int s = 0; s < 2 && v[s].why.terms; s++) { /* --why */
+            fprintf(fp, "  why, %s %d:%*s", in, s + 1, two_heads ? 11 : 14, "");
+            render_text_why(fp, &v[s], s ? sh[q].i2 : sh[q].i1);
+            fputc('\n', fp);
+        }
         for (int s = 0; s < 2; s++) {
             fprintf(fp, "  in context, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");
             print_context(fp, vs->s, &v[s], vo[s]->head, s ? sh[q].i2 : sh[q].i1);

@@ -253,13 +253,44 @@ static void page_weights_table(FILE *fp, const pic_view *v)
     fputs("</tbody></table></div></details>\n", fp);
 }
 
-static void page_heatmap(FILE *fp, const pic_view *v, const char *id, const cJSON *head)
+/* ---- the meaning/position switch (the document's "why", explain.h) ------------------------------------------ */
+
+/* The switch above the heatmap when the view has the split: what colours the cells (the real weights by default;
+ * the script redraws the cells from the embedded JSON, so the switch stays hidden without scripts). */
+static void page_term_switch(FILE *fp, const char *id)
+{
+    static const char *const opts[][3] = {
+        {"weights", "weights", "the real weights: softmax of the whole logit"},
+        {"meaning", "meaning only", "softmax of the meaning term e\xC2\xB7M\xC2\xB7" "e alone (word vectors, no positions)"},
+        {"position", "position only", "softmax of the three terms with positions alone (uniform when the head has "
+                                      "none)"},
+        {"ee", "e\xC2\xB7" "e", "the meaning term e_i\xC2\xB7M\xC2\xB7" "e_j, in logit units"},
+        {"ep", "e\xC2\xB7p", "e_i\xC2\xB7M\xC2\xB7p_j (query's word, key's position), in logit units"},
+        {"pe", "p\xC2\xB7" "e", "p_i\xC2\xB7M\xC2\xB7" "e_j (query's position, key's word), in logit units"},
+        {"pp", "p\xC2\xB7p", "p_i\xC2\xB7M\xC2\xB7p_j (the two positions), in logit units"},
+    };
+    fprintf(fp, "<div class=\"termsw\" role=\"radiogroup\" aria-label=\"Colour the heatmap by\" hidden>"
+                "<span class=\"lbl\">Why: colour by</span>\n");
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+        fprintf(fp, "<label title=\"%s\"><input type=\"radio\" name=\"%s-term\" value=\"%s\"%s> %s</label>\n",
+                opts[k][2], id, opts[k][0], k ? "" : " checked", opts[k][1]);
+    fputs("<p class=\"termnote muted\">Each logit is the sum of four terms, q\xC2\xB7k/\xE2\x88\x9A" "d_k = "
+          "e\xC2\xB7M\xC2\xB7" "e + e\xC2\xB7M\xC2\xB7p + p\xC2\xB7M\xC2\xB7" "e + p\xC2\xB7M\xC2\xB7p (e: word vectors, "
+          "p: scaled positions, M = W_Q\xC2\xB7W_K\xE1\xB5\x80/\xE2\x88\x9A" "d_k). Logit terms: blue positive, red "
+          "negative, the shade |value| / the largest |value|.</p></div>\n",
+          fp);
+}
+
+static void page_heatmap(FILE *fp, const pic_view *v, const char *id, const cJSON *head, int why)
 {
     pic_hm_geom g = pic_hm_measure(v);
     char pid[40];
     snprintf(pid, sizeof pid, "%s-hm", id);
     pic_hm_mode m = {1, pid, 0};
-    fprintf(fp, "<figure class=\"hmfig\"><h3>Attention weights</h3>\n<div class=\"hmwrap\"><svg class=\"hm-svg\" "
+    fputs("<figure class=\"hmfig\"><h3>Attention weights</h3>\n", fp);
+    if (why)
+        page_term_switch(fp, pid);
+    fprintf(fp, "<div class=\"hmwrap\"><svg class=\"hm-svg\" "
                 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                 "aria-labelledby=\"%s-t\" aria-describedby=\"%s-d\">\n<title id=\"%s-t\">Attention weights, %zu by "
                 "%zu</title>\n<desc id=\"%s-d\">Row: the token attending; column: the token attended to; a cell's "
@@ -345,7 +376,9 @@ static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
     for (size_t i = 0; i < v->n; i++)
         page_detail(fp, v, i, id, in_context_text(sentence_head(d, s)));
     fputs("</div>\n</div>\n", fp);
-    page_heatmap(fp, v, id, sentence_head(d, s));
+    const cJSON *sents = pic_get(d->root, "sentences"); /* compare and --heads: one view document each */
+    page_heatmap(fp, v, id, sentence_head(d, s),
+                 pic_get(sents ? cJSON_GetArrayItem(sents, (int)s) : d->root, "why") != NULL);
     fputs("</section>\n", fp);
 }
 

@@ -255,12 +255,10 @@ static void legend_wrapped(FILE *fp, const char *label, const char *text)
                    "with positions; uniform when the head has none), over the same keys. --format json --why gives " \
                    "the four terms (ee, ep, pe, pp) in logit units."
 
-/* Token i's "why:" line: for each token of its attends-to list, the weight from meaning alone and position alone. */
-static void print_why(FILE *fp, const view_sentence *v, size_t i)
+void render_text_why(FILE *fp, const view_sentence *v, size_t i)
 {
     size_t n = v->n;
     const size_t *top = v->attn_top + i * v->top;
-    fputs("\n    why:        ", fp);
     if (v->top == 0 || top[0] == SIZE_MAX)
         fputs("-", fp);
     for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
@@ -274,6 +272,8 @@ static void print_why(FILE *fp, const view_sentence *v, size_t i)
                 (double)(v->why.position[i * n + top[j]] * 100.0f));
     }
 }
+
+void render_text_why_legend(FILE *fp) { legend_wrapped(fp, "why         ", WHY_LEGEND); }
 
 void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
                       const render_style *st)
@@ -331,8 +331,10 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
                 fprintf(fp, "[%zu]", top[j]); /* which of the equal tokens */
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
-        if (v->why.terms)
-            print_why(fp, v, i);
+        if (v->why.terms) {
+            fputs("\n    why:        ", fp);
+            render_text_why(fp, v, i);
+        }
         fputs("\n    in context: ", fp);
         if (v->no_output)
             fprintf(fp, "- (" VIEW_NO_OUTPUT_FMT ")", o->head->d_k, o->head->d_model);
@@ -380,7 +382,7 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
                     "            predict (--restrict N to choose).\n",
                 o->context_restrict);
     if (v->why.terms)
-        legend_wrapped(fp, "why         ", WHY_LEGEND);
+        render_text_why_legend(fp);
     if (o->head->exclude_self)
         fputs("diagonal    empty: " VIEW_LEGEND_NO_SELF "\n", fp);
     if (o->predict || v->n_hidden)
