@@ -277,7 +277,8 @@ static void page_term_switch(FILE *fp, const char *id)
     fputs("<p class=\"termnote muted\">Each logit is the sum of four terms, q\xC2\xB7k/\xE2\x88\x9A" "d_k = "
           "e\xC2\xB7M\xC2\xB7" "e + e\xC2\xB7M\xC2\xB7p + p\xC2\xB7M\xC2\xB7" "e + p\xC2\xB7M\xC2\xB7p (e: word vectors, "
           "p: scaled positions, M = W_Q\xC2\xB7W_K\xE1\xB5\x80/\xE2\x88\x9A" "d_k). Logit terms: blue positive, red "
-          "negative, the shade |value| / the largest |value|.</p></div>\n",
+          "negative, the shade |value| / the largest |value|; only differences within a row matter (softmax ignores a "
+          "constant added to a row).</p></div>\n",
           fp);
 }
 

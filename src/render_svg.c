@@ -184,7 +184,8 @@ static const char *const TERMS[][2] = {
                  "(e\xc2\xb7M\xc2\xb7p + p\xc2\xb7M\xc2\xb7" "e + p\xc2\xb7M\xc2\xb7p), over the keys the real weights allow "
                  "(uniform when the head has no positions)."},
     {"ee", "The meaning term e_i\xc2\xb7M\xc2\xb7" "e_j of each logit, in logit units (blue positive, red negative; "
-           "blank where the key is not allowed). The four terms ee + ep + pe + pp sum to the logit."},
+           "blank where the key is not allowed). The four terms ee + ep + pe + pp sum to the logit; only differences "
+           "within a row matter (softmax ignores a constant added to a row)."},
     {"ep", "The term e_i\xc2\xb7M\xc2\xb7p_j (query's word, key's position) of each logit, in logit units (blue "
            "positive, red negative; blank where the key is not allowed)."},
     {"pe", "The term p_i\xc2\xb7M\xc2\xb7" "e_j (query's position, key's word) of each logit, in logit units (blue "

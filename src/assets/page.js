@@ -159,7 +159,7 @@
       c.parentNode.insertBefore(tx, c.nextSibling);
     });
     legend.forEach(function (t, k) {
-      if (k === 0) t.textContent = signed ? '|logit|' : name + ' only';
+      if (k === 0) t.textContent = signed ? '|logit|' : name;
       else t.textContent = signed ? (max * (k - 1) / 4).toPrecision(2) : o.legend[k];
     });
   };
