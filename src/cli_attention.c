@@ -500,10 +500,10 @@ static cJSON *compare_json(const view_setup *vs, const view_opts *vo[2], const v
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, e);
         render_json_add_word(e, "word", vs->s, sh[q].row);
-        cJSON_AddNumberToObject(e, "row", (double)sh[q].row); /* its frequency rank: the page selects the rarest */
         cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
         cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
         cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
+        cJSON_AddNumberToObject(e, "row", (double)sh[q].row); /* its frequency rank: the page selects the rarest */
         cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs->s, v[0].static_nb + sh[q].i1 * k, k));
         cJSON *att = cJSON_AddArrayToObject(e, "attention");
         cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));

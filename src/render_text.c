@@ -266,7 +266,9 @@ void render_text_why(FILE *fp, const view_sentence *v, size_t i)
         if (j)
             fputs("  ", fp);
         fwrite(u->text, 1, u->len, fp);
-        if (render_token_repeated(v, top[j]))
+        if (top[j] == i) /* named as the attends-to line names it */
+            fputs("(self)", fp);
+        else if (render_token_repeated(v, top[j]))
             fprintf(fp, "[%zu]", top[j]);
         fprintf(fp, " (meaning %.0f%%, position %.0f%%)", (double)(v->why.meaning[i * n + top[j]] * 100.0f),
                 (double)(v->why.position[i * n + top[j]] * 100.0f));
