@@ -14,7 +14,7 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta'
+    --objective --rows --beta --term'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -22,8 +22,8 @@ _embvsattn_options()
     local view='--head --heads --dk --positions --position-scale --causal --residual -q --quiet --top -k --restrict -o
         --output'
     case $1 in
-        show) echo "$view --batch --predict --mask --context-vectors" ;;
-        compare) echo "$view --word" ;;
+        show) echo "$view --batch --predict --mask --context-vectors --why --term" ;;
+        compare) echo "$view --word --why" ;;
         neighbors | neighbours) echo '-k --restrict' ;;
         analogy) echo '-k --restrict --method' ;;
         eval) echo '--restrict --method --max-tokens --head' ;;
@@ -75,6 +75,7 @@ _embvsattn()
         --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
         --format) _embvsattn_words 'text json html svg'; return ;;
         --positions) _embvsattn_words 'none sinusoidal'; return ;;
+        --term) _embvsattn_words 'meaning position ee ep pe pp'; return ;;
         --method) _embvsattn_words 'add mul'; return ;;
     esac
     [[ " ${_embvsattn_valued//$'\n'/ } " == *" $prev "* ]] && return # a number or a word: nothing to offer

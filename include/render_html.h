@@ -41,4 +41,15 @@ ev_status render_svg_view(FILE *fp, const cJSON *view, ev_error *err);
 /* The two heatmaps of compare side by side, the shared words' labels and rows marked. */
 ev_status render_svg_compare(FILE *fp, const cJSON *doc, ev_error *err);
 
+/* ---- the meaning/position split (explain.h; the document's "why", present with --why) ------------------------- */
+
+/* 1 when name is a term render_svg_view_term draws: meaning, position (weights of the meaning term alone and of
+ * the position terms alone), ee, ep, pe, pp (the four terms of the logits); 0 otherwise (NULL too). */
+int render_svg_term_known(const char *name);
+
+/* render_svg_view's picture with one term of the split in place of the weights: meaning and position on the
+ * weights' scale, a logit term on a diverging scale from -max|term| to +max|term| with one-decimal values; the
+ * caption says what is drawn. EV_ERR_FORMAT when the document has no "why" or the term is unknown. */
+ev_status render_svg_view_term(FILE *fp, const cJSON *view, const char *term, ev_error *err);
+
 #endif

@@ -22,6 +22,12 @@ cJSON *render_json_float(float f);
  * out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
+/* The meaning/position split of v's logits (v->why, explain.h; NULL terms: do not call): {"ee", "ep", "pe", "pp":
+ * n×n numbers in logit units, null where the weights do not allow the key; "meaning", "position": n×n weights of
+ * the meaning term alone and of the three position terms alone, 0 where not allowed}. render_json_view adds it as
+ * "why" when the view has it. NULL when out of memory. */
+cJSON *render_json_why(const view_sentence *v);
+
 /* A neighbour list as [{"word", "similarity"}] (stops at the first empty slot). */
 cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k);
 

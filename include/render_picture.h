@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     const char *word, *static_cos, *context_cos; /* context_cos NULL when a side has nothing to attend to */
+    long row;                                    /* its row in the vectors (-1 when the document has none) */
     const char *ctx_reason[2];                   /* why a side has no context neighbours, or NULL */
     size_t index[2];
     pic_hit *stat, *ctx[2];
@@ -68,6 +69,10 @@ typedef struct {
  * (root must outlive d). Returns EV_OK, EV_ERR_FORMAT (a field missing or invalid) or EV_ERR_NOMEM (out of memory,
  * or over RENDER_PICTURE_MAX_TOKENS), with err set; on failure d holds nothing to free. */
 ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err);
+
+/* The shared word a compare picture selects first: the one with the highest row (the rarest word of a
+ * frequency-sorted vocabulary: "bank" rather than "the"), the first on ties; 0 when there is none. */
+size_t pic_shared_pick(const pic_doc *d);
 
 /* Releases what pic_doc_read allocated. */
 void pic_doc_free(pic_doc *d);
@@ -110,6 +115,9 @@ void pic_vectors_line(FILE *fp, const pic_doc *d, int full_path);
 typedef struct {
     int page;         /* 1: inside the HTML page: colours from CSS (light/dark), classes for the script */
     const char *id;   /* prefix of ids, unique in the document */
+    double range;     /* standalone SVG of a logit term (render_svg_view_term): > 0, the values are signed logit
+                       * units drawn on a diverging scale from -range to +range and printed with one decimal;
+                       * 0: weights (0 to 1) */
 } pic_hm_mode;
 
 typedef struct {
@@ -126,7 +134,15 @@ void pic_hm_defs(FILE *fp, const pic_hm_mode *m);
 /* The n×n cells with row and column labels; (x0, y0) is the top left of the heatmap's box (labels included). */
 void pic_hm_draw(FILE *fp, const pic_view *v, const pic_hm_geom *g, double x0, double y0, const pic_hm_mode *m);
 
-/* The colour scale: a vertical bar from 0 (bottom) to 1 (top) at (x, y), h high, with ticks. */
+/* The colour scale: a vertical bar from 0 (bottom) to 1 (top) at (x, y), h high, with ticks (-range to +range
+ * when m->range > 0). */
 void pic_legend_draw(FILE *fp, double x, double y, double h, const pic_hm_mode *m);
+
+/* ---- the meaning/position split (the document's "why", explain.h) -------------------------------------------- */
+
+/* Replaces view v's weights by the n×n matrix m of the document (a member of "why"; null entries, keys the weights
+ * do not allow, read as 0), so that pic_hm_draw draws it. *maxabs gets the largest |entry| (for a signed scale).
+ * EV_ERR_FORMAT (not n×n numbers) or EV_ERR_NOMEM, with d->err set. */
+ev_status pic_view_use_matrix(pic_doc *d, pic_view *v, const cJSON *m, const char *what, double *maxabs);
 
 #endif

@@ -55,4 +55,14 @@ int render_token_repeated(const view_sentence *v, size_t i);
 /* The head's description line: kind, d_k, positions, causal, residual. Writes into fp. */
 void render_text_head_line(FILE *fp, const view_opts *o);
 
+/* ---- the meaning/position split (--why, explain.h) ---- */
+
+/* Token i's list of why: for each token of its attends-to list (v->attn_top), "TEXT (meaning P%, position P%)":
+ * the weight it would get from the meaning term alone and from the position terms alone (v->why must be
+ * computed). No newline. */
+void render_text_why(FILE *fp, const view_sentence *v, size_t i);
+
+/* The legend's "why" entry (wrapped, ends with a newline). */
+void render_text_why_legend(FILE *fp);
+
 #endif

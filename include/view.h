@@ -13,6 +13,7 @@
 
 #include "attention.h"
 #include "ev_error.h"
+#include "explain.h"
 #include "search.h"
 #include "store.h"
 #include "tokenizer.h"
@@ -28,6 +29,7 @@ typedef struct {
     int predict;         /* 1: every token's predicted words (pred below); the head must be predict_supported */
     const char *mask;    /* tokens whose text is exactly this are blanks (hidden below); NULL: none */
     int context_vectors; /* for the renderers: the JSON carries each token's vector in context */
+    int why;             /* 1: split the logits into meaning and position (view_sentence.why, explain.h) */
 } view_opts;
 
 /* What the outputs say in place of the contextual neighbours of a token with nothing to attend to (no_context
@@ -66,6 +68,8 @@ typedef struct {
                               * for blanks, OOV and no_context tokens); masked-word head, of a [MASK] query at its
                               * position (predict.h). A blank's list is its guess: masked-word, the [MASK] query's;
                               * context, the mean of the distributions of every token that has a list */
+    explain_split why;       /* with view_opts.why: the four terms of the logits and the meaning-only and
+                              * position-only weights (explain.h; the same inputs and masks as A); else all 0/NULL */
 } view_sentence;
 
 /* The view options a head asks for: o.head = h, its positions and their scale when its file names them

@@ -90,6 +90,8 @@ static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_hea
     vo->predict = o->predict;
     vo->mask = o->mask;
     vo->context_vectors = o->context_vectors;
+    /* the meaning/position split: asked for, drawn by --term, or for the page's switch */
+    vo->why = o->why || o->term || o->format == OUT_HTML;
     return 0;
 }
 
@@ -343,6 +345,16 @@ static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare)
 
 static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t len);
 
+/* --term: the SVG heatmap of one term of the meaning/position split. Consumes doc. */
+static int emit_term_svg(FILE *fp, cJSON *doc, const char *term)
+{
+    ev_error err = {0};
+    ev_status st = doc ? render_svg_view_term(fp, doc, term, &err)
+                       : ev_fail(&err, EV_ERR_NOMEM, "out of memory building the output");
+    cJSON_Delete(doc);
+    return st == EV_OK ? 0 : cli_report(&err);
+}
+
 int cmd_show(cli_opts *o)
 {
     if (o->batch && o->npos > 0)
@@ -358,6 +370,9 @@ int cmd_show(cli_opts *o)
     if (o->context_vectors && !o->batch && o->format != OUT_JSON)
         return cli_usage_error("%s", "--context-vectors needs --format json (or --batch): the vectors are written "
                                      "in the JSON");
+    if (o->term && (o->batch || o->heads || o->format != OUT_SVG))
+        return cli_usage_error("--term %s draws one term of the split as the SVG heatmap of one sentence and head: it "
+                               "needs --format svg (or -o FILE.svg); --why prints the split as text or JSON", o->term);
     view_setup vs;
     int code = setup(o, &vs);
     if (code)
@@ -389,7 +404,9 @@ int cmd_show(cli_opts *o)
             render_style st = out.to_file ? (render_style){0, 0, 80} : render_style_for_stdout();
             render_info ri = {vs.vectors_path, o->quiet};
             render_text_view(out.fp, vs.s, &v, &vs.vo, &ri, &st);
-        } else
+        } else if (o->term)
+            code = emit_term_svg(out.fp, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), o->term);
+        else
             code = emit_doc(out.fp, o->format, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), 0);
         code = out_close(&out, code);
     }
@@ -486,6 +503,7 @@ static cJSON *compare_json(const view_setup *vs, const view_opts *vo[2], const v
         cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
         cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
         cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
+        cJSON_AddNumberToObject(e, "row", (double)sh[q].row); /* its frequency rank: the page selects the rarest */
         cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs->s, v[0].static_nb + sh[q].i1 * k, k));
         cJSON *att = cJSON_AddArrayToObject(e, "attention");
         cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
@@ -557,6 +575,11 @@ static void compare_text(FILE *fp, const view_setup *vs, const view_opts *vo[2],
         for (int s = 0; s < 2; s++) {
             fprintf(fp, "  attends to, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");
             print_attention(fp, &v[s], s ? sh[q].i2 : sh[q].i1);
+        }
+        for (int s = 0; s < 2 && v[s].why.terms; s++) { /* --why */
+            fprintf(fp, "  why, %s %d:%*s", in, s + 1, two_heads ? 11 : 14, "");
+            render_text_why(fp, &v[s], s ? sh[q].i2 : sh[q].i1);
+            fputc('\n', fp);
         }
         for (int s = 0; s < 2; s++) {
             fprintf(fp, "  in context, %s %d:%*s", in, s + 1, two_heads ? 4 : 7, "");

@@ -125,10 +125,11 @@ static void page_headview(FILE *fp, const pic_view *v, const char *id)
 static void page_hits(FILE *fp, const pic_hit *h, size_t n, const pic_hit *other, size_t nother, const char *cls,
                       const char *caption, const char *note, const char *empty)
 {
-    fprintf(fp, "<table class=\"nb %s\"><caption>%s<small>%s</small></caption>\n"
-                "<thead class=\"sr\"><tr><th scope=\"col\">word</th><th scope=\"col\">cosine similarity</th></tr>"
-                "</thead><tbody>\n",
-            cls, caption, note);
+    fprintf(fp, "<table class=\"nb %s\"><caption>%s<small>", cls, caption);
+    pic_esc(fp, note); /* the head's in_context comes from the document */
+    fputs("</small></caption>\n<thead class=\"sr\"><tr><th scope=\"col\">word</th><th scope=\"col\">cosine "
+          "similarity</th></tr></thead><tbody>\n",
+          fp);
     if (n == 0) {
         fputs("<tr><td colspan=\"2\" class=\"muted\">", fp);
         pic_esc(fp, empty);
@@ -188,7 +189,7 @@ static void put_summary(FILE *fp, const pic_view *v, size_t i, int spans)
 }
 
 /* Token i's panel: whom it attends to, its static neighbours beside its in-context neighbours. */
-static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id)
+static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id, const char *in_context)
 {
     const pic_tok *t = &v->tok[i];
     /* all shown without scripts; the script hides all but the drawn token's */
@@ -216,7 +217,7 @@ static void page_detail(FILE *fp, const pic_view *v, size_t i, const char *id)
     page_hits(fp, t->stat, t->nstat, NULL, 0, "static", "static neighbours",
               "the word alone: the same in every sentence", "none: no vector");
     page_hits(fp, t->ctx, t->nctx, t->oov ? NULL : t->stat, t->nstat, "context", "in context",
-              "neighbours of its attention output (its row of A\xC2\xB7V)",
+              in_context, /* the text view's legend, word for word: true for every head */
               v->context_note ? v->context_note : t->ctx_reason ? t->ctx_reason : "none");
     fputs("</div>\n", fp);
     if (t->self_sim) {
@@ -252,13 +253,45 @@ static void page_weights_table(FILE *fp, const pic_view *v)
     fputs("</tbody></table></div></details>\n", fp);
 }
 
-static void page_heatmap(FILE *fp, const pic_view *v, const char *id)
+/* ---- the meaning/position switch (the document's "why", explain.h) ------------------------------------------ */
+
+/* The switch above the heatmap when the view has the split: what colours the cells (the real weights by default;
+ * the script redraws the cells from the embedded JSON, so the switch stays hidden without scripts). */
+static void page_term_switch(FILE *fp, const char *id)
+{
+    static const char *const opts[][3] = {
+        {"weights", "weights", "the real weights: softmax of the whole logit"},
+        {"meaning", "meaning only", "softmax of the meaning term e\xC2\xB7M\xC2\xB7" "e alone (word vectors, no positions)"},
+        {"position", "position only", "softmax of the three terms with positions alone (uniform when the head has "
+                                      "none)"},
+        {"ee", "e\xC2\xB7" "e", "the meaning term e_i\xC2\xB7M\xC2\xB7" "e_j, in logit units"},
+        {"ep", "e\xC2\xB7p", "e_i\xC2\xB7M\xC2\xB7p_j (query's word, key's position), in logit units"},
+        {"pe", "p\xC2\xB7" "e", "p_i\xC2\xB7M\xC2\xB7" "e_j (query's position, key's word), in logit units"},
+        {"pp", "p\xC2\xB7p", "p_i\xC2\xB7M\xC2\xB7p_j (the two positions), in logit units"},
+    };
+    fprintf(fp, "<div class=\"termsw\" role=\"radiogroup\" aria-label=\"Colour the heatmap by\" hidden>"
+                "<span class=\"lbl\">Why: colour by</span>\n");
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
+        fprintf(fp, "<label title=\"%s\"><input type=\"radio\" name=\"%s-term\" value=\"%s\"%s> %s</label>\n",
+                opts[k][2], id, opts[k][0], k ? "" : " checked", opts[k][1]);
+    fputs("<p class=\"termnote muted\">Each logit is the sum of four terms, q\xC2\xB7k/\xE2\x88\x9A" "d_k = "
+          "e\xC2\xB7M\xC2\xB7" "e + e\xC2\xB7M\xC2\xB7p + p\xC2\xB7M\xC2\xB7" "e + p\xC2\xB7M\xC2\xB7p (e: word vectors, "
+          "p: scaled positions, M = W_Q\xC2\xB7W_K\xE1\xB5\x80/\xE2\x88\x9A" "d_k). Logit terms: blue positive, red "
+          "negative, the shade |value| / the largest |value|; only differences within a row matter (softmax ignores a "
+          "constant added to a row).</p></div>\n",
+          fp);
+}
+
+static void page_heatmap(FILE *fp, const pic_view *v, const char *id, const cJSON *head, int why)
 {
     pic_hm_geom g = pic_hm_measure(v);
     char pid[40];
     snprintf(pid, sizeof pid, "%s-hm", id);
-    pic_hm_mode m = {1, pid};
-    fprintf(fp, "<figure class=\"hmfig\"><h3>Attention weights</h3>\n<div class=\"hmwrap\"><svg class=\"hm-svg\" "
+    pic_hm_mode m = {1, pid, 0};
+    fputs("<figure class=\"hmfig\"><h3>Attention weights</h3>\n", fp);
+    if (why)
+        page_term_switch(fp, pid);
+    fprintf(fp, "<div class=\"hmwrap\"><svg class=\"hm-svg\" "
                 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                 "aria-labelledby=\"%s-t\" aria-describedby=\"%s-d\">\n<title id=\"%s-t\">Attention weights, %zu by "
                 "%zu</title>\n<desc id=\"%s-d\">Row: the token attending; column: the token attended to; a cell's "
@@ -282,9 +315,29 @@ static void page_heatmap(FILE *fp, const pic_view *v, const char *id)
             fputs(" An empty row: the token has nothing to attend to (every key it may attend to is masked).", fp);
             break;
         }
+    if (cJSON_IsTrue(pic_get(head, "exclude_self"))) /* as the text view's legend says it */
+        fputs(" <span class=\"nodiag\">The diagonal is empty: " VIEW_LEGEND_NO_SELF "</span>", fp);
     fputs("</figcaption>\n", fp);
     page_weights_table(fp, v);
     fputs("</figure>\n", fp);
+}
+
+/* The head object of sentence s: its own under --heads, else the document's. */
+static const cJSON *sentence_head(const pic_doc *d, size_t s)
+{
+    const cJSON *heads = pic_heads(d);
+    return heads ? cJSON_GetArrayItem(heads, (int)s) : d->head;
+}
+
+/* What a token's vector in context is under the head: the JSON head's in_context (the text legend's words). */
+static const char *in_context_text(const cJSON *head)
+{
+    const char *meaning = pic_get_str(head, "in_context");
+    if (meaning)
+        return meaning;
+    /* a document written before heads said what their output means */
+    return cJSON_IsTrue(pic_get(head, "residual")) ? "its own vector + what it gathered from the others."
+                                                   : "what it gathered from the others (the head's output).";
 }
 
 static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
@@ -293,8 +346,8 @@ static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
     char id[24];
     snprintf(id, sizeof id, "s%zu", s);
     size_t sel = first_known(v);
-    if (d->nsh)
-        sel = d->sh[0].index[s];
+    if (d->nsh) /* compare: the shared word (the rarest, when they share several) */
+        sel = d->sh[pic_shared_pick(d)].index[s];
     fprintf(fp, "<section class=\"sent card\" id=\"%s\" data-selected=\"%zu\" aria-labelledby=\"%s-h\">\n", id, sel,
             id);
     const cJSON *heads = pic_heads(d);
@@ -322,9 +375,11 @@ static void page_sentence(FILE *fp, const pic_doc *d, size_t s)
           "the attention weight.</figcaption>\n</figure>\n<div class=\"details\">\n",
           fp);
     for (size_t i = 0; i < v->n; i++)
-        page_detail(fp, v, i, id);
+        page_detail(fp, v, i, id, in_context_text(sentence_head(d, s)));
     fputs("</div>\n</div>\n", fp);
-    page_heatmap(fp, v, id);
+    const cJSON *sents = pic_get(d->root, "sentences"); /* compare and --heads: one view document each */
+    page_heatmap(fp, v, id, sentence_head(d, s),
+                 pic_get(sents ? cJSON_GetArrayItem(sents, (int)s) : d->root, "why") != NULL);
     fputs("</section>\n", fp);
 }
 
@@ -360,7 +415,7 @@ static void page_shared(FILE *fp, const pic_doc *d)
         const pic_shared *s = &d->sh[q];
         fprintf(fp, "<tr><th scope=\"row\"><button type=\"button\" class=\"shared-btn\" data-i1=\"%zu\" "
                     "data-i2=\"%zu\" aria-pressed=\"%s\" title=\"select it in both sentences\">",
-                s->index[0], s->index[1], q == 0 ? "true" : "false");
+                s->index[0], s->index[1], q == pic_shared_pick(d) ? "true" : "false");
         pic_esc(fp, s->word);
         fputs("</button></th><td>", fp);
         put_hits_inline(fp, s->stat, s->nstat, "none");
@@ -407,13 +462,7 @@ static void page_footer(FILE *fp, const pic_doc *d)
               "(its description says from where).</span>",
               fp);
     fputs("</dd>\n<dt>Q, K, V</dt><dd>" VIEW_LEGEND_QKV "</dd>\n<dt>In context</dt><dd>", fp);
-    const char *meaning = pic_get_str(d->head, "in_context");
-    if (meaning)
-        pic_esc(fp, meaning);
-    else /* a document written before heads said what their output means */
-        fputs(cJSON_IsTrue(pic_get(d->head, "residual")) ? "its own vector + what it gathered from the others."
-                                                          : "what it gathered from the others (A\xC2\xB7V).",
-              fp);
+    pic_esc(fp, in_context_text(d->head));
     fputs(" Its nearest words are the token's neighbours in context.", fp);
     if (cJSON_IsTrue(pic_get(d->head, "exclude_self")))
         fputs("</dd>\n<dt>The empty diagonal</dt><dd>" VIEW_LEGEND_NO_SELF, fp);

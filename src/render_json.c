@@ -105,6 +105,37 @@ cJSON *render_json_vectors(const store *s, const char *vectors_path)
     return j;
 }
 
+/* ---- the meaning/position split (explain.h) ----------------------------------------------------------------- */
+
+/* An n×n matrix as rows of numbers; entries the weights do not allow (allowed NULL: all allowed) as null. */
+static cJSON *json_matrix(const float *m, const unsigned char *allowed, size_t n)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (size_t i = 0; rows && i < n; i++) {
+        cJSON *row = cJSON_CreateArray();
+        cJSON_AddItemToArray(rows, row);
+        for (size_t j = 0; row && j < n; j++)
+            cJSON_AddItemToArray(row, !allowed || allowed[i * n + j] ? render_json_float(m[i * n + j])
+                                                                     : cJSON_CreateNull());
+    }
+    return rows;
+}
+
+cJSON *render_json_why(const view_sentence *v)
+{
+    const explain_split *e = &v->why;
+    size_t n = e->n, nn = n * n;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    for (int t = 0; t < EXPLAIN_NTERMS; t++)
+        cJSON_AddItemToObject(o, explain_term_name((explain_term)t), json_matrix(e->terms + (size_t)t * nn,
+                                                                                 e->allowed, n));
+    cJSON_AddItemToObject(o, "meaning", json_matrix(e->meaning, NULL, n));
+    cJSON_AddItemToObject(o, "position", json_matrix(e->position, NULL, n));
+    return o;
+}
+
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path)
 {
     size_t n = v->n, k = v->k;
@@ -168,6 +199,8 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
         for (size_t j = 0; row && j < n; j++)
             cJSON_AddItemToArray(row, render_json_float(v->A[i * n + j]));
     }
+    if (v->why.terms)
+        cJSON_AddItemToObject(root, "why", render_json_why(v));
     render_json_context_note(root, o->head);
     cJSON_AddItemToObject(root, "head", render_json_head(o));
     cJSON_AddItemToObject(root, "vectors", render_json_vectors(s, vectors_path));

@@ -248,6 +248,8 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
         const cJSON *ti = pic_get(e, "token_index"), *cn = pic_get(e, "context_neighbors");
         const cJSON *cc = pic_get(e, "context_cosine"), *why = pic_get(e, "context_reason");
         q->word = pic_get_str(e, "word");
+        const cJSON *row = pic_get(e, "row");
+        q->row = cJSON_IsNumber(row) && row->valuedouble >= 0 ? (long)row->valuedouble : -1;
         q->static_cos = num_text(d, pic_get(e, "static_cosine"));
         q->context_cos = cJSON_IsNull(cc) ? NULL : num_text(d, cc);
         for (int s = 0; s < 2 && cJSON_IsArray(why); s++) {
@@ -277,6 +279,15 @@ ev_status pic_doc_read(pic_doc *d, const cJSON *root, int compare, ev_error *err
 fail:
     pic_doc_free(d);
     return st;
+}
+
+size_t pic_shared_pick(const pic_doc *d)
+{
+    size_t best = 0;
+    for (size_t q = 1; q < d->nsh; q++)
+        if (d->sh[q].row > d->sh[best].row)
+            best = q;
+    return best;
 }
 
 /* ---- escaping ---------------------------------------------------------------------------------------------- */
@@ -355,6 +366,22 @@ static void heat_rgb(float w, char out[8])
     int c[3];
     for (int i = 0; i < 3; i++)
         c[i] = (int)lround(stops[k][i] + (stops[k + 1][i] - stops[k][i]) * f);
+    snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
+}
+
+/* A signed logit term's colour (m->range > 0): the blue scale for positive values, white to red for negative. */
+static void signed_rgb(float v, double range, char out[8])
+{
+    double x = range > 0 ? (double)v / range : 0;
+    if (x >= 0) {
+        heat_rgb((float)x, out);
+        return;
+    }
+    x = x < -1 ? 1 : -x;
+    static const unsigned char lo[3] = {0xf7, 0xfb, 0xff}, hi[3] = {0xb4, 0x23, 0x18};
+    int c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = (int)lround(lo[i] + (hi[i] - lo[i]) * x);
     snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
@@ -441,6 +468,12 @@ void pic_hm_defs(FILE *fp, const pic_hm_mode *m)
     fprintf(fp, "<linearGradient id=\"%s-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">", m->id);
     if (m->page)
         fputs("<stop offset=\"0\" class=\"s0\"/><stop offset=\"1\" class=\"s1\"/>", fp);
+    else if (m->range > 0)
+        for (int k = 0; k <= 4; k++) {
+            char rgb[8];
+            signed_rgb((float)(m->range * (k - 2) / 2.0), m->range, rgb);
+            fprintf(fp, "<stop offset=\"%.2f\" stop-color=\"%s\"/>", k / 4.0, rgb);
+        }
     else
         for (int k = 0; k <= 4; k++) {
             char rgb[8];
@@ -476,17 +509,30 @@ void pic_hm_draw(FILE *fp, const pic_view *v, const pic_hm_geom *g, double x0, d
                 fprintf(fp, " fill-opacity=\"%s\"", w);
             else {
                 char rgb[8];
-                heat_rgb(wv, rgb);
+                if (m->range > 0)
+                    signed_rgb(wv, m->range, rgb);
+                else
+                    heat_rgb(wv, rgb);
                 fprintf(fp, " fill=\"%s\"", rgb);
             }
             fputs("><title>", fp);
             pic_esc(fp, v->tok[i].text);
             fputs(" \xE2\x86\x92 ", fp);
             pic_esc(fp, v->tok[j].text);
-            fprintf(fp, ": %s (", w);
-            pic_put_pct(fp, wv);
-            fprintf(fp, ")%s</title></rect>\n", v->tok[j].oov ? ", out of vocabulary: never attended to" : "");
-            if (g->values && !v->tok[j].oov && wv >= 0.005f) {
+            if (m->range > 0) /* a logit term */
+                fprintf(fp, ": %s", w);
+            else {
+                fprintf(fp, ": %s (", w);
+                pic_put_pct(fp, wv);
+                fputc(')', fp);
+            }
+            fprintf(fp, "%s</title></rect>\n", v->tok[j].oov ? ", out of vocabulary: never attended to" : "");
+            if (m->range > 0 && g->values && !v->tok[j].oov && fabsf(wv) >= 0.05f) {
+                int hi = fabs((double)wv) >= 0.6 * m->range;
+                fprintf(fp, "<text class=\"v%s\" x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\" text-anchor=\"middle\" "
+                            "font-size=\"%d\" fill=\"%s\" pointer-events=\"none\">%.1f</text>\n",
+                        hi ? " hi" : "", x + c / 2, y + c / 2, c >= 34 ? 11 : 9, hi ? "#ffffff" : "#1f2328", (double)wv);
+            } else if (m->range <= 0 && g->values && !v->tok[j].oov && wv >= 0.005f) {
                 int hi = wv >= 0.5f;
                 fprintf(fp, "<text class=\"v%s\" x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\" text-anchor=\"middle\"",
                         hi ? " hi" : "", x + c / 2, y + c / 2);
@@ -526,7 +572,8 @@ void pic_legend_draw(FILE *fp, double x, double y, double h, const pic_hm_mode *
 {
     static const char *ticks[] = {"0", "0.25", "0.5", "0.75", "1"};
     fprintf(fp, "<g class=\"legend\" font-size=\"11\"%s>\n", m->page ? "" : " fill=\"#1f2328\"");
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">weight</text>\n", x, y - 8);
+    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">%s</text>\n", x, y - 8,
+            m->range > 0 ? "logit" : "weight");
     fprintf(fp,
             "<rect class=\"scale\" x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"%.1f\" fill=\"url(#%s-scale)\"%s/>\n",
             x, y, h, m->id, m->page ? "" : " stroke=\"#8c959f\" stroke-width=\"0.5\"");
@@ -534,7 +581,11 @@ void pic_legend_draw(FILE *fp, double x, double y, double h, const pic_hm_mode *
         double ty = y + h - h * k / 4.0;
         fprintf(fp, "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"%s/>", x + 14, ty, x + 18,
                 ty, m->page ? "" : " stroke=\"#57606a\"");
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\">%s</text>\n", x + 21, ty, ticks[k]);
+        if (m->range > 0)
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\">%.2g</text>\n", x + 21, ty,
+                    m->range * (k - 2) / 2.0);
+        else
+            fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" dy=\"0.35em\">%s</text>\n", x + 21, ty, ticks[k]);
     }
     fputs("</g>\n", fp);
 }
@@ -591,3 +642,34 @@ void pic_vectors_line(FILE *fp, const pic_doc *d, int full_path)
             cJSON_IsNumber(dim) ? dim->valuedouble : 0.0);
 }
 
+
+/* ---- the meaning/position split (the document's "why", explain.h) ------------------------------------------ */
+
+ev_status pic_view_use_matrix(pic_doc *d, pic_view *v, const cJSON *m, const char *what, double *maxabs)
+{
+    size_t n = v->n, i = 0;
+    *maxabs = 0;
+    if (!cJSON_IsArray(m) || (size_t)cJSON_GetArraySize(m) != n)
+        return missing(d, what);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, m)
+    {
+        if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != n)
+            return missing(d, what);
+        size_t k = 0;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, row)
+        {
+            const char *t = cJSON_IsNull(x) ? "0" : num_text(d, x);
+            if (!t)
+                return missing(d, what);
+            v->w[i * n + k] = t;
+            v->wv[i * n + k] = pic_num_value(t);
+            double a = fabs((double)v->wv[i * n + k]);
+            *maxabs = a > *maxabs ? a : *maxabs;
+            k++;
+        }
+        i++;
+    }
+    return EV_OK;
+}

@@ -64,12 +64,20 @@ static size_t caption_lines(FILE *fp, const char *s, size_t cols, double x, doub
     return lines;
 }
 
-static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *err)
+static ev_status use_term(pic_doc *d, const char *term, pic_hm_mode *m, const char **cap1);
+
+static ev_status svg_write(FILE *fp, const cJSON *root, int compare, const char *term, ev_error *err)
 {
     pic_doc d;
     ev_status st = pic_doc_read(&d, root, compare, err);
     if (st != EV_OK)
         return st;
+    pic_hm_mode m = {0, "hm", 0};
+    const char *cap1 = "Row: the token attending (query); column: the token attended to (key). Each row sums to 1.";
+    if (term && (st = use_term(&d, term, &m, &cap1)) != EV_OK) {
+        pic_doc_free(&d);
+        return st;
+    }
     pic_hm_geom g[2];
     double x[2], w = PAD, title_h = 30, h = 0;
     for (size_t s = 0; s < d.nv; s++) {
@@ -81,7 +89,6 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
     /* the figure's width (at least SVG_MIN_WIDTH); the caption is wrapped to it */
     double width = w + PAD > SVG_MIN_WIDTH ? w + PAD : SVG_MIN_WIDTH;
     size_t cols = (size_t)((width - 2 * PAD) / CAPTION_CHAR_W);
-    const char *cap1 = "Row: the token attending (query); column: the token attended to (key). Each row sums to 1.";
     int oov, alone;
     marked_tokens(&d, &oov, &alone);
     /* the caption's paragraphs, escaped, each ending in a NUL */
@@ -128,7 +135,7 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
                 "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-labelledby=\"title desc\" "
                 "font-family=\"'DejaVu Sans', 'Helvetica Neue', Helvetica, Arial, sans-serif\">\n",
             ceil(width), ceil(height), ceil(width), ceil(height));
-    fputs("<title id=\"title\">Attention weights: ", fp);
+    fprintf(fp, "<title id=\"title\">%s: ", term ? "Attention logits, one term" : "Attention weights");
     for (size_t s = 0; s < d.nv; s++) {
         fputs(s ? " | " : "", fp);
         pic_esc(fp, d.v[s].sentence);
@@ -140,7 +147,6 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
     fputs(". Vectors: ", fp);
     pic_vectors_line(fp, &d, 1);
     fputs(".</desc>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n", fp);
-    pic_hm_mode m = {0, "hm"};
     pic_hm_defs(fp, &m);
     for (size_t s = 0; s < d.nv; s++) {
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\" fill=\"#1f2328\">", x[s],
@@ -164,7 +170,68 @@ static ev_status svg_write(FILE *fp, const cJSON *root, int compare, ev_error *e
     return EV_OK;
 }
 
-ev_status render_svg_view(FILE *fp, const cJSON *view, ev_error *err) { return svg_write(fp, view, 0, err); }
+ev_status render_svg_view(FILE *fp, const cJSON *view, ev_error *err) { return svg_write(fp, view, 0, NULL, err); }
 
-ev_status render_svg_compare(FILE *fp, const cJSON *doc, ev_error *err) { return svg_write(fp, doc, 1, err); }
+ev_status render_svg_compare(FILE *fp, const cJSON *doc, ev_error *err) { return svg_write(fp, doc, 1, NULL, err); }
+
+/* ---- the meaning/position split (render_svg_view_term) ----------------------------------------------------- */
+
+/* The terms, and the caption line saying what each picture shows. */
+static const char *const TERMS[][2] = {
+    {"meaning", "Weights from meaning alone: each row is the softmax of the e\xc2\xb7M\xc2\xb7" "e term of the logits "
+                "(word vectors only, M = W_Q\xc2\xb7W_K\xe1\xb5\x80/\xe2\x88\x9a" "d_k), over the keys the real weights allow."},
+    {"position", "Weights from position alone: each row is the softmax of the three terms with positions "
+                 "(e\xc2\xb7M\xc2\xb7p + p\xc2\xb7M\xc2\xb7" "e + p\xc2\xb7M\xc2\xb7p), over the keys the real weights allow "
+                 "(uniform when the head has no positions)."},
+    {"ee", "The meaning term e_i\xc2\xb7M\xc2\xb7" "e_j of each logit, in logit units (blue positive, red negative; "
+           "blank where the key is not allowed). The four terms ee + ep + pe + pp sum to the logit; only differences "
+           "within a row matter (softmax ignores a constant added to a row)."},
+    {"ep", "The term e_i\xc2\xb7M\xc2\xb7p_j (query's word, key's position) of each logit, in logit units (blue "
+           "positive, red negative; blank where the key is not allowed)."},
+    {"pe", "The term p_i\xc2\xb7M\xc2\xb7" "e_j (query's position, key's word) of each logit, in logit units (blue "
+           "positive, red negative; blank where the key is not allowed)."},
+    {"pp", "The term p_i\xc2\xb7M\xc2\xb7p_j (the two positions) of each logit, in logit units (blue positive, red "
+           "negative; blank where the key is not allowed)."},
+};
+
+int render_svg_term_known(const char *name)
+{
+    for (size_t t = 0; name && t < sizeof TERMS / sizeof TERMS[0]; t++)
+        if (strcmp(name, TERMS[t][0]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Puts the term's matrix in place of the weights of every view of d, sets the scale and the caption. */
+static ev_status use_term(pic_doc *d, const char *term, pic_hm_mode *m, const char **cap1)
+{
+    size_t t = 0;
+    while (t < sizeof TERMS / sizeof TERMS[0] && strcmp(term, TERMS[t][0]) != 0)
+        t++;
+    if (t == sizeof TERMS / sizeof TERMS[0])
+        return ev_fail(d->err, EV_ERR_FORMAT, "picture: unknown term '%s' (expected meaning, position, ee, ep, pe "
+                       "or pp)", term);
+    double range = 0;
+    for (size_t s = 0; s < d->nv; s++) {
+        const cJSON *why = pic_get(d->nv > 1 ? cJSON_GetArrayItem(pic_get(d->root, "sentences"), (int)s) : d->root,
+                                   "why");
+        double mx;
+        if (!why)
+            return ev_fail(d->err, EV_ERR_FORMAT, "picture: the JSON document has no \"why\" (the meaning/position "
+                           "split): build it with --why");
+        ev_status st = pic_view_use_matrix(d, &d->v[s], pic_get(why, term), "why matrix", &mx);
+        if (st != EV_OK)
+            return st;
+        range = mx > range ? mx : range;
+    }
+    if (t >= 2) /* a logit term: a signed scale */
+        m->range = range > 0 ? range : 1;
+    *cap1 = TERMS[t][1];
+    return EV_OK;
+}
+
+ev_status render_svg_view_term(FILE *fp, const cJSON *view, const char *term, ev_error *err)
+{
+    return svg_write(fp, view, 0, term, err);
+}
 

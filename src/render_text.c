@@ -248,6 +248,35 @@ static void legend_wrapped(FILE *fp, const char *label, const char *text)
     fputc('\n', fp);
 }
 
+/* ---- the meaning/position split (--why, explain.h) --------------------------------------------------------- */
+
+#define WHY_LEGEND "the weight each token listed above would get from meaning alone (the softmax of the logits' " \
+                   "word-vector term e\xc2\xb7M\xc2\xb7" "e) and from position alone (the softmax of the three terms " \
+                   "with positions; uniform when the head has none), over the same keys. --format json --why gives " \
+                   "the four terms (ee, ep, pe, pp) in logit units."
+
+void render_text_why(FILE *fp, const view_sentence *v, size_t i)
+{
+    size_t n = v->n;
+    const size_t *top = v->attn_top + i * v->top;
+    if (v->top == 0 || top[0] == SIZE_MAX)
+        fputs("-", fp);
+    for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
+        const tok_token *u = &v->toks.tokens[top[j]];
+        if (j)
+            fputs("  ", fp);
+        fwrite(u->text, 1, u->len, fp);
+        if (top[j] == i) /* named as the attends-to line names it */
+            fputs("(self)", fp);
+        else if (render_token_repeated(v, top[j]))
+            fprintf(fp, "[%zu]", top[j]);
+        fprintf(fp, " (meaning %.0f%%, position %.0f%%)", (double)(v->why.meaning[i * n + top[j]] * 100.0f),
+                (double)(v->why.position[i * n + top[j]] * 100.0f));
+    }
+}
+
+void render_text_why_legend(FILE *fp) { legend_wrapped(fp, "why         ", WHY_LEGEND); }
+
 void render_text_view(FILE *fp, const store *s, const view_sentence *v, const view_opts *o, const render_info *ri,
                       const render_style *st)
 {
@@ -304,6 +333,10 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
                 fprintf(fp, "[%zu]", top[j]); /* which of the equal tokens */
             fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
         }
+        if (v->why.terms) {
+            fputs("\n    why:        ", fp);
+            render_text_why(fp, v, i);
+        }
         fputs("\n    in context: ", fp);
         if (v->no_output)
             fprintf(fp, "- (" VIEW_NO_OUTPUT_FMT ")", o->head->d_k, o->head->d_model);
@@ -350,6 +383,8 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         fprintf(fp, "            Searched among the %zu most frequent words: the candidates this trained head learned to\n"
                     "            predict (--restrict N to choose).\n",
                 o->context_restrict);
+    if (v->why.terms)
+        render_text_why_legend(fp);
     if (o->head->exclude_self)
         fputs("diagonal    empty: " VIEW_LEGEND_NO_SELF "\n", fp);
     if (o->predict || v->n_hidden)

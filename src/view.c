@@ -24,6 +24,7 @@ void view_free(view_sentence *v)
     free(v->attn_top);
     free(v->hidden);
     free(v->pred);
+    explain_free(&v->why);
     memset(v, 0, sizeof *v);
 }
 
@@ -215,6 +216,8 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
                 memcpy(xin + i * d, h->train_mask, d * sizeof *xin);
     }
     st = forward_residual(o, v->X, xin, v->masked, n, d, v->A, v->Z, err);
+    if (st == EV_OK && o->why)
+        st = explain_compute(h, v->X, xin, v->masked, n, &o->attn, &v->why, err);
     free(xin);
     if (st != EV_OK)
         return st;

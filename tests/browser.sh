@@ -46,23 +46,26 @@ gen() { # NAME ARGS... : runs the binary, FAIL line on error
     fi
 }
 ok=1
-gen view.json --format json "$view" && cp "$tmp/view.json.out" "$tmp/view.json" || ok=0
+gen view.json --format json --why "$view" && cp "$tmp/view.json.out" "$tmp/view.json" || ok=0
 gen view.html -o "$tmp/view.html" "$view" || ok=0 # the format from the extension
 gen view.svg --format svg "$view" && cp "$tmp/view.svg.out" "$tmp/view.svg" || ok=0
-gen compare.json --format json compare "$s1" "$s2" && cp "$tmp/compare.json.out" "$tmp/compare.json" || ok=0
+gen compare.json --format json --why compare "$s1" "$s2" && cp "$tmp/compare.json.out" "$tmp/compare.json" || ok=0
 gen compare.html --format html -o "$tmp/compare.html" compare "$s1" "$s2" || ok=0
 gen compare.svg -o "$tmp/compare.svg" compare "$s1" "$s2" || ok=0
-gen evil.json --format json "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
+gen evil.json --format json --why "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
 gen evil.html --format html "$evil" && cp "$tmp/evil.html.out" "$tmp/evil.html" || ok=0
 gen evil.svg --format svg "$evil" && cp "$tmp/evil.svg.out" "$tmp/evil.svg" || ok=0
 # under --causal the first token has nothing to attend to (the trained head never attends to a token itself)
 alone="the king sat on the throne"
-gen alone.json --causal --format json "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
+gen alone.json --causal --format json --why "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
 gen alone.html --causal --format html "$alone" && cp "$tmp/alone.html.out" "$tmp/alone.html" || ok=0
+# the meaning/position split as SVG heatmaps (--term): the meaning-only weights and a signed logit term
+gen view-meaning.svg --format svg --term meaning "$view" && cp "$tmp/view-meaning.svg.out" "$tmp/view-meaning.svg" || ok=0
+gen view-ee.svg --format svg --term ee "$view" && cp "$tmp/view-ee.svg.out" "$tmp/view-ee.svg" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
-for f in view.svg compare.svg evil.svg; do
+for f in view.svg compare.svg evil.svg view-meaning.svg view-ee.svg; do
     if out=$(xmllint --noout "$tmp/$f" 2>&1); then echo "PASS browser xmllint $f"; else
         fail "xmllint $f: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 done
@@ -86,7 +89,7 @@ if out=$(node --check src/assets/page.js 2>&1); then echo "PASS browser page.js:
     fail "page.js: node --check: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 
 mkdir -p "$artifacts"
-cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$artifacts/" 2>/dev/null || true
+cp "$tmp/view.html" "$tmp/compare.html" "$tmp/view.svg" "$tmp/compare.svg" "$tmp/view-meaning.svg" "$tmp/view-ee.svg" "$artifacts/" 2>/dev/null || true
 # test.js prints a FAIL line for each failed check and exits 1; a run that ends before any check (node too old for
 # playwright-core, a module missing) prints none, so its exit status becomes one FAIL instead of no line at all.
 out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$tmp" "$artifacts" 2>&1) && rc=0 || rc=$?

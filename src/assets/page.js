@@ -100,12 +100,117 @@
     });
   };
 
+  /* ---- the meaning/position switch (the document's "why", present for every page the CLI writes) ----------
+   * redraws the heatmap's cells, value labels, titles and scale from one term: the real weights (as written by C),
+   * the meaning-only or position-only weights, or a logit term (signed: shade |x| / max |x|, class neg below 0) */
+  var SVGNS = 'http://www.w3.org/2000/svg', SIGNED = { ee: 1, ep: 1, pe: 1, pp: 1 };
+  Sec.prototype.term = function (name) {
+    var hm = this.el.querySelector('svg.hm-svg'), why = this.view.why;
+    if (!hm || (name !== 'weights' && !(why && why[name]))) return;
+    var toks = this.view.tokens, cells = all(hm, 'rect.cell'), legend = all(hm, 'g.legend text');
+    if (!this.orig) { /* what C wrote, to come back to */
+      this.orig = {
+        titles: cells.map(function (c) { var t = c.querySelector('title'); return t ? t.textContent : ''; }),
+        opac: cells.map(function (c) { return c.getAttribute('fill-opacity'); }),
+        values: all(hm, 'text.v').map(function (t) { return [t, t.previousElementSibling]; }), /* after its cell */
+        legend: legend.map(function (t) { return t.textContent; })
+      };
+    }
+    var o = this.orig;
+    all(hm, 'text.v').forEach(function (t) { t.parentNode.removeChild(t); });
+    hm.setAttribute('data-term', name);
+    if (name === 'weights') {
+      cells.forEach(function (c, k) {
+        c.classList.remove('neg');
+        c.removeAttribute('data-value');
+        if (o.opac[k] !== null) c.setAttribute('fill-opacity', o.opac[k]);
+        var t = c.querySelector('title');
+        if (t) t.textContent = o.titles[k];
+      });
+      o.values.forEach(function (p) { p[1].parentNode.insertBefore(p[0], p[1].nextSibling); });
+      legend.forEach(function (t, k) { t.textContent = o.legend[k]; });
+      return;
+    }
+    var m = why[name], signed = !!SIGNED[name], max = 0;
+    if (signed) m.forEach(function (r) { r.forEach(function (x) { if (x !== null) max = Math.max(max, Math.abs(x)); }); });
+    if (!(max > 0)) max = 1;
+    cells.forEach(function (c) {
+      if (c.classList.contains('masked')) return;
+      var i = Number(c.getAttribute('data-row')), j = Number(c.getAttribute('data-col')), x = m[i][j];
+      var v = x === null ? 0 : x, shade = signed ? Math.abs(v) / max : v;
+      c.classList.toggle('neg', signed && v < 0);
+      c.setAttribute('fill-opacity', String(shade));
+      c.setAttribute('data-value', x === null ? '' : String(x));
+      var t = c.querySelector('title');
+      if (t) t.textContent = toks[i].text + ' \u2192 ' + toks[j].text + ': ' + (x === null ? 'key not allowed' :
+        signed ? String(x) + ' (' + name + ', logit units)' : String(x) + ' (' + Math.round(x * 100) + '%, ' +
+        name + ' only)');
+      var w = Number(c.getAttribute('width'));
+      if (w < 22 || x === null || (signed ? Math.abs(v) < 0.05 : v < 0.005)) return;
+      var tx = doc.createElementNS(SVGNS, 'text');
+      tx.setAttribute('class', 'v' + (shade >= 0.5 ? ' hi' : ''));
+      tx.setAttribute('x', String(Number(c.getAttribute('x')) + w / 2));
+      tx.setAttribute('y', String(Number(c.getAttribute('y')) + Number(c.getAttribute('height')) / 2));
+      tx.setAttribute('dy', '0.35em');
+      tx.setAttribute('text-anchor', 'middle');
+      tx.setAttribute('data-row', String(i));
+      tx.setAttribute('data-col', String(j));
+      tx.textContent = signed ? v.toFixed(1) : String(Math.round(v * 100));
+      c.parentNode.insertBefore(tx, c.nextSibling);
+    });
+    legend.forEach(function (t, k) {
+      if (k === 0) t.textContent = signed ? '|logit|' : name;
+      else t.textContent = signed ? (max * (k - 1) / 4).toPrecision(2) : o.legend[k];
+    });
+  };
+  Sec.prototype.wireTerms = function () {
+    var self = this, sw = this.el.querySelector('.termsw');
+    if (!sw || !this.view.why) return;
+    sw.hidden = false;
+    all(sw, 'input').forEach(function (r) {
+      r.addEventListener('change', function () { if (r.checked) { self.term(r.value); setHash(); } });
+    });
+  };
+  Sec.prototype.setTerm = function (name) {
+    var r = this.el.querySelector('.termsw input[value="' + name + '"]');
+    if (!r || !this.view.why) return;
+    r.checked = true;
+    this.term(name);
+  };
+
+  /* ---- links to a token: #token=I (compare: #token=I or #token=I,J), and &term=NAME ------------------------ */
+  function fromHash() {
+    var h = (window.location.hash || '').replace(/^#/, ''), tok = null, term = null;
+    h.split('&').forEach(function (kv) {
+      var p = kv.split('=');
+      if (p[0] === 'token' && /^\d+(,\d+)?$/.test(p[1] || '')) tok = p[1].split(',').map(Number);
+      if (p[0] === 'term' && p[1]) term = p[1];
+    });
+    if (tok) tok.forEach(function (i, s) {
+      if (secs[s] && i < secs[s].toks.length) secs[s].select(i, tok.length === 1 ? undefined : false);
+    });
+    if (term) secs.forEach(function (s) { s.setTerm(term); });
+    return !!(tok || term);
+  }
+  function setHash() {
+    var h = '#token=' + secs.map(function (s) { return s.sel; }).join(',');
+    var t = secs.length && secs[0].el.querySelector('.termsw input:checked');
+    if (t && t.value !== 'weights') h += '&term=' + t.value;
+    try { window.history.replaceState(null, '', h); } catch (e) { /* a page opened where history is not allowed */ }
+  }
+
   all(doc, 'section.sent').forEach(function (el, s) { secs.push(new Sec(el, views[s], s)); });
-  secs.forEach(function (s) { s.wire(); s.select(s.sel, false); });
+  secs.forEach(function (s) { s.wire(); s.wireTerms(); s.select(s.sel, false); });
+  fromHash();
+  window.addEventListener('hashchange', fromHash);
+  secs.forEach(function (s) {
+    s.toks.forEach(function (t) { t.addEventListener('click', setHash); });
+  });
   all(doc, '.shared-btn').forEach(function (b) {
     b.addEventListener('click', function () {
       secs[0].select(Number(b.getAttribute('data-i1')), false);
       secs[1].select(Number(b.getAttribute('data-i2')), false);
+      setHash();
       all(doc, '.shared-btn').forEach(function (o) {
         o.setAttribute('aria-pressed', o === b ? 'true' : 'false');
       });

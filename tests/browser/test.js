@@ -4,7 +4,8 @@
 //
 //   node tests/browser/test.js DIR ARTIFACTS
 //     DIR        view.html view.json view.svg compare.html compare.json compare.svg evil.html evil.json
-//                alone.html alone.json (a token with nothing to attend to)
+//                alone.html alone.json (a token with nothing to attend to), view-meaning.svg view-ee.svg (--term);
+//                the JSON documents are --why's (the page embeds the meaning/position split for its switch)
 //     ARTIFACTS  where the screenshots go (git-ignored)
 //
 // Prints one "PASS browser NAME: ..." or "FAIL browser NAME: why" line per check; exits 1 when any failed.
@@ -48,6 +49,23 @@ function rawWeights(name) {
   let m;
   while ((m = re.exec(text)) !== null) out.push(m[1].split('],[').map((row) => row.split(',')));
   return out;
+}
+
+// A matrix of the document's "why" (the meaning/position split) exactly as the JSON text writes it, for each view.
+function rawWhy(name, key) {
+  const text = fs.readFileSync(file(name), 'utf8');
+  const out = [];
+  const re = new RegExp(`"${key}":\\[\\[(.*?)\\]\\]`, 'g');
+  let m;
+  while ((m = re.exec(text)) !== null) out.push(m[1].split('],[').map((row) => row.split(',')));
+  return out;
+}
+
+// The shared word a compare page selects first: the rarest (highest row), the first on ties.
+function pickShared(cmp) {
+  let best = 0;
+  cmp.shared.forEach((q, i) => { if (q.row > cmp.shared[best].row) best = i; });
+  return cmp.shared[best];
 }
 
 // A fresh profile for each browser, removed afterwards.
@@ -320,8 +338,12 @@ async function main() {
       assert.ok(info.shared, `sentence ${s + 1}: shared chip marked`);
       assert.notStrictEqual(info.border, info.otherBorder, 'shared chip looks different');
       assert.strictEqual(info.count, new Set(cmp.shared.map((q) => q.token_index[s])).size, 'shared chips');
-      assert.deepStrictEqual(await pressed(cp, `s${s}`), [q0.token_index[s]], 'shared word selected on load');
     }
+    const pick = pickShared(cmp);
+    for (let s = 0; s < 2; s++)
+      assert.deepStrictEqual(await pressed(cp, `s${s}`), [pick.token_index[s]],
+        `sentence ${s + 1}: the shared word "${pick.word}" (the rarest of ${cmp.shared.map((q) => q.word)}) ` +
+        'selected on load');
     const rows = await cp.$$eval('table.sh tbody tr', (trs) => trs.map((tr) => ({
       word: tr.querySelector('.shared-btn').textContent,
       cos: Array.from(tr.querySelectorAll('td.num')).map((td) => td.dataset.value),
@@ -352,6 +374,92 @@ async function main() {
     return `"${sh.word}" selected in both sentences; its in-context neighbours differ (compare.png)`;
   });
   await cp.close();
+
+  // links to a token: #token=I selects it on load (compare: its twin too), #token=I,J one per sentence
+  await check('compare-link-token', async () => {
+    const sh = pickShared(cmp);
+    const other = cmp.sentences[0].tokens.findIndex((t, i) => i !== sh.token_index[0] && t.status !== 'oov');
+    const lp = await b.context.newPage();
+    await lp.goto(url('compare.html') + `#token=${other},0`);
+    assert.deepStrictEqual([await pressed(lp, 's0'), await pressed(lp, 's1')], [[other], [0]], '#token=I,J');
+    await lp.goto(url('compare.html') + `#token=${sh.token_index[0]}`);
+    await lp.reload();
+    assert.deepStrictEqual([await pressed(lp, 's0'), await pressed(lp, 's1')],
+      [[sh.token_index[0]], [sh.token_index[1]]], '#token=I selects the shared word and its twin');
+    await lp.click(`#s0 .strip .tok[data-i="${other}"]`);
+    const hash = await lp.evaluate(() => window.location.hash);
+    assert.ok(hash.startsWith(`#token=${other},`), `clicking writes the link: ${hash}`);
+    await lp.close();
+    return `#token=${other},0 and #token=${sh.token_index[0]} select on load; a click writes ${hash}`;
+  });
+
+  // the meaning/position switch: redraws the heatmap from the embedded "why", back to the weights as written
+  const why = view.why;
+  const wp = await open(b.context, 'view.html');
+  await check('view-why-switch', async () => {
+    assert.ok(why && why.ee && why.meaning, 'the page\'s document has "why"');
+    const shown = await wp.$eval('#s0 .termsw', (e) => e.getClientRects().length > 0);
+    assert.ok(shown, 'the switch is shown (scripts on)');
+    const read = () => wp.$$eval('#s0 .hm-svg rect.cell:not(.masked)', (els) => els.map((e) => ({
+      r: Number(e.dataset.row), c: Number(e.dataset.col), op: Number(e.getAttribute('fill-opacity')),
+      neg: e.classList.contains('neg'), value: e.getAttribute('data-value'),
+      title: e.querySelector('title').textContent,
+      fill: getComputedStyle(e).fill,
+    })));
+    const before = await read();
+    await wp.check('#s0 .termsw input[value="meaning"]');
+    let cells = await read();
+    for (const x of cells) assert.ok(Math.abs(x.op - why.meaning[x.r][x.c]) < 1e-6, `meaning (${x.r}, ${x.c})`);
+    await wp.screenshot({ path: path.join(artifacts, 'view-why-meaning.png'), fullPage: true });
+    await wp.check('#s0 .termsw input[value="ee"]');
+    cells = await read();
+    let max = 0;
+    why.ee.forEach((r) => r.forEach((x) => { if (x !== null) max = Math.max(max, Math.abs(x)); }));
+    let neg = 0;
+    for (const x of cells) {
+      const v = why.ee[x.r][x.c];
+      assert.ok(Math.abs(x.op - Math.abs(v === null ? 0 : v) / max) < 1e-6, `ee shade (${x.r}, ${x.c})`);
+      assert.strictEqual(x.neg, v !== null && v < 0, `ee sign (${x.r}, ${x.c})`);
+      neg += x.neg;
+    }
+    const fills = new Set(cells.map((x) => x.fill));
+    assert.ok(neg === 0 || fills.size === 2, 'negative terms drawn in another colour');
+    const legend = await wp.$$eval('#s0 .legend text', (els) => els.map((e) => e.textContent));
+    assert.strictEqual(legend[0], '|logit|', 'legend title');
+    await wp.check('#s0 .termsw input[value="weights"]');
+    assert.deepStrictEqual(await read(), before, 'back to the weights as the page wrote them');
+    await checkHeatmap(wp, '#s0 .hm-svg', viewRaw);
+    noProblems(wp);
+    return `meaning-only shades = the JSON's why.meaning; ee: shade |x|/${max.toFixed(2)}, ${neg} negative cells ` +
+      'in red; back to the weights (view-why-meaning.png)';
+  });
+  await check('view-link-token', async () => {
+    await wp.goto(url('view.html') + `#token=${k}&term=position`);
+    await wp.reload();
+    assert.deepStrictEqual(await pressed(wp, 's0'), [k], '#token=K');
+    const term = await wp.$eval('#s0 .termsw input:checked', (e) => e.value);
+    assert.strictEqual(term, 'position', '&term=position');
+    noProblems(wp);
+    return `#token=${k}&term=position selects token ${k} and the position-only weights on load`;
+  });
+  await check('view-wording', async () => {
+    const st = await wp.evaluate(() => ({
+      notes: Array.from(document.querySelectorAll('#s0 table.nb.context caption small')).map((e) => e.textContent),
+      caption: document.querySelector('#s0 .hmfig figcaption').textContent,
+      about: document.querySelector('footer').textContent,
+    }));
+    assert.ok(st.notes.length === n && st.notes.every((t) => t === view.head.in_context),
+      `in-context notes = the head's in_context (the text legend's words): ${st.notes[0]}`);
+    assert.ok(!st.notes[0].includes('row of A'), 'no "row of A·V"');
+    assert.ok(st.about.includes(view.head.in_context), 'About says the same');
+    if (view.head.exclude_self) {
+      assert.ok(view.weights.every((r, i) => r[i] === 0), 'the diagonal is empty');
+      assert.ok(st.caption.includes('The diagonal is empty: a word never attends to itself'),
+        `the heatmap's caption explains the empty diagonal: ${st.caption}`);
+    }
+    return `the in-context note is the head's in_context; ${view.head.exclude_self ? 'the empty diagonal explained under the heatmap' : 'the head attends to itself'}`;
+  });
+  await wp.close();
 
   // a sentence made to break the page: </script>, comments, quotes, ampersands
   const ep = await open(b.context, 'evil.html');
@@ -413,8 +521,10 @@ async function main() {
   });
   await ap.close();
 
-  // the SVGs in the browser: the same cells and weights
-  for (const [name, raws] of [['view.svg', [viewRaw]], ['compare.svg', cmpRaw]]) {
+  // the SVGs in the browser: the same cells and weights (--term: the same cells and that term)
+  for (const [name, raws] of [['view.svg', [viewRaw]], ['compare.svg', cmpRaw],
+    ['view-meaning.svg', rawWhy('view.json', 'meaning')],
+    ['view-ee.svg', rawWhy('view.json', 'ee').map((m) => m.map((r) => r.map((x) => (x === 'null' ? '0' : x))))]]) {
     await check(name, async () => {
       const sp = await open(b.context, name);
       const cells = await sp.$$eval('rect.cell', (els) => els.map((e) => e.getAttribute('data-weight')));
@@ -448,6 +558,7 @@ async function main() {
     const st = await p.evaluate(() => {
       const visible = (e) => e.getClientRects().length > 0;
       return {
+        termsw: Array.from(document.querySelectorAll('.termsw')).filter(visible).length,
         cls: document.documentElement.className,
         details: Array.from(document.querySelectorAll('.detail')).filter(visible).length,
         rows: Array.from(document.querySelectorAll('.hv-row')).filter(visible).length,
@@ -458,6 +569,7 @@ async function main() {
     assert.strictEqual(st.details, n, 'every neighbour panel shown');
     assert.strictEqual(st.rows, n, 'every head-view row drawn');
     assert.strictEqual(st.cells, n * n);
+    assert.strictEqual(st.termsw, 0, 'the meaning/position switch needs scripts: hidden');
     await p.screenshot({ path: path.join(artifacts, 'view-noscript.png'), fullPage: true });
     await p.close();
     return `${n} panels and ${n} head-view rows shown (view-noscript.png)`;
