@@ -47,6 +47,7 @@ typedef struct {
     int predict;           /* --predict: each token's predicted words */
     const char *mask;      /* --mask WORD: tokens WORD are blanks */
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */
+    int map;               /* --map: --format svg draws the movement map instead of the heatmap */
     const char *heads;     /* --heads A,B (checked: one comma, both sides non-empty) */
     const char *output;    /* -o/--output FILE: written atomically (outfile.h) instead of stdout */
     /* train and eval head (cli_head.c) */
