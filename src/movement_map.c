@@ -9,6 +9,9 @@
 #include "jsonstr.h"
 #include "render_json.h"
 
+/* An axis whose variance is below this share of the total is rounding, not variance: a zero axis. */
+#define MAP_NO_VARIANCE 1e-12
+
 /* ---- PCA ------------------------------------------------------------------------------------------------------ */
 
 void map_axis_sign(double *axis, size_t d)
@@ -110,7 +113,7 @@ ev_status map_pca2(const float *P, size_t m, size_t d, float *xy, float explaine
         trace += C[j * d + j];
     for (int c = 0; c < 2 && (size_t)c < d; c++) {
         lam[c] = power_axis(C, d, ax + c * d, tmp);
-        if (lam[c] <= 0) { /* nothing left: a zero axis */
+        if (lam[c] <= MAP_NO_VARIANCE * trace) { /* nothing left (rounding only): a zero axis */
             lam[c] = 0;
             memset(ax + c * d, 0, d * sizeof *ax);
             continue;
@@ -185,7 +188,7 @@ ev_status map_pca2_naive(const float *P, size_t m, size_t d, float *xy, float ex
                 best = (long)j;
         pick[c] = (size_t)best;
         lam[c] = C[(size_t)best * d + (size_t)best];
-        if (lam[c] <= 1e-15 * trace) {
+        if (lam[c] <= MAP_NO_VARIANCE * trace) {
             lam[c] = 0;
             continue;
         }

@@ -361,7 +361,7 @@ static void mm_legend(FILE *fp, const mm_doc *m, double x, double y)
     fprintf(fp, "<g class=\"mm-legend\" font-size=\"11\" fill=\"#59636e\" transform=\"translate(%.1f %.1f)\">", x, y);
     fprintf(fp, "<circle cx=\"5\" cy=\"-4\" r=\"4\" fill=\"#1f2328\"/><text x=\"14\" y=\"0\">static vector (the same in "
                 "every sentence)</text>");
-    double cx = 232;
+    double cx = 262;
     for (size_t s = 0; s < m->nside; s++) {
         fprintf(fp, "<line class=\"mm-c%zu\" x1=\"%.0f\" y1=\"-4\" x2=\"%.0f\" y2=\"-4\" stroke=\"%s\" "
                     "stroke-width=\"1.8\" marker-end=\"url(#mm-head%zu)\"/>",
