@@ -284,7 +284,7 @@ static ev_status mm_plot(FILE *fp, mm_doc *m, double x0, double y0, ev_error *er
         const mm_pt *q = &m->pt[p];
         if (q->kind != MAP_NEIGHBOR)
             continue;
-        fprintf(fp, "<g class=\"mm-pt mm-nb mm-%s\" data-pt=\"%zu\" data-x=\"", q->lists ? q->lists : "static", p);
+        fprintf(fp, "<g class=\"mm-pt mm-nb mm-nb-%s\" data-pt=\"%zu\" data-x=\"", q->lists ? q->lists : "static", p);
         put_num(fp, q->jx);
         fputs("\" data-y=\"", fp);
         put_num(fp, q->jy);
@@ -314,8 +314,11 @@ static ev_status mm_plot(FILE *fp, mm_doc *m, double x0, double y0, ev_error *er
             const mm_pt *q = &m->pt[p];
             if (q->kind != (pass ? MAP_STATIC : MAP_CONTEXT))
                 continue;
-            fprintf(fp, "<g class=\"mm-pt mm-%s%s%zu\" tabindex=\"0\" data-pt=\"%zu\" data-tokens=\"",
-                    pass ? "static" : "context", pass ? "" : " mm-c", pass ? (size_t)0 : q->side, p);
+            if (pass)
+                fprintf(fp, "<g class=\"mm-pt mm-st\" tabindex=\"0\" data-pt=\"%zu\" data-tokens=\"", p);
+            else
+                fprintf(fp, "<g class=\"mm-pt mm-cx mm-c%zu\" tabindex=\"0\" data-pt=\"%zu\" data-tokens=\"", q->side,
+                        p);
             pt_tokens(fp, m, p);
             fputs("\" data-x=\"", fp);
             put_num(fp, q->jx);
@@ -343,10 +346,10 @@ static ev_status mm_plot(FILE *fp, mm_doc *m, double x0, double y0, ev_error *er
             continue;
         int tok = q->kind == MAP_STATIC;
         double font = tok ? TOK_FONT : NB_FONT;
-        fprintf(fp, "<text class=\"mm-lab%s\" data-pt=\"%zu\" x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\"%s "
+        fprintf(fp, "<text class=\"mm-lab %s\" data-pt=\"%zu\" x=\"%.1f\" y=\"%.1f\" style=\"font-size:%.0fpx%s\" "
                     "fill=\"%s\">",
-                tok ? " tok" : " nb", p, pos[j * 2] + 1, pos[j * 2 + 1] + font, font,
-                tok ? " font-weight=\"bold\"" : "", tok ? "#1f2328" : "#6e7781");
+                tok ? "mm-lab-tok" : "mm-lab-nb", p, pos[j * 2] + 1, pos[j * 2 + 1] + font - 1, font,
+                tok ? ";font-weight:700" : "", tok ? "#1f2328" : "#6e7781");
         pic_esc(fp, pt_label(m, p));
         fputs("</text>\n", fp);
     }
