@@ -6,10 +6,6 @@
 //     FILE      an .svg or .html file
 //     OUT.png   the screenshot (of SELECTOR's element when given, else of the whole SVG at its natural size)
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
 
 const [file, out, selector] = process.argv.slice(2);
 if (!file || !out) {
@@ -17,21 +13,15 @@ if (!file || !out) {
   process.exit(2);
 }
 (async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'embvsattn-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    viewport: { width: 1280, height: 900 }, colorScheme: 'light',
-  });
+  const kit = require('./common')(null);
+  const b = await kit.launch({ colorScheme: 'light' });
   try {
-    const page = await context.newPage();
-    await page.goto('file://' + path.resolve(file));
+    const page = await kit.open(b.context, file);
     const el = await page.$(selector || 'svg');
     if (!el) throw new Error(`${file}: no element ${selector || 'svg'}`);
     await el.screenshot({ path: out });
   } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await b.close();
   }
 })().catch((e) => {
   console.error('embvsattn: shot.js: ' + (e && e.message ? e.message : e));
