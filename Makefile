@@ -161,6 +161,7 @@ fixtures:
 	/usr/bin/python3 scripts/make-attention-fixtures.py tests/fixtures/attention
 	/usr/bin/python3 scripts/make-similarity-fixtures.py tests/fixtures/similarity
 	/usr/bin/python3 scripts/make-explain-fixture.py tests/fixtures/explain.txt
+	/usr/bin/python3 scripts/make-map-fixture.py tests/fixtures/map
 
 # The binary, the manual page and the bash completion (where bash-completion looks for it).
 install: $(BIN)

@@ -20,7 +20,7 @@ _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k 
 _embvsattn_options()
 {
     local view='--head --heads --dk --positions --position-scale --causal --residual -q --quiet --top -k --restrict -o
-        --output'
+        --output --map'
     case $1 in
         show) echo "$view --batch --predict --mask --context-vectors --why --term" ;;
         compare) echo "$view --word --why" ;;

@@ -49,6 +49,7 @@ typedef struct {
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */
     int why;               /* --why: the meaning/position split of the logits (explain.h) */
     const char *term;      /* --term TERM: the SVG heatmap of one term of the split (render_svg_term_known) */
+    int map;               /* --map: --format svg draws the movement map instead of the heatmap */
     const char *heads;     /* --heads A,B (checked: one comma, both sides non-empty) */
     const char *output;    /* -o/--output FILE: written atomically (outfile.h) instead of stdout */
     /* train and eval head (cli_head.c) */

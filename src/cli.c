@@ -278,7 +278,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
-               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM } opt_id;
+               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -310,6 +310,7 @@ const cli_option cli_options[] = {
     {"--predict", NULL, OPT_PREDICT, "show", NULL, "each token's top 5 words the trained head predicts"},
     {"--mask", NULL, OPT_MASK, "show", "WORD", "tokens WORD are blanks: no vector; the head guesses them"},
     {"--context-vectors", NULL, OPT_CONTEXT_VECTORS, "show", NULL, "JSON: each token's vector in context"},
+    {"--map", NULL, OPT_MAP, VIEW_CMDS, NULL, "--format svg: the movement map instead of the heatmap"},
     {"--heads", NULL, OPT_HEADS, VIEW_CMDS, "A,B", "the same view under two heads, side by side"},
     {"--why", NULL, OPT_WHY, VIEW_CMDS, NULL, "split each weight into meaning and position (text, JSON)"},
     {"--term", NULL, OPT_TERM, "show", "TERM", "SVG: draw meaning|position|ee|ep|pe|pp instead of the weights"},
@@ -428,6 +429,7 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             return cli_usage_error("--term: expected meaning, position, ee, ep, pe or pp, found '%s'", val);
         o->term = val;
         return 0;
+    case OPT_MAP: o->map = 1; return 0;
     case OPT_MASK:
         if (!*val)
             return cli_usage_error("%s: expected a word (e.g. --mask _)", name);

@@ -9,11 +9,13 @@
 #include "attention.h"
 #include "cli_internal.h"
 #include "head_file.h"
+#include "movement_map.h"
 #include "outfile.h"
 #include "parallel.h"
 #include "predict.h"
 #include "render_html.h"
 #include "render_json.h"
+#include "render_map.h"
 #include "render_text.h"
 #include "view.h"
 
@@ -318,8 +320,30 @@ static int out_close(view_output *out, int code)
     return outfile_commit(&out->of, &err) == EV_OK ? 0 : cli_report(&err);
 }
 
-/* Writes a view's (compare = 0) or compare's (1) JSON document as JSON, HTML or SVG. Consumes doc. */
-static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare)
+/* Adds the movement map ("map") of views v[0..nv) (sel, nsel: map_build's) to doc; on failure deletes doc.
+ * Returns doc, or NULL when out of memory. */
+static cJSON *with_map(cJSON *doc, const store *s, const view_sentence *const *v, size_t nv,
+                       const size_t *const *sel, const size_t *nsel)
+{
+    ev_error err = {0};
+    if (doc && map_add_json(doc, s, v, nv, sel, nsel, &err) != EV_OK) {
+        ev_error_clear(&err);
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* A view's JSON document with its movement map. NULL when out of memory. */
+static cJSON *view_doc(const view_setup *vs, const view_sentence *v, const view_opts *vo)
+{
+    const view_sentence *one[1] = {v};
+    return with_map(render_json_view(vs->s, v, vo, vs->vectors_path), vs->s, one, 1, NULL, NULL);
+}
+
+/* Writes a view's (compare = 0) or compare's (1) JSON document as JSON, HTML or SVG (map: the movement map's SVG
+ * instead of the heatmap's). Consumes doc. */
+static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare, int map)
 {
     ev_error err = {0};
     ev_status st = EV_OK;
@@ -327,6 +351,8 @@ static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare)
         st = ev_fail(&err, EV_ERR_NOMEM, "out of memory building the output");
     else if (f == OUT_HTML)
         st = compare ? render_html_compare(fp, doc, &err) : render_html_view(fp, doc, &err);
+    else if (f == OUT_SVG && map)
+        st = render_svg_map(fp, doc, compare, &err);
     else if (f == OUT_SVG)
         st = compare ? render_svg_compare(fp, doc, &err) : render_svg_view(fp, doc, &err);
     else {
@@ -355,6 +381,9 @@ static int emit_term_svg(FILE *fp, cJSON *doc, const char *term)
     return st == EV_OK ? 0 : cli_report(&err);
 }
 
+#define MAP_NEEDS_SVG "--map draws the movement map as SVG: it needs --format svg (or -o FILE.svg); the HTML page " \
+                      "and the JSON always have the map"
+
 int cmd_show(cli_opts *o)
 {
     if (o->batch && o->npos > 0)
@@ -367,9 +396,13 @@ int cmd_show(cli_opts *o)
                                      "apply to one sentence");
     if (o->heads && o->batch)
         return cli_usage_error("%s", "--heads applies to one sentence, not --batch");
+    if (o->map && o->format != OUT_SVG)
+        return cli_usage_error("%s", MAP_NEEDS_SVG);
     if (o->context_vectors && !o->batch && o->format != OUT_JSON)
         return cli_usage_error("%s", "--context-vectors needs --format json (or --batch): the vectors are written "
                                      "in the JSON");
+    if (o->term && o->map)
+        return cli_usage_error("--term %s and --map are two different pictures: choose one", o->term);
     if (o->term && (o->batch || o->heads || o->format != OUT_SVG))
         return cli_usage_error("--term %s draws one term of the split as the SVG heatmap of one sentence and head: it "
                                "needs --format svg (or -o FILE.svg); --why prints the split as text or JSON", o->term);
@@ -407,7 +440,7 @@ int cmd_show(cli_opts *o)
         } else if (o->term)
             code = emit_term_svg(out.fp, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), o->term);
         else
-            code = emit_doc(out.fp, o->format, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), 0);
+            code = emit_doc(out.fp, o->format, view_doc(&vs, &v, &vs.vo), 0, o->map);
         code = out_close(&out, code);
     }
     view_free(&v);
@@ -538,6 +571,18 @@ static cJSON *compare_json(const view_setup *vs, const view_opts *vo[2], const v
             cJSON_AddItemToArray(hs, render_json_head(vo[i]));
     }
     cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs->s, vs->vectors_path));
+    /* the map of the shared words: one static point each, an arrow per sentence */
+    size_t *idx = malloc(2 * (nsh ? nsh : 1) * sizeof *idx);
+    if (!idx) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    for (size_t q = 0; q < nsh; q++)
+        idx[q] = sh[q].i1, idx[nsh + q] = sh[q].i2;
+    const view_sentence *vp[2] = {&v[0], &v[1]};
+    const size_t *sel[2] = {idx, idx + nsh}, nsel[2] = {nsh, nsh};
+    root = with_map(root, vs->s, vp, 2, sel, nsel);
+    free(idx);
     return root;
 }
 
@@ -630,10 +675,10 @@ static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t 
             cJSON *root = cJSON_CreateObject();
             cJSON *hs = cJSON_AddArrayToObject(root, "heads");
             for (int h = 0; h < 2; h++)
-                cJSON_AddItemToArray(hs, render_json_view(vs->s, &v[h], vo[h], vs->vectors_path));
-            code = emit_doc(out.fp, o->format, root, 0);
+                cJSON_AddItemToArray(hs, view_doc(vs, &v[h], vo[h]));
+            code = emit_doc(out.fp, o->format, root, 0, 0);
         } else
-            code = emit_doc(out.fp, o->format, compare_json(vs, vo, v, sh, nsh), 1);
+            code = emit_doc(out.fp, o->format, compare_json(vs, vo, v, sh, nsh), 1, o->map);
         code = out_close(&out, code);
     }
     free(sh);
@@ -644,6 +689,8 @@ static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t 
 
 int cmd_compare(cli_opts *o)
 {
+    if (o->map && o->format != OUT_SVG)
+        return cli_usage_error("%s", MAP_NEEDS_SVG);
     if (o->heads && (o->format == OUT_HTML || o->format == OUT_SVG))
         return cli_usage_error("%s", "compare --heads writes text or JSON (two pictures of two sentences each do "
                                      "not fit one): for a picture, compare under one head at a time");
@@ -708,12 +755,12 @@ int cmd_compare(cli_opts *o)
                 docs[h] = compare_json(&vs, vp, v[h], sh[h], nsh[h]);
         }
         if (o->format != OUT_TEXT && nh == 1)
-            code = emit_doc(out.fp, o->format, docs[0], 1);
+            code = emit_doc(out.fp, o->format, docs[0], 1, o->map);
         else if (o->format != OUT_TEXT) { /* JSON only (checked above) */
             cJSON *root = cJSON_CreateObject(), *hs = cJSON_AddArrayToObject(root, "heads");
             cJSON_AddItemToArray(hs, docs[0]);
             cJSON_AddItemToArray(hs, docs[1]);
-            code = emit_doc(out.fp, o->format, root, 1);
+            code = emit_doc(out.fp, o->format, root, 1, 0);
         }
         code = out_close(&out, code);
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "render_assets.h"
+#include "render_map.h"
 #include "render_picture.h"
 #include "version.h"
 #include "view.h"
@@ -524,7 +525,14 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
     fprintf(fp, "<div class=\"sentences%s\">\n", compare ? " two" : "");
     for (size_t s = 0; s < d.nv; s++)
         page_sentence(fp, &d, s);
-    fputs("</div>\n</main>\n", fp);
+    fputs("</div>\n", fp);
+    ev_status mst = render_map_section(fp, root, compare, err); /* the movement map (render_map.c) */
+    if (mst != EV_OK) {
+        free(json);
+        pic_doc_free(&d);
+        return mst;
+    }
+    fputs("</main>\n", fp);
     page_footer(fp, &d);
     fputs("<script type=\"application/json\" id=\"embvsattn-data\">", fp);
     put_json(fp, json);

@@ -62,10 +62,13 @@ gen alone.html --causal --format html "$alone" && cp "$tmp/alone.html.out" "$tmp
 # the meaning/position split as SVG heatmaps (--term): the meaning-only weights and a signed logit term
 gen view-meaning.svg --format svg --term meaning "$view" && cp "$tmp/view-meaning.svg.out" "$tmp/view-meaning.svg" || ok=0
 gen view-ee.svg --format svg --term ee "$view" && cp "$tmp/view-ee.svg.out" "$tmp/view-ee.svg" || ok=0
+# the movement maps as standalone SVGs (--format svg --map)
+gen view-map.svg --format svg --map "$view" && cp "$tmp/view-map.svg.out" "$tmp/view-map.svg" || ok=0
+gen compare-map.svg --map -o "$tmp/compare-map.svg" compare "$s1" "$s2" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
-for f in view.svg compare.svg evil.svg view-meaning.svg view-ee.svg; do
+for f in view.svg compare.svg evil.svg view-meaning.svg view-ee.svg view-map.svg compare-map.svg; do
     if out=$(xmllint --noout "$tmp/$f" 2>&1); then echo "PASS browser xmllint $f"; else
         fail "xmllint $f: $(echo "$out" | head -3 | tr '\n' ' ')"; fi
 done
@@ -96,4 +99,10 @@ out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/test.js "$t
 printf '%s\n' "$out"
 if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
     fail "test.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi
+# the movement map (tests/browser/map.js), the same way
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/map.js "$tmp" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "map.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
 fi

@@ -222,3 +222,69 @@
     doc.getElementById('dl-json-wrap').hidden = false;
   }
 })();
+
+/* ---- the movement map (render_map.c): hovering or focusing a point shows its token above (its head-view row,
+ * heatmap row and neighbour lists) and marks its lists' words on the map; click, Enter or Space selects the token.
+ * Without scripts the points' titles say the same. */
+(function () {
+  'use strict';
+  var doc = document;
+  var svg = doc.querySelector('svg.mm');
+  var dataEl = doc.getElementById('embvsattn-data');
+  if (!svg || !dataEl) return;
+  var map = JSON.parse(dataEl.textContent).map;
+  if (!map) return;
+  function all(el, sel) { return Array.prototype.slice.call(el.querySelectorAll(sel)); }
+  function chip(s, i) { return doc.querySelector('#s' + s + ' .strip .tok[data-i="' + i + '"]'); }
+  function tokensOf(el) {
+    return (el.getAttribute('data-tokens') || '').split(' ').filter(Boolean).map(function (t) {
+      var p = t.split(':');
+      return { s: Number(p[0]), i: Number(p[1]) };
+    });
+  }
+  function mark(list) { /* the map's points, labels and arrows of the tokens in list */
+    all(svg, '.on').forEach(function (e) { e.classList.remove('on'); });
+    var pts = {};
+    list.forEach(function (t) {
+      map.tokens.forEach(function (mt) {
+        if (mt.sentence !== t.s || mt.index !== t.i) return;
+        [mt.static, mt.context].concat(mt.static_neighbors, mt.context_neighbors).forEach(function (p) {
+          if (p !== null) pts[p] = true;
+        });
+        all(svg, '.mm-arrow[data-s="' + t.s + '"][data-i="' + t.i + '"]').forEach(function (a) {
+          a.classList.add('on');
+        });
+      });
+    });
+    Object.keys(pts).forEach(function (p) {
+      all(svg, '[data-pt="' + p + '"]').forEach(function (e) { e.classList.add('on'); });
+    });
+  }
+  function show(el) {
+    var list = tokensOf(el);
+    mark(list);
+    list.forEach(function (t) {
+      var c = chip(t.s, t.i);
+      if (c) c.dispatchEvent(new Event('mouseenter'));
+    });
+  }
+  function select(el) {
+    tokensOf(el).forEach(function (t) {
+      var c = chip(t.s, t.i);
+      if (c) c.click();
+    });
+    mark(tokensOf(el));
+  }
+  all(svg, '.mm-pt[data-tokens]').forEach(function (el) {
+    el.setAttribute('role', 'button');
+    el.addEventListener('mouseenter', function () { show(el); });
+    el.addEventListener('focus', function () { show(el); });
+    el.addEventListener('click', function () { select(el); });
+    el.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(el); }
+    });
+  });
+  svg.addEventListener('mouseleave', function () {
+    all(doc, 'section.sent .strip').forEach(function (s) { s.dispatchEvent(new Event('mouseleave')); });
+  });
+})();

@@ -11,35 +11,16 @@
 // Prints one "PASS browser NAME: ..." or "FAIL browser NAME: why" line per check; exits 1 when any failed.
 'use strict';
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const assert = require('assert');
-const { chromium } = require('playwright-core');
 
 const [dir, artifacts] = process.argv.slice(2);
 if (!dir || !artifacts) {
   console.error('usage: node test.js DIR ARTIFACTS');
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
-
-let failed = 0;
-async function check(name, fn) {
-  try {
-    const what = await fn();
-    console.log(`PASS browser ${name}${what ? ': ' + what : ''}`);
-  } catch (e) {
-    failed++;
-    const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join(' | ');
-    console.log(`FAIL browser ${name}: ${msg}`);
-  }
-}
-
-const file = (name) => path.join(dir, name);
-const url = (name) => 'file://' + path.resolve(file(name));
-const readJson = (name) => JSON.parse(fs.readFileSync(file(name), 'utf8'));
+const kit = require('./common')(dir);
+const { check, launch, open, noProblems, readJson, file, url, CHROMIUM } = kit;
 
 // The weights exactly as the JSON text writes them (strings), row by row, for each view in the document.
 function rawWeights(name) {
@@ -68,39 +49,6 @@ function pickShared(cmp) {
   return cmp.shared[best];
 }
 
-// A fresh profile for each browser, removed afterwards.
-async function launch(options) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'embvsattn-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 }, ...options,
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
-// Opens a file and records what must not happen: script errors, console errors, dialogs, requests off the file.
-async function open(context, name) {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
-  page.on('dialog', (d) => { problems.push('dialog: ' + d.message()); d.dismiss().catch(() => {}); });
-  page.on('request', (r) => {
-    if (!/^(file|data|blob|about):/.test(r.url())) problems.push('network request: ' + r.url());
-  });
-  await page.goto(url(name));
-  page.problems = problems;
-  return page;
-}
-
-function noProblems(page) {
-  assert.deepStrictEqual(page.problems, [], 'problems on the page');
-}
 
 // The heatmap of section `sel` has n×n cells whose data-weight is the JSON's text of A[row][col].
 async function checkHeatmap(page, sel, raw) {
@@ -578,7 +526,7 @@ async function main() {
   clearTimeout(watchdog);
 }
 
-main().then(() => process.exit(failed ? 1 : 0), (e) => {
+main().then(() => process.exit(kit.failed() ? 1 : 0), (e) => {
   console.log(`FAIL browser: ${e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e}`);
   process.exit(1);
 });

@@ -1,0 +1,74 @@
+// What the browser tier's scripts share (test.js, map.js, shot.js): Debian's Chromium launched through
+// playwright-core with a fresh profile, pages opened with a record of what must not happen, PASS/FAIL lines.
+//
+//   const kit = require('./common')(DIR);   DIR: where the files under test are (null for shot.js)
+//   kit.check(NAME, async fn)   runs fn; prints "PASS browser NAME: what fn returned" or "FAIL browser NAME: why"
+//   kit.failed()                how many checks failed
+//   kit.launch(options)         { context, close() }: a persistent context on a fresh profile, removed by close
+//   kit.open(context, NAME)     the page of DIR/NAME (or of a path), its problems recorded in page.problems
+//   kit.noProblems(page)        asserts that no script error, console error, dialog or network request happened
+//   kit.file(NAME), kit.url(NAME) (its file:// address), kit.readJson(NAME), kit.CHROMIUM
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const assert = require('assert');
+const { chromium } = require('playwright-core');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+
+module.exports = function browserKit(dir) {
+  let failed = 0;
+  async function check(name, fn) {
+    try {
+      const what = await fn();
+      console.log(`PASS browser ${name}${what ? ': ' + what : ''}`);
+    } catch (e) {
+      failed++;
+      const msg = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join(' | ');
+      console.log(`FAIL browser ${name}: ${msg}`);
+    }
+  }
+
+  const file = (name) => (dir ? path.join(dir, name) : name);
+  const url = (name) => 'file://' + path.resolve(file(name));
+  const readJson = (name) => JSON.parse(fs.readFileSync(file(name), 'utf8'));
+
+  // A fresh profile for each browser, removed afterwards.
+  async function launch(options) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'embvsattn-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 }, ...options,
+    });
+    return {
+      context,
+      async close() {
+        await context.close();
+        fs.rmSync(profile, { recursive: true, force: true });
+      },
+    };
+  }
+
+  // Opens a file and records what must not happen: script errors, console errors, dialogs, requests off the file.
+  async function open(context, name) {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
+    page.on('dialog', (d) => { problems.push('dialog: ' + d.message()); d.dismiss().catch(() => {}); });
+    page.on('request', (r) => {
+      if (!/^(file|data|blob|about):/.test(r.url())) problems.push('network request: ' + r.url());
+    });
+    await page.goto(url(name));
+    page.problems = problems;
+    return page;
+  }
+
+  function noProblems(page) {
+    assert.deepStrictEqual(page.problems, [], 'problems on the page');
+  }
+
+  return { check, failed: () => failed, launch, open, noProblems, file, url, readJson, CHROMIUM };
+};
