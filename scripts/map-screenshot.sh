@@ -12,7 +12,7 @@ out="${OUT:-docs/movement-map-bank.png}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$bin" --format svg --map -o "$tmp/map.svg" compare --word bank \
-    "I sat on the bank of the river" "the bank raised interest rates on loans"
+    "he fished from the bank of the river" "the bank raised interest rates"
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
