@@ -18,15 +18,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
 
-/* A query word as the store's lookup matched it (exact, then lowercase). */
-typedef struct {
-    const char *query;
-    long row;            /* -1: out of vocabulary */
-    store_match match;
-    const char *word;    /* the vocabulary's word (row's), NULL when OOV */
-    size_t wlen;
-} lookup;
-
 static lookup look_up(const store *s, const char *q)
 {
     lookup l = {q, -1, STORE_OOV, NULL, 0};
@@ -164,6 +155,12 @@ static size_t answers_wanted(const store *s, const cli_opts *o)
 
 int cmd_neighbors(cli_opts *o)
 {
+    if (o->vector_in) /* --vector-in, several words as one query: cli_query.c */
+        return cmd_neighbors_vectors(o);
+    if (cli_neighbors_is_query(o))
+        return cmd_neighbors_query(o);
+    if (o->npos == 0)
+        return cli_usage_error("%s", "neighbors: expected WORD..., --positive/--negative or --vector-in, found none");
     int code = 0;
     store *s = cli_open_vectors(o, &code);
     if (!s)
@@ -590,3 +587,15 @@ int cmd_eval(cli_opts *o)
     store_close(s);
     return cli_finish_stdout(code);
 }
+
+/* ---- the helpers cli_internal.h shares with cli_query.c ------------------------------------------------------ */
+
+lookup cli_look_up(const store *s, const char *q) { return look_up(s, q); }
+void cli_note_oov(const store *s, const lookup *l) { note_oov(s, l); }
+void cli_print_query(const lookup *l) { print_query(l); }
+cJSON *cli_json_query(const lookup *l) { return json_query(l); }
+void cli_print_hits(const store *s, const sim_hit *h, size_t k) { print_hits(s, h, k); }
+cJSON *cli_json_hits(const store *s, const sim_hit *h, size_t k) { return json_hits(s, h, k); }
+size_t cli_answers_wanted(const store *s, const cli_opts *o) { return answers_wanted(s, o); }
+size_t cli_restrict_rows(const store *s, size_t r) { return restrict_rows(s, r); }
+void cli_prefault_matrix(const store *s, size_t rows) { prefault_matrix(s, rows); }
