@@ -9,6 +9,7 @@
 #include "ev_error.h"
 #include "jsonstr.h"
 #include "loader.h"
+#include "eval_gensim.h"
 #include "search.h"
 #include "store.h"
 
@@ -180,6 +181,8 @@ void cli_note_oov(const store *s, const lookup *l);
 void cli_print_query(const lookup *l);
 /* {"query", "match", "word"?} (a new item for the caller to attach). */
 cJSON *cli_json_query(const lookup *l);
+/* A float as the shortest decimal that reads back to it (raw JSON number); null when not finite. */
+cJSON *cli_json_float(float f);
 /* The hits as text, "  word<pad> 0.1234" a line (rows -1 skipped); as a JSON array of {"word", "score"}. */
 void cli_print_hits(const store *s, const sim_hit *h /*(k)*/, size_t k);
 cJSON *cli_json_hits(const store *s, const sim_hit *h /*(k)*/, size_t k);
@@ -200,7 +203,11 @@ int cmd_compare(cli_opts *o);
 int cmd_neighbors(cli_opts *o);
 int cmd_neighbors_query(cli_opts *o);   /* several words as one query (cli_query.c), dispatched by cmd_neighbors */
 int cmd_neighbors_vectors(cli_opts *o); /* --vector-in (cli_query.c), dispatched by cmd_neighbors */
-int cli_neighbors_is_query(const cli_opts *o); /* 1 when cmd_neighbors hands the line to cmd_neighbors_query */
+int cli_neighbors_is_query(const cli_opts *o);
+/* eval --details (cli_details.c): one JSON object a line per question / per pair on stdout; returns 0 or the
+ * write error's code. */
+int cli_print_analogy_details(const store *s, const eval_analogies_result *ev);
+int cli_print_pair_details(const eval_pairs_result *ev); /* 1 when cmd_neighbors hands the line to cmd_neighbors_query */
 int cmd_analogy(cli_opts *o);
 int cmd_similarity(cli_opts *o);
 int cmd_doesnt_match(cli_opts *o);

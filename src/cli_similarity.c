@@ -459,7 +459,7 @@ static cJSON *json_score(const char *name, size_t correct, size_t total)
 static int run_eval_analogies(cli_opts *o, store *s, const char *path)
 {
     eval_analogies_opts eo = {o->restrict_n, o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD,
-                              o->threads, cli_progress_fn(), NULL};
+                              o->threads, cli_progress_fn(), NULL, o->details};
     eval_analogies_result ev;
     ev_error err = {0};
     double t0 = ev_seconds();
@@ -468,7 +468,9 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
     double secs = ev_seconds() - t0;
     const char *mname = eo.method == SIM_MUL ? "mul" : "add";
     int code = 0;
-    if (o->format == OUT_JSON) {
+    if (o->details) {
+        code = cli_print_analogy_details(s, &ev);
+    } else if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject(), *secs_j;
         jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
@@ -477,8 +479,10 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
         for (size_t i = 0; i < ev.n_sections; i++) {
             cJSON_AddItemToArray(secs_j, json_score(ev.sections[i].name, ev.sections[i].correct, ev.sections[i].total));
         }
-        cJSON_AddItemToObject(root, "semantic", json_score(NULL, ev.sem_correct, ev.sem_total));
-        cJSON_AddItemToObject(root, "syntactic", json_score(NULL, ev.syn_correct, ev.syn_total));
+        cJSON_AddItemToObject(root, "semantic", ev.has_split ? json_score(NULL, ev.sem_correct, ev.sem_total)
+                                                             : cJSON_CreateNull());
+        cJSON_AddItemToObject(root, "syntactic", ev.has_split ? json_score(NULL, ev.syn_correct, ev.syn_total)
+                                                               : cJSON_CreateNull());
         cJSON_AddItemToObject(root, "total", json_score(NULL, ev.correct, ev.total));
         cJSON_AddNumberToObject(root, "questions", (double)ev.questions);
         cJSON_AddNumberToObject(root, "oov", (double)ev.oov);
@@ -500,8 +504,10 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
         printf("%-*s %7s %7s %9s\n", (int)width, "section", "correct", "total", "accuracy");
         for (size_t i = 0; i < ev.n_sections; i++)
             print_score_row(ev.sections[i].name, width, ev.sections[i].correct, ev.sections[i].total);
-        print_score_row("semantic (first 5 sections)", width, ev.sem_correct, ev.sem_total);
-        print_score_row("syntactic (the others)", width, ev.syn_correct, ev.syn_total);
+        if (ev.has_split) { /* questions-words' sections only */
+            print_score_row("semantic (first 5 sections)", width, ev.sem_correct, ev.sem_total);
+            print_score_row("syntactic (the others)", width, ev.syn_correct, ev.syn_total);
+        }
         print_score_row("total", width, ev.correct, ev.total);
         printf("out of vocabulary: %zu of %zu questions skipped (%.1f%%), %zu distinct words", ev.oov, ev.questions,
                pct(ev.oov, ev.questions), ev.n_oov_words);
@@ -524,7 +530,9 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
     if (eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
         return cli_report(&err);
     int code = 0;
-    if (o->format == OUT_JSON) {
+    if (o->details) {
+        code = cli_print_pair_details(&ev);
+    } else if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
         jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
@@ -560,6 +568,8 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
 
 int cmd_eval(cli_opts *o)
 {
+    if (o->details && strcmp(o->pos[0], "analogies") != 0 && strcmp(o->pos[0], "pairs") != 0)
+        return cli_usage_error("eval %s: --details applies to eval analogies and eval pairs only", o->pos[0]);
     if (strcmp(o->pos[0], "senses") == 0) /* eval senses [FILE]: WordNet senses in context (cli_head.c) */
         return cmd_eval_senses(o);
     if (o->head)
@@ -594,6 +604,7 @@ lookup cli_look_up(const store *s, const char *q) { return look_up(s, q); }
 void cli_note_oov(const store *s, const lookup *l) { note_oov(s, l); }
 void cli_print_query(const lookup *l) { print_query(l); }
 cJSON *cli_json_query(const lookup *l) { return json_query(l); }
+cJSON *cli_json_float(float f) { return json_float(f); }
 void cli_print_hits(const store *s, const sim_hit *h, size_t k) { print_hits(s, h, k); }
 cJSON *cli_json_hits(const store *s, const sim_hit *h, size_t k) { return json_hits(s, h, k); }
 size_t cli_answers_wanted(const store *s, const cli_opts *o) { return answers_wanted(s, o); }
