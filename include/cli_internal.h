@@ -128,7 +128,8 @@ void cli_help_command(const cli_command *c);
  * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
 #define CLI_EXIT_BATCH_FAILED 7
 
-/* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). */
+/* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). arg is shown
+ * through ev_quote (control characters escaped: 'king\r'). */
 int cli_usage_error(const char *fmt, const char *arg);
 
 /* Prints err's message on stderr with the prefix, clears it, returns its exit code. */

@@ -20,8 +20,10 @@ static const char *usage_line = "usage: " PROG " [--vectors PATH] COMMAND [OPTIO
 
 int cli_usage_error(const char *fmt, const char *arg)
 {
+    char *q = arg ? ev_quote(arg, strlen(arg), strlen(arg)) : NULL; /* control characters escaped ('king\r') */
     fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, arg);
+    fprintf(stderr, fmt, q ? q : arg);
+    free(q);
     fprintf(stderr, "\n%s\n", usage_line);
     return EV_ERR_USAGE;
 }

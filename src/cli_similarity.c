@@ -30,7 +30,9 @@ static lookup look_up(const store *s, const char *q)
 /* Text mode: an OOV word goes to stderr (as the vector command does). */
 static void note_oov(const store *s, const lookup *l)
 {
-    fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", l->query, store_size(s));
+    char *q = ev_quote(l->query, strlen(l->query), 200);
+    fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q ? q : l->query, store_size(s));
+    free(q);
 }
 
 /* Text header of a query: "King (lowercase: king)" when the case fallback matched. */
@@ -511,8 +513,11 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
         print_score_row("total", width, ev.correct, ev.total);
         printf("out of vocabulary: %zu of %zu questions skipped (%.1f%%), %zu distinct words", ev.oov, ev.questions,
                pct(ev.oov, ev.questions), ev.n_oov_words);
-        for (size_t i = 0; i < ev.n_oov_words && i < 10; i++)
-            printf("%s%s", i ? ", " : ": ", ev.oov_words[i]);
+        for (size_t i = 0; i < ev.n_oov_words && i < 10; i++) {
+            char *w = ev_quote(ev.oov_words[i], strlen(ev.oov_words[i]), 200);
+            printf("%s%s", i ? ", " : ": ", w ? w : "?");
+            free(w);
+        }
         printf("%s\n", ev.n_oov_words > 10 ? ", …" : "");
         if (ev.invalid)
             printf("invalid lines skipped: %zu\n", ev.invalid);
@@ -557,8 +562,13 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
         printf("pearson       %.4f\n", ev.pearson);
         printf("spearman      %.4f\n", ev.spearman);
         printf("oov           %zu of %zu pairs (%.1f%%)\n", ev.oov, ev.pairs + ev.oov, ev.oov_ratio);
-        for (size_t i = 0; i < ev.oov; i++)
-            printf("  line %zu: '%s' '%s'\n", ev.oov_pairs[i].line, ev.oov_pairs[i].a, ev.oov_pairs[i].b);
+        for (size_t i = 0; i < ev.oov; i++) {
+            char *a = ev_quote(ev.oov_pairs[i].a, strlen(ev.oov_pairs[i].a), 200);
+            char *b = ev_quote(ev.oov_pairs[i].b, strlen(ev.oov_pairs[i].b), 200);
+            printf("  line %zu: '%s' '%s'\n", ev.oov_pairs[i].line, a ? a : "?", b ? b : "?");
+            free(a);
+            free(b);
+        }
         if (ev.invalid)
             printf("invalid lines skipped: %zu\n", ev.invalid);
     }
