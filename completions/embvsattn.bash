@@ -73,7 +73,7 @@ _embvsattn()
         --vectors | -o | --output | --log | --vector-in) _embvsattn_files; return ;;
         --vector-format) _embvsattn_words 'glove word2vec word2vec-binary cache fasttext-bin'; return ;;
         --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
-        --format) _embvsattn_words 'text json html svg'; return ;;
+        --format) _embvsattn_words 'text json html svg tsv'; return ;;
         --positions) _embvsattn_words 'none sinusoidal'; return ;;
         --method) _embvsattn_words 'add mul'; return ;;
     esac

@@ -15,7 +15,8 @@
 
 #define PROG "embvsattn"
 
-typedef enum { OUT_TEXT, OUT_JSON, OUT_HTML, OUT_SVG } out_format; /* html, svg: the main view and compare */
+typedef enum { OUT_TEXT, OUT_JSON, OUT_HTML, OUT_SVG, OUT_TSV } out_format; /* html, svg: the main view and compare;
+                                                                         * tsv: the word commands (cli_tsv.c) */
 
 /* Every option of every command (cli.c's table says which command accepts which). 0/NULL = not given. */
 typedef struct {
@@ -162,6 +163,12 @@ char *cli_default_vectors_path(void);
  * (consumes root). Strings from bytes: jsonstr.h. */
 cJSON *cli_json_floats(const float *v, size_t n);
 int cli_print_json(cJSON *root);
+
+/* --format tsv (cli_tsv.c): prints the document as tab-separated rows under a header of its keys; rows_key names
+ * its row array ("results", "ranking"; NULL: the document is one row). Consumes root; returns 0 or EV_ERR_NOMEM. */
+int cli_print_tsv(cJSON *root, const char *rows_key);
+/* cli_print_tsv when o asks for tsv, else cli_print_json. */
+int cli_print_doc(const cli_opts *o, cJSON *root, const char *rows_key);
 
 /* ---- the word commands' shared helpers (cli_similarity.c) ------------------------------------------------- */
 

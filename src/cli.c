@@ -297,7 +297,7 @@ const cli_option cli_options[] = {
     {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary, cache or fasttext-bin"},
     {"--limit", NULL, OPT_LIMIT, NULL, "N", "read only the first N words of the vectors"},
     {"--threads", NULL, OPT_THREADS, NULL, "N", "parser threads for text vectors (default: cores, max 8)"},
-    {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default) or json"},
+    {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default), json; tsv (word commands)"},
     {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
     {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
     {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
@@ -338,6 +338,8 @@ const cli_option cli_options[] = {
     {"--max-tokens", NULL, OPT_MAX_TOKENS, "train eval", "N", "read at most N tokens of the corpus"},
 };
 const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
+
+#define TSV_CMDS "vector neighbors analogy similarity doesnt-match" /* --format tsv */
 
 int cli_word_in_list(const char *list, const char *w)
 {
@@ -404,8 +406,10 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             o->format = OUT_HTML;
         else if (strcmp(val, "svg") == 0)
             o->format = OUT_SVG;
+        else if (strcmp(val, "tsv") == 0)
+            o->format = OUT_TSV;
         else
-            return cli_usage_error("--format: expected text, json, html or svg, found '%s'", val);
+            return cli_usage_error("--format: expected text, json, html, svg or tsv, found '%s'", val);
         o->format_given = 1;
         return 0;
     case OPT_OUTPUT:
@@ -745,6 +749,12 @@ int cli_main(int argc, char **argv)
     if ((o.format == OUT_HTML || o.format == OUT_SVG) && !cli_word_in_list("show compare", cmd->name)) {
         fprintf(stderr, PROG ": %s: --format %s applies to the main view and compare only\n%s\n", cmd->name,
                 o.format == OUT_HTML ? "html" : "svg", usage_line);
+        code = EV_ERR_USAGE;
+        goto out;
+    }
+    if (o.format == OUT_TSV && !cli_word_in_list(TSV_CMDS, cmd->name)) {
+        fprintf(stderr, PROG ": %s: --format tsv applies to the word commands only (" TSV_CMDS ")\n%s\n", cmd->name,
+                usage_line);
         code = EV_ERR_USAGE;
         goto out;
     }

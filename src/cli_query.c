@@ -143,7 +143,7 @@ int cmd_neighbors_query(cli_opts *o)
             goto out;
         }
     }
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "method", method == SIM_MUL ? "mul" : "add");
         cJSON_AddNumberToObject(root, "k", (double)k);
@@ -152,7 +152,7 @@ int cmd_neighbors_query(cli_opts *o)
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(neg[i] ? q : p, cli_json_query(&l[i]));
         cJSON_AddItemToObject(root, "results", all ? cli_json_hits(s, hits, k) : cJSON_CreateArray());
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         for (size_t i = 0; i < n; i++)
             if (l[i].row < 0)
@@ -308,7 +308,7 @@ int cmd_neighbors_vectors(cli_opts *o)
         code = cli_report(&err);
         goto out;
     }
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddNumberToObject(root, "k", (double)k);
         cJSON_AddNumberToObject(root, "restrict", (double)cli_restrict_rows(s, o->restrict_n));
@@ -319,7 +319,7 @@ int cmd_neighbors_vectors(cli_opts *o)
             cJSON_AddNumberToObject(e, "line", (double)lines[i]);
             cJSON_AddItemToObject(e, "neighbors", cli_json_hits(s, hits + i * k, k));
         }
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         for (size_t i = 0; i < m; i++) {
             printf("%svector of line %zu\n", i ? "\n" : "", lines[i]);

@@ -213,7 +213,7 @@ int cmd_neighbors(cli_opts *o)
     for (size_t j = 0; j < nq; j++)
         memcpy(hits + slot[j] * k, searched + j * k, k * sizeof *hits);
     size_t R = restrict_rows(s, o->restrict_n);
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *res;
         cJSON_AddNumberToObject(root, "k", (double)k);
         cJSON_AddNumberToObject(root, "restrict", (double)R);
@@ -224,7 +224,7 @@ int cmd_neighbors(cli_opts *o)
             if (l[i].row >= 0 || l[i].match == STORE_SUBWORD)
                 cJSON_AddItemToObject(e, "neighbors", json_hits(s, hits + j++ * k, k));
         }
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         int first = 1;
         for (size_t i = 0, j = 0; i < n; i++) {
@@ -283,7 +283,7 @@ int cmd_analogy(cli_opts *o)
         goto out;
     }
     const char *mname = method == SIM_MUL ? "mul" : "add";
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in;
         cJSON_AddStringToObject(root, "method", mname);
         cJSON_AddNumberToObject(root, "k", (double)k);
@@ -292,7 +292,7 @@ int cmd_analogy(cli_opts *o)
         for (int i = 0; i < 3; i++)
             cJSON_AddItemToArray(in, json_query(&l[i]));
         cJSON_AddItemToObject(root, "results", found ? json_hits(s, hits, k) : cJSON_CreateArray());
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         for (int i = 0; i < 3; i++)
             if (l[i].row < 0)
@@ -326,12 +326,12 @@ int cmd_similarity(cli_opts *o)
     lookup a = look_up(s, o->pos[0]), b = look_up(s, o->pos[1]);
     int found = a.row >= 0 && b.row >= 0;
     float sim = found ? sim_similarity(s, (size_t)a.row, (size_t)b.row) : 0.f;
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
         cJSON_AddItemToArray(in, json_query(&a));
         cJSON_AddItemToArray(in, json_query(&b));
         cJSON_AddItemToObject(root, "similarity", found ? json_float(sim) : cJSON_CreateNull());
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, NULL);
     } else {
         if (a.row < 0)
             note_oov(s, &a);
@@ -378,7 +378,7 @@ int cmd_doesnt_match(cli_opts *o)
         code = cli_report(&err);
         goto out;
     }
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(in, json_query(&l[i]));
@@ -398,7 +398,7 @@ int cmd_doesnt_match(cli_opts *o)
             cJSON_AddNullToObject(root, "doesnt_match");
             cJSON_AddArrayToObject(root, "ranking");
         }
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "ranking");
     } else {
         for (size_t i = 0; i < n; i++)
             if (l[i].row < 0)

@@ -194,7 +194,7 @@ int cmd_vector(cli_opts *o)
         return code;
     size_t d = store_dim(s), answered = 0;
     cJSON *root = NULL, *results = NULL;
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         root = cJSON_CreateObject();
         results = cJSON_AddArrayToObject(root, "results");
     }
@@ -247,7 +247,7 @@ int cmd_vector(cli_opts *o)
         putchar('\n');
     }
     if (root)
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     free(sub);
     store_close(s);
     if (!code && answered == 0)
