@@ -14,7 +14,7 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta --term'
+    --objective --rows --beta --term --positive --negative --vector-in'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -24,9 +24,9 @@ _embvsattn_options()
     case $1 in
         show) echo "$view --batch --predict --mask --context-vectors --why --term" ;;
         compare) echo "$view --word --why" ;;
-        neighbors | neighbours) echo '-k --restrict' ;;
+        neighbors | neighbours) echo '-k --restrict --method --positive --negative --mean --vector-in' ;;
         analogy) echo '-k --restrict --method' ;;
-        eval) echo '--restrict --method --max-tokens --head' ;;
+        eval) echo '--restrict --method --max-tokens --head --details' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
         index) echo '-k --words -o --output' ;;
@@ -70,10 +70,10 @@ _embvsattn()
     case $prev in
         --head) _embvsattn_words 'context mlm identity random random:'; _embvsattn_files safetensors; return ;;
         --objective) _embvsattn_words 'context masked-word'; return ;;
-        --vectors | -o | --output | --log) _embvsattn_files; return ;;
+        --vectors | -o | --output | --log | --vector-in) _embvsattn_files; return ;;
         --vector-format) _embvsattn_words 'glove word2vec word2vec-binary cache fasttext-bin'; return ;;
         --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
-        --format) _embvsattn_words 'text json html svg'; return ;;
+        --format) _embvsattn_words 'text json html svg tsv'; return ;;
         --positions) _embvsattn_words 'none sinusoidal'; return ;;
         --term) _embvsattn_words 'meaning position ee ep pe pp'; return ;;
         --method) _embvsattn_words 'add mul'; return ;;

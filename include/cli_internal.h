@@ -9,11 +9,14 @@
 #include "ev_error.h"
 #include "jsonstr.h"
 #include "loader.h"
+#include "eval_gensim.h"
+#include "search.h"
 #include "store.h"
 
 #define PROG "embvsattn"
 
-typedef enum { OUT_TEXT, OUT_JSON, OUT_HTML, OUT_SVG } out_format; /* html, svg: the main view and compare */
+typedef enum { OUT_TEXT, OUT_JSON, OUT_HTML, OUT_SVG, OUT_TSV } out_format; /* html, svg: the main view and compare;
+                                                                         * tsv: the word commands (cli_tsv.c) */
 
 /* Every option of every command (cli.c's table says which command accepts which). 0/NULL = not given. */
 typedef struct {
@@ -64,6 +67,13 @@ typedef struct {
     int rows_given;
     double beta;           /* train --beta X: hidden words weighted by frequency rank^X */
     int beta_given;
+    /* neighbors: several words as one query, vectors (cli_query.c); eval --details */
+    const char **terms;    /* --positive/--negative words in the order given (the array owned, the words borrowed) */
+    unsigned char *term_neg; /* (nterms) 1: the word was given by --negative */
+    size_t nterms;
+    int mean;              /* --mean: the words are one query (their mean) */
+    const char *vector_in; /* --vector-in FILE|-: neighbours of the vectors it holds */
+    int details;           /* eval --details: one JSON line per question or pair */
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;
@@ -122,7 +132,8 @@ void cli_help_command(const cli_command *c);
  * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
 #define CLI_EXIT_BATCH_FAILED 7
 
-/* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). */
+/* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). arg is shown
+ * through ev_quote (control characters escaped: 'king\r'). */
 int cli_usage_error(const char *fmt, const char *arg);
 
 /* Prints err's message on stderr with the prefix, clears it, returns its exit code. */
@@ -156,6 +167,43 @@ char *cli_default_vectors_path(void);
 cJSON *cli_json_floats(const float *v, size_t n);
 int cli_print_json(cJSON *root);
 
+/* --format tsv (cli_tsv.c): prints the document as tab-separated rows under a header of its keys; rows_key names
+ * its row array ("results", "ranking"; NULL: the document is one row). Consumes root; returns 0 or EV_ERR_NOMEM. */
+int cli_print_tsv(cJSON *root, const char *rows_key);
+/* cli_print_tsv when o asks for tsv, else cli_print_json. */
+int cli_print_doc(const cli_opts *o, cJSON *root, const char *rows_key);
+
+/* ---- the word commands' shared helpers (cli_similarity.c) ------------------------------------------------- */
+
+/* A query word as the store's lookup matched it (exact, then lowercase). */
+typedef struct {
+    const char *query;
+    long row;            /* -1: out of vocabulary */
+    store_match match;
+    const char *word;    /* the vocabulary's word (row's), NULL when OOV */
+    size_t wlen;
+} lookup;
+
+/* The store's lookup of q (exact, then lowercase; row -1 when out of the vocabulary). */
+lookup cli_look_up(const store *s, const char *q);
+/* Text mode: "'word': not in the vocabulary (N words)" on stderr. */
+void cli_note_oov(const store *s, const lookup *l);
+/* The query as text: "King (lowercase: king)" when the case fallback matched. */
+void cli_print_query(const lookup *l);
+/* {"query", "match", "word"?} (a new item for the caller to attach). */
+cJSON *cli_json_query(const lookup *l);
+/* A float as the shortest decimal that reads back to it (raw JSON number); null when not finite. */
+cJSON *cli_json_float(float f);
+/* The hits as text, "  word<pad> 0.1234" a line (rows -1 skipped); as a JSON array of {"word", "score"}. */
+void cli_print_hits(const store *s, const sim_hit *h /*(k)*/, size_t k);
+cJSON *cli_json_hits(const store *s, const sim_hit *h /*(k)*/, size_t k);
+/* -k, or the default 10, never more than the vocabulary. */
+size_t cli_answers_wanted(const store *s, const cli_opts *o);
+/* --restrict N as the number of rows searched (0 or more than the vocabulary: all of it). */
+size_t cli_restrict_rows(const store *s, size_t r);
+/* Asks the kernel to map the first `rows` rows of the matrix at once before a full pass (Linux; else nothing). */
+void cli_prefault_matrix(const store *s, size_t rows);
+
 /* Commands. */
 int cmd_vector(cli_opts *o);
 int cmd_info(cli_opts *o);
@@ -164,6 +212,13 @@ int cmd_index(cli_opts *o);
 int cmd_show(cli_opts *o);
 int cmd_compare(cli_opts *o);
 int cmd_neighbors(cli_opts *o);
+int cmd_neighbors_query(cli_opts *o);   /* several words as one query (cli_query.c), dispatched by cmd_neighbors */
+int cmd_neighbors_vectors(cli_opts *o); /* --vector-in (cli_query.c), dispatched by cmd_neighbors */
+int cli_neighbors_is_query(const cli_opts *o);
+/* eval --details (cli_details.c): one JSON object a line per question / per pair on stdout; returns 0 or the
+ * write error's code. */
+int cli_print_analogy_details(const store *s, const eval_analogies_result *ev);
+int cli_print_pair_details(const eval_pairs_result *ev); /* 1 when cmd_neighbors hands the line to cmd_neighbors_query */
 int cmd_analogy(cli_opts *o);
 int cmd_similarity(cli_opts *o);
 int cmd_doesnt_match(cli_opts *o);

@@ -47,8 +47,9 @@ char *ev_strdup_printf(const char *fmt, ...)
 /* Seconds on the monotonic clock (for elapsed times). */
 double ev_seconds(void);
 
-/* Writes into a malloc'd buffer a printable rendering of the bytes p[0..n): printable ASCII kept, other bytes
- * as \xNN, at most max_shown input bytes (then "…"). For quoting words and tokens in messages. NULL on OOM. */
+/* Writes into a malloc'd buffer a printable rendering of the bytes p[0..n): printable ASCII and UTF-8 bytes kept,
+ * '\r' '\n' '\t' and '\\' as those escapes, other control bytes as \xNN, at most max_shown input bytes (then "…").
+ * The one helper for quoting words and tokens in messages (a CRLF word list shows 'king\r'). NULL on OOM. */
 char *ev_quote(const char *p, size_t n, size_t max_shown);
 
 #endif

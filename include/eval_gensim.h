@@ -26,7 +26,18 @@ typedef struct {
     int threads;              /* workers; 0 = parallel_default_threads(); at most PARALLEL_DEFAULT_MAX_THREADS */
     sim_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    int details;              /* 1: fill eval_analogies_result.details, one entry per question */
 } eval_analogies_opts;
+
+/* One question of the file, as answered (eval_analogies with opts->details). */
+typedef struct {
+    size_t line;        /* 1-based line in the file */
+    size_t section;     /* index into sections */
+    char *words[4];     /* a, b, c, expected as written (one allocation: words[0] owns it) */
+    long prediction;    /* the row gensim's evaluation takes as the answer; -1: none, or the question is OOV */
+    int correct;        /* 1: prediction is the expected word (case-insensitively) */
+    int oov;            /* 1: a word outside the first restrict_n rows: not asked (gensim skips it) */
+} eval_question;
 
 typedef struct {
     char *name;         /* the section's name (": NAME" line) */
@@ -39,7 +50,7 @@ typedef struct {
     eval_section *sections;   /* in file order (gensim's list, without its "Total accuracy") */
     size_t n_sections;
     size_t correct, total;    /* over all sections */
-    size_t sem_correct, sem_total, syn_correct, syn_total; /* the first five sections / the rest */
+    size_t sem_correct, sem_total, syn_correct, syn_total; /* the first five sections / the rest (see has_split) */
     size_t questions;         /* lines of four words (gensim's quadruplets_no) */
     size_t oov;               /* questions skipped: a word outside the first restrict_n rows */
     size_t invalid;           /* lines that were neither a section nor four words (skipped, as gensim) */
@@ -47,6 +58,9 @@ typedef struct {
     size_t n_oov_words;
     size_t distinct_words;    /* distinct rows among the answered questions' a, b, c (the sgemm's size) */
     size_t rechecked;         /* near-ties re-scored exactly as gensim does */
+    int has_split;            /* 1: the sections are questions-words': more than five, the first five not named gram*,
+                               * every later one named gram* — then sem_* and syn_* mean semantic and syntactic */
+    eval_question *details;   /* (questions) in file order, with opts->details; else NULL */
 } eval_analogies_result;
 
 /* gensim 4.2 evaluate_word_analogies(path, restrict_vocab, case_insensitive=True) on the file at path (lines
@@ -68,6 +82,15 @@ typedef struct {
     char *a, *b;        /* the two words as written */
 } eval_pair_oov;
 
+/* One valid line of a word-pairs file, as scored. */
+typedef struct {
+    size_t line;        /* 1-based line number */
+    char *a, *b;        /* the two words as written */
+    double gold;        /* the human score */
+    float cosine;       /* sim_similarity of the two (0 when oov) */
+    int oov;            /* 1: a word outside the first restrict_n rows (not scored) */
+} eval_pair_detail;
+
 typedef struct {
     size_t restrict_n;    /* rows considered */
     size_t pairs;         /* pairs scored */
@@ -77,6 +100,8 @@ typedef struct {
     double spearman;      /* Spearman rho, ties as average ranks (scipy.stats.spearmanr) */
     double oov_ratio;     /* 100 · oov / (pairs + oov) */
     eval_pair_oov *oov_pairs; /* (oov) the skipped pairs */
+    eval_pair_detail *details; /* (n_details = pairs + oov) every valid line in file order */
+    size_t n_details;
 } eval_pairs_result;
 
 /* gensim 4.2 evaluate_word_pairs(path, delimiter='\t', restrict_vocab, case_insensitive=True): lines

@@ -113,6 +113,22 @@ int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, 
 
 /* ---- word queries -------------------------------------------------------------------------------------- */
 
+/* gensim most_similar(positive=[...], negative=[...], topn=k, restrict_vocab=restrict_n) (SIM_ADD) or
+ * most_similar_cosmul(positive, negative) (SIM_MUL) over vocabulary rows: rows (n) with weights (n), +1 for a
+ * positive word and -1 for a negative one, in the order gensim is given them (positives first, then negatives,
+ * for results equal to gensim's to the last bit). SIM_ADD scores cos(x, unit(mean of weight · unit(row))) as
+ * sim_mean_of_rows; SIM_MUL the product of the positive terms' (1 + cos) / 2 over the product of the negative ones'
+ * plus 1e-6 (restrict_n applies to both; gensim ignores restrict_vocab in most_similar_cosmul). Every input row is
+ * left out of the answers; k answers go to out (k), -1 rows in the slots beyond the candidates.
+ * Errors: EV_ERR_USAGE (k = 0, n = 0, no positive word with SIM_MUL, a row out of range), EV_ERR_NOMEM. */
+ev_status sim_most_similar(const store *s, const long *rows /*(n)*/, const float *weights /*(n)*/, size_t n,
+                           sim_method method, size_t k, size_t restrict_n, sim_hit *out /*(k)*/, ev_error *err);
+
+/* The naive twin of sim_most_similar (plain C loops, no BLAS), for the tests. */
+ev_status sim_most_similar_naive(const store *s, const long *rows /*(n)*/, const float *weights /*(n)*/, size_t n,
+                                 sim_method method, size_t k, size_t restrict_n, sim_hit *out /*(k)*/,
+                                 ev_error *err);
+
 /* "a is to b as c is to ?": the k best rows (out (k)) among the first restrict_n (0 = all) by method, rows a, b
  * and c excluded. SIM_ADD is gensim most_similar(positive=[b, c], negative=[a], restrict_vocab=restrict_n);
  * SIM_MUL is most_similar_cosmul(positive=[b, c], negative=[a]) (gensim itself ignores restrict_vocab there).

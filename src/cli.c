@@ -22,8 +22,10 @@ static const char *usage_line = "usage: " PROG " [--vectors PATH] COMMAND [OPTIO
 
 int cli_usage_error(const char *fmt, const char *arg)
 {
+    char *q = arg ? ev_quote(arg, strlen(arg), strlen(arg)) : NULL; /* control characters escaped ('king\r') */
     fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, arg);
+    fprintf(stderr, fmt, q ? q : arg);
+    free(q);
     fprintf(stderr, "\n%s\n", usage_line);
     return EV_ERR_USAGE;
 }
@@ -166,8 +168,14 @@ const cli_command cli_commands[] = {
      "embvsattn vector king queen\nembvsattn --format json vector king", cmd_vector, 1, -1},
     {"info", "[FILE]", "describe a vector file or the default vectors", NULL,
      "embvsattn info\nembvsattn info --format json ~/.cache/embvsattn/glove.6B.100d.safetensors", cmd_info, 0, 1},
-    {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)", NULL,
-     "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000", cmd_neighbors, 1, -1},
+    {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)",
+     "neighbors [OPTIONS] WORD...              one list per word\n"
+     "neighbors [OPTIONS] WORD [+|- WORD]...   one list for the expression (--mean: for the words)\n"
+     "neighbors [OPTIONS] --positive W --negative W...   gensim most_similar(positive, negative)\n"
+     "neighbors [OPTIONS] --vector-in FILE|-   one list per vector of FILE (gensim similar_by_vector)",
+     "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000\n"
+     "embvsattn neighbors king - man + woman\nembvsattn neighbors --positive king --negative man --method mul\n"
+     "embvsattn neighbors apple banana --mean\nembvsattn neighbors --vector-in centroids.txt", cmd_neighbors, 0, -1},
     {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", NULL,
      "embvsattn analogy man king woman\nembvsattn analogy --method mul paris france rome", cmd_analogy, 3, 3},
     {"similarity", "W1 W2", "cosine similarity of two words", NULL, "embvsattn similarity king queen",
@@ -278,7 +286,8 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
-               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP } opt_id;
+               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP,
+               OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -288,14 +297,19 @@ const cli_option cli_options[] = {
     {"--vector-format", NULL, OPT_VFORMAT, NULL, "FMT", "read as glove, word2vec, word2vec-binary, cache or fasttext-bin"},
     {"--limit", NULL, OPT_LIMIT, NULL, "N", "read only the first N words of the vectors"},
     {"--threads", NULL, OPT_THREADS, NULL, "N", "parser threads for text vectors (default: cores, max 8)"},
-    {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default) or json"},
+    {"--format", NULL, OPT_FORMAT, NULL, "FMT", "output: text (default), json; tsv (word commands)"},
     {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
     {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
     {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
     {"--words", NULL, OPT_WORDS, "index", "N", "lists for the N most frequent words (default 50000)"},
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
-    {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
+    {"--method", NULL, OPT_METHOD, "neighbors analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
+    {"--positive", NULL, OPT_POSITIVE, "neighbors", "WORD", "a word added to the one query (repeatable)"},
+    {"--negative", NULL, OPT_NEGATIVE, "neighbors", "WORD", "a word subtracted from the one query (repeatable)"},
+    {"--mean", NULL, OPT_MEAN, "neighbors", NULL, "the words are one query, their mean (not one list per word)"},
+    {"--vector-in", NULL, OPT_VECTOR_IN, "neighbors", "FILE", "neighbours of each vector of FILE (- stdin), one a line"},
+    {"--details", NULL, OPT_DETAILS, "eval", NULL, "analogies, pairs: one JSON line per question or pair"},
     {"--head", NULL, OPT_HEAD, VIEW_CMDS " eval", "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
@@ -328,12 +342,37 @@ const cli_option cli_options[] = {
 };
 const size_t cli_n_options = sizeof cli_options / sizeof cli_options[0];
 
+#define TSV_CMDS "vector neighbors analogy similarity doesnt-match" /* --format tsv */
+
 int cli_word_in_list(const char *list, const char *w)
 {
     size_t n = strlen(w);
     for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
             return 1;
+    return 0;
+}
+
+/* --positive/--negative WORD: appends the word to o->terms (grown by doubling). */
+static int add_term(cli_opts *o, const char *w, int neg)
+{
+    if (!*w)
+        return cli_usage_error("%s: expected a word, found an empty value", neg ? "--negative" : "--positive");
+    if ((o->nterms & (o->nterms - 1)) == 0) { /* 0, 1, 2, 4…: grow */
+        size_t cap = o->nterms ? 2 * o->nterms : 4;
+        const char **t = realloc(o->terms, cap * sizeof *t);
+        if (t)
+            o->terms = t;
+        unsigned char *g = t ? realloc(o->term_neg, cap) : NULL;
+        if (g)
+            o->term_neg = g;
+        if (!t || !g) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return EV_ERR_NOMEM;
+        }
+    }
+    o->terms[o->nterms] = w;
+    o->term_neg[o->nterms++] = (unsigned char)neg;
     return 0;
 }
 
@@ -370,8 +409,10 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             o->format = OUT_HTML;
         else if (strcmp(val, "svg") == 0)
             o->format = OUT_SVG;
+        else if (strcmp(val, "tsv") == 0)
+            o->format = OUT_TSV;
         else
-            return cli_usage_error("--format: expected text, json, html or svg, found '%s'", val);
+            return cli_usage_error("--format: expected text, json, html, svg or tsv, found '%s'", val);
         o->format_given = 1;
         return 0;
     case OPT_OUTPUT:
@@ -497,6 +538,15 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             return cli_usage_error("%s: expected a file name", name);
         o->log = val;
         return 0;
+    case OPT_POSITIVE:
+    case OPT_NEGATIVE: return add_term(o, val, spec->id == OPT_NEGATIVE);
+    case OPT_MEAN: o->mean = 1; return 0;
+    case OPT_VECTOR_IN:
+        if (!*val)
+            return cli_usage_error("%s: expected a file name or -", name);
+        o->vector_in = val;
+        return 0;
+    case OPT_DETAILS: o->details = 1; return 0;
     case OPT_METHOD:
         if (strcmp(val, "add") != 0 && strcmp(val, "mul") != 0)
             return cli_usage_error("--method: expected add or mul, found '%s'", val);
@@ -649,6 +699,8 @@ int cli_main(int argc, char **argv)
                        EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()));
                 free(o.pos);
                 free(o.head_all);
+                free(o.terms);
+                free(o.term_neg);
                 return cli_finish_stdout(0);
             }
             /* --name, --name VALUE, --name=VALUE */
@@ -710,6 +762,12 @@ int cli_main(int argc, char **argv)
         code = EV_ERR_USAGE;
         goto out;
     }
+    if (o.format == OUT_TSV && !cli_word_in_list(TSV_CMDS, cmd->name)) {
+        fprintf(stderr, PROG ": %s: --format tsv applies to the word commands only (" TSV_CMDS ")\n%s\n", cmd->name,
+                usage_line);
+        code = EV_ERR_USAGE;
+        goto out;
+    }
     for (size_t k = 0; k < cli_n_options; k++)
         if (given[k] && cli_options[k].commands && !cli_word_in_list(cli_options[k].commands, cmd->name)) {
             fprintf(stderr, PROG ": %s: option %s does not apply (it is for: %s)\n%s\n", cmd->name,
@@ -729,5 +787,7 @@ int cli_main(int argc, char **argv)
 out:
     free(o.pos);
     free(o.head_all);
+    free(o.terms);
+    free(o.term_neg);
     return code;
 }

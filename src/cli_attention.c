@@ -705,7 +705,9 @@ int cmd_compare(cli_opts *o)
         store_match m;
         want = store_lookup(vs.s, o->word, strlen(o->word), &m);
         if (want < 0) {
-            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", o->word);
+            char *q = ev_quote(o->word, strlen(o->word), 200);
+            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", q ? q : o->word);
+            free(q);
             setup_free(&vs);
             return EV_ERR_NOTFOUND;
         }
@@ -735,8 +737,11 @@ int cmd_compare(cli_opts *o)
         if (nsh[h] == (size_t)-1 || nsh[h] == 0) {
             if (nsh[h] == (size_t)-1)
                 fprintf(stderr, PROG ": out of memory comparing the sentences\n");
-            else if (o->word)
-                fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", o->word);
+            else if (o->word) {
+                char *q = ev_quote(o->word, strlen(o->word), 200);
+                fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", q ? q : o->word);
+                free(q);
+            }
             else
                 fprintf(stderr, PROG ": compare: the sentences share no word with a vector\n");
             code = nsh[h] ? EV_ERR_NOMEM : EV_ERR_NOTFOUND;

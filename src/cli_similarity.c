@@ -19,15 +19,6 @@
 
 /* ---- helpers --------------------------------------------------------------------------------------------- */
 
-/* A query word as the store's lookup matched it (exact, then lowercase). */
-typedef struct {
-    const char *query;
-    long row;            /* -1: out of vocabulary */
-    store_match match;
-    const char *word;    /* the vocabulary's word (row's), NULL when OOV */
-    size_t wlen;
-} lookup;
-
 static lookup look_up(const store *s, const char *q)
 {
     lookup l = {q, -1, STORE_OOV, NULL, 0};
@@ -40,7 +31,9 @@ static lookup look_up(const store *s, const char *q)
 /* Text mode: an OOV word goes to stderr (as the vector command does). */
 static void note_oov(const store *s, const lookup *l)
 {
-    fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", l->query, store_size(s));
+    char *q = ev_quote(l->query, strlen(l->query), 200);
+    fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q ? q : l->query, store_size(s));
+    free(q);
 }
 
 /* Text header of a query: "King (lowercase: king)" when the case fallback matched. */
@@ -157,6 +150,12 @@ static size_t answers_wanted(const store *s, const cli_opts *o)
 
 int cmd_neighbors(cli_opts *o)
 {
+    if (o->vector_in) /* --vector-in, several words as one query: cli_query.c */
+        return cmd_neighbors_vectors(o);
+    if (cli_neighbors_is_query(o))
+        return cmd_neighbors_query(o);
+    if (o->npos == 0)
+        return cli_usage_error("%s", "neighbors: expected WORD..., --positive/--negative or --vector-in, found none");
     int code = 0;
     store *s = cli_open_vectors(o, &code);
     if (!s)
@@ -207,7 +206,7 @@ int cmd_neighbors(cli_opts *o)
     for (size_t j = 0; j < nq; j++)
         memcpy(hits + slot[j] * k, searched + j * k, k * sizeof *hits);
     size_t R = restrict_rows(s, o->restrict_n);
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *res;
         cJSON_AddNumberToObject(root, "k", (double)k);
         cJSON_AddNumberToObject(root, "restrict", (double)R);
@@ -218,7 +217,7 @@ int cmd_neighbors(cli_opts *o)
             if (l[i].row >= 0 || l[i].match == STORE_SUBWORD)
                 cJSON_AddItemToObject(e, "neighbors", json_hits(s, hits + j++ * k, k));
         }
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         int first = 1;
         for (size_t i = 0, j = 0; i < n; i++) {
@@ -277,7 +276,7 @@ int cmd_analogy(cli_opts *o)
         goto out;
     }
     const char *mname = method == SIM_MUL ? "mul" : "add";
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in;
         cJSON_AddStringToObject(root, "method", mname);
         cJSON_AddNumberToObject(root, "k", (double)k);
@@ -286,7 +285,7 @@ int cmd_analogy(cli_opts *o)
         for (int i = 0; i < 3; i++)
             cJSON_AddItemToArray(in, json_query(&l[i]));
         cJSON_AddItemToObject(root, "results", found ? json_hits(s, hits, k) : cJSON_CreateArray());
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     } else {
         for (int i = 0; i < 3; i++)
             if (l[i].row < 0)
@@ -320,12 +319,12 @@ int cmd_similarity(cli_opts *o)
     lookup a = look_up(s, o->pos[0]), b = look_up(s, o->pos[1]);
     int found = a.row >= 0 && b.row >= 0;
     float sim = found ? sim_similarity(s, (size_t)a.row, (size_t)b.row) : 0.f;
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
         cJSON_AddItemToArray(in, json_query(&a));
         cJSON_AddItemToArray(in, json_query(&b));
         cJSON_AddItemToObject(root, "similarity", found ? json_float(sim) : cJSON_CreateNull());
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, NULL);
     } else {
         if (a.row < 0)
             note_oov(s, &a);
@@ -372,7 +371,7 @@ int cmd_doesnt_match(cli_opts *o)
         code = cli_report(&err);
         goto out;
     }
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         cJSON *root = cJSON_CreateObject(), *in = cJSON_AddArrayToObject(root, "inputs");
         for (size_t i = 0; i < n; i++)
             cJSON_AddItemToArray(in, json_query(&l[i]));
@@ -392,7 +391,7 @@ int cmd_doesnt_match(cli_opts *o)
             cJSON_AddNullToObject(root, "doesnt_match");
             cJSON_AddArrayToObject(root, "ranking");
         }
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "ranking");
     } else {
         for (size_t i = 0; i < n; i++)
             if (l[i].row < 0)
@@ -455,7 +454,7 @@ static cJSON *json_score(const char *name, size_t correct, size_t total)
 static int run_eval_analogies(cli_opts *o, store *s, const char *path)
 {
     eval_analogies_opts eo = {o->restrict_n, o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD,
-                              o->threads, cli_progress_fn(), NULL};
+                              o->threads, cli_progress_fn(), NULL, o->details};
     eval_analogies_result ev;
     ev_error err = {0};
     double t0 = ev_seconds();
@@ -464,7 +463,9 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
     double secs = ev_seconds() - t0;
     const char *mname = eo.method == SIM_MUL ? "mul" : "add";
     int code = 0;
-    if (o->format == OUT_JSON) {
+    if (o->details) {
+        code = cli_print_analogy_details(s, &ev);
+    } else if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject(), *secs_j;
         jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
@@ -473,8 +474,10 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
         for (size_t i = 0; i < ev.n_sections; i++) {
             cJSON_AddItemToArray(secs_j, json_score(ev.sections[i].name, ev.sections[i].correct, ev.sections[i].total));
         }
-        cJSON_AddItemToObject(root, "semantic", json_score(NULL, ev.sem_correct, ev.sem_total));
-        cJSON_AddItemToObject(root, "syntactic", json_score(NULL, ev.syn_correct, ev.syn_total));
+        cJSON_AddItemToObject(root, "semantic", ev.has_split ? json_score(NULL, ev.sem_correct, ev.sem_total)
+                                                             : cJSON_CreateNull());
+        cJSON_AddItemToObject(root, "syntactic", ev.has_split ? json_score(NULL, ev.syn_correct, ev.syn_total)
+                                                               : cJSON_CreateNull());
         cJSON_AddItemToObject(root, "total", json_score(NULL, ev.correct, ev.total));
         cJSON_AddNumberToObject(root, "questions", (double)ev.questions);
         cJSON_AddNumberToObject(root, "oov", (double)ev.oov);
@@ -496,13 +499,18 @@ static int run_eval_analogies(cli_opts *o, store *s, const char *path)
         printf("%-*s %7s %7s %9s\n", (int)width, "section", "correct", "total", "accuracy");
         for (size_t i = 0; i < ev.n_sections; i++)
             print_score_row(ev.sections[i].name, width, ev.sections[i].correct, ev.sections[i].total);
-        print_score_row("semantic (first 5 sections)", width, ev.sem_correct, ev.sem_total);
-        print_score_row("syntactic (the others)", width, ev.syn_correct, ev.syn_total);
+        if (ev.has_split) { /* questions-words' sections only */
+            print_score_row("semantic (first 5 sections)", width, ev.sem_correct, ev.sem_total);
+            print_score_row("syntactic (the others)", width, ev.syn_correct, ev.syn_total);
+        }
         print_score_row("total", width, ev.correct, ev.total);
         printf("out of vocabulary: %zu of %zu questions skipped (%.1f%%), %zu distinct words", ev.oov, ev.questions,
                pct(ev.oov, ev.questions), ev.n_oov_words);
-        for (size_t i = 0; i < ev.n_oov_words && i < 10; i++)
-            printf("%s%s", i ? ", " : ": ", ev.oov_words[i]);
+        for (size_t i = 0; i < ev.n_oov_words && i < 10; i++) {
+            char *w = ev_quote(ev.oov_words[i], strlen(ev.oov_words[i]), 200);
+            printf("%s%s", i ? ", " : ": ", w ? w : "?");
+            free(w);
+        }
         printf("%s\n", ev.n_oov_words > 10 ? ", …" : "");
         if (ev.invalid)
             printf("invalid lines skipped: %zu\n", ev.invalid);
@@ -520,7 +528,9 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
     if (eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
         return cli_report(&err);
     int code = 0;
-    if (o->format == OUT_JSON) {
+    if (o->details) {
+        code = cli_print_pair_details(&ev);
+    } else if (o->format == OUT_JSON) {
         cJSON *root = cJSON_CreateObject();
         jsonstr_add_cstr(root, "file", path);
         cJSON_AddNumberToObject(root, "restrict", (double)ev.restrict_n);
@@ -545,8 +555,13 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
         printf("pearson       %.4f\n", ev.pearson);
         printf("spearman      %.4f\n", ev.spearman);
         printf("oov           %zu of %zu pairs (%.1f%%)\n", ev.oov, ev.pairs + ev.oov, ev.oov_ratio);
-        for (size_t i = 0; i < ev.oov; i++)
-            printf("  line %zu: '%s' '%s'\n", ev.oov_pairs[i].line, ev.oov_pairs[i].a, ev.oov_pairs[i].b);
+        for (size_t i = 0; i < ev.oov; i++) {
+            char *a = ev_quote(ev.oov_pairs[i].a, strlen(ev.oov_pairs[i].a), 200);
+            char *b = ev_quote(ev.oov_pairs[i].b, strlen(ev.oov_pairs[i].b), 200);
+            printf("  line %zu: '%s' '%s'\n", ev.oov_pairs[i].line, a ? a : "?", b ? b : "?");
+            free(a);
+            free(b);
+        }
         if (ev.invalid)
             printf("invalid lines skipped: %zu\n", ev.invalid);
     }
@@ -556,6 +571,8 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
 
 int cmd_eval(cli_opts *o)
 {
+    if (o->details && strcmp(o->pos[0], "analogies") != 0 && strcmp(o->pos[0], "pairs") != 0)
+        return cli_usage_error("eval %s: --details applies to eval analogies and eval pairs only", o->pos[0]);
     if (strcmp(o->pos[0], "senses") == 0) /* eval senses [FILE]: WordNet senses in context (cli_head.c) */
         return cmd_eval_senses(o);
     if (o->head)
@@ -583,3 +600,16 @@ int cmd_eval(cli_opts *o)
     store_close(s);
     return cli_finish_stdout(code);
 }
+
+/* ---- the helpers cli_internal.h shares with cli_query.c ------------------------------------------------------ */
+
+lookup cli_look_up(const store *s, const char *q) { return look_up(s, q); }
+void cli_note_oov(const store *s, const lookup *l) { note_oov(s, l); }
+void cli_print_query(const lookup *l) { print_query(l); }
+cJSON *cli_json_query(const lookup *l) { return json_query(l); }
+cJSON *cli_json_float(float f) { return json_float(f); }
+void cli_print_hits(const store *s, const sim_hit *h, size_t k) { print_hits(s, h, k); }
+cJSON *cli_json_hits(const store *s, const sim_hit *h, size_t k) { return json_hits(s, h, k); }
+size_t cli_answers_wanted(const store *s, const cli_opts *o) { return answers_wanted(s, o); }
+size_t cli_restrict_rows(const store *s, size_t r) { return restrict_rows(s, r); }
+void cli_prefault_matrix(const store *s, size_t rows) { prefault_matrix(s, rows); }

@@ -194,7 +194,7 @@ int cmd_vector(cli_opts *o)
         return code;
     size_t d = store_dim(s), answered = 0;
     cJSON *root = NULL, *results = NULL;
-    if (o->format == OUT_JSON) {
+    if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
         root = cJSON_CreateObject();
         results = cJSON_AddArrayToObject(root, "results");
     }
@@ -224,27 +224,30 @@ int cmd_vector(cli_opts *o)
                 cJSON_AddItemToObject(e, "vector", cli_json_floats(v, d));
             continue;
         }
-        if (!v) {
-            fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words)\n", q, store_size(s));
-            continue;
-        }
+        /* one row per input word, headed by the word as typed (fastText print-word-vectors): an OOV word's row is
+         * zeros, as fastText prints a word without n-grams, so that `paste words.txt -` stays aligned */
+        char *qq = ev_quote(q, strlen(q), 200), *qw = w ? ev_quote(w, wl, 200) : NULL;
+        if (!v)
+            fprintf(stderr, PROG ": '%s': not in the vocabulary (%zu words); its row is zeros\n", qq ? qq : q,
+                    store_size(s));
         if (m == STORE_LOWER)
-            fprintf(stderr, PROG ": note: '%s' not in the vocabulary, using its lowercase '%.*s'\n", q, (int)wl, w);
-        if (m == STORE_SUBWORD) {
+            fprintf(stderr, PROG ": note: '%s' not in the vocabulary, using its lowercase '%s'\n", qq ? qq : q,
+                    qw ? qw : "?");
+        if (m == STORE_SUBWORD)
             fprintf(stderr, PROG ": note: '%s' not in the vocabulary, its vector is the mean of its character "
-                    "n-grams' (fastText)\n", q);
-            fputs(q, stdout);
-        } else
-            fwrite(w, 1, wl, stdout);
+                    "n-grams' (fastText)\n", qq ? qq : q);
+        free(qq);
+        free(qw);
+        fputs(q, stdout);
         for (size_t k = 0; k < d; k++) {
-            numparse_format_float(v[k], buf);
+            numparse_format_float(v ? v[k] : 0.f, buf);
             putchar(' ');
             fputs(buf, stdout);
         }
         putchar('\n');
     }
     if (root)
-        code = cli_print_json(root);
+        code = cli_print_doc(o, root, "results");
     free(sub);
     store_close(s);
     if (!code && answered == 0)

@@ -65,6 +65,9 @@ char *ev_quote(const char *p, size_t n, size_t max_shown)
             *o++ = (char)c;
         } else if (c >= 0x80) {
             *o++ = (char)c; /* UTF-8 bytes kept; the terminal shows them */
+        } else if (c == '\r' || c == '\n' || c == '\t' || c == '\\') {
+            *o++ = '\\';
+            *o++ = c == '\r' ? 'r' : c == '\n' ? 'n' : c == '\t' ? 't' : '\\';
         } else {
             static const char hex[] = "0123456789abcdef";
             *o++ = '\\';

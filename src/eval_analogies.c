@@ -46,8 +46,8 @@ typedef struct {
 } question;
 
 /* Reads the questions file as gensim does (binary lines, strict UTF-8, ': ' sections, four words per question). */
-static ev_status parse_analogies(const char *path, const char *buf, size_t len, eval_vocab *keys, question **qs,
-                                 size_t *nq, eval_analogies_result *ev, ev_error *err)
+static ev_status parse_analogies(const char *path, const char *buf, size_t len, int details, eval_vocab *keys,
+                                 question **qs, size_t *nq, eval_analogies_result *ev, ev_error *err)
 {
     size_t cap = 0, line = 0;
     const char *p = buf, *end = buf + len;
@@ -96,6 +96,23 @@ static ev_status parse_analogies(const char *path, const char *buf, size_t len, 
                     if (!nqs)
                         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
                     *qs = nqs;
+                    eval_question *nd = details ? realloc(ev->details, cap * sizeof *nd) : NULL;
+                    if (details && !nd)
+                        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+                    ev->details = nd;
+                }
+                if (details) { /* the words as written, in one allocation */
+                    eval_question *dq = &ev->details[*nq];
+                    char *w = malloc(fl[0] + fl[1] + fl[2] + fl[3] + 4);
+                    if (!w)
+                        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+                    *dq = (eval_question){line, ev->n_sections - 1, {NULL}, -1, 0, 0};
+                    for (int i = 0; i < 4; i++) {
+                        memcpy(w, f[i], fl[i]);
+                        w[fl[i]] = '\0';
+                        dq->words[i] = w;
+                        w += fl[i] + 1;
+                    }
                 }
                 question *q = &(*qs)[*nq];
                 q->section = (uint32_t)(ev->n_sections - 1);
@@ -105,7 +122,7 @@ static ev_status parse_analogies(const char *path, const char *buf, size_t len, 
                         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
                     q->key[i] = (int32_t)id;
                 }
-                (*nq)++;
+                ev->questions = ++(*nq);
             }
         }
         p += n;
@@ -389,6 +406,9 @@ void eval_analogies_free(eval_analogies_result *e)
     for (size_t i = 0; i < e->n_oov_words; i++)
         free(e->oov_words[i]);
     free(e->oov_words);
+    for (size_t i = 0; e->details && i < e->questions; i++)
+        free(e->details[i].words[0]);
+    free(e->details);
     memset(e, 0, sizeof *e);
 }
 
@@ -437,6 +457,8 @@ static ev_status select_questions(const eval_vocab *keys, const question *qs, si
     for (size_t i = 0; i < nq; i++) {
         const int32_t *k = qs[i].key;
         if (keys->row[k[0]] < 0 || keys->row[k[1]] < 0 || keys->row[k[2]] < 0 || keys->row[k[3]] < 0) {
+            if (ev->details)
+                ev->details[i].oov = 1;
             ev->oov++;
             continue;
         }
@@ -551,7 +573,12 @@ static ev_status decide_answers(const store *s, size_t R, sim_method method, con
         }
         eval_section *sec = &ev->sections[q->section];
         sec->total++;
-        sec->correct += p >= 0 && eval_vocab_row_is(keys, s, h[p].row, q->key[3]);
+        int ok = p >= 0 && eval_vocab_row_is(keys, s, h[p].row, q->key[3]);
+        sec->correct += ok;
+        if (ev->details) {
+            ev->details[a->qidx[i]].prediction = p >= 0 ? h[p].row : -1;
+            ev->details[a->qidx[i]].correct = ok;
+        }
     }
     free(mean);
     return st;
@@ -570,7 +597,7 @@ ev_status eval_analogies(const store *s, const char *path, const eval_analogies_
     memset(out, 0, sizeof *out);
     ev_status st = util_read_file(path, "questions file", 0, &buf, &len, err);
     if (st == EV_OK)
-        st = parse_analogies(path, (const char *)buf, len, &keys, &qs, &nq, &ev, err);
+        st = parse_analogies(path, (const char *)buf, len, o.details, &keys, &qs, &nq, &ev, err);
     if (st == EV_OK)
         st = eval_vocab_resolve(&keys, s, R, err);
     if (st == EV_OK)
@@ -596,6 +623,10 @@ ev_status eval_analogies(const store *s, const char *path, const eval_analogies_
             *(i < 5 ? &ev.sem_correct : &ev.syn_correct) += sec->correct;
             *(i < 5 ? &ev.sem_total : &ev.syn_total) += sec->total;
         }
+        int split = ev.n_sections > 5; /* questions-words: five semantic sections, then gram1-… to gram9-… */
+        for (size_t i = 0; i < ev.n_sections; i++)
+            split &= (strncmp(ev.sections[i].name, "gram", 4) == 0) == (i >= 5);
+        ev.has_split = split;
         if (o.progress)
             o.progress(o.progress_ctx, "analogies", 1.0);
         *out = ev;

@@ -114,6 +114,11 @@ void eval_pairs_free(eval_pairs_result *e)
         free(e->oov_pairs[i].b);
     }
     free(e->oov_pairs);
+    for (size_t i = 0; i < e->n_details; i++) {
+        free(e->details[i].a);
+        free(e->details[i].b);
+    }
+    free(e->details);
     memset(e, 0, sizeof *e);
 }
 
@@ -206,12 +211,20 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
     gold = malloc(np * sizeof *gold + 1);
     model = malloc(np * sizeof *model + 1);
     ev.oov_pairs = calloc(np + 1, sizeof *ev.oov_pairs);
-    if (!gold || !model || !ev.oov_pairs) {
+    ev.details = calloc(np + 1, sizeof *ev.details);
+    if (!gold || !model || !ev.oov_pairs || !ev.details) {
         st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
     for (size_t i = 0; i < np; i++) {
         long ra = keys.row[pl[i].ka], rb = keys.row[pl[i].kb];
+        eval_pair_detail *dt = &ev.details[ev.n_details++];
+        *dt = (eval_pair_detail){pl[i].line, dup_bytes(pl[i].a, pl[i].la), dup_bytes(pl[i].b, pl[i].lb), pl[i].gold,
+                                 0.f, ra < 0 || rb < 0};
+        if (!dt->a || !dt->b) {
+            st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
         if (ra < 0 || rb < 0) {
             eval_pair_oov *o = &ev.oov_pairs[ev.oov];
             o->line = pl[i].line;
@@ -225,7 +238,8 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
             continue;
         }
         gold[ev.pairs] = pl[i].gold;
-        model[ev.pairs] = (double)sim_similarity(s, (size_t)ra, (size_t)rb);
+        dt->cosine = sim_similarity(s, (size_t)ra, (size_t)rb);
+        model[ev.pairs] = (double)dt->cosine;
         ev.pairs++;
     }
     if (ev.pairs == 0) {

@@ -720,25 +720,29 @@ int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, 
 /* ==== 4. analogies, doesnt-match ============================================================================ */
 
 /* 3CosMul as gensim most_similar_cosmul: terms are get_vector(word, norm=True) (not made unit again), each
- * row's p = (1 + dot(row, term) / norm(row)) / 2, score = p_b · p_c / (p_a + 1e-6), all float32. */
-static ev_status cosmul_topk(const store *s, long a, long b, long c, size_t k, size_t restrict_n, int naive,
-                             sim_hit *out, ev_error *err)
+ * row's p = (1 + dot(row, term) / norm(row)) / 2; score = the product of the positive terms' p (in order, float32)
+ * over (the product of the negative terms' p + 1e-6), where an empty product is 1 and the divisor is then the
+ * float32 of 1.000001 (numpy's float64 scalar meeting a float32 array). */
+static ev_status cosmul_topk(const store *s, const long *rows, const float *weights, size_t n, size_t k,
+                             size_t restrict_n, int naive, sim_hit *out, ev_error *err)
 {
     size_t d = store_dim(s), R = sim_rows_considered(s, restrict_n), B = 16384;
-    float *U = malloc(3 * d * sizeof *U + 1), *Y = malloc(3 * B * sizeof *Y);
+    float *U = malloc(n * d * sizeof *U + 1), *Y = n <= SIZE_MAX / sizeof *Y / B ? malloc(n * B * sizeof *Y) : NULL;
     if (!U || !Y) {
         free(U);
         free(Y);
-        return ev_fail(err, EV_ERR_NOMEM, "analogy: out of memory");
+        return ev_fail(err, EV_ERR_NOMEM, "most similar (3CosMul): out of memory for %zu words", n);
     }
-    long terms[3] = {b, c, a}, ex[3] = {a, b, c};
-    for (int t = 0; t < 3; t++)
-        sim_row_unit(s, (size_t)terms[t], U + t * d);
+    int any_neg = 0;
+    for (size_t t = 0; t < n; t++) {
+        sim_row_unit(s, (size_t)rows[t], U + t * d);
+        any_neg |= weights[t] < 0;
+    }
     topk_heap h = {out, 0, k};
     const float *X = store_vectors(s);
     for (size_t lo = 0; lo < R; lo += B) {
         size_t nb = R - lo < B ? R - lo : B;
-        for (int t = 0; t < 3; t++) {
+        for (size_t t = 0; t < n; t++) {
             if (!naive) {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.f, X + lo * d, (int)d, U + t * d, 1, 0.f,
                             Y + t * B, 1);
@@ -756,13 +760,21 @@ static ev_status cosmul_topk(const store *s, long a, long b, long c, size_t k, s
         }
         for (size_t j = 0; j < nb; j++) {
             long row = (long)(lo + j);
-            if (is_excluded(ex, 3, row))
+            if (is_excluded(rows, n, row))
                 continue;
-            float n = sim_norm(X + (lo + j) * d, d);
-            float pb = (1.f + cos_from_dot(Y[j], n)) / 2.f;
-            float pc = (1.f + cos_from_dot(Y[B + j], n)) / 2.f;
-            float pa = (1.f + cos_from_dot(Y[2 * B + j], n)) / 2.f;
-            float num = pb * pc, den = pa + 1e-6f;
+            float nrm = sim_norm(X + (lo + j) * d, d), num = 1.f, den = 1.f;
+            int first_pos = 1, first_neg = 1;
+            for (size_t t = 0; t < n; t++) {
+                float p = (1.f + cos_from_dot(Y[t * B + j], nrm)) / 2.f;
+                if (weights[t] >= 0) {
+                    num = first_pos ? p : num * p;
+                    first_pos = 0;
+                } else {
+                    den = first_neg ? p : den * p;
+                    first_neg = 0;
+                }
+            }
+            den = any_neg ? den + 1e-6f : (float)1.000001;
             heap_offer(&h, row, num / den);
         }
     }
@@ -772,25 +784,56 @@ static ev_status cosmul_topk(const store *s, long a, long b, long c, size_t k, s
     return EV_OK;
 }
 
+static ev_status most_similar_impl(const store *s, const long *rows, const float *weights, size_t n,
+                                   sim_method method, size_t k, size_t restrict_n, int naive, sim_hit *out,
+                                   ev_error *err)
+{
+    size_t V = store_size(s), d = store_dim(s);
+    if (k == 0)
+        return ev_fail(err, EV_ERR_USAGE, "most similar: expected k of at least 1, found 0");
+    int any_pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] < 0 || (size_t)rows[i] >= V)
+            return ev_fail(err, EV_ERR_USAGE, "most similar: expected rows below %zu, found %ld", V, rows[i]);
+        any_pos |= weights[i] > 0;
+    }
+    if (n == 0 || (method == SIM_MUL && !any_pos))
+        return ev_fail(err, EV_ERR_USAGE, "most similar: expected at least one %sword, found none",
+                       n ? "positive " : "");
+    if (method == SIM_MUL)
+        return cosmul_topk(s, rows, weights, n, k, restrict_n, naive, out, err);
+    float *q = malloc(d * sizeof *q + 1);
+    if (!q)
+        return ev_fail(err, EV_ERR_NOMEM, "most similar: out of memory");
+    sim_mean_of_rows(s, rows, weights, n, q);
+    ev_status st = (naive ? sim_topk_naive : sim_topk)(s, q, 1, k, restrict_n, rows, n, out, err);
+    free(q);
+    return st;
+}
+
+ev_status sim_most_similar(const store *s, const long *rows, const float *weights, size_t n, sim_method method,
+                           size_t k, size_t restrict_n, sim_hit *out, ev_error *err)
+{
+    return most_similar_impl(s, rows, weights, n, method, k, restrict_n, 0, out, err);
+}
+
+ev_status sim_most_similar_naive(const store *s, const long *rows, const float *weights, size_t n, sim_method method,
+                                 size_t k, size_t restrict_n, sim_hit *out, ev_error *err)
+{
+    return most_similar_impl(s, rows, weights, n, method, k, restrict_n, 1, out, err);
+}
+
 static ev_status analogy_impl(const store *s, long a, long b, long c, sim_method method, size_t k, size_t restrict_n,
                               int naive, sim_hit *out, ev_error *err)
 {
-    size_t V = store_size(s), d = store_dim(s);
+    size_t V = store_size(s);
     if (k == 0)
         return ev_fail(err, EV_ERR_USAGE, "analogy: expected k of at least 1, found 0");
     if (a < 0 || b < 0 || c < 0 || (size_t)a >= V || (size_t)b >= V || (size_t)c >= V)
         return ev_fail(err, EV_ERR_USAGE, "analogy: expected rows below %zu, found %ld %ld %ld", V, a, b, c);
-    if (method == SIM_MUL)
-        return cosmul_topk(s, a, b, c, k, restrict_n, naive, out, err);
-    float *q = malloc(d * sizeof *q + 1);
-    if (!q)
-        return ev_fail(err, EV_ERR_NOMEM, "analogy: out of memory");
-    long rows[3] = {b, c, a}, ex[3] = {a, b, c};
+    long rows[3] = {b, c, a};
     float w[3] = {1.f, 1.f, -1.f};
-    sim_mean_of_rows(s, rows, w, 3, q);
-    ev_status st = (naive ? sim_topk_naive : sim_topk)(s, q, 1, k, restrict_n, ex, 3, out, err);
-    free(q);
-    return st;
+    return most_similar_impl(s, rows, w, 3, method, k, restrict_n, naive, out, err);
 }
 
 ev_status sim_analogy(const store *s, long a, long b, long c, sim_method method, size_t k, size_t restrict_n,

@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 
     /* the real thing, in process (after OpenBLAS's threads from the sgemm above have gone to sleep) */
     nanosleep(&(struct timespec){0, 300000000}, NULL);
-    eval_analogies_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL};
+    eval_analogies_opts eo = {R_EVAL, SIM_ADD, threads, NULL, NULL, 0};
     eval_analogies_result ev;
     t0 = now();
     if (eval_analogies(s, argv[2], &eo, &ev, &err) != EV_OK) {

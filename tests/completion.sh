@@ -88,8 +88,8 @@ if [[ " $sentence " == *" --batch "* && " $sentence " == *" --head "* && " $sent
 else fail "sentence-options: '$sentence'"; fi
 
 # values
-expect format "html json svg text" embvsattn --format ''
-expect format-equals "html json svg text" embvsattn --format = ''
+expect format "html json svg text tsv" embvsattn --format ''
+expect format-equals "html json svg text tsv" embvsattn --format = ''
 expect vector-format "cache fasttext-bin glove word2vec word2vec-binary" embvsattn neighbors --vector-format ''
 expect to-format "cache glove word2vec word2vec-binary" embvsattn convert --to ''
 expect method "add mul" embvsattn analogy --method ''

@@ -127,6 +127,14 @@ kernel_dependent_checks() {
     sim_json sim-analogy-add-vs-gensim "same(e['analogy_add'], r['results'])" "$bin" --format json analogy man king woman
     sim_json sim-analogy-mul-vs-gensim "same(e['analogy_mul'], r['results'])" \
         "$bin" --format json analogy man king woman --method mul
+    # Queries by several words (expressions, --positive/--negative, --mean, 3CosMul, --restrict) and by vector
+    # (--vector-in, batched and alone) against gensim 4.2 (tests/fixtures/query, scripts/make-query-fixtures.py): the
+    # same words in the same ranks but for ties within 1e-6, scores within 1e-6 (measured: 4.3e-8 for the word
+    # queries, 2.7e-7 for a batch of vectors, which goes through gemm_nt rather than gensim's sgemv).
+    check query-vs-gensim /usr/bin/python3 tests/same_queries.py "$bin"
+    # eval analogies --details: each section's correct and incorrect questions are gensim's own lists
+    check details-vs-gensim /usr/bin/python3 tests/details_vs_gensim.py "$bin" tests/fixtures/similarity/kv.bin \
+        tests/fixtures/similarity/questions.txt
     sim_json sim-similarity-vs-gensim "abs(r['similarity'] - e['similarity_king_queen']) < 1e-6" \
         "$bin" --format json similarity king queen
     sim_json sim-doesnt-match-vs-gensim "r['doesnt_match'] == e['doesnt_match']" \

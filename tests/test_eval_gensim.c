@@ -3,6 +3,7 @@
  * errors: missing, unreadable or malformed files. */
 #define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ static void test_evaluations(const store *s, const cJSON *exp)
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(exp, "eval_analogies"))
     {
         for (int threads = 1; threads <= 3; threads++) {
-            eval_analogies_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL};
+            eval_analogies_opts o = {(size_t)cJSON_GetObjectItem(e, "restrict")->valueint, SIM_ADD, threads, NULL, NULL, 0};
             eval_analogies_result ev;
             char what[64];
             snprintf(what, sizeof what, "analogies restrict %zu, %d threads", o.restrict_n, threads);
@@ -66,7 +67,7 @@ static void test_evaluations(const store *s, const cJSON *exp)
         }
     }
     const cJSON *mul = cJSON_GetObjectItem(exp, "eval_analogies_mul");
-    eval_analogies_opts om = {0, SIM_MUL, 2, NULL, NULL};
+    eval_analogies_opts om = {0, SIM_MUL, 2, NULL, NULL, 0};
     eval_analogies_result ev;
     CHECK(eval_analogies(s, FIX "questions.txt", &om, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
     ev_error_clear(&err);
@@ -115,6 +116,80 @@ static void test_evaluations(const store *s, const cJSON *exp)
         free(path);
         free(body);
     }
+}
+
+/* --details: one entry per question, consistent with the section counts; the semantic/syntactic split only for
+ * questions-words' sections (five, then gram*). */
+static void test_details_and_split(const store *s)
+{
+    ev_error err = {0};
+    eval_analogies_opts o = {0, SIM_ADD, 2, NULL, NULL, 1};
+    eval_analogies_result ev;
+    CHECK(eval_analogies(s, FIX "questions.txt", &o, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    CHECK(!ev.has_split, "a file with a gram section among its first five has no semantic/syntactic split");
+    size_t *correct = calloc(ev.n_sections + 1, sizeof *correct), *total = calloc(ev.n_sections + 1, sizeof *total);
+    size_t oov = 0;
+    for (size_t i = 0; ev.details && i < ev.questions; i++) {
+        const eval_question *q = &ev.details[i];
+        CHECK(q->section < ev.n_sections && q->line > 1, "question %zu: section %zu line %zu", i, q->section, q->line);
+        CHECK(!q->oov || (q->prediction == -1 && !q->correct), "question %zu: oov with an answer", i);
+        CHECK(!q->correct || q->prediction >= 0, "question %zu: correct without a prediction", i);
+        oov += q->oov;
+        if (!q->oov && q->section < ev.n_sections) {
+            total[q->section]++;
+            correct[q->section] += q->correct;
+        }
+        if (q->correct) { /* the prediction is the expected word, case-insensitively (ASCII here) */
+            const char *w = store_word(s, (size_t)q->prediction, NULL), *x = q->words[3];
+            size_t j = 0;
+            while (w[j] && x[j] && tolower((unsigned char)w[j]) == tolower((unsigned char)x[j]))
+                j++;
+            CHECK(!w[j] && !x[j], "question %zu: correct, but predicted '%s' for '%s'", i, w, x);
+        }
+    }
+    CHECK(ev.details != NULL && oov == ev.oov, "details: %zu oov, the summary %zu", oov, ev.oov);
+    for (size_t i = 0; i < ev.n_sections; i++)
+        CHECK(correct[i] == ev.sections[i].correct && total[i] == ev.sections[i].total,
+              "section %zu: details %zu/%zu, summary %zu/%zu", i, correct[i], total[i], ev.sections[i].correct,
+              ev.sections[i].total);
+    free(correct);
+    free(total);
+    eval_analogies_free(&ev);
+    /* questions-words' layout: five sections, then gram1-… */
+    const char *names[] = {"capital-common-countries", "capital-world", "currency", "city-in-state", "family",
+                           "gram1-adjective-to-adverb", "gram2-opposite"};
+    char text[1024] = "";
+    for (size_t i = 0; i < 7; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), ": %s\nman woman king queen\n", names[i]);
+    char *path = write_tmp("qw.txt", text);
+    eval_analogies_opts plain = {0, SIM_ADD, 1, NULL, NULL, 0};
+    CHECK(eval_analogies(s, path, &plain, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    CHECK(ev.has_split && ev.sem_total == 5 && ev.syn_total == 2 && ev.details == NULL,
+          "questions-words layout: split %d, %zu + %zu", ev.has_split, ev.sem_total, ev.syn_total);
+    eval_analogies_free(&ev);
+    free(path);
+    path = write_tmp("four.txt", ": a\nman woman king queen\n: b\nman woman king queen\n: c\nman woman king queen\n"
+                                 ": gram-d\nman woman king queen\n");
+    CHECK(eval_analogies(s, path, &plain, &ev, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    CHECK(!ev.has_split, "four sections: no semantic/syntactic split");
+    eval_analogies_free(&ev);
+    free(path);
+    /* pairs: one detail per valid line, the OOV ones marked, the cosines those of the correlation */
+    eval_pairs_result pr;
+    CHECK(eval_pairs(s, FIX "pairs.tsv", 0, &pr, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    ev_error_clear(&err);
+    size_t po = 0;
+    for (size_t i = 0; i < pr.n_details; i++) {
+        po += pr.details[i].oov;
+        CHECK(pr.details[i].oov || (pr.details[i].cosine >= -1.0001f && pr.details[i].cosine <= 1.0001f),
+              "pair line %zu: cosine %g", pr.details[i].line, pr.details[i].cosine);
+    }
+    CHECK(pr.n_details == pr.pairs + pr.oov && po == pr.oov, "pair details %zu (%zu oov), summary %zu + %zu",
+          pr.n_details, po, pr.pairs, pr.oov);
+    eval_pairs_free(&pr);
 }
 
 static void test_eval_errors(const store *s)
@@ -197,6 +272,7 @@ int main(void)
     if (fixtures_open(tmpdir, &exp, &s)) {
         test_evaluations(s, exp);
         test_eval_errors(s);
+        test_details_and_split(s);
     }
     fixtures_close(tmpdir, exp, s);
     return check_done("test_eval_gensim");

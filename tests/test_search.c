@@ -461,6 +461,143 @@ static void test_neighbor_lists(void)
     store_close(s);
 }
 
+/* most_similar with any number of positive and negative words: BLAS vs the naive twin, both against a plain
+ * double-precision recomputation of gensim's formulas (each answer's score, and no candidate left out scoring
+ * above the k-th), input rows never answered, and the analogy a:b::c:? is positive [b, c], negative [a]. */
+static double ref_cos(const store *s, long row, const double *q)
+{
+    size_t d = store_dim(s);
+    const float *x = store_row(s, (size_t)row);
+    double dot = 0, nx = 0, nq = 0;
+    for (size_t i = 0; i < d; i++) {
+        dot += x[i] * q[i];
+        nx += (double)x[i] * x[i];
+        nq += q[i] * q[i];
+    }
+    return nx > 0 && nq > 0 ? dot / sqrt(nx * nq) : 0;
+}
+
+static double ref_score(const store *s, long row, const long *rows, const float *w, size_t n, int mul, double *q)
+{
+    size_t d = store_dim(s);
+    if (!mul) {
+        for (size_t i = 0; i < d; i++)
+            q[i] = 0;
+        for (size_t t = 0; t < n; t++) {
+            const float *x = store_row(s, (size_t)rows[t]);
+            double nx = 0;
+            for (size_t i = 0; i < d; i++)
+                nx += (double)x[i] * x[i];
+            for (size_t i = 0; nx > 0 && i < d; i++)
+                q[i] += w[t] * x[i] / sqrt(nx);
+        }
+        return ref_cos(s, row, q);
+    }
+    double num = 1, den = 1;
+    int neg = 0;
+    for (size_t t = 0; t < n; t++) {
+        const float *x = store_row(s, (size_t)rows[t]);
+        for (size_t i = 0; i < d; i++)
+            q[i] = x[i];
+        double p = (1 + ref_cos(s, row, q)) / 2;
+        if (w[t] > 0)
+            num *= p;
+        else
+            den *= p, neg = 1;
+    }
+    return num / (neg ? den + 1e-6 : 1.000001);
+}
+
+/* The bound between float32 scores and the double recomputation: 1e-5, relative above 1; 3CosMul's products over a
+ * small (1 + cos) / 2 amplify float32 rounding (a cosine near -1 known to ~1e-7 in a denominator near 1e-3), so
+ * there 1e-3 relative. */
+static double tol(double r, int mul) { return (mul ? 1e-3 : 1e-5) * (fabs(r) > 1 ? fabs(r) : 1); }
+
+static void test_most_similar(void)
+{
+    ev_error err = {0};
+    unsigned seed = 77;
+    for (size_t V = 5; V <= 3000; V = V * 5 + 1)
+        for (size_t n = 1; n <= 6; n++)
+            for (int mul = 0; mul < 2; mul++) {
+                size_t d = 3 + (seed % 5) * 13, k = 1 + seed % 7, R = seed % 3 ? 0 : V / 2 + 1;
+                store *s = random_store(V, d, seed++, 1, 2);
+                if (!s)
+                    continue;
+                long rows[6];
+                float w[6];
+                for (size_t t = 0; t < n; t++) {
+                    rows[t] = (long)((size_t)rand() % V);
+                    w[t] = t == 0 || rand() % 2 ? 1.f : -1.f;
+                }
+                sim_hit a[7], b[7];
+                double *q = malloc(d * sizeof *q);
+                char what[96];
+                snprintf(what, sizeof what, "most_similar V=%zu d=%zu n=%zu k=%zu R=%zu %s", V, d, n, k, R,
+                         mul ? "mul" : "add");
+                CHECK(sim_most_similar(s, rows, w, n, (sim_method)mul, k, R, a, &err) == EV_OK, "%s: %s", what,
+                      err.msg ? err.msg : "?");
+                CHECK(sim_most_similar_naive(s, rows, w, n, (sim_method)mul, k, R, b, &err) == EV_OK, "%s: %s", what,
+                      err.msg ? err.msg : "?");
+                ev_error_clear(&err);
+                if (!mul)
+                    check_twins(a, b, k, what);
+                for (size_t j = 0; mul && j < k; j++) { /* as check_twins, with 3CosMul's relative bound */
+                    double t = tol(b[j].score, 1);
+                    CHECK(fabs((double)a[j].score - b[j].score) < t, "%s: slot %zu scores %.9g vs naive %.9g", what, j,
+                          a[j].score, b[j].score);
+                    int near = a[j].row == b[j].row || (j > 0 && fabs((double)a[j].score - a[j - 1].score) < t) ||
+                               (j + 1 < k && fabs((double)a[j].score - a[j + 1].score) < t) || j + 1 == k;
+                    CHECK(near && (a[j].row >= 0) == (b[j].row >= 0), "%s: slot %zu row %ld vs naive %ld", what, j,
+                          a[j].row, b[j].row);
+                }
+                check_order(a, k, what);
+                size_t cand = R && R < V ? R : V;
+                double kth = INFINITY;
+                for (size_t j = 0; j < k; j++) {
+                    if (a[j].row < 0)
+                        continue;
+                    for (size_t t = 0; t < n; t++)
+                        CHECK(a[j].row != rows[t], "%s: input row %ld answered", what, rows[t]);
+                    CHECK((size_t)a[j].row < cand, "%s: row %ld beyond the %zu candidates", what, a[j].row, cand);
+                    double r = ref_score(s, a[j].row, rows, w, n, mul, q);
+                    CHECK(fabs(r - a[j].score) < tol(r, mul), "%s: slot %zu scores %.9g, recomputed %.9g", what, j,
+                          a[j].score, r);
+                    kth = a[j].score;
+                }
+                for (size_t r = 0; r < cand && a[k - 1].row >= 0; r++) {
+                    int skip = 0;
+                    for (size_t t = 0; t < n; t++)
+                        skip |= rows[t] == (long)r;
+                    for (size_t j = 0; j < k; j++)
+                        skip |= a[j].row == (long)r;
+                    if (!skip)
+                        CHECK(ref_score(s, (long)r, rows, w, n, mul, q) < kth + tol(kth, mul), "%s: row %zu left out", what, r);
+                }
+                if (n == 3 && V >= 3) { /* rows (b, c, a) with (+, +, -) is the analogy a:b::c:? */
+                    long r3[3] = {1, 2, 0};
+                    float w3[3] = {1.f, 1.f, -1.f};
+                    sim_hit c[7];
+                    CHECK(sim_most_similar(s, r3, w3, 3, (sim_method)mul, k, R, a, &err) == EV_OK, "%s", what);
+                    CHECK(sim_analogy(s, 0, 1, 2, (sim_method)mul, k, R, c, &err) == EV_OK, "%s", what);
+                    for (size_t j = 0; j < k; j++)
+                        CHECK(a[j].row == c[j].row && a[j].score == c[j].score, "%s: analogy slot %zu differs", what, j);
+                }
+                free(q);
+                store_close(s);
+            }
+    store *s = random_store(10, 4, 5, 0, 0);
+    long r1 = 3;
+    float neg = -1.f;
+    sim_hit h[2];
+    CHECK(sim_most_similar(s, &r1, &neg, 1, SIM_MUL, 2, 0, h, &err) == EV_ERR_USAGE, "cosmul without positives");
+    ev_error_clear(&err);
+    CHECK(sim_most_similar(s, &r1, &neg, 0, SIM_ADD, 2, 0, h, &err) == EV_ERR_USAGE, "no words");
+    ev_error_clear(&err);
+    CHECK(sim_most_similar(s, &r1, &neg, 1, SIM_ADD, 2, 0, h, &err) == EV_OK, "one negative word");
+    store_close(s);
+}
+
 int main(void)
 {
     cJSON *exp;
@@ -470,6 +607,7 @@ int main(void)
         test_queries(s, exp);
     }
     test_twins();
+    test_most_similar();
     test_ties_and_edges();
     test_neighbor_lists();
     fixtures_close(tmpdir, exp, s);
