@@ -60,6 +60,8 @@ void cli_help_all(void)
            "  --mask WORD           main view: tokens WORD (e.g. _) are blanks: no vector, never attended to; a\n"
            "                        \"guessed:\" line gives the head's 5 likeliest words for each blank\n"
            "  --context-vectors     with --format json (or --batch): each token's vector in context, as numbers\n"
+           "  --line-offset N       --batch: number the input's lines from N+1 in error objects, for one part of a\n"
+           "                        split input (GNU parallel, Spark: see docs/large-corpora.md)\n"
            "  --heads A,B           the same sentence (or compare's two) under two heads, side by side\n"
            "  --word W              compare: the word to follow (default: every word the sentences share)\n"
            "  -o, --output FILE     write to FILE (atomically) instead of standard output; without --format, the\n"
