@@ -310,6 +310,7 @@ if "$bin" eval senses --help >/dev/null 2>&1; then
 fi
 /usr/bin/python3 scripts/probe-heads.py context mlm | tee "$out/probes.txt"
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-batch.sh
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-scale.sh
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.
