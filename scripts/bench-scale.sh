@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-scale.sh — `make bench` section 6: a GoogleNews-size set (3,000,000 × 300, synthetic and deterministic:
+# bench-scale.sh — `make bench` section 8: a GoogleNews-size set (3,000,000 × 300, synthetic and deterministic:
 # scripts/make-big-vectors.sh) on this machine — convert text → cache and binary → cache (time, peak RSS, against the
 # single-thread parse floor of the text), info and vector on the cache, neighbors without lists (one pass over the
 # matrix, against the memory bandwidth), index for the 50,000 most frequent words, and the main view with lists.
@@ -18,7 +18,7 @@ n=${BIG_N:-3000000} d=${BIG_D:-300} words=${BIG_INDEX_WORDS:-50000}
 cleanup() { [ "${BIG_KEEP:-0}" = 1 ] || rm -rf "$big"; [ "$own" = 0 ] || rm -rf "$tmp"; }
 trap cleanup EXIT
 
-echo "== 6. scale: a synthetic $n × $d set (word2vec text and binary, GoogleNews size)"
+echo "== 8. scale: a synthetic $n × $d set (word2vec text and binary, GoogleNews size)"
 mkdir -p "$big"
 avail=$(df -P -BG "$big" | awk 'NR == 2 { sub("G", "", $4); print $4 }')
 need=$(( n * d * 30 / 1000000000 + 2 )) # text + binary + cache + the conversion's temporary, in GB
