@@ -14,7 +14,7 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta --term --positive --negative --vector-in'
+    --objective --rows --beta --term --positive --negative --vector-in --line-offset'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -22,7 +22,7 @@ _embvsattn_options()
     local view='--head --heads --dk --positions --position-scale --causal --residual -q --quiet --top -k --restrict -o
         --output --map'
     case $1 in
-        show) echo "$view --batch --predict --mask --context-vectors --why --term" ;;
+        show) echo "$view --batch --line-offset --predict --mask --context-vectors --why --term" ;;
         compare) echo "$view --word --why" ;;
         neighbors | neighbours) echo '-k --restrict --method --positive --negative --mean --vector-in' ;;
         analogy) echo '-k --restrict --method' ;;

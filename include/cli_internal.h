@@ -46,6 +46,8 @@ typedef struct {
     int position_scale_given;
     int causal, residual, quiet, batch; /* --causal --residual --quiet --batch */
     size_t top;            /* --top N: attention entries per token */
+    size_t line_offset;    /* --batch --line-offset N: error objects number lines from N + 1 */
+    int line_offset_given;
     const char *word;      /* compare --word W */
     int predict;           /* --predict: each token's predicted words */
     const char *mask;      /* --mask WORD: tokens WORD are blanks */

@@ -144,15 +144,17 @@ awk -v t="$t_view" -v tp="$t_view_pass" -v p="$t_pyview" -v r="$r_view" -v rpass
 echo "== 5. --batch: 1000 sentences of 20 tokens (random frequent words, fixed seed), JSONL with neighbours"
 awk 'NR <= 5000 && $1 ~ /^[a-z]+$/ { print $1 }' "$txt" >"$tmp/words"
 awk 'BEGIN { srand(1) } { w[NR] = $1 } END { for (s = 0; s < 1000; s++) { l = ""; for (t = 0; t < 20; t++)
-    l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' "$tmp/words" >"$tmp/batch.txt"
-# a timing is only a result when the command did the work: 1000 sentences in, 1000 JSON lines out
-n_in=$(wc -l <"$tmp/batch.txt")
-n_out=$("$bin" --vectors "$cache" --batch <"$tmp/batch.txt" | wc -l)
+    l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' "$tmp/words" >"$tmp/batch-input.txt"
+# a timing is only a result when the command did the work: 1000 sentences in, 1000 JSON lines out. The input is
+# not $out/batch.txt: that is this section's results file, which `| tee` below truncates while hyperfine reads
+# (out=$tmp) — why this row once timed 0.01 s: --batch was reading its own partial results.
+n_in=$(wc -l <"$tmp/batch-input.txt")
+n_out=$("$bin" --vectors "$cache" --batch <"$tmp/batch-input.txt" | wc -l)
 [ "$n_in" = 1000 ] && [ "$n_out" = 1000 ] ||
     echo "bench: --batch read $n_in sentences and wrote $n_out lines: the timings below are not results" >&2
 for mode in "" "--no-index"; do
     hyperfine --warmup 0 --runs 3 --export-json "$tmp/batch.json" \
-        "$bin --vectors $cache $mode --batch <$tmp/batch.txt >/dev/null" >/dev/null
+        "$bin --vectors $cache $mode --batch <$tmp/batch-input.txt >/dev/null" >/dev/null
     t=$(median "$tmp/batch.json" 0)
     awk -v t="$t" -v m="$mode" 'BEGIN {
         printf "batch%s: %.2f s = %.0f sentences/s\n",
@@ -167,7 +169,7 @@ questions="$evaldata/questions-words.txt"
 build/bench_similarity "$cache" "$questions" "$(nproc)" | tee "$out/similarity-floors.txt"
 fl() { awk -v k="$1" '$1 == k { print $2 }' "$out/similarity-floors.txt"; }
 # the floor of section 5 (batch), at the rate of its kernel (gemm_nt) just measured
-distinct=$(tr ' ' '\n' <"$tmp/batch.txt" | sort -u | wc -l)
+distinct=$(tr ' ' '\n' <"$tmp/batch-input.txt" | sort -u | wc -l)
 gflops=$(fl gemm_nt_gflops)
 awk -v u="$distinct" -v gf="$gflops" 'BEGIN { c = 20000 * 30000 * 100 * 2 / 1e9; s = u * 341479 * 100 * 2 / 1e9;
     printf "floor, the arithmetic alone at the measured %.0f GFLOP/s of gemm_nt (the batched search'"'"'s kernel, all cores): 20000 contextual vectors over the trained head'"'"'s 30000 candidates (%.0f GFLOP) = %.2f s, i.e. %.0f sentences/s at most; --no-index adds the static neighbours of %d distinct words over all 341479 rows (%.0f GFLOP): %.0f sentences/s at most\n", gf, c, c / gf, 1000 / (c / gf), u, s, 1000 / ((s + c) / gf) }' |
@@ -308,6 +310,8 @@ if "$bin" eval senses --help >/dev/null 2>&1; then
 fi
 /usr/bin/python3 scripts/probe-heads.py context mlm | tee "$out/probes.txt"
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-queries.sh
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-batch.sh
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-scale.sh
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.

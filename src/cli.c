@@ -287,7 +287,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
                OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP,
-               OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS } opt_id;
+               OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET } opt_id;
 
 #define VIEW_CMDS "show compare"
 
@@ -321,6 +321,7 @@ const cli_option cli_options[] = {
     {"--quiet", "-q", OPT_QUIET, VIEW_CMDS, NULL, "no legend, and no note on a mistyped command"},
     {"--top", NULL, OPT_TOP, VIEW_CMDS, "N", "attention entries listed per token (default 3)"},
     {"--batch", NULL, OPT_BATCH, "show", NULL, "sentences from stdin, one per line; JSON lines out"},
+    {"--line-offset", NULL, OPT_LINE_OFFSET, "show", "N", "--batch: number input lines from N+1 (a split input's part)"},
     {"--predict", NULL, OPT_PREDICT, "show", NULL, "each token's top 5 words the trained head predicts"},
     {"--mask", NULL, OPT_MASK, "show", "WORD", "tokens WORD are blanks: no vector; the head guesses them"},
     {"--context-vectors", NULL, OPT_CONTEXT_VECTORS, "show", NULL, "JSON: each token's vector in context"},
@@ -462,6 +463,9 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_RESIDUAL: o->residual = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_BATCH: o->batch = 1; return 0;
+    case OPT_LINE_OFFSET:
+        o->line_offset_given = 1;
+        return parse_size_arg(name, val, &o->line_offset) ? EV_ERR_USAGE : 0;
     case OPT_PREDICT: o->predict = 1; return 0;
     case OPT_CONTEXT_VECTORS: o->context_vectors = 1; return 0;
     case OPT_WHY: o->why = 1; return 0;

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attention.h"
 #include "cli_internal.h"
 #include "head_file.h"
+#include "linereader.h"
 #include "movement_map.h"
 #include "outfile.h"
 #include "parallel.h"
@@ -148,37 +150,6 @@ static char *join_args(const cli_opts *o, size_t *len)
     return s;
 }
 
-/* Reads one line of stdin into *buf (grown as needed, at most max bytes kept). Returns the line's length, -1 at
- * the end of input; *too_long is set when the line exceeded max (its rest is skipped). */
-static long read_line(char **buf, size_t *cap, size_t max, int *too_long)
-{
-    size_t n = 0;
-    int c;
-    *too_long = 0;
-    while ((c = getchar()) != EOF && c != '\n') {
-        if (n >= max) {
-            *too_long = 1;
-            continue;
-        }
-        if (n + 2 > *cap) {
-            size_t nc = *cap ? *cap * 2 : 256;
-            char *nb = realloc(*buf, nc);
-            if (!nb)
-                return -2;
-            *buf = nb;
-            *cap = nc;
-        }
-        (*buf)[n++] = (char)c;
-    }
-    if (c == EOF && n == 0 && !*too_long)
-        return -1;
-    if (n > 0 && (*buf)[n - 1] == '\r')
-        n--;
-    if (*buf)
-        (*buf)[n] = '\0';
-    return (long)n;
-}
-
 /* --batch: the JSON text of lines [lo, hi) of a group (an error object for a failed line), views freed. */
 typedef struct {
     view_setup *vs;
@@ -212,7 +183,10 @@ static void render_lines(void *ctx, size_t lo, size_t hi, int tid)
     }
 }
 
-static int run_batch(view_setup *vs)
+/* Lines are answered in groups of what is already queued (at most BATCH_GROUP): a file or a busy pipe gives full
+ * groups (their neighbour searches share passes over the matrix), a co-process writing one line and waiting for
+ * its answer gets it at once (each group is flushed). Error objects number lines from line_offset + 1. */
+static int run_batch(view_setup *vs, size_t line_offset)
 {
     char *lines[BATCH_GROUP] = {0};
     size_t caps[BATCH_GROUP] = {0}, lens[BATCH_GROUP], lineno[BATCH_GROUP];
@@ -221,27 +195,51 @@ static int run_batch(view_setup *vs)
     ev_error errs[BATCH_GROUP];
     char *out[BATCH_GROUP] = {0}; /* each line's JSON */
     memset(errs, 0, sizeof errs);
-    size_t line = 0, failed = 0, done = 0;
+    size_t line = line_offset, failed = 0, done = 0;
     int code = 0, eof = 0;
     view_cache *cache = view_cache_new(vs->s); /* static neighbours: searched once per word for the whole run */
+    linereader *lr = linereader_new(STDIN_FILENO, TOK_MAX_BYTES);
+    if (!lr) {
+        fprintf(stderr, PROG ": out of memory reading standard input\n");
+        code = EV_ERR_NOMEM;
+    }
     while (!eof && !code) {
         size_t m = 0;
         while (m < BATCH_GROUP) {
-            long r = read_line(&lines[m], &caps[m], TOK_MAX_BYTES, &long_line[m]);
-            if (r == -1) {
+            const char *l;
+            size_t n;
+            /* the first line of a group is waited for; the others only taken when already here */
+            int r = linereader_next(lr, m == 0, &l, &n, &long_line[m]);
+            if (r == LR_AGAIN)
+                break;
+            if (r == LR_EOF) {
                 eof = 1;
                 break;
             }
-            if (r == -2) {
-                fprintf(stderr, PROG ": out of memory reading standard input\n");
-                code = EV_ERR_NOMEM;
+            if (r == LR_ERROR) {
+                fprintf(stderr, PROG ": standard input: %s (after line %zu)\n", strerror(errno), line);
+                code = errno == ENOMEM ? EV_ERR_NOMEM : EV_ERR_IO;
                 break;
             }
-            lens[m] = (size_t)r;
+            if (n > 0 && l[n - 1] == '\r')
+                n--;
+            if (n + 1 > caps[m]) {
+                char *nb = realloc(lines[m], n + 1);
+                if (!nb) {
+                    fprintf(stderr, PROG ": out of memory reading standard input\n");
+                    code = EV_ERR_NOMEM;
+                    break;
+                }
+                lines[m] = nb;
+                caps[m] = n + 1;
+            }
+            memcpy(lines[m], l, n);
+            lines[m][n] = '\0';
+            lens[m] = n;
             lineno[m] = ++line;
             m++;
         }
-        if (m == 0)
+        if (m == 0 || code)
             break;
         /* lines over the limit never reach the tokenizer */
         const char *texts[BATCH_GROUP];
@@ -276,6 +274,7 @@ static int run_batch(view_setup *vs)
     }
     for (size_t i = 0; i < BATCH_GROUP; i++)
         free(lines[i]);
+    linereader_free(lr);
     view_cache_free(cache);
     if (!code && failed)
         code = CLI_EXIT_BATCH_FAILED;
@@ -394,6 +393,8 @@ int cmd_show(cli_opts *o)
     if (o->batch && (o->output || o->format == OUT_HTML || o->format == OUT_SVG))
         return cli_usage_error("%s", "--batch writes JSON lines to standard output: -o and --format html|svg "
                                      "apply to one sentence");
+    if (o->line_offset_given && !o->batch)
+        return cli_usage_error("%s", "--line-offset numbers the lines of --batch: add --batch");
     if (o->heads && o->batch)
         return cli_usage_error("%s", "--heads applies to one sentence, not --batch");
     if (o->map && o->format != OUT_SVG)
@@ -411,7 +412,7 @@ int cmd_show(cli_opts *o)
     if (code)
         return code;
     if (o->batch) {
-        code = run_batch(&vs);
+        code = run_batch(&vs, o->line_offset);
         setup_free(&vs);
         return cli_finish_stdout(code);
     }

@@ -65,6 +65,8 @@ void cli_help_all(void)
            "  --map                 with --format svg: the movement map instead of the heatmap (static vectors\n"
            "                        as points, arrows to their vectors in context, neighbours faint, by PCA);\n"
            "                        the HTML page always has it, JSON always its coordinates (key \"map\")\n"
+           "  --line-offset N       --batch: number the input's lines from N+1 in error objects, for one part of a\n"
+           "                        split input (GNU parallel, Spark: see docs/large-corpora.md)\n"
            "  --heads A,B           the same sentence (or compare's two) under two heads, side by side\n"
            "  --why                 why a weight is high: each logit is the sum of four terms, meaning e\xc2\xb7M\xc2\xb7" "e\n"
            "                        and three with positions (e\xc2\xb7M\xc2\xb7p, p\xc2\xb7M\xc2\xb7" "e, p\xc2\xb7M\xc2\xb7p; M = W_Q\xc2\xb7W_K\xe1\xb5\x80/\xe2\x88\x9a" "d_k). Text:\n"

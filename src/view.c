@@ -1,5 +1,6 @@
 #include "view.h"
 
+#include "parallel.h"
 #include "predict.h"
 
 #include <math.h>
@@ -299,6 +300,27 @@ static long cache_add(view_cache *c, size_t row)
     return (long)c->n++;
 }
 
+/* Pass 1 of view_build_many over sentences [lo, hi), for parallel_for. */
+typedef struct {
+    const store *s;
+    const char *const *texts;
+    const size_t *lens;
+    const view_opts *o;
+    view_sentence *out;
+    ev_error *errs;
+} build_job;
+
+static void build_range(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    build_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) {
+        ev_error_clear(&j->errs[i]);
+        if (build_attention(j->s, j->texts[i], j->lens[i], j->o, &j->out[i], &j->errs[i]) != EV_OK)
+            view_free(&j->out[i]);
+    }
+}
+
 ev_status view_build_many(const store *s, const char *const *texts, const size_t *lens, size_t m,
                           const view_opts *o, view_cache *cache, view_sentence *out, ev_error *errs)
 {
@@ -312,14 +334,12 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
         cache->hits = NULL;
         cache->cap = 0;
     }
-    for (size_t i = 0; i < m; i++) {
-        ev_error_clear(&errs[i]);
-        if (build_attention(s, texts[i], lens[i], o, &out[i], &errs[i]) != EV_OK) {
-            view_free(&out[i]);
-            continue;
-        }
-        q += (out[i].no_output ? 0 : out[i].n) + out[i].toks.n_known; /* contextual and static queries */
-    }
+    /* pass 1, each sentence on its own: on all cores when there are several */
+    build_job job = {s, texts, lens, o, out, errs};
+    parallel_for(m >= 4 ? parallel_default_threads() : 1, m, build_range, &job);
+    for (size_t i = 0; i < m; i++)
+        if (errs[i].code == EV_OK)
+            q += (out[i].no_output ? 0 : out[i].n) + out[i].toks.n_known; /* contextual and static queries */
     if (q == 0)
         return EV_OK;
     /* One neighbour search for everything: the static vectors of known tokens not in the cache (each row once),
