@@ -255,7 +255,9 @@ static void legend_wrapped(FILE *fp, const char *label, const char *text)
                    "with positions; uniform when the head has none), over the same keys. --format json --why gives " \
                    "the four terms (ee, ep, pe, pp) in logit units."
 
-void render_text_why(FILE *fp, const view_sentence *v, size_t i)
+/* The tokens row i attends to most (its top list), each named as the text view names tokens (`(self)`, `[index]`
+ * for repeated text), followed by its weight (why = 0) or by its meaning-only and position-only weights (why = 1). */
+static void print_attended(FILE *fp, const view_sentence *v, size_t i, int why)
 {
     size_t n = v->n;
     const size_t *top = v->attn_top + i * v->top;
@@ -266,14 +268,19 @@ void render_text_why(FILE *fp, const view_sentence *v, size_t i)
         if (j)
             fputs("  ", fp);
         fwrite(u->text, 1, u->len, fp);
-        if (top[j] == i) /* named as the attends-to line names it */
+        if (top[j] == i)
             fputs("(self)", fp);
         else if (render_token_repeated(v, top[j]))
-            fprintf(fp, "[%zu]", top[j]);
-        fprintf(fp, " (meaning %.0f%%, position %.0f%%)", (double)(v->why.meaning[i * n + top[j]] * 100.0f),
-                (double)(v->why.position[i * n + top[j]] * 100.0f));
+            fprintf(fp, "[%zu]", top[j]); /* which of the equal tokens */
+        if (why)
+            fprintf(fp, " (meaning %.0f%%, position %.0f%%)", (double)(v->why.meaning[i * n + top[j]] * 100.0f),
+                    (double)(v->why.position[i * n + top[j]] * 100.0f));
+        else
+            fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
     }
 }
+
+void render_text_why(FILE *fp, const view_sentence *v, size_t i) { print_attended(fp, v, i, 1); }
 
 void render_text_why_legend(FILE *fp) { legend_wrapped(fp, "why         ", WHY_LEGEND); }
 
@@ -319,20 +326,7 @@ void render_text_view(FILE *fp, const store *s, const view_sentence *v, const vi
         else
             print_hits_inline(fp, s, v->static_nb + i * k, k);
         fputs("\n    attends to: ", fp);
-        const size_t *top = v->attn_top + i * v->top;
-        if (v->top == 0 || top[0] == SIZE_MAX)
-            fputs("-", fp);
-        for (size_t j = 0; j < v->top && top[j] != SIZE_MAX; j++) {
-            const tok_token *u = &v->toks.tokens[top[j]];
-            if (j)
-                fputs("  ", fp);
-            fwrite(u->text, 1, u->len, fp);
-            if (top[j] == i)
-                fputs("(self)", fp);
-            else if (render_token_repeated(v, top[j]))
-                fprintf(fp, "[%zu]", top[j]); /* which of the equal tokens */
-            fprintf(fp, " %.0f%%", (double)(v->A[i * n + top[j]] * 100.0f));
-        }
+        print_attended(fp, v, i, 0);
         if (v->why.terms) {
             fputs("\n    why:        ", fp);
             render_text_why(fp, v, i);
