@@ -61,6 +61,13 @@ typedef struct {
     int rows_given;
     double beta;           /* train --beta X: hidden words weighted by frequency rank^X */
     int beta_given;
+    /* word lists and line modes (cli_wordinput.c) */
+    const char *words_arg; /* --words FILE: a word list (word commands); --words N for index */
+    int line_mode;         /* --stdin: one query a line in, one answer out, flushed */
+    int interactive;       /* -i/--interactive: a prompt (line editing) when stdin is a terminal */
+    int serve;             /* CLI_SERVE_*: how the word command reads its queries (set by cli_words_prepare) */
+    const char *serve_path; /* CLI_SERVE_ROWS: the list ("-": standard input) */
+    void *word_list;       /* the words read for positional "-" / --words (cli_words_free); owned */
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;
@@ -115,7 +122,8 @@ void cli_help_command(const cli_command *c);
  *   4  EV_ERR_FORMAT     input malformed
  *   5  EV_ERR_WRITE      output could not be written
  *   6  EV_ERR_NOMEM      out of memory, or over a limit (4096 tokens, 1 MiB per sentence)
- *   7  CLI_EXIT_BATCH_FAILED   --batch: some lines failed (each has an error object); the others were answered
+ *   7  CLI_EXIT_BATCH_FAILED   --batch, --stdin, -i: some lines failed (each has an error object); the others were
+ *                              answered
  * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
 #define CLI_EXIT_BATCH_FAILED 7
 
@@ -152,6 +160,30 @@ char *cli_default_vectors_path(void);
  * (consumes root). Strings from bytes: jsonstr.h. */
 cJSON *cli_json_floats(const float *v, size_t n);
 int cli_print_json(cJSON *root);
+
+/* ---- word lists, line mode, the prompt (cli_wordinput.c) ------------------------------------------------- */
+
+enum { CLI_SERVE_NONE = 0, /* the positional words: one answer */
+       CLI_SERVE_ROWS,     /* similarity/analogy over a list: one answer per row (W1 W2 / A B C) */
+       CLI_SERVE_LINES,    /* --stdin: one answer per line, flushed when no further line is waiting */
+       CLI_SERVE_PROMPT }; /* -i: the same with a prompt (and line editing) on a terminal */
+
+/* Word commands (vector neighbors analogy similarity doesnt-match): expands "-" among the positional words and
+ * --words FILE into the words they hold (one a line; CR before LF dropped with a note; empty lines skipped), or,
+ * for similarity and analogy, sets up reading rows; checks --stdin/-i against the rest of the line. Returns 0 or
+ * an exit code, the error printed ("FILE:LINE: ..." for a bad line). Other commands: returns 0, does nothing. */
+int cli_words_prepare(cli_opts *o);
+
+/* Releases what cli_words_prepare read (o->word_list). */
+void cli_words_free(cli_opts *o);
+
+/* Answers the query in o->pos/o->npos from s; prints on stdout; returns 0 or an exit code (1: nothing found). */
+typedef int (*cli_answer_fn)(cli_opts *o, store *s);
+
+/* A word command: opens the vectors, answers once (CLI_SERVE_NONE) or once per row/line (the others), closes them;
+ * returns the exit code (after cli_finish_stdout). In the row and line modes: 1 when no line was answered, 7 when
+ * a --stdin/-i line was bad (its error answered in its place), 4 at a list's first bad row. */
+int cli_word_command(cli_opts *o, cli_answer_fn answer);
 
 /* Commands. */
 int cmd_vector(cli_opts *o);

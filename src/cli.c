@@ -278,9 +278,10 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
-               OPT_CONTEXT_VECTORS, OPT_HEADS } opt_id;
+               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_STDIN, OPT_INTERACTIVE } opt_id;
 
 #define VIEW_CMDS "show compare"
+#define WORD_CMDS "vector neighbors analogy similarity doesnt-match"
 
 /* Every option: its forms, the commands that accept it, its value's name and one line of help. */
 const cli_option cli_options[] = {
@@ -292,7 +293,9 @@ const cli_option cli_options[] = {
     {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
     {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
     {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
-    {"--words", NULL, OPT_WORDS, "index", "N", "lists for the N most frequent words (default 50000)"},
+    {"--words", NULL, OPT_WORDS, WORD_CMDS " index", "FILE", "also the words of FILE, one a line (- : stdin)"},
+    {"--stdin", NULL, OPT_STDIN, WORD_CMDS, NULL, "one query a line from stdin, each answered at once (flushed)"},
+    {"--interactive", "-i", OPT_INTERACTIVE, WORD_CMDS, NULL, "a prompt with line editing (a terminal's stdin)"},
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
@@ -435,7 +438,9 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_TOP: return parse_positive_arg(name, val, &o->top) ? EV_ERR_USAGE : 0;
     case OPT_WORD: o->word = val; return 0;
     case OPT_NO_INDEX: o->no_index = 1; return 0;
-    case OPT_WORDS: return parse_positive_arg(name, val, &o->words) ? EV_ERR_USAGE : 0;
+    case OPT_WORDS: o->words_arg = val; return 0; /* index: a count (checked in cli_main); else a list */
+    case OPT_STDIN: o->line_mode = 1; return 0;
+    case OPT_INTERACTIVE: o->interactive = 1; return 0;
     case OPT_EPOCHS:
         if (parse_size_arg(name, val, &o->epochs))
             return EV_ERR_USAGE;
@@ -707,7 +712,13 @@ int cli_main(int argc, char **argv)
             code = EV_ERR_USAGE;
             goto out;
         }
-    if (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos)) {
+    if (strcmp(cmd->name, "index") == 0 && o.words_arg && parse_positive_arg("--words", o.words_arg, &o.words)) {
+        code = EV_ERR_USAGE;
+        goto out;
+    }
+    if ((code = cli_words_prepare(&o)) != 0) /* "-", --words FILE, --stdin, -i (cli_wordinput.c) */
+        goto out;
+    if (!o.serve && (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos))) {
         fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s   (" PROG " %s --help for "
                 "more)\n", cmd->name, cmd->args, o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args, cmd->name);
         code = EV_ERR_USAGE;
@@ -717,6 +728,7 @@ int cli_main(int argc, char **argv)
         note_near_command(&o);
     code = cmd->run(&o);
 out:
+    cli_words_free(&o);
     free(o.pos);
     free(o.head_all);
     return code;
