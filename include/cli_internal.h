@@ -68,6 +68,7 @@ typedef struct {
     int serve;             /* CLI_SERVE_*: how the word command reads its queries (set by cli_words_prepare) */
     const char *serve_path; /* CLI_SERVE_ROWS: the list ("-": standard input) */
     void *word_list;       /* the words read for positional "-" / --words (cli_words_free); owned */
+    int words_literal_from; /* 1 + the index of the first positional word after "--" (0: no "--"): "-" is a word there */
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;

@@ -637,6 +637,7 @@ int cli_main(int argc, char **argv)
         if (!only_pos && a[0] == '-' && a[1] == '-') {
             if (a[2] == '\0') {
                 only_pos = 1;
+                o.words_literal_from = o.npos + 1; /* after --, "-" is a word, not stdin (cli_wordinput.c) */
                 continue;
             }
             if (strcmp(a, "--version") == 0) {

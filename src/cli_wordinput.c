@@ -156,9 +156,10 @@ static long split_words(char *line, char ***f, size_t *cap)
 static char *bad_line_msg(const line_reader *lr, const char *expected, long nw, const char *line, size_t n, int nul)
 {
     char *q = ev_quote(line, n, 60);
-    char *m = nul ? ev_strdup_printf("%s:%zu: a NUL byte in the line (expected %s, as text) ('%s')", lr->name,
+    char *m = !nul && nw == 0 ? ev_strdup_printf("%s:%zu: an empty line (expected %s)", lr->name, lr->line, expected)
+              : nul ? ev_strdup_printf("%s:%zu: a NUL byte in the line (expected %s, as text) ('%s')", lr->name,
                                      lr->line, expected, q ? q : "")
-                  : ev_strdup_printf("%s:%zu: expected %s, found %ld word%s ('%s')", lr->name, lr->line, expected, nw,
+              : ev_strdup_printf("%s:%zu: expected %s, found %ld word%s ('%s')", lr->name, lr->line, expected, nw,
                                      nw == 1 ? "" : "s", q ? q : "");
     free(q);
     return m;
@@ -257,13 +258,19 @@ void cli_words_free(cli_opts *o)
     o->word_list = NULL;
 }
 
+/* Whether positional word i is "-" meaning standard input (not after "--", where it is the word "-"). */
+static int is_stdin_arg(const cli_opts *o, int i)
+{
+    return strcmp(o->pos[i], "-") == 0 && (o->words_literal_from == 0 || i < o->words_literal_from - 1);
+}
+
 int cli_words_prepare(cli_opts *o)
 {
     if (!o->command || !cli_word_in_list(WORD_COMMANDS, o->command))
         return 0;
     int dashes = 0, rows = cli_word_in_list(ROW_COMMANDS, o->command);
     for (int i = 0; i < o->npos; i++)
-        dashes += strcmp(o->pos[i], "-") == 0;
+        dashes += is_stdin_arg(o, i);
     if (o->line_mode || o->interactive) {
         if (o->line_mode && o->interactive)
             return cli_usage_error("%s: --stdin and -i both read queries from standard input: give one", o->command);
@@ -293,7 +300,7 @@ int cli_words_prepare(cli_opts *o)
     o->word_list = w;
     int code = 0;
     for (int i = 0; !code && i < o->npos; i++)
-        if (strcmp(o->pos[i], "-") == 0)
+        if (is_stdin_arg(o, i))
             code = wl_read(w, "-");
         else if (wl_push(w, o->pos[i], strlen(o->pos[i])) != 0)
             code = EV_ERR_NOMEM;

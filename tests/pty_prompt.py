@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Drives `embvsattn ... -i` through a pseudo-terminal, as a person at the prompt would: a query, a query edited
+with backspace, the first query again from the history (up arrow, when built with libedit), then Ctrl-D.
+
+Usage: pty_prompt.py EMBVSATTN ARGS...   (the arguments of a neighbors -i -k 1 run on a vectors file with king)
+Prints one PASS/FAIL line per check; exits non-zero on any failure.
+"""
+import os
+import pty
+import select
+import sys
+import time
+
+failed = 0
+
+
+def report(name, ok, why=""):
+    global failed
+    print(("PASS" if ok else "FAIL") + " prompt " + name + ("" if ok else ": " + why))
+    failed += not ok
+
+
+def read_until(fd, needle, buf, timeout=10.0):
+    """Reads from fd until needle appears in what was read after buf's length; returns (ok, everything)."""
+    start, end = len(buf), time.time() + timeout
+    while needle not in buf[start:]:
+        left = end - time.time()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return False, buf
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return False, buf
+        if not chunk:
+            return False, buf
+        buf += chunk
+    return True, buf
+
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+buf = b""
+ok, buf = read_until(fd, b"neighbors> ", buf)
+report("shows-the-prompt", ok, repr(buf[-200:]))
+os.write(fd, b"king\r")
+ok, buf = read_until(fd, b"queen", buf)
+report("answers-a-line", ok, repr(buf[-200:]))
+ok, buf = read_until(fd, b"neighbors> ", buf)
+os.write(fd, b"kinx\x7fg\r")  # a typo erased with backspace
+ok, buf = read_until(fd, b"queen", buf)
+report("backspace-edits-the-line", ok, repr(buf[-200:]))
+ok, buf = read_until(fd, b"neighbors> ", buf)
+os.write(fd, b"\x1b[A\r")  # up arrow: the last query again
+ok, buf = read_until(fd, b"queen", buf, 5.0)
+report("history-up-arrow", ok, repr(buf[-200:]))
+ok, buf = read_until(fd, b"neighbors> ", buf)
+os.write(fd, b"\x04")  # Ctrl-D
+end, status = time.time() + 10, None
+while time.time() < end:
+    try:
+        os.read(fd, 4096)
+    except OSError:
+        pass
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.05)
+report("ctrl-d-exits-0", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+       "status %r" % (status,))
+sys.exit(1 if failed else 0)
