@@ -167,10 +167,13 @@ const cli_command cli_commands[] = {
     {"info", "[FILE]", "describe a vector file or the default vectors", NULL,
      "embvsattn info\nembvsattn info --format json ~/.cache/embvsattn/glove.6B.100d.safetensors", cmd_info, 0, 1},
     {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)", NULL,
-     "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000", cmd_neighbors, 1, -1},
+     "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000\n"
+     "embvsattn neighbors -k 5 - < words.txt\nembvsattn --format json neighbors --stdin   (a co-process)\n"
+     "embvsattn neighbors -i", cmd_neighbors, 1, -1},
     {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", NULL,
      "embvsattn analogy man king woman\nembvsattn analogy --method mul paris france rome", cmd_analogy, 3, 3},
-    {"similarity", "W1 W2", "cosine similarity of two words", NULL, "embvsattn similarity king queen",
+    {"similarity", "W1 W2", "cosine similarity of two words", NULL,
+     "embvsattn similarity king queen\nembvsattn similarity --words pairs.txt   (W1 W2 a line: one cosine a line)",
      cmd_similarity, 2, 2},
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
