@@ -307,6 +307,7 @@ if "$bin" eval senses --help >/dev/null 2>&1; then
     "$bin" eval senses | sed "s|$data/||" | tee "$out/senses.txt" # the file's name, not this machine's path
 fi
 /usr/bin/python3 scripts/probe-heads.py context mlm | tee "$out/probes.txt"
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-wordlist.sh
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.

@@ -141,9 +141,13 @@ static void prefault_matrix(const store *s, size_t rows)
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+    static const store *done; /* once per store: --stdin answers many queries from one (cli_wordinput.c) */
+    static size_t done_rows;
     long page = sysconf(_SC_PAGESIZE);
-    if (store_file_bytes(s) == 0 || page <= 0)
-        return; /* an in-memory store is already there */
+    if (store_file_bytes(s) == 0 || page <= 0 || (s == done && rows <= done_rows))
+        return; /* an in-memory store is already there; or these pages were asked for already */
+    done = s;
+    done_rows = rows;
     uintptr_t p = (uintptr_t)store_vectors(s), a = p & ~((uintptr_t)page - 1);
     size_t len = (size_t)(p - a) + rows * store_dim(s) * sizeof(float);
     (void)madvise((void *)a, len, MADV_POPULATE_READ);
