@@ -213,10 +213,6 @@ static int wl_read(word_list *wl, const char *path)
     size_t n;
     int r = 0;
     while (!code && (r = lr_next(&lr, &line, &n)) == 1) {
-        if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0))) {
-            free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
-            continue;
-        }
         long nw = count_words(line, n);
         int nul = memchr(line, '\0', n) != NULL;
         if (nw == 0 && !nul) {
@@ -400,6 +396,10 @@ static int serve(cli_opts *o, store *s, cli_answer_fn answer)
         if (r <= 0) {
             code = -r;
             break;
+        }
+        if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0))) {
+            free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
+            continue;
         }
         if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0))) {
             free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
