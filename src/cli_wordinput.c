@@ -401,10 +401,6 @@ static int serve(cli_opts *o, store *s, cli_answer_fn answer)
             free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
             continue;
         }
-        if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0))) {
-            free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
-            continue;
-        }
         long nw = count_words(line, n);
         int nul = memchr(line, '\0', n) != NULL;
         if (nw == 0 && !nul && (rows || prompt)) { /* a list's empty lines; Enter alone at the prompt */
