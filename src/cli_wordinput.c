@@ -35,6 +35,14 @@ typedef struct {
     int eof, crlf_noted;
 } line_reader;
 
+static void lr_close(line_reader *lr)
+{
+    if (lr->own_fd && lr->fd >= 0)
+        close(lr->fd);
+    free(lr->buf);
+    lr->buf = NULL;
+}
+
 /* Opens path ("-": standard input); on failure prints the error and returns the exit code. */
 static int lr_open(line_reader *lr, const char *path)
 {
@@ -47,15 +55,12 @@ static int lr_open(line_reader *lr, const char *path)
         fprintf(stderr, PROG ": %s: cannot open the word list: %s\n", path, strerror(errno));
         return EV_ERR_IO;
     }
+    if (!(lr->buf = malloc(lr->cap = READ_BYTES * 2))) { /* never NULL after this: memchr is given a buffer */
+        fprintf(stderr, PROG ": out of memory reading %s\n", lr->name);
+        lr_close(lr);
+        return EV_ERR_NOMEM;
+    }
     return 0;
-}
-
-static void lr_close(line_reader *lr)
-{
-    if (lr->own_fd && lr->fd >= 0)
-        close(lr->fd);
-    free(lr->buf);
-    lr->buf = NULL;
 }
 
 /* Whether a complete line is already buffered after the ones handed out. */
@@ -397,12 +402,14 @@ static int serve(cli_opts *o, store *s, cli_answer_fn answer)
             code = -r;
             break;
         }
-        if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0))) {
-            free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt) */
-            continue;
-        }
         long nw = count_words(line, n);
         int nul = memchr(line, '\0', n) != NULL;
+        if (rows && (line[0] == '#' || (line[0] == ':' && strcmp(o->command, "analogy") == 0)) &&
+            (nw < want_min || nw > want_max)) {
+            free(owned); /* a list's comments (gensim's pair files) and ": section" lines (questions-words.txt); "#"
+                            and ":" are GloVe words too: a line of a row's shape is a row */
+            continue;
+        }
         if (nw == 0 && !nul && (rows || prompt)) { /* a list's empty lines; Enter alone at the prompt */
             empty += rows;
             free(owned);
