@@ -347,9 +347,11 @@ static int prompt_next(line_reader *lr, const char *prompt, char **line, size_t 
 {
     *owned = NULL;
 #ifdef HAVE_LIBEDIT
+    if (!isatty(STDOUT_FILENO))
+        rl_outstream = stderr; /* answers to a file or a pipe: the prompt and the echo stay on the terminal */
     char *l = readline(prompt);
     if (!l) {
-        fputc('\n', stdout);
+        fputc('\n', rl_outstream ? rl_outstream : stdout); /* after the prompt, on the terminal */
         return 0;
     }
     if (*l)
