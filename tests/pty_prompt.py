@@ -72,4 +72,27 @@ while time.time() < end:
     time.sleep(0.05)
 report("ctrl-d-exits-0", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
        "status %r" % (status,))
+
+# Answers redirected to a file: the prompt stays on the terminal, the file holds the answers alone.
+import tempfile
+with tempfile.NamedTemporaryFile() as answers:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.dup2(os.open(answers.name, os.O_WRONLY), 1)
+        os.execv(sys.argv[1], sys.argv[1:])
+    buf = b""
+    ok, buf = read_until(fd, b"neighbors> ", buf)
+    os.write(fd, b"king\r")
+    ok, buf = read_until(fd, b"neighbors> ", buf)
+    os.write(fd, b"\x04")
+    end = time.time() + 10
+    while time.time() < end and not os.waitpid(pid, os.WNOHANG)[0]:
+        try:
+            os.read(fd, 4096)
+        except OSError:
+            pass
+        time.sleep(0.05)
+    got = open(answers.name, "rb").read()
+    report("stdout-redirected-answers-only", b"queen" in got and b"neighbors>" not in got and b"Ctrl-D" not in got,
+           repr(got[:200]))
 sys.exit(1 if failed else 0)
