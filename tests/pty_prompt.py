@@ -22,9 +22,9 @@ def report(name, ok, why=""):
 
 
 def read_until(fd, needle, buf, timeout=10.0):
-    """Reads from fd until needle appears in what was read after buf's length; returns (ok, everything)."""
-    start, end = len(buf), time.time() + timeout
-    while needle not in buf[start:]:
+    """Reads from fd until needle appears after the last needle found (read_until.mark); returns (ok, everything)."""
+    end = time.time() + timeout
+    while needle not in buf[read_until.mark:]:
         left = end - time.time()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
             return False, buf
@@ -35,7 +35,28 @@ def read_until(fd, needle, buf, timeout=10.0):
         if not chunk:
             return False, buf
         buf += chunk
+    read_until.mark = buf.index(needle, read_until.mark) + len(needle)
     return True, buf
+
+
+read_until.mark = 0
+
+
+def wait_exit(pid, fd, timeout=10.0):
+    """Drains fd until the child exits (at most timeout seconds); returns its wait status or None."""
+    end = time.time() + timeout
+    while time.time() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                os.read(fd, 4096)
+            except OSError:
+                pass
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    return None
 
 
 pid, fd = pty.fork()
@@ -60,16 +81,7 @@ if os.environ.get("EMBVSATTN_LIBEDIT") == "1":
 else:
     print("SKIP prompt history-up-arrow: built without libedit (scripts/setup.sh installs libedit-dev)")
 os.write(fd, b"\x04")  # Ctrl-D
-end, status = time.time() + 10, None
-while time.time() < end:
-    try:
-        os.read(fd, 4096)
-    except OSError:
-        pass
-    done, status = os.waitpid(pid, os.WNOHANG)
-    if done:
-        break
-    time.sleep(0.05)
+status = wait_exit(pid, fd)
 report("ctrl-d-exits-0", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
        "status %r" % (status,))
 
@@ -80,18 +92,12 @@ with tempfile.NamedTemporaryFile() as answers:
     if pid == 0:
         os.dup2(os.open(answers.name, os.O_WRONLY), 1)
         os.execv(sys.argv[1], sys.argv[1:])
-    buf = b""
+    buf, read_until.mark = b"", 0
     ok, buf = read_until(fd, b"neighbors> ", buf)
     os.write(fd, b"king\r")
     ok, buf = read_until(fd, b"neighbors> ", buf)
     os.write(fd, b"\x04")
-    end = time.time() + 10
-    while time.time() < end and not os.waitpid(pid, os.WNOHANG)[0]:
-        try:
-            os.read(fd, 4096)
-        except OSError:
-            pass
-        time.sleep(0.05)
+    wait_exit(pid, fd)
     got = open(answers.name, "rb").read()
     report("stdout-redirected-answers-only", b"queen" in got and b"neighbors>" not in got and b"Ctrl-D" not in got,
            repr(got[:200]))

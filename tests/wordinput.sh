@@ -72,7 +72,7 @@ check stdin-lines-equal-one-shot bash -c "
 if command -v python3 >/dev/null 2>&1; then
     edit=0
     ldd "$bin" 2>/dev/null | grep -q 'libedit' && edit=1 # the Makefile links it when pkg-config finds it
-    EMBVSATTN_LIBEDIT=$edit python3 tests/pty_prompt.py "$bin" --vectors tests/fixtures/tiny.txt neighbors -i -k 1 2>&1 |
+    EMBVSATTN_LIBEDIT=$edit timeout 120 python3 tests/pty_prompt.py "$bin" --vectors tests/fixtures/tiny.txt neighbors -i -k 1 2>&1 |
         sed 's/^\(PASS\|FAIL\|SKIP\) prompt /\1 wordinput prompt-/'
     st=${PIPESTATUS[0]}
     [ "$st" = 0 ] || fail prompt-driver "tests/pty_prompt.py exited $st (a failed check above, or the driver itself)"
