@@ -508,8 +508,8 @@ ev_status input_open(const char *path, size_t block_bytes, input **out, ev_error
     if (in->kind == INPUT_ZIP) {
         int named = in->member != NULL;
         if (!S_ISREG(sb.st_mode) || std) {
-            st = ev_fail(err, EV_ERR_IO, "%s: a zip archive must be a regular file given by its path (its directory "
-                         "is at its end), not a pipe nor standard input", path);
+            st = ev_fail(err, EV_ERR_IO, "%s: a zip archive must be a regular file (its directory is at its end), not "
+                         "a pipe: give its path", path);
             goto fail;
         }
         if ((st = input_zip_open(in, file, err)) != EV_OK)
