@@ -19,13 +19,15 @@ _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
 {
+    local lists='--words --stdin -i --interactive' # the word commands' lists and line modes
     local view='--head --heads --dk --positions --position-scale --causal --residual -q --quiet --top -k --restrict -o
         --output --map'
     case $1 in
         show) echo "$view --batch --line-offset --predict --mask --context-vectors --why --term" ;;
         compare) echo "$view --word --why" ;;
-        neighbors | neighbours) echo '-k --restrict --method --positive --negative --mean --vector-in' ;;
-        analogy) echo '-k --restrict --method' ;;
+        neighbors | neighbours) echo "-k --restrict --method --positive --negative --mean --vector-in $lists" ;;
+        analogy) echo "-k --restrict --method $lists" ;;
+        vector | similarity | doesnt-match) echo "$lists" ;;
         eval) echo '--restrict --method --max-tokens --head --details' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
@@ -66,11 +68,16 @@ _embvsattn()
         [[ $cur == = ]] && cur='' # --format=<TAB>
     fi
 
+    local cmd_guess=''
+    for w in "${COMP_WORDS[@]:1:COMP_CWORD}"; do
+        [[ " $_embvsattn_commands " == *" $w "* ]] && { cmd_guess=$w; break; }
+    done
     # an option's value
     case $prev in
         --head) _embvsattn_words 'context mlm identity random random:'; _embvsattn_files safetensors; return ;;
         --objective) _embvsattn_words 'context masked-word'; return ;;
         --vectors | -o | --output | --log | --vector-in) _embvsattn_files; return ;;
+        --words) [[ $cmd_guess == index ]] || _embvsattn_files; return ;; # index --words N: a count
         --vector-format) _embvsattn_words 'glove word2vec word2vec-binary cache fasttext-bin'; return ;;
         --to) _embvsattn_words 'glove word2vec word2vec-binary cache'; return ;;
         --format) _embvsattn_words 'text json html svg tsv'; return ;;

@@ -76,6 +76,14 @@ typedef struct {
     int mean;              /* --mean: the words are one query (their mean) */
     const char *vector_in; /* --vector-in FILE|-: neighbours of the vectors it holds */
     int details;           /* eval --details: one JSON line per question or pair */
+    /* word lists and line modes (cli_wordinput.c) */
+    const char *words_arg; /* --words FILE: a word list (word commands); --words N for index */
+    int line_mode;         /* --stdin: one query a line in, one answer out, flushed */
+    int interactive;       /* -i/--interactive: a prompt (line editing) when stdin is a terminal */
+    int serve;             /* CLI_SERVE_*: how the word command reads its queries (set by cli_words_prepare) */
+    const char *serve_path; /* CLI_SERVE_ROWS: the list ("-": standard input) */
+    void *word_list;       /* the words read for positional "-" / --words (cli_words_free); owned */
+    int words_literal_from; /* 1 + the index of the first positional word after "--" (0: no "--"): "-" is a word there */
     /* positional arguments (borrowed from argv) */
     char **pos;
     int npos;
@@ -130,7 +138,8 @@ void cli_help_command(const cli_command *c);
  *   4  EV_ERR_FORMAT     input malformed
  *   5  EV_ERR_WRITE      output could not be written
  *   6  EV_ERR_NOMEM      out of memory, or over a limit (4096 tokens, 1 MiB per sentence)
- *   7  CLI_EXIT_BATCH_FAILED   --batch: some lines failed (each has an error object); the others were answered
+ *   7  CLI_EXIT_BATCH_FAILED   --batch, --stdin, -i: some lines failed (each has an error object); the others were
+ *                              answered
  * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
 #define CLI_EXIT_BATCH_FAILED 7
 
@@ -205,6 +214,29 @@ size_t cli_answers_wanted(const store *s, const cli_opts *o);
 size_t cli_restrict_rows(const store *s, size_t r);
 /* Asks the kernel to map the first `rows` rows of the matrix at once before a full pass (Linux; else nothing). */
 void cli_prefault_matrix(const store *s, size_t rows);
+/* ---- word lists, line mode, the prompt (cli_wordinput.c) ------------------------------------------------- */
+
+enum { CLI_SERVE_NONE = 0, /* the positional words: one answer */
+       CLI_SERVE_ROWS,     /* similarity/analogy over a list: one answer per row (W1 W2 / A B C) */
+       CLI_SERVE_LINES,    /* --stdin: one answer per line, flushed when no further line is waiting */
+       CLI_SERVE_PROMPT }; /* -i: the same with a prompt (and line editing) on a terminal */
+
+/* Word commands (vector neighbors analogy similarity doesnt-match): expands "-" among the positional words and
+ * --words FILE into the words they hold (one a line; CR before LF dropped with a note; empty lines skipped), or,
+ * for similarity and analogy, sets up reading rows; checks --stdin/-i against the rest of the line. Returns 0 or
+ * an exit code, the error printed ("FILE:LINE: ..." for a bad line). Other commands: returns 0, does nothing. */
+int cli_words_prepare(cli_opts *o);
+
+/* Releases what cli_words_prepare read (o->word_list). */
+void cli_words_free(cli_opts *o);
+
+/* Answers the query in o->pos/o->npos from s; prints on stdout; returns 0 or an exit code (1: nothing found). */
+typedef int (*cli_answer_fn)(cli_opts *o, store *s);
+
+/* A word command: opens the vectors, answers once (CLI_SERVE_NONE) or once per row/line (the others), closes them;
+ * returns the exit code (after cli_finish_stdout). In the row and line modes: 1 when no line was answered, 7 when
+ * a --stdin/-i line was bad (its error answered in its place), 4 at a list's first bad row. */
+int cli_word_command(cli_opts *o, cli_answer_fn answer);
 
 /* Commands. */
 int cmd_vector(cli_opts *o);
@@ -214,13 +246,18 @@ int cmd_index(cli_opts *o);
 int cmd_show(cli_opts *o);
 int cmd_compare(cli_opts *o);
 int cmd_neighbors(cli_opts *o);
-int cmd_neighbors_query(cli_opts *o);   /* several words as one query (cli_query.c), dispatched by cmd_neighbors */
-int cmd_neighbors_vectors(cli_opts *o); /* --vector-in (cli_query.c), dispatched by cmd_neighbors */
+/* neighbors' other forms (cli_query.c), answered from the open vectors s for cmd_neighbors (each a cli_answer_fn,
+ * so they also serve --stdin and -i lines): several words as one query (an expression, --positive/--negative,
+ * --mean), and --vector-in. Print on stdout; return 0 or an exit code. */
+int cli_neighbors_query(cli_opts *o, store *s);
+int cli_neighbors_vectors(cli_opts *o, store *s);
+/* 1 when cmd_neighbors hands the words to cli_neighbors_query (an operator among them, --positive/--negative,
+ * --mean). */
 int cli_neighbors_is_query(const cli_opts *o);
 /* eval --details (cli_details.c): one JSON object a line per question / per pair on stdout; returns 0 or the
  * write error's code. */
 int cli_print_analogy_details(const store *s, const eval_analogies_result *ev);
-int cli_print_pair_details(const eval_pairs_result *ev); /* 1 when cmd_neighbors hands the line to cmd_neighbors_query */
+int cli_print_pair_details(const eval_pairs_result *ev);
 int cmd_analogy(cli_opts *o);
 int cmd_similarity(cli_opts *o);
 int cmd_doesnt_match(cli_opts *o);

@@ -37,7 +37,8 @@ typedef enum { INPUT_PLAIN = 0, INPUT_GZIP, INPUT_BZIP2, INPUT_XZ, INPUT_ZIP } i
 
 typedef struct input input;
 
-/* Opens path ("FILE" or "ARCHIVE.zip:MEMBER"); block_bytes sizes the ring's blocks (0: INPUT_BLOCK_BYTES; the
+/* Opens path ("FILE", "ARCHIVE.zip:MEMBER", or "-": standard input, named "stdin" in messages, plain or gzip,
+ * bzip2, xz by magic; not a zip); block_bytes sizes the ring's blocks (0: INPUT_BLOCK_BYTES; the
  * tests use tiny blocks). Returns EV_OK and *out (release with input_close), or: EV_ERR_IO (missing, a directory,
  * unreadable, no such member), EV_ERR_USAGE (a zip with several candidates and no member named), EV_ERR_FORMAT
  * (empty, a damaged zip directory, an unsupported zip method), EV_ERR_NOMEM. err names the file. */

@@ -312,6 +312,7 @@ fi
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-queries.sh
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-batch.sh
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-scale.sh
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-wordlist.sh
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.

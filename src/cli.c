@@ -169,16 +169,19 @@ const cli_command cli_commands[] = {
     {"info", "[FILE]", "describe a vector file or the default vectors", NULL,
      "embvsattn info\nembvsattn info --format json ~/.cache/embvsattn/glove.6B.100d.safetensors", cmd_info, 0, 1},
     {"neighbors", "WORD...", "nearest words by cosine over the whole vocabulary (one batched pass)",
-     "neighbors [OPTIONS] WORD...              one list per word\n"
+     "neighbors [OPTIONS] WORD...              one list per word (- : the words of stdin)\n"
      "neighbors [OPTIONS] WORD [+|- WORD]...   one list for the expression (--mean: for the words)\n"
      "neighbors [OPTIONS] --positive W --negative W...   gensim most_similar(positive, negative)\n"
      "neighbors [OPTIONS] --vector-in FILE|-   one list per vector of FILE (gensim similar_by_vector)",
      "embvsattn neighbors king queen -k 5\nembvsattn neighbours king --restrict 30000\n"
      "embvsattn neighbors king - man + woman\nembvsattn neighbors --positive king --negative man --method mul\n"
-     "embvsattn neighbors apple banana --mean\nembvsattn neighbors --vector-in centroids.txt", cmd_neighbors, 0, -1},
+     "embvsattn neighbors apple banana --mean\nembvsattn neighbors --vector-in centroids.txt\n"
+     "embvsattn neighbors -k 5 - < words.txt\nembvsattn --format json neighbors --stdin   (a co-process)\n"
+     "embvsattn neighbors -i", cmd_neighbors, 0, -1},
     {"analogy", "A B C", "A is to B as C is to ?  (b - a + c: 3CosAdd; --method mul: 3CosMul)", NULL,
      "embvsattn analogy man king woman\nembvsattn analogy --method mul paris france rome", cmd_analogy, 3, 3},
-    {"similarity", "W1 W2", "cosine similarity of two words", NULL, "embvsattn similarity king queen",
+    {"similarity", "W1 W2", "cosine similarity of two words", NULL,
+     "embvsattn similarity king queen\nembvsattn similarity --words pairs.txt   (W1 W2 a line: one cosine a line)",
      cmd_similarity, 2, 2},
     {"doesnt-match", "WORD...", "the word furthest from the mean of them all (gensim doesnt_match)", NULL,
      "embvsattn doesnt-match breakfast cereal dinner lunch", cmd_doesnt_match, 2, -1},
@@ -287,9 +290,11 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
                OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP,
-               OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET } opt_id;
+               OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET,
+               OPT_STDIN, OPT_INTERACTIVE } opt_id;
 
 #define VIEW_CMDS "show compare"
+#define WORD_CMDS "vector neighbors analogy similarity doesnt-match"
 
 /* Every option: its forms, the commands that accept it, its value's name and one line of help. */
 const cli_option cli_options[] = {
@@ -301,7 +306,9 @@ const cli_option cli_options[] = {
     {"--no-index", NULL, OPT_NO_INDEX, NULL, NULL, "ignore the cache's neighbour lists: search the matrix"},
     {"--to", NULL, OPT_TO, "convert", "FMT", "cache|glove|word2vec|word2vec-binary (default: by OUT)"},
     {"-k", NULL, OPT_K, "neighbors analogy show compare index", "N", "list length"},
-    {"--words", NULL, OPT_WORDS, "index", "N", "lists for the N most frequent words (default 50000)"},
+    {"--words", NULL, OPT_WORDS, WORD_CMDS " index", "FILE", "also the words of FILE, one a line (- : stdin)"},
+    {"--stdin", NULL, OPT_STDIN, WORD_CMDS, NULL, "one query a line from stdin, each answered at once (flushed)"},
+    {"--interactive", "-i", OPT_INTERACTIVE, WORD_CMDS, NULL, "a prompt with line editing (a terminal's stdin)"},
     {"--restrict", NULL, OPT_RESTRICT, "neighbors analogy eval show compare", "N",
      "candidates: the N most frequent words (default: all)"},
     {"--method", NULL, OPT_METHOD, "neighbors analogy eval", "add|mul", "3CosAdd (default, gensim most_similar) or 3CosMul"},
@@ -490,7 +497,9 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_TOP: return parse_positive_arg(name, val, &o->top) ? EV_ERR_USAGE : 0;
     case OPT_WORD: o->word = val; return 0;
     case OPT_NO_INDEX: o->no_index = 1; return 0;
-    case OPT_WORDS: return parse_positive_arg(name, val, &o->words) ? EV_ERR_USAGE : 0;
+    case OPT_WORDS: o->words_arg = val; return 0; /* index: a count (checked in cli_main); else a list */
+    case OPT_STDIN: o->line_mode = 1; return 0;
+    case OPT_INTERACTIVE: o->interactive = 1; return 0;
     case OPT_EPOCHS:
         if (parse_size_arg(name, val, &o->epochs))
             return EV_ERR_USAGE;
@@ -696,6 +705,7 @@ int cli_main(int argc, char **argv)
         if (!only_pos && a[0] == '-' && a[1] == '-') {
             if (a[2] == '\0') {
                 only_pos = 1;
+                o.words_literal_from = o.npos + 1; /* after --, "-" is a word, not stdin (cli_wordinput.c) */
                 continue;
             }
             if (strcmp(a, "--version") == 0) {
@@ -779,7 +789,13 @@ int cli_main(int argc, char **argv)
             code = EV_ERR_USAGE;
             goto out;
         }
-    if (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos)) {
+    if (strcmp(cmd->name, "index") == 0 && o.words_arg && parse_positive_arg("--words", o.words_arg, &o.words)) {
+        code = EV_ERR_USAGE;
+        goto out;
+    }
+    if ((code = cli_words_prepare(&o)) != 0) /* "-", --words FILE, --stdin, -i (cli_wordinput.c) */
+        goto out;
+    if (!o.serve && (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos))) {
         fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s   (" PROG " %s --help for "
                 "more)\n", cmd->name, cmd->args, o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args, cmd->name);
         code = EV_ERR_USAGE;
@@ -789,6 +805,7 @@ int cli_main(int argc, char **argv)
         note_near_command(&o);
     code = cmd->run(&o);
 out:
+    cli_words_free(&o);
     free(o.pos);
     free(o.head_all);
     free(o.terms);

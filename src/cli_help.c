@@ -92,6 +92,20 @@ void cli_help_all(void)
            "  Words are looked up as written, then lowercased (shown as \"King (lowercase: king)\"); words out of the\n"
            "  vocabulary are reported and the others still answered. eval analogies FILE: ': section' lines and\n"
            "  \"a b c d\" questions (a is to b as c is to d); eval pairs FILE: WORD1<TAB>WORD2<TAB>SCORE lines.\n"
+           "\nword lists and line modes (vector, neighbors, analogy, similarity, doesnt-match):\n"
+           "  -                     among the words: the words of standard input, one a line (no limit on their\n"
+           "                        number); after --, \"-\" is the word itself (a GloVe word), as -lrb- would be\n"
+           "  --words FILE          the words of FILE too, one a line. Lines: a CR before the LF is dropped (with a\n"
+           "                        note), empty lines skipped; a line of two words is an error (FILE:LINE)\n"
+           "  similarity - | --words FILE   a list of pairs, W1 W2 a line (a third column, e.g. a score, is ignored):\n"
+           "                        one cosine a line (nan when a word is out of vocabulary; JSON: one object a line)\n"
+           "  analogy - | --words FILE      a list of A B C questions, answered in turn\n"
+           "  --stdin               one query a line from standard input (a command's arguments: \"king\", \"man king\n"
+           "                        woman\"), each answered as soon as its line is complete and flushed unless the\n"
+           "                        next line is already there (a co-process, a FIFO); text answers end with an\n"
+           "                        empty line; a bad line gets an error in its place (JSON: {\"line\",\"error\"}), exit 7\n"
+           "  -i, --interactive     the same behind a prompt when standard input is a terminal (word2vec's distance,\n"
+           "                        fastText's nn), with line editing and history (libedit); Ctrl-D ends\n"
            "\ntrain and eval head options (learned attention heads: see docs/heads.md):\n"
            "  train CORPUS... -o HEAD.safetensors   learns W_Q, W_K, W_V, W_O (and the output bias) over the frozen\n"
            "                        vectors; any UTF-8 text works as a corpus, one sentence per line is best\n"
@@ -133,14 +147,17 @@ void cli_help_all(void)
            "                        a fastText .bin model's cache keeps its n-grams (vectors outside the vocabulary)\n"
            "\nexit codes: 0 ok; 1 nothing could be answered (every word out of vocabulary); 2 usage error;\n"
            "  3 input missing or unreadable (also: no vectors fetched yet); 4 input malformed; 5 output could not be\n"
-           "  written; 6 out of memory or over a limit (4096 tokens, 1 MiB per sentence); %d --batch: some lines\n"
-           "  failed (each has an error object).\n"
+           "  written; 6 out of memory or over a limit (4096 tokens, 1 MiB per sentence); %d --batch, --stdin, -i:\n"
+           "  some lines failed (each has an error object or message).\n"
            "\nexamples:\n"
            "  embvsattn \"France is a country, it is in Europe\"\n"
            "  embvsattn compare \"I sat on the bank of the river\" \"the bank raised interest rates\"\n"
            "  embvsattn -o france.html \"France is a country, it is in Europe\"   (open it in a browser)\n"
            "  embvsattn vector king\n"
            "  embvsattn neighbors king queen -k 5\n"
+           "  embvsattn neighbors -k 5 - < words.txt                (one word a line; --words words.txt)\n"
+           "  embvsattn similarity --words pairs.txt             (one cosine a line)\n"
+           "  embvsattn neighbors -i                            (a prompt; --stdin: a co-process)\n"
            "  embvsattn analogy man king woman                  (king - man + woman)\n"
            "  embvsattn eval analogies questions-words.txt --restrict 30000\n"
            "  embvsattn info\n"
@@ -156,6 +173,9 @@ static const struct {
     {"show compare", "-k", "neighbours per list (default 5)"},
     {"neighbors analogy", "-k", "answers per word (default 10)"},
     {"index", "-k", "neighbours stored per word (default 32)"},
+    {"index", "--words", "(N, a count) lists for the N most frequent words (default 50000)"},
+    {"similarity", "--words", "pairs from FILE, W1 W2 a line: one cosine a line"},
+    {"analogy", "--words", "questions from FILE, A B C a line, answered in turn"},
     {"show compare", "--restrict", "neighbours among the N most frequent words; default:"},
     {"eval", "--restrict", "candidates: the N most frequent words (default 300000)"},
     {"show compare", "--format", "output: text (default), json, html or svg"},

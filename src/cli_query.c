@@ -18,9 +18,11 @@ int cli_neighbors_is_query(const cli_opts *o)
 {
     if (o->nterms || o->mean || o->method)
         return 1;
+    if (o->word_list) /* the words came from a list (- or --words): never operators */
+        return 0;
     for (int i = 0; o->npos > 1 && i < o->npos; i++)
-        if (is_op(o->pos[i]))
-            return 1;
+        if (is_op(o->pos[i]) && (o->words_literal_from == 0 || i < o->words_literal_from - 1))
+            return 1; /* not after "--", where "-" is a word */
     return 0;
 }
 
@@ -83,7 +85,7 @@ static void print_expression(const lookup *l, const unsigned char *neg, size_t n
     }
 }
 
-int cmd_neighbors_query(cli_opts *o)
+int cli_neighbors_query(cli_opts *o, store *s)
 {
     if (o->vector_in)
         return cli_usage_error("%s", "neighbors: --vector-in takes no words (nor --positive, --negative, --mean)");
@@ -94,7 +96,6 @@ int cmd_neighbors_query(cli_opts *o)
     long *rows = malloc(cap * sizeof *rows + 1);
     float *weights = malloc(cap * sizeof *weights + 1);
     sim_hit *hits = NULL;
-    store *s = NULL;
     int code = 0;
     if (!words || !neg || !l || !rows || !weights) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -118,9 +119,6 @@ int cmd_neighbors_query(cli_opts *o)
         code = cli_usage_error("%s", "neighbors --method mul: expected at least one positive word, found none");
         goto out;
     }
-    s = cli_open_vectors(o, &code);
-    if (!s)
-        goto out;
     size_t k = cli_answers_wanted(s, o), found = 0;
     for (size_t i = 0; i < n; i++) {
         l[i] = cli_look_up(s, words[i]);
@@ -172,8 +170,7 @@ out:
     free(rows);
     free(weights);
     free(hits);
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }
 
 /* ---- vectors from a file or stdin ------------------------------------------------------------------------ */
@@ -239,7 +236,7 @@ static int parse_vector_line(char *line, size_t len, size_t d, float *v, const c
     return 0;
 }
 
-int cmd_neighbors_vectors(cli_opts *o)
+int cli_neighbors_vectors(cli_opts *o, store *s)
 {
     if (o->npos || o->nterms || o->mean || o->method)
         return cli_usage_error("%s", "neighbors: --vector-in takes no words (nor --positive, --negative, --mean, "
@@ -251,14 +248,11 @@ int cmd_neighbors_vectors(cli_opts *o)
         fprintf(stderr, PROG ": %s: cannot open: %s\n", path, strerror(errno));
         return EV_ERR_IO;
     }
-    store *s = cli_open_vectors(o, &code);
     float *Q = NULL;
     size_t *lines = NULL, m = 0, cap = 0, lineno = 0;
     sim_hit *hits = NULL;
     char *line = NULL;
     size_t lcap = 0;
-    if (!s)
-        goto out;
     size_t d = store_dim(s), k = cli_answers_wanted(s, o);
     ssize_t len;
     while ((len = getline(&line, &lcap, f)) >= 0) {
@@ -333,6 +327,5 @@ out:
     free(Q);
     free(lines);
     free(hits);
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }

@@ -127,9 +127,13 @@ static void prefault_matrix(const store *s, size_t rows)
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+    static const store *done; /* once per store: --stdin answers many queries from one (cli_wordinput.c) */
+    static size_t done_rows;
     long page = sysconf(_SC_PAGESIZE);
-    if (store_file_bytes(s) == 0 || page <= 0)
-        return; /* an in-memory store is already there */
+    if (store_file_bytes(s) == 0 || page <= 0 || (s == done && rows <= done_rows))
+        return; /* an in-memory store is already there; or these pages were asked for already */
+    done = s;
+    done_rows = rows;
     uintptr_t p = (uintptr_t)store_vectors(s), a = p & ~((uintptr_t)page - 1);
     size_t len = (size_t)(p - a) + rows * store_dim(s) * sizeof(float);
     (void)madvise((void *)a, len, MADV_POPULATE_READ);
@@ -148,18 +152,15 @@ static size_t answers_wanted(const store *s, const cli_opts *o)
 
 /* ---- neighbors ------------------------------------------------------------------------------------------- */
 
-int cmd_neighbors(cli_opts *o)
+static int neighbors_answer(cli_opts *o, store *s)
 {
     if (o->vector_in) /* --vector-in, several words as one query: cli_query.c */
-        return cmd_neighbors_vectors(o);
+        return cli_neighbors_vectors(o, s);
     if (cli_neighbors_is_query(o))
-        return cmd_neighbors_query(o);
+        return cli_neighbors_query(o, s);
     if (o->npos == 0)
         return cli_usage_error("%s", "neighbors: expected WORD..., --positive/--negative or --vector-in, found none");
     int code = 0;
-    store *s = cli_open_vectors(o, &code);
-    if (!s)
-        return code;
     size_t d = store_dim(s), k = answers_wanted(s, o), n = (size_t)o->npos, m = 0;
     lookup *l = calloc(n, sizeof *l);
     float *Q = malloc(n * d * sizeof *Q + 1);
@@ -242,18 +243,16 @@ out:
     free(hits);
     free(searched);
     free(slot);
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }
+
+int cmd_neighbors(cli_opts *o) { return cli_word_command(o, neighbors_answer); }
 
 /* ---- analogy --------------------------------------------------------------------------------------------- */
 
-int cmd_analogy(cli_opts *o)
+static int analogy_answer(cli_opts *o, store *s)
 {
     int code = 0;
-    store *s = cli_open_vectors(o, &code);
-    if (!s)
-        return code;
     sim_method method = o->method && strcmp(o->method, "mul") == 0 ? SIM_MUL : SIM_ADD;
     size_t k = answers_wanted(s, o);
     lookup l[3];
@@ -304,18 +303,16 @@ int cmd_analogy(cli_opts *o)
         code = EV_ERR_NOTFOUND;
 out:
     free(hits);
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }
+
+int cmd_analogy(cli_opts *o) { return cli_word_command(o, analogy_answer); }
 
 /* ---- similarity ------------------------------------------------------------------------------------------ */
 
-int cmd_similarity(cli_opts *o)
+static int similarity_answer(cli_opts *o, store *s)
 {
     int code = 0;
-    store *s = cli_open_vectors(o, &code);
-    if (!s)
-        return code;
     lookup a = look_up(s, o->pos[0]), b = look_up(s, o->pos[1]);
     int found = a.row >= 0 && b.row >= 0;
     float sim = found ? sim_similarity(s, (size_t)a.row, (size_t)b.row) : 0.f;
@@ -330,7 +327,11 @@ int cmd_similarity(cli_opts *o)
             note_oov(s, &a);
         if (b.row < 0)
             note_oov(s, &b);
-        if (found) {
+        if (o->serve == CLI_SERVE_ROWS) { /* a list of pairs: one cosine a line, "nan" out of vocabulary */
+            char buf[32];
+            numparse_format_float(sim, buf);
+            puts(found ? buf : "nan");
+        } else if (found) {
             print_query(&a);
             putchar(' ');
             print_query(&b);
@@ -339,18 +340,16 @@ int cmd_similarity(cli_opts *o)
     }
     if (!code && !found)
         code = EV_ERR_NOTFOUND;
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }
+
+int cmd_similarity(cli_opts *o) { return cli_word_command(o, similarity_answer); }
 
 /* ---- doesnt-match ---------------------------------------------------------------------------------------- */
 
-int cmd_doesnt_match(cli_opts *o)
+static int doesnt_match_answer(cli_opts *o, store *s)
 {
     int code = 0;
-    store *s = cli_open_vectors(o, &code);
-    if (!s)
-        return code;
     size_t n = (size_t)o->npos, m = 0;
     lookup *l = calloc(n, sizeof *l);
     long *rows = malloc(n * sizeof *rows + 1);
@@ -421,9 +420,10 @@ out:
     free(rows);
     free(scores);
     free(order);
-    store_close(s);
-    return cli_finish_stdout(code);
+    return code;
 }
+
+int cmd_doesnt_match(cli_opts *o) { return cli_word_command(o, doesnt_match_answer); }
 
 /* ---- eval ------------------------------------------------------------------------------------------------ */
 

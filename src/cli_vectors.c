@@ -186,12 +186,9 @@ int cmd_info(cli_opts *o)
     return cli_finish_stdout(code);
 }
 
-int cmd_vector(cli_opts *o)
+static int vector_answer(cli_opts *o, store *s)
 {
     int code = 0;
-    store *s = cli_open_vectors(o, &code);
-    if (!s)
-        return code;
     size_t d = store_dim(s), answered = 0;
     cJSON *root = NULL, *results = NULL;
     if ((o->format == OUT_JSON || o->format == OUT_TSV)) {
@@ -249,9 +246,10 @@ int cmd_vector(cli_opts *o)
     if (root)
         code = cli_print_doc(o, root, "results");
     free(sub);
-    store_close(s);
     if (!code && answered == 0)
         code = EV_ERR_NOTFOUND;
-    return cli_finish_stdout(code);
+    return code;
 }
+
+int cmd_vector(cli_opts *o) { return cli_word_command(o, vector_answer); }
 

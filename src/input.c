@@ -443,14 +443,17 @@ static char *split_member(const char *path, char **member)
 ev_status input_open(const char *path, size_t block_bytes, input **out, ev_error *err)
 {
     *out = NULL;
+    int std = strcmp(path, "-") == 0; /* standard input (a duplicate of descriptor 0, so closing keeps it) */
+    if (std)
+        path = "stdin";
     input *in = input_new(path);
-    char *file = in ? split_member(path, &in->member) : NULL;
+    char *file = in ? (std ? strdup(path) : split_member(path, &in->member)) : NULL;
     ev_status st = EV_OK;
     if (!file) {
         input_close(in);
         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
     }
-    in->fd = open(file, O_RDONLY | O_CLOEXEC);
+    in->fd = std ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : open(file, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (in->fd < 0) {
         st = ev_fail(err, EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -504,9 +507,9 @@ ev_status input_open(const char *path, size_t block_bytes, input **out, ev_error
     }
     if (in->kind == INPUT_ZIP) {
         int named = in->member != NULL;
-        if (!S_ISREG(sb.st_mode)) {
-            st = ev_fail(err, EV_ERR_IO, "%s: a zip archive must be a regular file (its directory is at its end), not a "
-                         "pipe", path);
+        if (!S_ISREG(sb.st_mode) || std) {
+            st = ev_fail(err, EV_ERR_IO, "%s: a zip archive must be a regular file (its directory is at its end), not "
+                         "a pipe: give its path", path);
             goto fail;
         }
         if ((st = input_zip_open(in, file, err)) != EV_OK)

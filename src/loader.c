@@ -845,7 +845,7 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
     *out = NULL;
     o->n_duplicates = 0;
     vformat f = o->format;
-    if (f == VF_CACHE || (f == VF_AUTO && store_is_cache_file(path))) {
+    if (f == VF_CACHE || (f == VF_AUTO && strcmp(path, "-") != 0 && store_is_cache_file(path))) {
         o->detected = VF_CACHE;
         ev_status st = store_open(path, out, err);
         if (st == EV_OK && o->limit && (st = store_limit(*out, o->limit, err)) != EV_OK) {
@@ -864,7 +864,7 @@ ev_status loader_load(const char *path, loader_opts *opts, store **out, ev_error
     size_t n;
     int fd;
     if (input_mapped(in, &p, &n, &fd))
-        st = parse_mapped(path, p, n, fd, o, f, &rows, err);
+        st = parse_mapped(input_name(in), p, n, fd, o, f, &rows, err); /* its path, or "stdin" for "-" */
     else
         st = parse_stream(in, input_name(in), o, f, &rows, err);
     char *abs = NULL;

@@ -896,12 +896,30 @@ ev_status sim_doesnt_match(const store *s, const long *rows, size_t n, float *sc
             scores[i] = 0.f;
         order[i] = i;
     }
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is a handful of words */
-        for (size_t j = i; j > 0 && centrality_before(s, rows, scores, order[j], order[j - 1]); j--) {
-            size_t t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
+    /* A stable merge sort, bottom-up (a word list from a file may hold 100,000 words: no insertion sort). U's
+     * room is spare now (n*d >= n indices). */
+    size_t *tmp = (size_t *)(void *)U, *a = order, *b = tmp;
+    if (n * d * sizeof *U < n * sizeof *tmp) {
+        free(U);
+        free(mean);
+        return ev_fail(err, EV_ERR_NOMEM, "doesnt-match: out of memory");
+    }
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] = centrality_before(s, rows, scores, a[j], a[i]) ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
         }
+        size_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != order)
+        memcpy(order, a, n * sizeof *order);
     free(U);
     free(mean);
     return EV_OK;

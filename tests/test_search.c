@@ -595,6 +595,33 @@ static void test_most_similar(void)
     CHECK(sim_most_similar(s, &r1, &neg, 0, SIM_ADD, 2, 0, h, &err) == EV_ERR_USAGE, "no words");
     ev_error_clear(&err);
     CHECK(sim_most_similar(s, &r1, &neg, 1, SIM_ADD, 2, 0, h, &err) == EV_OK, "one negative word");
+/* doesnt-match's ranking of a long list (a word list of thousands, repeats and equal rows among them) against a naive
+ * check of every adjacent pair: Python's sorted((score, word), reverse=True), equal tuples in input order. */
+static void test_doesnt_match_long(void)
+{
+    size_t V = 500, n = 3001, d = 6;
+    store *s = random_store(V, d, 11, 3, 40);
+    long *rows = malloc(n * sizeof *rows);
+    size_t *order = malloc(n * sizeof *order), *seen = calloc(n, sizeof *seen);
+    float *sc = malloc(n * sizeof *sc);
+    ev_error err = {0};
+    srand(5);
+    for (size_t i = 0; i < n; i++)
+        rows[i] = rand() % (int)V;
+    CHECK(sim_doesnt_match(s, rows, n, sc, order, &err) == EV_OK, "%s", err.msg ? err.msg : "?");
+    for (size_t k = 0; k < n; k++)
+        CHECK(order[k] < n && !seen[order[k]]++, "doesnt_match order is a permutation (slot %zu)", k);
+    for (size_t k = 0; k + 1 < n; k++) {
+        size_t i = order[k], j = order[k + 1];
+        int c = strcmp(word_of(s, rows[i]), word_of(s, rows[j]));
+        CHECK(sc[i] > sc[j] || (sc[i] == sc[j] && (c > 0 || (c == 0 && i < j))),
+              "doesnt_match rank %zu: (%.9g, %s, #%zu) before (%.9g, %s, #%zu)", k, sc[i], word_of(s, rows[i]), i,
+              sc[j], word_of(s, rows[j]), j);
+    }
+    free(rows);
+    free(order);
+    free(seen);
+    free(sc);
     store_close(s);
 }
 
@@ -610,6 +637,7 @@ int main(void)
     test_most_similar();
     test_ties_and_edges();
     test_neighbor_lists();
+    test_doesnt_match_long();
     fixtures_close(tmpdir, exp, s);
     return check_done("test_search");
 }
