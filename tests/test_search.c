@@ -595,6 +595,9 @@ static void test_most_similar(void)
     CHECK(sim_most_similar(s, &r1, &neg, 0, SIM_ADD, 2, 0, h, &err) == EV_ERR_USAGE, "no words");
     ev_error_clear(&err);
     CHECK(sim_most_similar(s, &r1, &neg, 1, SIM_ADD, 2, 0, h, &err) == EV_OK, "one negative word");
+    store_close(s);
+}
+
 /* doesnt-match's ranking of a long list (a word list of thousands, repeats and equal rows among them) against a naive
  * check of every adjacent pair: Python's sorted((score, word), reverse=True), equal tuples in input order. */
 static void test_doesnt_match_long(void)
@@ -635,9 +638,9 @@ int main(void)
     }
     test_twins();
     test_most_similar();
+    test_doesnt_match_long();
     test_ties_and_edges();
     test_neighbor_lists();
-    test_doesnt_match_long();
     fixtures_close(tmpdir, exp, s);
     return check_done("test_search");
 }
