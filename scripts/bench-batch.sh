@@ -4,15 +4,7 @@
 # Environment (from scripts/bench.sh, or set by hand): bin (the binary), data (the vectors' directory: the GloVe
 # text, its cache and gensim's .kv), tmp (scratch), py (python3 with gensim and torch).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export LC_ALL=C
-bin="${bin:-$PWD/embvsattn}"
-data="${data:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn}"
-py="${py:-/usr/bin/python3}"
-own=0
-[ -n "${tmp:-}" ] || { tmp=$(mktemp -d); own=1; }
-[ "$own" = 0 ] || trap 'rm -rf "$tmp"' EXIT
-txt="$data/glove.6B.100d.txt" cache="$data/glove.6B.100d.safetensors" kv="$data/glove.6B.100d.kv"
+. "$(dirname "$0")/bench-env.sh"
 in="$tmp/bench-batch-input.txt" # not $tmp/batch.txt: bench.sh writes its section 5 results there
 
 echo "== 5b. --batch vs Python (gensim + numpy + torch): the same 1000 sentences of 20 tokens, JSONL with neighbours"

@@ -5,19 +5,7 @@
 # also timed in process (the query alone, after the load), so the ratio of the query work is visible too.
 # Environment (scripts/bench.sh passes them): bin, data, tmp, py. Run alone: scripts/bench-queries.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export LC_ALL=C
-bin="${bin:-$PWD/embvsattn}"
-data="${data:-${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn}}"
-py="${py:-/usr/bin/python3}"
-own_tmp=
-if [ -z "${tmp:-}" ]; then
-    tmp=$(mktemp -d)
-    own_tmp=$tmp
-fi
-trap '[ -z "$own_tmp" ] || rm -rf "$own_tmp"' EXIT
-cache="$data/glove.6B.100d.safetensors"
-kv="$data/glove.6B.100d.kv"
+. "$(dirname "$0")/bench-env.sh"
 [ -f "$cache" ] && [ -f "$kv" ] || { echo "bench-queries: $cache or $kv missing (bench.sh section 2 makes the .kv)" >&2; exit 1; }
 median() { $py -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$1" "$2"; }
 

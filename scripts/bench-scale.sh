@@ -6,16 +6,10 @@
 # Environment (from scripts/bench.sh, or set by hand): bin, data, tmp, py; BIG_DIR (where the ~12 GB of inputs and
 # the 3.6 GB cache go; default $tmp/big, deleted at the end unless BIG_KEEP=1), BIG_N, BIG_D, BIG_INDEX_WORDS.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export LC_ALL=C
-bin="${bin:-$PWD/embvsattn}"
-data="${data:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn}"
-py="${py:-/usr/bin/python3}"
-own=0
-[ -n "${tmp:-}" ] || { tmp=$(mktemp -d); own=1; }
+. "$(dirname "$0")/bench-env.sh"
 big="${BIG_DIR:-$tmp/big}"
 n=${BIG_N:-3000000} d=${BIG_D:-300} words=${BIG_INDEX_WORDS:-50000}
-cleanup() { [ "${BIG_KEEP:-0}" = 1 ] || rm -rf "$big"; [ "$own" = 0 ] || rm -rf "$tmp"; }
+cleanup() { [ "${BIG_KEEP:-0}" = 1 ] || rm -rf "$big"; bench_cleanup_tmp; }
 trap cleanup EXIT
 
 echo "== 8. scale: a synthetic $n × $d set (word2vec text and binary, GoogleNews size)"

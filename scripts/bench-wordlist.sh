@@ -7,17 +7,7 @@
 # Environment (from bench.sh, or defaults when run alone): bin (the binary), data (the vectors' directory), tmp
 # (scratch; a new one removed at exit when not given), py (python3 with gensim).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export LC_ALL=C
-bin="${bin:-$PWD/embvsattn}"
-data="${data:-${EMBVSATTN_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/embvsattn}}"
-py="${py:-/usr/bin/python3}"
-if [ -z "${tmp:-}" ]; then
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
-fi
-cache="$data/glove.6B.100d.safetensors"
-kv="$data/glove.6B.100d.kv" # bench.sh section 2 makes it from the text file when missing
+. "$(dirname "$0")/bench-env.sh" # kv: bench.sh section 2 makes it from the text file when missing
 [ -f "$cache" ] && [ -f "$kv" ] || { echo "bench-wordlist: $cache or $kv missing (run make bench once)" >&2; exit 1; }
 median() { $py -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$1" "$2"; }
 
