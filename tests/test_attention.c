@@ -14,6 +14,7 @@
 #include "attention.h"
 #include "head_file.h"
 #include "check.h"
+#include "fixture_floats.h"
 #include "test_rand.h"
 
 #define FIX "tests/fixtures/attention/"
@@ -551,17 +552,6 @@ typedef struct {
     float *X, *A_ref, *Z_ref, *A_mha, *Z_mha;
 } fixture;
 
-static int read_floats(FILE *f, const char *label, float *out, size_t count)
-{
-    char word[32];
-    if (fscanf(f, "%31s", word) != 1 || strcmp(word, label) != 0)
-        return 0;
-    for (size_t i = 0; i < count; i++)
-        if (fscanf(f, "%f", &out[i]) != 1)
-            return 0;
-    return 1;
-}
-
 static int read_fixture(const char *path, fixture *fx)
 {
     FILE *f = fopen(path, "r");
@@ -588,18 +578,18 @@ static int read_fixture(const char *path, fixture *fx)
         /* Z is d_model wide, or d_k wide for a head without w_o whose d_k ≠ d_model (its output A·V): how many
          * floats follow is found from the next label */
         size_t zn = n * dm;
-        ok = ok && read_floats(f, "X", fx->X, n * dm) && read_floats(f, "A_ref", fx->A_ref, n * n);
+        ok = ok && fixture_read_floats(f, "X", fx->X, n * dm) && fixture_read_floats(f, "A_ref", fx->A_ref, n * n);
         if (ok && fx->dk != dm) { /* try d_k wide first: the next label must follow it */
             long z = ftell(f);
             char word[32];
-            if (read_floats(f, "Z_ref", fx->Z_ref, n * fx->dk) && fscanf(f, "%31s", word) == 1 &&
+            if (fixture_read_floats(f, "Z_ref", fx->Z_ref, n * fx->dk) && fscanf(f, "%31s", word) == 1 &&
                 strcmp(word, "A_mha") == 0)
                 zn = n * fx->dk;
             fseek(f, z, SEEK_SET);
         }
         fx->zn = zn;
-        ok = ok && read_floats(f, "Z_ref", fx->Z_ref, zn) && read_floats(f, "A_mha", fx->A_mha, n * n) &&
-             read_floats(f, "Z_mha", fx->Z_mha, zn) && fscanf(f, "%7s", end) == 1 && strcmp(end, "end") == 0;
+        ok = ok && fixture_read_floats(f, "Z_ref", fx->Z_ref, zn) && fixture_read_floats(f, "A_mha", fx->A_mha, n * n) &&
+             fixture_read_floats(f, "Z_mha", fx->Z_mha, zn) && fscanf(f, "%7s", end) == 1 && strcmp(end, "end") == 0;
     }
     fclose(f);
     return ok;

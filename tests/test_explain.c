@@ -10,6 +10,7 @@
 
 #include "attention.h"
 #include "check.h"
+#include "fixture_floats.h"
 #include "explain.h"
 #include "test_rand.h"
 
@@ -190,17 +191,6 @@ static void test_random(void)
 
 /* ---- the numpy fixture ------------------------------------------------------------------------------------ */
 
-static int read_block(FILE *f, const char *label, float *out, size_t count)
-{
-    char word[32];
-    if (fscanf(f, "%31s", word) != 1 || strcmp(word, label) != 0)
-        return 0;
-    for (size_t i = 0; i < count; i++)
-        if (fscanf(f, "%f", &out[i]) != 1)
-            return 0;
-    return 1;
-}
-
 static void test_fixture(void)
 {
     const char *path = "tests/fixtures/explain.txt";
@@ -231,13 +221,13 @@ static void test_fixture(void)
         attn_head *h = NULL;
         ev_error err = {0};
         ok = ok && (ident ? attn_head_identity(dm, &h, &err) : attn_head_new(ATTN_HEAD_FILE, dm, dk, 0, 0, 0, 0, &h, &err)) == EV_OK;
-        ok = ok && (ident || (read_block(f, "w_q", h->w_q, dm * dk) && read_block(f, "w_k", h->w_k, dm * dk)));
+        ok = ok && (ident || (fixture_read_floats(f, "w_q", h->w_q, dm * dk) && fixture_read_floats(f, "w_k", h->w_k, dm * dk)));
         size_t nn = n * n;
         float *X = malloc(n * dm * sizeof *X), *want = malloc(7 * nn * sizeof *want);
         static const char *const LABELS[7] = {"ee", "ep", "pe", "pp", "meaning", "position", "weights"};
-        ok = ok && read_block(f, "X", X, n * dm);
+        ok = ok && fixture_read_floats(f, "X", X, n * dm);
         for (int b = 0; ok && b < 7; b++)
-            ok = read_block(f, LABELS[b], want + b * nn, nn);
+            ok = fixture_read_floats(f, LABELS[b], want + b * nn, nn);
         ok = ok && fscanf(f, "%63s", word) == 1 && strcmp(word, "end") == 0;
         CHECK(ok, "%s: case %s malformed", path, name);
         if (ok) {
