@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bench section (issue 19): queries by several words (expressions, --positive/--negative, 3CosMul) and by vector
+# Bench section: queries by several words (expressions, --positive/--negative, 3CosMul) and by vector
 # (--vector-in) against gensim 4.2's most_similar / most_similar_cosmul / similar_by_vector on GloVe 6B 100d.
 # Whole processes, warm, hyperfine medians; gensim loads its .kv with mmap='r' (as bench.sh section 2 does) and is
 # also timed in process (the query alone, after the load), so the ratio of the query work is visible too.

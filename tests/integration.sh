@@ -63,7 +63,7 @@ check w2v-binary-and-text-round-trip w2v
 check limit bash -c "'$bin' --vectors '$txt' --limit 1000 --format json info | grep -q '\"words\":1000,'"
 fi
 
-# ---- similarity (issue 3) -----------------------------------------------------------------------------------
+# ---- similarity: gensim's word queries --------------------------------------------------------------------------
 # Neighbours, analogies, doesnt-match and both evaluations on GloVe 6B 100d against gensim 4.2's figures
 # (tests/fixtures/similarity/glove-expected.json, written by scripts/make-similarity-fixtures.py --glove; the
 # analogy totals are also those of ../shared/data/README.md). Each evaluation runs once.

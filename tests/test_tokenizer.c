@@ -164,7 +164,7 @@ static void test_spans(const store *s)
 
 static void test_wink(const store *w)
 {
-    /* the sentences */
+    /* the sentences of the README and of the heads' probes */
     expect(w, "France is a country, it is in Europe", "France~ is a? country , it is in Europe~");
     expect(w, "I sat on the bank of the river", "I? sat on the bank of the river");
     expect(w, "the bank raised interest rates", "the bank raised interest rates");
