@@ -275,17 +275,19 @@ static int is_op_arg(const cli_opts *o, int i)
            (o->words_literal_from == 0 || i < o->words_literal_from - 1);
 }
 
-/* neighbors' words with a "+" anywhere, or a "-" between two words (king - man + woman), are an expression
- * (cli_query.c): there every "-" is an operator, not standard input. A "-" alone, first or last (neighbors - king,
- * neighbors king -) is standard input. */
+/* neighbors' words with a "+" anywhere, or a "-" before a word (king - man + woman, - good), are an expression
+ * (cli_query.c): there every "-" is an operator, not standard input. A "-" alone or last (neighbors -, neighbors
+ * king -), or before "--" (neighbors - -- -lrb-), is standard input. */
 static int is_expression(const cli_opts *o)
 {
     if (strcmp(o->command, "neighbors") != 0)
         return 0;
-    for (int i = 0; i < o->npos; i++)
-        if (is_op_arg(o, i) && (o->pos[i][0] == '+' ||
-                                (i > 0 && i + 1 < o->npos && !is_op_arg(o, i - 1) && !is_op_arg(o, i + 1))))
+    for (int i = 0; i < o->npos; i++) {
+        int next_word = i + 1 < o->npos && !is_op_arg(o, i + 1) &&
+                        (o->words_literal_from == 0 || i + 1 < o->words_literal_from - 1);
+        if (is_op_arg(o, i) && (o->pos[i][0] == '+' || next_word))
             return 1;
+    }
     return 0;
 }
 
