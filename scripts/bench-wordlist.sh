@@ -11,7 +11,7 @@ set -euo pipefail
 [ -f "$cache" ] && [ -f "$kv" ] || { echo "bench-wordlist: $cache or $kv missing (run make bench once)" >&2; exit 1; }
 median() { $py -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$1" "$2"; }
 
-echo "== 3e. the 1,000-word neighbour job: 1,000 frequent words from stdin, k=10, one process, vs gensim most_similar"
+echo "== 3f. the 1,000-word neighbour job: 1,000 frequent words from stdin, k=10, one process, vs gensim most_similar"
 # The 1,000 most frequent words (the cache's first rows), one a line.
 "$bin" --vectors "$cache" --limit 1000 convert "$cache" "$tmp/wl-first.txt" >/dev/null 2>&1
 cut -d' ' -f1 "$tmp/wl-first.txt" >"$tmp/wl-words"
