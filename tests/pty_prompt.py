@@ -10,6 +10,7 @@ import os
 import pty
 import select
 import sys
+import termios
 import time
 
 failed = 0
@@ -42,8 +43,9 @@ def read_until(fd, needle, buf, timeout=10.0):
 read_until.mark = 0
 
 
-def wait_exit(pid, fd, timeout=10.0):
-    """Drains fd until the child exits (at most timeout seconds); returns its wait status or None."""
+def wait_exit(pid, fd, timeout=10.0, kill=True):
+    """Drains fd until the child exits (at most timeout seconds); returns its wait status or None (then the child
+    is killed, unless kill is False)."""
     end = time.time() + timeout
     while time.time() < end:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -54,9 +56,24 @@ def wait_exit(pid, fd, timeout=10.0):
                 os.read(fd, 4096)
             except OSError:
                 pass
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
+    if kill:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
     return None
+
+
+def ctrl_d(pid, fd):
+    """Presses Ctrl-D at the prompt and returns the child's wait status (None after 10 s). A line editor draws the
+    prompt, then puts the terminal in raw mode: a Ctrl-D that arrived between the two was read by the terminal's
+    cooked mode, which turns it into a plain character on the switch (no person types that fast). So it waits for
+    the raw mode (ICANON off) before pressing, when the binary has a line editor (EMBVSATTN_LIBEDIT=1)."""
+    end = time.time() + 5.0
+    while os.environ.get("EMBVSATTN_LIBEDIT") == "1" and termios.tcgetattr(fd)[3] & termios.ICANON:
+        if time.time() > end:
+            break
+        time.sleep(0.01)
+    os.write(fd, b"\x04")
+    return wait_exit(pid, fd)
 
 
 pid, fd = pty.fork()
@@ -80,8 +97,7 @@ if os.environ.get("EMBVSATTN_LIBEDIT") == "1":
     ok, buf = read_until(fd, b"neighbors> ", buf)
 else:
     print("SKIP prompt history-up-arrow: built without libedit (scripts/setup.sh installs libedit-dev)")
-os.write(fd, b"\x04")  # Ctrl-D
-status = wait_exit(pid, fd)
+status = ctrl_d(pid, fd)
 report("ctrl-d-exits-0", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
        "status %r" % (status,))
 
@@ -96,8 +112,7 @@ with tempfile.NamedTemporaryFile() as answers:
     ok, buf = read_until(fd, b"neighbors> ", buf)
     os.write(fd, b"king\r")
     ok, buf = read_until(fd, b"neighbors> ", buf)
-    os.write(fd, b"\x04")
-    wait_exit(pid, fd)
+    ctrl_d(pid, fd)
     got = open(answers.name, "rb").read()
     report("stdout-redirected-answers-only", b"queen" in got and b"neighbors>" not in got and b"Ctrl-D" not in got,
            repr(got[:200]))
