@@ -86,7 +86,7 @@ typedef struct {
 typedef struct {
     size_t line;        /* 1-based line number */
     char *a, *b;        /* the two words as written */
-    double gold;        /* the human score */
+    double gold;        /* the human score (NaN: a two-column line, read by eval_pairs_ex with unscored) */
     float cosine;       /* sim_similarity of the two (0 when oov) */
     int oov;            /* 1: a word outside the first restrict_n rows (not scored) */
 } eval_pair_detail;
@@ -96,6 +96,7 @@ typedef struct {
     size_t pairs;         /* pairs scored */
     size_t oov;           /* pairs skipped: a word outside the first restrict_n rows */
     size_t invalid;       /* lines skipped: not WORD<TAB>WORD<TAB>NUMBER (comments '#' are not counted) */
+    size_t unscored;      /* eval_pairs_ex with unscored: two-column lines, in details only (not in the statistics) */
     double pearson;       /* Pearson r of the gold scores with the cosines (NaN when undefined) */
     double spearman;      /* Spearman rho, ties as average ranks (scipy.stats.spearmanr) */
     double oov_ratio;     /* 100 · oov / (pairs + oov) */
@@ -110,6 +111,12 @@ typedef struct {
  * eval_pairs_free), zeroed on failure. Errors: EV_ERR_IO, EV_ERR_FORMAT (invalid UTF-8, no valid line),
  * EV_ERR_NOTFOUND (every pair out of vocabulary), EV_ERR_NOMEM. */
 ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_pairs_result *out, ev_error *err);
+
+/* eval_pairs, and with unscored = 1 also the lines "WORD1<TAB>WORD2" (no score): they are in details (gold NaN, the
+ * cosine computed when both words are found) and counted in unscored, never in pairs, oov or the correlations. A
+ * file of such lines alone is no error (pairs 0, Pearson and Spearman NaN). */
+ev_status eval_pairs_ex(const store *s, const char *path, size_t restrict_n, int unscored, eval_pairs_result *out,
+                        ev_error *err);
 
 /* Releases what eval_pairs allocated in e and zeroes it. NULL-safe. */
 void eval_pairs_free(eval_pairs_result *e);

@@ -525,7 +525,7 @@ static int run_eval_pairs(cli_opts *o, store *s, const char *path)
 {
     eval_pairs_result ev;
     ev_error err = {0};
-    if (eval_pairs(s, path, o->restrict_n, &ev, &err) != EV_OK)
+    if (eval_pairs_ex(s, path, o->restrict_n, o->details, &ev, &err) != EV_OK)
         return cli_report(&err);
     int code = 0;
     if (o->details) {

@@ -130,6 +130,7 @@ typedef struct {
     size_t la;
     const char *b;
     size_t lb;
+    int unscored; /* a two-column line (eval_pairs_ex with unscored) */
 } pair_line;
 
 static char *dup_bytes(const char *p, size_t n)
@@ -143,6 +144,12 @@ static char *dup_bytes(const char *p, size_t n)
 }
 
 ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_pairs_result *out, ev_error *err)
+{
+    return eval_pairs_ex(s, path, restrict_n, 0, out, err);
+}
+
+ev_status eval_pairs_ex(const store *s, const char *path, size_t restrict_n, int unscored, eval_pairs_result *out,
+                        ev_error *err)
 {
     eval_pairs_result ev = {0};
     eval_vocab keys = {0};
@@ -171,22 +178,28 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
         if (n == 0)
             continue; /* gensim skips it as an invalid line; not worth reporting */
         const char *t1 = memchr(l, '\t', n), *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(l + n - t1 - 1)) : NULL;
-        if (!t2 || memchr(t2 + 1, '\t', (size_t)(l + n - t2 - 1))) {
+        double g = NAN;
+        int two = 0;
+        if (unscored && t1 && !t2 && t1 > l && t1 + 1 < l + n) {
+            two = 1;
+            t2 = l + n; /* WORD1<TAB>WORD2: the second word ends the line */
+            ev.unscored++;
+        } else if (!t2 || memchr(t2 + 1, '\t', (size_t)(l + n - t2 - 1))) {
             ev.invalid++;
             continue;
-        }
-        size_t ul;
-        char *us = pytext_upper(t2 + 1, (size_t)(l + n - t2 - 1), &ul);
-        double g;
-        if (!us) {
-            st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
-            goto out;
-        }
-        int bad = pytext_float(us, ul, &g);
-        free(us);
-        if (bad) {
-            ev.invalid++;
-            continue;
+        } else {
+            size_t ul;
+            char *us = pytext_upper(t2 + 1, (size_t)(l + n - t2 - 1), &ul);
+            if (!us) {
+                st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            int bad = pytext_float(us, ul, &g);
+            free(us);
+            if (bad) {
+                ev.invalid++;
+                continue;
+            }
         }
         if (np == cap) {
             cap = cap ? 2 * cap : 1024;
@@ -198,7 +211,7 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
             pl = npl;
         }
         pair_line *e = &pl[np++];
-        *e = (pair_line){line, -1, -1, g, l, (size_t)(t1 - l), t1 + 1, (size_t)(t2 - t1 - 1)};
+        *e = (pair_line){line, -1, -1, g, l, (size_t)(t1 - l), t1 + 1, (size_t)(t2 - t1 - 1), two};
         e->ka = eval_vocab_add(&keys, e->a, e->la);
         e->kb = eval_vocab_add(&keys, e->b, e->lb);
         if (e->ka < 0 || e->kb < 0) {
@@ -225,6 +238,11 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
             st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
             goto out;
         }
+        if (pl[i].unscored) { /* its cosine, outside the statistics */
+            if (ra >= 0 && rb >= 0)
+                dt->cosine = sim_similarity(s, (size_t)ra, (size_t)rb);
+            continue;
+        }
         if (ra < 0 || rb < 0) {
             eval_pair_oov *o = &ev.oov_pairs[ev.oov];
             o->line = pl[i].line;
@@ -242,7 +260,7 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
         model[ev.pairs] = (double)dt->cosine;
         ev.pairs++;
     }
-    if (ev.pairs == 0) {
+    if (ev.pairs == 0 && ev.unscored == 0) {
         st = ev.oov ? ev_fail(err, EV_ERR_NOTFOUND, "%s: every pair (%zu) has a word outside the first %zu words of the vectors",
                               path, ev.oov, ev.restrict_n)
                     : ev_fail(err, EV_ERR_FORMAT, "%s: expected lines WORD1<TAB>WORD2<TAB>SCORE, found none", path);
@@ -255,7 +273,7 @@ ev_status eval_pairs(const store *s, const char *path, size_t restrict_n, eval_p
         st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory ranking %zu pairs", path, ev.pairs);
         goto out;
     }
-    ev.oov_ratio = 100.0 * (double)ev.oov / (double)(ev.pairs + ev.oov);
+    ev.oov_ratio = ev.pairs + ev.oov ? 100.0 * (double)ev.oov / (double)(ev.pairs + ev.oov) : NAN;
     *out = ev;
     memset(&ev, 0, sizeof ev);
 out:

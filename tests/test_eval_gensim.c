@@ -255,6 +255,32 @@ static void test_eval_errors(const store *s)
     ev_error_clear(&err);
     unlink(p);
     free(p);
+    /* two-column lines: rejected as gensim does, read by eval_pairs_ex(unscored) into the details only */
+    p = write_tmp("pairs-two.tsv", "king\tqueen\nman\twoman\t7.5\nfish\tice\t2\nking\tzzz\n\tqueen\nking\t\n");
+    CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 2 && pe.invalid == 4 && pe.unscored == 0,
+          "two columns, strict: %s (pairs %zu invalid %zu)", err.msg ? err.msg : "ok", pe.pairs, pe.invalid);
+    double strict_r = err.msg ? NAN : pe.pearson;
+    if (!err.msg)
+        eval_pairs_free(&pe);
+    ev_error_clear(&err);
+    CHECK(eval_pairs_ex(s, p, 0, 1, &pe, &err) == EV_OK && pe.pairs == 2 && pe.unscored == 2 && pe.invalid == 2 &&
+              pe.n_details == 4 && pe.oov == 0,
+          "two columns, unscored: %s (pairs %zu unscored %zu invalid %zu details %zu)", err.msg ? err.msg : "ok",
+          pe.pairs, pe.unscored, pe.invalid, pe.n_details);
+    if (!err.msg) {
+        CHECK(pe.pearson == strict_r, "the unscored lines leave the correlation as it was: %.17g vs %.17g",
+              pe.pearson, strict_r);
+        const eval_pair_detail *d = pe.details;
+        CHECK(pe.n_details == 4 && d[0].line == 1 && isnan(d[0].gold) && !d[0].oov &&
+                  d[0].cosine == sim_similarity(s, (size_t)store_find(s, "king", 4), (size_t)store_find(s, "queen", 5)),
+              "an unscored pair has its cosine and no gold");
+        CHECK(pe.n_details == 4 && d[3].line == 4 && isnan(d[3].gold) && d[3].oov && d[3].cosine == 0.f,
+              "an unscored pair with an unknown word: oov, no cosine");
+        eval_pairs_free(&pe);
+    }
+    ev_error_clear(&err);
+    unlink(p);
+    free(p);
     p = write_tmp("pairs-const.tsv", "king\tqueen\t1\nman\twoman\t1\nfish\tice\t1\n");
     CHECK(eval_pairs(s, p, 0, &pe, &err) == EV_OK && pe.pairs == 3 && isnan(pe.pearson) && isnan(pe.spearman),
           "constant gold: %s", err.msg ? err.msg : "ok");
