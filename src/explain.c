@@ -1,5 +1,6 @@
 /* explain — the meaning/position split of attention logits (explain.h): four sgemm products and their naive twin. */
 #include "explain.h"
+#include "head_ops.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -104,8 +105,7 @@ static void mm(const float *A, const float *B, float *C, size_t m, size_t n, siz
         memcpy(C, A, m * n * sizeof *C);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, A, (int)k, B, (int)n, 0.0f,
-                C, (int)n);
+    head_gemm(0, 0, m, n, k, 1.0f, A, B, C, 0);
 }
 
 ev_status explain_compute(const attn_head *h, const float *X, const float *Xq, const unsigned char *key_mask,

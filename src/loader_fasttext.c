@@ -267,7 +267,7 @@ ev_status loader_fasttext(const char *path, const char *bytes, size_t n, const l
     if (ngrams && (st = subword_new(dim, bucket, minn, maxn, input + (size_t)nwords * dim, 1, &sub, err)) != EV_OK)
         goto fail;
     word_job j = {sub, input, words, offsets, dim, vectors};
-    int T = o && o->threads > 0 ? o->threads : parallel_cores(8);
+    int T = o && o->threads > 0 ? o->threads : parallel_default_threads();
     parallel_for(keep >= WORD_PARALLEL_MIN ? T : 1, keep, word_rows, &j);
     if ((const unsigned char *)input != mat)
         free(input);
