@@ -673,8 +673,10 @@ static bytes mixed_bytes(size_t n, uint32_t seed)
             k = n - b.n;
         if ((x >> 28) < 5 && b.n > k) { /* a copy of earlier bytes */
             size_t from = (x >> 3) % (b.n - k + 1);
-            for (size_t i = 0; i < k; i++)
-                put(&b, b.p + from + i, 1);
+            for (size_t i = 0; i < k; i++) {
+                unsigned char c = b.p[from + i]; /* (put may move b.p) */
+                put(&b, &c, 1);
+            }
         } else if ((x >> 28) < 9) { /* random bytes */
             for (size_t i = 0; i < k; i++) {
                 x = x * 1664525u + 1013904223u;
