@@ -9,19 +9,24 @@ BZ2_LIBS := $(if $(BZ2_PKG),$(shell pkg-config --libs bzip2),-lbz2)
 EDIT_PKG := $(shell pkg-config --exists libedit && echo libedit)
 EDIT_CFLAGS := $(if $(EDIT_PKG),-DHAVE_LIBEDIT $(shell pkg-config --cflags libedit))
 EDIT_LIBS := $(if $(EDIT_PKG),$(shell pkg-config --libs libedit))
+# ISA-L (Debian libisal-dev): its igzip inflates gzip and zip members ~3-5x faster than zlib (docs/performance.md);
+# without it zlib inflates them (EMBVSATTN_INFLATE picks one at run time when both are there).
+ISAL_PKG := $(shell pkg-config --exists libisal && echo libisal)
+ISAL_CFLAGS := $(if $(ISAL_PKG),-DHAVE_ISAL $(shell pkg-config --cflags libisal))
+ISAL_LIBS := $(if $(ISAL_PKG),$(shell pkg-config --libs libisal))
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPT     ?= -O2
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(BZ2_PKG)) $(EDIT_CFLAGS)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(BZ2_PKG)) $(EDIT_CFLAGS) $(ISAL_CFLAGS)
 # OpenBLAS is linked statically when its archive is there (Debian's libopenblas-dev ships it beside the .so): loading
 # the shared library costs every process ~4 ms here (the dynamic linker resolves its thousands of symbols), a third of
 # `embvsattn vector king`. The archive's kernels and results are the same. OPENBLAS_SHARED=1 links the .so instead.
 OPENBLAS_A := $(shell pkg-config --variable=libdir openblas)/libopenblas.a
 ifeq ($(if $(OPENBLAS_SHARED),,$(wildcard $(OPENBLAS_A))),)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) $(BZ2_LIBS) $(EDIT_LIBS)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) $(BZ2_LIBS) $(EDIT_LIBS) $(ISAL_LIBS)
 else
 PKG_LIBS   := $(OPENBLAS_A) $(filter-out -lopenblas,$(shell pkg-config --static --libs-only-l openblas)) \
-              $(shell pkg-config --libs libcjson zlib liblzma) $(BZ2_LIBS) $(EDIT_LIBS)
+              $(shell pkg-config --libs libcjson zlib liblzma) $(BZ2_LIBS) $(EDIT_LIBS) $(ISAL_LIBS)
 endif
 CFLAGS_ALL  = -std=c11 $(OPT) -Wall -Wextra -Iinclude $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 ifeq ($(CI),true)

@@ -35,13 +35,19 @@
 
 typedef enum { INPUT_PLAIN = 0, INPUT_GZIP, INPUT_BZIP2, INPUT_XZ, INPUT_ZIP } input_kind;
 
+/* What inflates gzip and a zip's deflate members: ISA-L's igzip (INPUT_INFLATE_ISAL, several times faster than zlib)
+ * when embvsattn was built with it (Debian libisal-dev), else zlib; the environment variable EMBVSATTN_INFLATE=zlib
+ * or =isal picks one (both give the same bytes and the same errors; the tests run each). */
+typedef enum { INPUT_INFLATE_ZLIB = 0, INPUT_INFLATE_ISAL } input_inflater;
+
 typedef struct input input;
 
 /* Opens path ("FILE", "ARCHIVE.zip:MEMBER", or "-": standard input, named "stdin" in messages, plain or gzip,
  * bzip2, xz by magic; not a zip); block_bytes sizes the ring's blocks (0: INPUT_BLOCK_BYTES; the
  * tests use tiny blocks). Returns EV_OK and *out (release with input_close), or: EV_ERR_IO (missing, a directory,
  * unreadable, no such member), EV_ERR_USAGE (a zip with several candidates and no member named), EV_ERR_FORMAT
- * (empty, a damaged zip directory, an unsupported zip method), EV_ERR_NOMEM. err names the file. */
+ * (empty, a damaged zip directory, an unsupported zip method), EV_ERR_NOMEM. err names the file. A gzip input or a
+ * zip's deflate member with a bad EMBVSATTN_INFLATE: EV_ERR_USAGE (input_inflater_check). */
 ev_status input_open(const char *path, size_t block_bytes, input **out, ev_error *err);
 
 /* A stream over n bytes in memory (not copied: they must outlive the input), handed out as one block. name labels
@@ -50,6 +56,20 @@ input *input_from_memory(const char *name, const char *p, size_t n);
 
 /* What n bytes starting with these are packed in, by their magic (INPUT_PLAIN: none known). */
 input_kind input_sniff(const char *p, size_t n);
+
+/* The inflater input_open uses now: EMBVSATTN_INFLATE's when it is set and valid, else the default (ISA-L when built
+ * with it). Reads the environment at each call. */
+input_inflater input_inflater_chosen(void);
+
+/* "zlib", "isal". */
+const char *input_inflater_name(input_inflater f);
+
+/* Whether this build has ISA-L. */
+int input_have_isal(void);
+
+/* EV_OK when EMBVSATTN_INFLATE is unset, empty, "zlib", or "isal" in a build with ISA-L; else EV_ERR_USAGE with
+ * err saying why (input_open then refuses compressed gzip and zip inputs with the same error). */
+ev_status input_inflater_check(ev_error *err);
 
 /* What the bytes are packed in. */
 input_kind input_compression(const input *in);

@@ -41,6 +41,11 @@ typedef struct {
 /* Parses whole lines of [p, end) into j (rows up to j->max_rows); sets j->status and j->err on error. */
 void loader_text_run(text_job *j, const char *p, const char *end);
 
+/* Appends src's rows (vectors, words, offsets) after dst's, and src's lines (src parsed from line 1) to dst->line:
+ * the rows of a later piece of the same text, parsed on another thread. 0, or -1 when dst has no room for the rows
+ * (dst->max_rows) or its words cannot grow (out of memory). */
+int loader_text_append(text_job *dst, const text_job *src);
+
 /* The GloVe dimension from the first non-blank line of [p, end) (which must hold that line whole, or end at the end
  * of the input; line: the line number of p): sets *dim and *numbers (malloc'd quote of line 1 when it is only
  * unsigned integers, ≥ 3 of them; else NULL). Errors: only blank lines, one field, a leading blank. */

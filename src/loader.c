@@ -323,11 +323,12 @@ static ev_status text_fail_count(text_job *j, size_t line, const char *w, size_t
     return EV_ERR_FORMAT;
 }
 
-static int words_push(text_job *j, const char *w, size_t n)
+/* Room for n more bytes of words in j (grown geometrically): 0, or -1 when out of memory. */
+static int words_room(text_job *j, size_t n)
 {
-    if (j->words_len + n + 1 > j->words_cap) {
+    if (j->words_len + n > j->words_cap) {
         size_t cap = j->words_cap ? j->words_cap : 1 << 16;
-        while (cap < j->words_len + n + 1)
+        while (cap < j->words_len + n)
             cap *= 2;
         char *nw = realloc(j->words, cap);
         if (!nw)
@@ -335,6 +336,13 @@ static int words_push(text_job *j, const char *w, size_t n)
         j->words = nw;
         j->words_cap = cap;
     }
+    return 0;
+}
+
+static int words_push(text_job *j, const char *w, size_t n)
+{
+    if (words_room(j, n + 1) != 0)
+        return -1;
     memcpy(j->words + j->words_len, w, n);
     j->words[j->words_len + n] = '\0';
     j->words_len += n + 1;
@@ -415,6 +423,22 @@ void loader_text_run(text_job *j, const char *p, const char *end)
         line++;
     }
     j->line = line;
+}
+
+int loader_text_append(text_job *dst, const text_job *src)
+{
+    if (src->rows > dst->max_rows - dst->rows || words_room(dst, src->words_len) != 0)
+        return -1;
+    if (src->rows)
+        memcpy(dst->vectors + dst->rows * dst->dim, src->vectors, src->rows * src->dim * sizeof(float));
+    if (src->words_len)
+        memcpy(dst->words + dst->words_len, src->words, src->words_len);
+    for (size_t i = 0; i < src->rows; i++)
+        dst->offsets[dst->rows + i + 1] = dst->words_len + src->offsets[i + 1];
+    dst->rows += src->rows;
+    dst->words_len += src->words_len;
+    dst->line += src->line - 1;
+    return 0;
 }
 
 /* Text of [j->begin, j->end) in pieces of whole lines (the last may lack its newline): *p, *e set, 1; 0 when

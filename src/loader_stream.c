@@ -2,6 +2,11 @@
  * parsed as the blocks arrive (compressed files, pipes), and the word2vec binary parser (every binary file: a mapped
  * one is a stream of one block).
  *
+ * Threads: a long window of text (a block of a compressed file) is cut at newlines into one piece per parser thread
+ * (loader_opts.threads, default one per core) and the pieces parsed at once, the first straight into the rows, the
+ * others into scratch rows appended after it in order; the decompressing reader thread runs beside them. A piece
+ * that fails is parsed again after the pieces before it, so that its message has the right line number.
+ *
  * Memory: the window is a block's bytes in place; only what straddles two blocks (a line, a binary record) is
  * copied into the staging buffer. The matrix and the words grow with the rows parsed (realloc: mremap for large
  * blocks, no copy), bounded by what the bytes seen so far can hold — never by a header's claim. */
@@ -12,6 +17,12 @@
 #include <string.h>
 
 #include "loader_internal.h"
+#include "parallel.h"
+
+#ifndef STREAM_SPLIT_BYTES
+#define STREAM_SPLIT_BYTES ((size_t)256 << 10) /* a window of text at least this long is parsed in pieces at once */
+#endif
+#define STREAM_MAX_THREADS PARALLEL_DEFAULT_MAX_THREADS
 
 /* ---- the window ------------------------------------------------------------------------------------------- */
 
@@ -232,10 +243,97 @@ static int grow_rows(float **vec, size_t **offs, size_t *cap, size_t want, size_
 
 /* ---- text rows -------------------------------------------------------------------------------------------- */
 
+/* A window's pieces: piece 0 is parsed into the main job, pieces 1 … n-1 into their own (scratch rows kept from one
+ * window to the next). */
+typedef struct {
+    text_job *main;
+    text_job part[STREAM_MAX_THREADS];
+    size_t part_cap[STREAM_MAX_THREADS]; /* rows part[t]'s vectors and offsets hold */
+    const char *cut[STREAM_MAX_THREADS + 1];
+    int n;
+} split_text;
+
+static void split_free(split_text *s)
+{
+    for (int t = 1; t < STREAM_MAX_THREADS; t++) {
+        free(s->part[t].vectors);
+        free(s->part[t].offsets);
+        free(s->part[t].words);
+        ev_error_clear(&s->part[t].err);
+    }
+}
+
+static void split_run(void *ctx, size_t lo, size_t hi, int tid)
+{
+    (void)tid;
+    split_text *s = ctx;
+    for (size_t t = lo; t < hi; t++)
+        loader_text_run(t == 0 ? s->main : &s->part[t], s->cut[t], s->cut[t + 1]);
+}
+
+/* Parses the whole lines [p, p + take) into j (room for all their rows) in up to T pieces at once. */
+static ev_status split_parse(split_text *s, text_job *j, const char *p, size_t take, int T)
+{
+    const char *end = p + take;
+    size_t dim = j->dim;
+    s->main = j;
+    s->cut[0] = p;
+    s->n = 0;
+    for (int t = 0; t < T && s->cut[t] < end; t++) {
+        const char *stop = t == T - 1 ? end : p + take / (size_t)T * (size_t)(t + 1);
+        if (stop < s->cut[t])
+            stop = s->cut[t];
+        if (stop < end) {
+            const char *nl = memchr(stop, '\n', (size_t)(end - stop));
+            stop = nl ? nl + 1 : end;
+        }
+        s->cut[t + 1] = stop;
+        s->n = t + 1;
+    }
+    for (int t = 1; t < s->n; t++) {
+        text_job *q = &s->part[t];
+        size_t rows = (size_t)(s->cut[t + 1] - s->cut[t]) / (2 * dim + 1) + 1;
+        if (rows > s->part_cap[t]) {
+            float *v = realloc(q->vectors, rows * dim * sizeof(float));
+            if (v)
+                q->vectors = v;
+            size_t *o = v ? realloc(q->offsets, (rows + 1) * sizeof(size_t)) : NULL;
+            if (o)
+                q->offsets = o;
+            if (!v || !o)
+                return ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory for %zu rows of %zu values", j->path,
+                               j->line, rows, dim);
+            s->part_cap[t] = rows;
+        }
+        q->path = j->path;
+        q->dim = dim;
+        q->dim_from_header = j->dim_from_header;
+        q->numbers_line = j->numbers_line;
+        q->line = 1; /* counted from the piece's start: added to the main job's when appended */
+        q->max_rows = rows;
+        q->rows = q->words_len = 0;
+        q->offsets[0] = 0;
+        q->status = EV_OK;
+        ev_error_clear(&q->err);
+    }
+    parallel_for(s->n, (size_t)s->n, split_run, s);
+    for (int t = 1; t < s->n && j->status == EV_OK; t++) {
+        if (s->part[t].status != EV_OK) /* again here, after the pieces before it: the line number is known */
+            loader_text_run(j, s->cut[t], s->cut[t + 1]);
+        else if (loader_text_append(j, &s->part[t]) != 0)
+            return ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory storing words", j->path, j->line);
+    }
+    return j->status;
+}
+
 ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, size_t header_count, size_t header_dim,
                              const loader_opts *o, store_rows *out, ev_error *err)
 {
     text_job j = {.path = path, .fd = -1, .line = first_line, .dim_from_header = header_dim != 0};
+    split_text split = {0};
+    int T = o->threads > 0 ? o->threads : parallel_cores(STREAM_MAX_THREADS);
+    if (T > STREAM_MAX_THREADS)
+        T = STREAM_MAX_THREADS;
     char *numbers = NULL;
     float *vec = NULL;
     size_t *offs = NULL, cap = 0, dim = header_dim, start = r->off;
@@ -284,7 +382,11 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
         j.vectors = vec;
         j.offsets = offs;
         j.max_rows = want;
-        loader_text_run(&j, r->p, r->p + take);
+        if (T > 1 && !o->limit && take >= STREAM_SPLIT_BYTES) {
+            if (split_parse(&split, &j, r->p, take, T) != EV_OK && j.status == EV_OK)
+                j.status = j.err.code; /* out of memory for the pieces */
+        } else
+            loader_text_run(&j, r->p, r->p + take);
         if (j.status != EV_OK) {
             st = parse_failed(r, j.status, &j.err, err);
             goto out;
@@ -303,6 +405,7 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
     else if (j.rows == 0)
         st = ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found", path);
 out:
+    split_free(&split);
     free(numbers);
     ev_error_clear(&j.err);
     if (st != EV_OK) {

@@ -9,7 +9,8 @@
 #   stdout_has (optional) fixed strings, one per line, that standard output must contain
 #   env     (optional) VAR=value lines set for the run
 #   stdout_file (optional) a path to send standard output to instead (e.g. /dev/full)
-# Prints one PASS/FAIL line per case.  Setting VALGRIND runs each case under valgrind memcheck.
+# Prints one PASS/FAIL line per case.  Setting VALGRIND runs each case under valgrind memcheck; CLI_ONLY (an extended
+# regular expression) runs only the cases whose names match it.
 set -eu
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ export TMPOUT="$tmp" # cases may write outputs under $TMPOUT
 for dir in tests/cli/*/; do
     name=$(basename "$dir")
     [ -f "$dir/args" ] || continue
+    [ -z "${CLI_ONLY:-}" ] || [[ $name =~ $CLI_ONLY ]] || continue
     eval "set -- $(cat "$dir/args")"
     input=/dev/null
     [ -f "$dir/stdin" ] && input="$dir/stdin"

@@ -2,7 +2,8 @@
  * packing loads the same store as the plain file, with blocks of many sizes (records straddling blocks), and the
  * same error message with the same line number for a malformed row; damaged, truncated and oversized inputs fail
  * with their status and a message naming what is wrong. The compressed files are made here with zlib, libbz2 and
- * liblzma, the zip archives by hand (stored, deflate, zip64 fields). */
+ * liblzma, the zip archives by hand (stored, deflate, zip64 fields). The two inflaters (zlib and ISA-L, picked with
+ * EMBVSATTN_INFLATE) give the same bytes and the same errors on gzip members of every shape. */
 #define _GNU_SOURCE
 #include <bzlib.h>
 #include <lzma.h>
@@ -15,6 +16,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "input.h"
 #include "loader.h"
 
 static char tmpdir[] = "/tmp/test_input.XXXXXX";
@@ -185,13 +187,18 @@ static bytes zip_build(const zmember *m, size_t k, int zip64_end)
     return z;
 }
 
-static store *load(const char *name, size_t block, size_t limit, ev_error *err)
+static store *load_threads(const char *name, size_t block, size_t limit, int threads, ev_error *err)
 {
-    loader_opts o = {.block_bytes = block, .limit = limit};
+    loader_opts o = {.block_bytes = block, .limit = limit, .threads = threads};
     store *s = NULL;
     ev_error_clear(err);
     loader_load(tpath(name), &o, &s, err);
     return s;
+}
+
+static store *load(const char *name, size_t block, size_t limit, ev_error *err)
+{
+    return load_threads(name, block, limit, 0, err);
 }
 
 static int same_store(const store *a, const store *b)
@@ -302,6 +309,57 @@ static void test_packings(void)
     free(t.p);
     t = make_bin(300, 9, 0);
     check_packings("bin", &t);
+    free(t.p);
+}
+
+/* Long windows of a stream are parsed in pieces on several threads (loader_stream.c): the same store as the mapped
+ * file with 1 to 5 threads and blocks that cut lines, and a malformed row in a later piece, or in several pieces,
+ * gets the mapped parser's message (the first bad line's number). */
+static void test_pieces(void)
+{
+    bytes t = make_text(30000, 8, 0);
+    write_file("pieces.plain", t.p, t.n);
+    bytes g = zdeflate(t.p, t.n, 31);
+    write_file("pieces.gz", g.p, g.n);
+    ev_error err = {0};
+    store *ref = load("pieces.plain", 0, 0, &err);
+    CHECK(ref != NULL, "pieces.plain: %s", err.msg);
+    static const size_t blocks[] = {0, (size_t)1 << 20, 333331};
+    for (int threads = 1; threads <= 5; threads++)
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+            store *s = load_threads("pieces.gz", blocks[b], 0, threads, &err);
+            CHECK(same_store(ref, s), "pieces.gz, %d threads, blocks of %zu: %s", threads, blocks[b],
+                  err.msg ? err.msg : "a different store");
+            store_close(s);
+        }
+    store_close(ref);
+    /* bad rows at lines 21000 and 27000 (later pieces), and a blank-line run before them */
+    size_t line = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.p[i] == '\n') {
+            line++;
+            if (line == 20999 || line == 26999)
+                memcpy(memchr(t.p + i + 1, ' ', 40) + 1, "1x", 2);
+            if (line >= 5000 && line < 5004) /* blank lines: skipped, counted */
+                memset(t.p + i + 1, ' ', (size_t)((unsigned char *)memchr(t.p + i + 1, '\n', 400) - (t.p + i + 1)));
+        }
+    write_file("pieces-bad.plain", t.p, t.n);
+    free(g.p);
+    g = zdeflate(t.p, t.n, 31);
+    write_file("pieces-bad.gz", g.p, g.n);
+    ev_error e1 = {0};
+    ref = load("pieces-bad.plain", 0, 0, &e1);
+    CHECK(!ref && e1.msg && strstr(e1.msg, ":21000: "), "pieces-bad.plain: %s", e1.msg);
+    for (int threads = 2; threads <= 4; threads++) {
+        store *s = load_threads("pieces-bad.gz", 0, 0, threads, &err);
+        const char *m1 = e1.msg ? strstr(e1.msg, ".plain:") : NULL, *m2 = err.msg ? strstr(err.msg, ".gz:") : NULL;
+        CHECK(!s && m1 && m2 && strcmp(m1 + 7, m2 + 4) == 0, "%d threads: mapped '%s', gzip '%s'", threads, e1.msg,
+              err.msg);
+        store_close(s);
+    }
+    ev_error_clear(&e1);
+    ev_error_clear(&err);
+    free(g.p);
     free(t.p);
 }
 
@@ -503,15 +561,276 @@ static void test_detection(void)
     free(b.p);
 }
 
+/* ---- the two inflaters: zlib and ISA-L -------------------------------------------------------------------- */
+
+/* A gzip member of the bytes, its header with the fields flags asks for (2 FHCRC, 4 FEXTRA, 8 FNAME, 16 FCOMMENT). */
+static void put_member(bytes *out, const void *p, size_t n, unsigned flags)
+{
+    size_t start = out->n;
+    unsigned char h[10] = {0x1f, 0x8b, 8, (unsigned char)flags, 0x78, 0x56, 0x34, 0x12, 0, 3};
+    put(out, h, sizeof h);
+    if (flags & 4) {
+        put16(out, 7);
+        put(out, "AB\\3\\0xyz", 7); /* a subfield: id "AB", 3 bytes */
+    }
+    if (flags & 8)
+        put(out, "vectors.txt", 12);
+    if (flags & 16)
+        put(out, "made by test_input", 19);
+    if (flags & 2)
+        put16(out, (unsigned)crc32(0, out->p + start, (uInt)(out->n - start)) & 0xffff);
+    bytes d = zdeflate(p, n, -15);
+    put(out, d.p, d.n);
+    put32(out, (uint32_t)crc32(0, p, (uInt)n));
+    put32(out, (uint32_t)n);
+    free(d.p);
+}
+
+/* Every byte of name through input_open with blocks of block bytes and the inflater inf; 0, or -1 with err set. */
+static int read_all(const char *name, size_t block, const char *inf, bytes *out, ev_error *err)
+{
+    setenv("EMBVSATTN_INFLATE", inf, 1);
+    ev_error_clear(err);
+    out->n = 0;
+    input *in = NULL;
+    int r = -1;
+    if (input_open(tpath(name), block, &in, err) == EV_OK) {
+        const char *p;
+        size_t n;
+        int fd;
+        if (input_mapped(in, &p, &n, &fd)) { /* not compressed after all */
+            put(out, p, n);
+            r = 0;
+        } else
+            while ((r = input_next(in, &p, &n, err)) == 1)
+                put(out, p, n);
+    }
+    input_close(in);
+    unsetenv("EMBVSATTN_INFLATE");
+    return r;
+}
+
+/* The message without its "(N bytes decompressed)": how far each decoder gets into a damaged or cut deflate stream
+ * before it stops is its own (one may hold back a byte the other writes). */
+static size_t msg_head(const char *m)
+{
+    const char *q = m ? strstr(m, " (after ") : NULL;
+    q = q ? q : m ? strstr(m, " (") : NULL;
+    return q ? (size_t)(q - m) : m ? strlen(m) : 0;
+}
+
+/* name read by zlib and by ISA-L, with each block size: the same bytes as want (want NULL: an error, the same from
+ * both; exact: the same message word for word, else up to the decompressed count, at most slack bytes apart). */
+static void same_both(const char *name, const bytes *want, const char *frag, int exact, long slack)
+{
+    static const size_t blocks[] = {13, 4093, 0};
+    for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+        if (want && want->n > ((size_t)1 << 20) && blocks[b] == 13)
+            continue; /* a handoff per 13 bytes: slow on megabytes */
+        bytes z = {0}, i = {0};
+        ev_error ez = {0}, ei = {0};
+        int rz = read_all(name, blocks[b], "zlib", &z, &ez), ri = read_all(name, blocks[b], input_have_isal() ? "isal" : "zlib", &i, &ei);
+        if (want) {
+            CHECK(rz == 0 && z.n == want->n && memcmp(z.p, want->p, z.n) == 0, "%s, zlib, blocks of %zu: %zu bytes, "
+                  "expected %zu (%s)", name, blocks[b], z.n, want->n, ez.msg ? ez.msg : "different bytes");
+            CHECK(ri == 0 && i.n == want->n && memcmp(i.p, want->p, i.n) == 0, "%s, isal, blocks of %zu: %zu bytes, "
+                  "expected %zu (%s)", name, blocks[b], i.n, want->n, ei.msg ? ei.msg : "different bytes");
+        } else {
+            CHECK(rz < 0 && ri < 0 && ez.code == EV_ERR_FORMAT && ei.code == EV_ERR_FORMAT, "%s, blocks of %zu: "
+                  "statuses %d and %d (%s | %s)", name, blocks[b], ez.code, ei.code, ez.msg, ei.msg);
+            CHECK(ez.msg && strstr(ez.msg, frag) && ei.msg && strstr(ei.msg, frag), "%s: '%s' | '%s' lack '%s'", name,
+                  ez.msg, ei.msg, frag);
+            if (exact)
+                CHECK(ez.msg && ei.msg && strcmp(ez.msg, ei.msg) == 0, "%s, blocks of %zu: zlib '%s', isal '%s'", name,
+                      blocks[b], ez.msg, ei.msg);
+            else {
+                size_t hz = msg_head(ez.msg), hi = msg_head(ei.msg);
+                const char *bz = ez.msg ? strstr(ez.msg, ": byte ") : NULL, *bi = ei.msg ? strstr(ei.msg, ": byte ") : NULL;
+                long oz = bz ? atol(bz + 7) : -1, oi = bi ? atol(bi + 7) : -1;
+                const char *tz = bz ? strchr(bz + 7, ':') : NULL, *ti = bi ? strchr(bi + 7, ':') : NULL;
+                CHECK(oz >= 0 && oi >= 0 && labs(oz - oi) <= slack && tz && ti && hz - (size_t)(tz - ez.msg) ==
+                      hi - (size_t)(ti - ei.msg) && memcmp(tz, ti, hz - (size_t)(tz - ez.msg)) == 0,
+                      "%s, blocks of %zu: zlib '%s', isal '%s' (offsets %ld bytes apart at most)", name, blocks[b],
+                      ez.msg, ei.msg, slack);
+            }
+        }
+        ev_error_clear(&ez);
+        ev_error_clear(&ei);
+        free(z.p);
+        free(i.p);
+    }
+}
+
+/* Bytes with long-distance repeats (matches across the 32 KiB window's reach) and random stretches (stored blocks). */
+static bytes mixed_bytes(size_t n, uint32_t seed)
+{
+    bytes b = {0};
+    uint32_t x = seed;
+    while (b.n < n) {
+        x = x * 1664525u + 1013904223u;
+        size_t k = 1 + (x >> 8) % 3000;
+        if (k > n - b.n)
+            k = n - b.n;
+        if ((x >> 28) < 5 && b.n > k) { /* a copy of earlier bytes */
+            size_t from = (x >> 3) % (b.n - k + 1);
+            for (size_t i = 0; i < k; i++) {
+                unsigned char c = b.p[from + i]; /* (put may move b.p) */
+                put(&b, &c, 1);
+            }
+        } else if ((x >> 28) < 9) { /* random bytes */
+            for (size_t i = 0; i < k; i++) {
+                x = x * 1664525u + 1013904223u;
+                unsigned char c = (unsigned char)(x >> 24);
+                put(&b, &c, 1);
+            }
+        } else { /* text */
+            for (size_t i = 0; i < k; i++) {
+                x = x * 1664525u + 1013904223u;
+                put(&b, &"the 0.123 -1.5 king\n"[(x >> 24) % 20], 1);
+            }
+        }
+    }
+    return b;
+}
+
+static void test_inflaters(void)
+{
+    if (!input_have_isal())
+        fprintf(stderr, "test_input: built without ISA-L: the inflater checks compare zlib with itself\n");
+    bytes t = make_text(3000, 6, 0), m = {0}, ref = {0};
+    /* members with every header field, an empty member between them, zero padding after the last (as gzip allows) */
+    size_t cut1 = t.n / 3, cut2 = t.n / 2;
+    put_member(&m, t.p, cut1, 2 | 4 | 8 | 16);
+    put_member(&m, "", 0, 0);
+    put_member(&m, t.p + cut1, cut2 - cut1, 8);
+    put_member(&m, t.p + cut2, t.n - cut2, 2 | 16);
+    write_file("members.gz", m.p, m.n);
+    same_both("members.gz", &t, NULL, 1, 0);
+    bytes pad = {0};
+    put(&pad, m.p, m.n);
+    put(&pad, "\0\0\0\0", 4);
+    write_file("padded.gz", pad.p, pad.n);
+    same_both("padded.gz", &t, NULL, 1, 0);
+    free(pad.p);
+    /* a large member (megabytes, past the 1 MiB compressed buffer and across the blocks) and two written by gzip -9
+     * and by Python's gzip module (FNAME and the modification time in the header) */
+    bytes big = mixed_bytes((size_t)5 << 20, 7), bm = {0};
+    put_member(&bm, big.p, big.n, 8);
+    put_member(&bm, t.p, t.n, 0);
+    put(&ref, big.p, big.n);
+    put(&ref, t.p, t.n);
+    write_file("big.gz", bm.p, bm.n);
+    same_both("big.gz", &ref, NULL, 1, 0);
+    write_file("big.bytes", big.p, big.n);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "gzip -9 -c '%s' >'%s'", tpath("big.bytes"), tpath("gzip9.gz"));
+    CHECK(system(cmd) == 0, "%s", cmd);
+    same_both("gzip9.gz", &big, NULL, 1, 0);
+    snprintf(cmd, sizeof cmd, "python3 -c 'import gzip, sys; gzip.open(sys.argv[2], \"wb\").write(open(sys.argv[1], "
+             "\"rb\").read())' '%s' '%s'", tpath("big.bytes"), tpath("python.gz"));
+    CHECK(system(cmd) == 0, "%s", cmd);
+    same_both("python.gz", &big, NULL, 1, 0);
+    /* damaged: each the same error from both, word for word where the gzip format says what is wrong */
+    struct {
+        const char *name, *frag;
+        long at;            /* where to change or cut (negative: from the end; -100 - k: k bytes into the second member) */
+        int op;             /* 0 cut there, 1 flip bits there, 2 append "junk" */
+        int exact;
+    } bad[] = {
+        {"cut-header.gz", "truncated gzip data", 15, 0, 1},      /* in the first member's FEXTRA */
+        {"cut-data.gz", "truncated gzip data", 200, 0, 0},       /* in its deflate data */
+        {"cut-trailer.gz", "truncated gzip data", -3, 0, 1},     /* in the last member's ISIZE */
+        {"cut-second.gz", "truncated gzip data", -1, -1, 1},     /* after the second member's first byte (below) */
+        {"crc.gz", "incorrect data check", -8, 1, 1},
+        {"isize.gz", "incorrect length check", -2, 1, 1},
+        {"hcrc.gz", "header crc mismatch", 5, 1, 1},             /* MTIME: covered by the header CRC */
+        {"method.gz", "unknown compression method", -102, 1, 1},
+        {"flags.gz", "unknown header flags set", -103, 3, 1},
+        {"data.gz", "corrupt gzip data", 400, 1, 0},
+        {"junk.gz", "unexpected data after the end of the gzip stream", 0, 2, 1},
+    };
+    size_t first = 0; /* the first member's size: where the second one starts */
+    {
+        bytes one = {0};
+        put_member(&one, t.p, cut1, 2 | 4 | 8 | 16);
+        first = one.n;
+        free(one.p);
+    }
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        bytes d = {0};
+        put(&d, m.p, m.n);
+        size_t at = bad[k].at <= -100 ? first + (size_t)(-100 - bad[k].at)
+                    : bad[k].at < 0 ? d.n - (size_t)-bad[k].at : (size_t)bad[k].at;
+        if (bad[k].op == -1)
+            d.n = first + 1;
+        else if (bad[k].op == 0)
+            d.n = at;
+        else if (bad[k].op == 1)
+            d.p[at] ^= 0x21;
+        else if (bad[k].op == 2)
+            put(&d, "junk", 4);
+        else
+            d.p[at] |= 0x80; /* a reserved flag */
+        write_file(bad[k].name, d.p, d.n);
+        same_both(bad[k].name, NULL, bad[k].frag, bad[k].exact, 16);
+        free(d.p);
+    }
+    /* a second member whose magic is wrong: zlib says "incorrect header check" two bytes into it */
+    bytes w = {0};
+    put(&w, m.p, first);
+    put(&w, "\x1f\x8c", 2);
+    put(&w, m.p + first + 2, m.n - first - 2);
+    write_file("magic2.gz", w.p, w.n);
+    same_both("magic2.gz", NULL, "incorrect header check", 1, 0);
+    free(w.p);
+    /* corrupt deflate data in many places: both fail, near the same byte */
+    for (size_t at = 60; at < m.n - 8; at += m.n / 23) {
+        bytes d = {0};
+        put(&d, m.p, m.n);
+        d.p[at] ^= 0x5a;
+        write_file("flip.gz", d.p, d.n);
+        ev_error ez = {0}, ei = {0};
+        bytes z = {0}, i = {0};
+        int rz = read_all("flip.gz", 0, "zlib", &z, &ez), ri = read_all("flip.gz", 0, input_have_isal() ? "isal" : "zlib", &i, &ei);
+        CHECK(rz < 0 && ri < 0 && ez.code == EV_ERR_FORMAT && ei.code == EV_ERR_FORMAT && strstr(ez.msg, "corrupt gzip") &&
+              strstr(ei.msg, "corrupt gzip"), "a flipped byte at %zu: zlib %d '%s', isal %d '%s'", at, rz, ez.msg, ri,
+              ei.msg);
+        ev_error_clear(&ez);
+        ev_error_clear(&ei);
+        free(z.p);
+        free(i.p);
+        free(d.p);
+    }
+    /* a zip's deflate member: the same bytes from both (the packings above run under whichever the environment picks) */
+    zmember zm = {.name = "big.bin", .data = big.p, .n = big.n, .method = 8};
+    bytes zz = zip_build(&zm, 1, 0);
+    write_file("big.zip", zz.p, zz.n);
+    same_both("big.zip", &big, NULL, 1, 0);
+    free(zz.p);
+    /* EMBVSATTN_INFLATE with another value is refused */
+    setenv("EMBVSATTN_INFLATE", "zlib-ng", 1);
+    ev_error err = {0};
+    input *in = NULL;
+    CHECK(input_open(tpath("members.gz"), 0, &in, &err) == EV_ERR_USAGE && err.msg &&
+          strstr(err.msg, "EMBVSATTN_INFLATE: expected zlib or isal, found 'zlib-ng'"), "bad EMBVSATTN_INFLATE: %s",
+          err.msg);
+    input_close(in);
+    unsetenv("EMBVSATTN_INFLATE");
+    ev_error_clear(&err);
+    free(t.p), free(m.p), free(big.p), free(bm.p), free(ref.p);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
         return 2;
     test_packings();
     test_same_errors();
+    test_pieces();
     test_damaged();
     test_zip();
     test_detection();
+    test_inflaters();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

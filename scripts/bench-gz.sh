@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Bench section 1b: `convert` of the gzip'd GloVe text (gzip -6) into the cache against the plain file's, with each
+# inflater (EMBVSATTN_INFLATE: ISA-L when built with it, the default; zlib, the fallback), `gzip -dc` and ISA-L's
+# `igzip -dc` of the same file alone, and gensim's load_word2vec_format reading the same .gz, in one run. Whole
+# processes, hyperfine medians (the plain and compressed conversions alternate in one hyperfine call), peak RSS with
+# GNU time; the caches from the .gz must equal the plain file's (tests/cmp_caches.py).
+# Environment (scripts/bench.sh passes them): bin, data, tmp, py. Run alone: scripts/bench-gz.sh
+set -euo pipefail
+. "$(dirname "$0")/bench-env.sh"
+[ -f "$txt" ] || { echo "bench-gz: $txt missing: run scripts/fetch-vectors.sh" >&2; exit 1; }
+median() { $py -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median'])" "$1" "$2"; }
+rss_mib() { # peak RSS of a command, MiB
+    /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>&1
+    awk '{printf "%.1f", $1/1024}' "$tmp/rss"
+}
+secs() { # wall seconds of a command (its output thrown away), one run
+    { /usr/bin/time -f %e "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1
+}
+inflater=$("$bin" --version | sed -n 's/^inflate: \([a-z]*\).*/\1/p')
+have_isal=0
+"$bin" --version | grep -q '^inflate: .*EMBVSATTN_INFLATE=zlib|isal' && have_isal=1
+
+echo "== 1b. gzip-compressed text → cache (decompression overlapped with parsing) vs the plain file, and gensim"
+echo "       load_word2vec_format reading the same .gz"
+gzip -6 -n -c "$txt" >"$tmp/glove.txt.gz"
+cat >"$tmp/gensim_load_gz.py" <<PY
+from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format("$tmp/glove.txt.gz", no_header=True)
+assert len(kv) == 341479
+PY
+cmds=("$bin convert $txt $tmp/plain.safetensors" "$bin convert $tmp/glove.txt.gz $tmp/gz.safetensors")
+[ "$have_isal" = 0 ] || cmds+=("env EMBVSATTN_INFLATE=zlib $bin convert $tmp/glove.txt.gz $tmp/gzz.safetensors")
+hyperfine -N --warmup 1 --runs 7 --export-json "$tmp/convert_gz.json" "${cmds[@]}" >/dev/null
+hyperfine -N --runs 2 --export-json "$tmp/gensim_gz.json" "$py $tmp/gensim_load_gz.py" >/dev/null
+t_zcat=$(secs gzip -dc "$tmp/glove.txt.gz")
+t_igzip=$(command -v igzip >/dev/null && secs igzip -dc "$tmp/glove.txt.gz" || echo -1)
+t_zlib=-1
+[ "$have_isal" = 0 ] || t_zlib=$(median "$tmp/convert_gz.json" 2)
+awk -v p="$(median "$tmp/convert_gz.json" 0)" -v z="$(median "$tmp/convert_gz.json" 1)" -v zz="$t_zlib" \
+    -v inf="$inflater" -v g="$(median "$tmp/gensim_gz.json" 0)" -v zc="$t_zcat" -v ig="$t_igzip" \
+    -v rp="$(rss_mib "$bin" convert "$txt" "$tmp/p2.safetensors")" \
+    -v rz="$(rss_mib "$bin" convert "$tmp/glove.txt.gz" "$tmp/z2.safetensors")" \
+    -v mb="$(du -m "$tmp/glove.txt.gz" | cut -f1)" 'BEGIN {
+    printf "embvsattn convert glove.6B.100d.txt     %8.3f s  peak RSS %6.1f MiB\n", p, rp
+    printf "embvsattn convert glove.6B.100d.txt.gz  %8.3f s  peak RSS %6.1f MiB  (%d MiB, gzip -6; inflated by %s)\n", z, rz, mb, inf
+    if (zz >= 0)
+        printf "... the same with EMBVSATTN_INFLATE=zlib %7.3f s  (%.2fx the plain file)\n", zz, zz / p
+    printf "gzip -dc of the same file alone         %8.3f s  (one core: GNU gzip'"'"'s own inflate)\n", zc
+    if (ig >= 0)
+        printf "igzip -dc of the same file alone        %8.3f s  (one core: ISA-L, the floor of the compressed convert)\n", ig
+    printf "gensim load_word2vec_format(.gz)        %8.3f s\n", g
+    printf "compressed / plain: %.2fx (target <= 1.5x); speed-up vs gensim on the .gz: %.1fx\n", z / p, g / z
+}' | tee "${out:-$tmp}/convert-gz.txt"
+$py tests/cmp_caches.py "$tmp/plain.safetensors" "$tmp/gz.safetensors" >/dev/null ||
+    { echo "bench-gz: the cache from the .gz differs from the plain file's" >&2; exit 1; }
+[ "$have_isal" = 0 ] || $py tests/cmp_caches.py "$tmp/plain.safetensors" "$tmp/gzz.safetensors" >/dev/null ||
+    { echo "bench-gz: the cache from the .gz (zlib) differs from the plain file's" >&2; exit 1; }
+rm -f "$tmp"/glove.txt.gz "$tmp"/*.safetensors
