@@ -43,13 +43,6 @@ typedef struct {
      * file. An error of either function ends the load with it. A fastText model is read into memory as usual. */
     ev_status (*rows_begin)(void *ctx, size_t max_rows, size_t dim, ev_error *err);
     ev_status (*rows_write)(void *ctx, size_t row, const float *v, size_t n, ev_error *err);
-    /* Optional, for a mapped text file's parser threads (rows_begin had max_rows > 0): room for sink rows
-     * [row, row + n) to parse into in place (store_sink_map: a window of the output mapped shared), or NULL (then
-     * rows_write); each window is given back with rows_unmap before the next, so only windows are resident.
-     * Buffered writes of one file are serialised by the kernel (the inode lock): two threads writing their blocks
-     * wait for each other, while page faults in windows of a shared mapping do not. */
-    float *(*rows_map)(void *ctx, size_t row, size_t n);
-    void (*rows_unmap)(void *ctx, float *p, size_t row, size_t n);
     void *rows_ctx;
     size_t block_bytes;       /* a stream's block size (input_open); 0: the default */
     size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */

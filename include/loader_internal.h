@@ -27,12 +27,8 @@ typedef struct {
     size_t vec_row0;         /* 0, or (rows streamed to a sink) the first row of the block in vectors */
     const loader_opts *sink; /* rows streamed (sink->rows_write): the block's rows are written as sink rows from
                               * sink_row0 + vec_row0, their norms kept in norms */
-    size_t sink_row0, vec_cap; /* vec_cap: rows vectors has room for (a sink's block) */
+    size_t sink_row0, vec_cap; /* vec_cap: rows vectors has room for (with a sink: a block of the piece's rows) */
     float *norms;            /* (max_rows) with a sink */
-    float *block;            /* with a sink and no window: the piece's rows, before rows_write */
-    float *win;              /* with sink->rows_map: the window mapped for rows [win_row, win_row + win_n) */
-    size_t win_row, win_n;
-    int no_map;              /* rows_map failed: blocks and rows_write from then on */
     int dim_from_header;
     const char *numbers_line; /* GloVe whose line 1 is only numbers (≥ 3): that line, quoted, for line 2's error */
     loader_progress_fn progress;
@@ -47,12 +43,8 @@ typedef struct {
     ev_error err;
 } text_job;
 
-/* The L2 norms of the n rows at v (dim each; summed in double in index order: the bits store_from_rows computes)
- * into norms. */
-void loader_norms(const float *v, size_t n, size_t dim, float *norms);
-
-/* Rows streamed to a sink (o->rows_write): their norms (loader_norms) into norms, then the rows written as sink rows
- * [row, row + n). */
+/* Rows streamed to a sink (o->rows_write): the L2 norms of the n rows at v (dim each; summed in double in index
+ * order, the bits store_from_rows computes) into norms, then the rows written as sink rows [row, row + n). */
 ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
                           ev_error *err);
 

@@ -81,10 +81,10 @@ void store_close(store *s);
 
 /* A cache written as its rows are parsed (convert into a cache, src/store_sink.c): the loader hands the rows to the
  * sink in blocks (loader_opts.rows_begin = store_sink_begin, rows_write = store_sink_write) and keeps only what is O(V) — words,
- * offsets, norms — so peak memory does not grow with the matrix. The sink writes the rows either
+ * offsets, norms — so peak memory does not grow with the matrix. The sink writes the rows with pwrite (nothing is
+ * mapped), either
  *  - in place (store_sink_begin with max_rows > 0: a mapped text file whose lines were counted): into the output's
- *    temporary file after room reserved for the header and max_rows + 1 offsets (each parser thread fills windows
- *    of it mapped shared, unmapped as they fill: store_sink_map); finish compacts rows left out
+ *    temporary file after room reserved for the header and max_rows + 1 offsets; finish compacts rows left out
  *    (duplicates, blank lines between parser ranges) and writes the header and the other tensors around them —
  *    the layout store_write_cache writes, its header padded with more spaces; or
  *  - into a spill (max_rows 0: streams, word2vec binary): an unnamed file in the output's directory (O_TMPFILE,
@@ -105,14 +105,6 @@ ev_status store_sink_begin(void *sink, size_t max_rows, size_t dim, ev_error *er
 /* loader_opts.rows_write: writes n rows of dim floats as rows [row, row + n) of the sink (pwrite: threads may write
  * disjoint rows at once). EV_ERR_WRITE with the path and the system's reason. */
 ev_status store_sink_write(void *sink, size_t row, const float *v, size_t n, ev_error *err);
-
-/* loader_opts.rows_map: in place only (NULL otherwise, or when mapping fails), rows [row, row + n) of the output
- * mapped shared and writable (the file was reserved by store_sink_begin, so filling them cannot raise SIGBUS on a
- * full disk), with huge page-cache folios asked for. Give each window back with store_sink_unmap. */
-float *store_sink_map(void *sink, size_t row, size_t n);
-
-/* loader_opts.rows_unmap: unmaps a window of store_sink_map (the same row and n); its rows stay in the file. */
-void store_sink_unmap(void *sink, float *p, size_t row, size_t n);
 
 /* Writes s to the sink's path, atomically. When s's rows were streamed to the sink (store_vectors(s) NULL), from
  * the rows written (see above); otherwise (a cache, a fastText model: rows in memory) as store_write_cache.

@@ -116,8 +116,6 @@ store *cli_open_vectors_into(const cli_opts *o, int *code, store_sink *sink)
                       .progress = cli_progress_fn(),
                       .rows_begin = sink ? store_sink_begin : NULL,
                       .rows_write = sink ? store_sink_write : NULL,
-                      .rows_map = sink ? store_sink_map : NULL,
-                      .rows_unmap = sink ? store_sink_unmap : NULL,
                       .rows_ctx = sink};
     store *s = NULL;
     ev_error err = {0};

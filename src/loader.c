@@ -510,7 +510,8 @@ int loader_grow(void *p, size_t *cap, size_t want, size_t elem)
     return 0;
 }
 
-void loader_norms(const float *v, size_t n, size_t dim, float *norms)
+ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
+                          ev_error *err)
 {
     for (size_t i = 0; i < n; i++) {
         const float *r = v + i * dim;
@@ -519,33 +520,7 @@ void loader_norms(const float *v, size_t n, size_t dim, float *norms)
             acc += (double)r[k] * r[k];
         norms[i] = (float)sqrt(acc);
     }
-}
-
-ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
-                          ev_error *err)
-{
-    loader_norms(v, n, dim, norms);
     return n ? o->rows_write(o->rows_ctx, row, v, n, err) : EV_OK;
-}
-
-#define WINDOW_BYTES ((size_t)8 << 20) /* a parser thread's window of the output (rows_map) */
-
-/* Makes j->win hold rows [j->rows, j->rows + room) (room ≤ j->max_rows - j->rows): the current window, or the next
- * one mapped (at least WINDOW_BYTES of rows). 0, or -1 when mapping failed (nothing mapped then). */
-static int window_for(text_job *j, size_t room)
-{
-    if (j->win && j->rows >= j->win_row && j->rows + room <= j->win_row + j->win_n)
-        return 0;
-    const loader_opts *o = j->sink;
-    if (j->win)
-        o->rows_unmap(o->rows_ctx, j->win, j->sink_row0 + j->win_row, j->win_n);
-    size_t n = WINDOW_BYTES / (j->dim * sizeof(float));
-    n = n > room ? n : room;
-    n = n < j->max_rows - j->rows ? n : j->max_rows - j->rows;
-    j->win = o->rows_map(o->rows_ctx, j->sink_row0 + j->rows, n);
-    j->win_row = j->rows;
-    j->win_n = j->win ? n : 0;
-    return j->win ? 0 : -1;
 }
 
 /* Parses job j's range piece by piece, reporting progress (job 0 only) as it goes. With a sink, each piece's rows
@@ -557,24 +532,18 @@ static void text_job_run(text_job *j)
     size_t len = (size_t)(j->end - j->begin), next_progress = PROGRESS_STEP;
     j->offsets[0] = 0;
     while (j->status == EV_OK && j->rows < j->max_rows && text_chunk(j, &c, &p, &e) == 1) {
-        int mapped = 0;
         if (j->sink) { /* room for every row the piece can hold: each takes at least 2·dim + 1 bytes */
             size_t room = (size_t)(e - p) / (2 * j->dim + 1) + 1;
             if (room > j->max_rows - j->rows)
                 room = j->max_rows - j->rows;
-            mapped = j->sink->rows_map && !j->no_map && window_for(j, room) == 0;
-            j->no_map |= j->sink->rows_map && !mapped;
-            if (!mapped && loader_grow(&j->block, &j->vec_cap, room, j->dim * sizeof(float)) != 0) {
+            if (loader_grow(&j->vectors, &j->vec_cap, room, j->dim * sizeof(float)) != 0) {
                 j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory for %zu rows", j->path, j->line, room);
                 break;
             }
-            j->vectors = mapped ? j->win + (j->rows - j->win_row) * j->dim : j->block;
             j->vec_row0 = j->rows;
         }
         loader_text_run(j, p, e);
-        if (j->sink && j->status == EV_OK && mapped)
-            loader_norms(j->vectors, j->rows - j->vec_row0, j->dim, j->norms + j->vec_row0);
-        else if (j->sink && j->status == EV_OK)
+        if (j->sink && j->status == EV_OK)
             j->status = loader_rows_out(j->sink, j->sink_row0 + j->vec_row0, j->vectors, j->rows - j->vec_row0,
                                         j->dim, j->norms + j->vec_row0, &j->err);
         if (j->progress && c.done >= next_progress) {
@@ -780,9 +749,8 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
         free(jobs[t].words);
         free(jobs[t].offsets);
         free(jobs[t].norms);
-        free(jobs[t].block);
-        if (jobs[t].win)
-            o->rows_unmap(o->rows_ctx, jobs[t].win, jobs[t].sink_row0 + jobs[t].win_row, jobs[t].win_n);
+        if (sink)
+            free(jobs[t].vectors); /* the block */
         ev_error_clear(&jobs[t].err);
     }
     if (st != EV_OK) {

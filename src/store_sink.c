@@ -1,13 +1,12 @@
-/* store_sink — a cache written as its rows are parsed (store.h): rows go to the output's temporary file in place
- * (pwrite, or windows of it mapped shared and unmapped when full) or to a spill beside it (pwrite), so that memory
- * holds only blocks and windows of rows at a time. */
-#define _GNU_SOURCE /* O_TMPFILE, fallocate, MADV_HUGEPAGE */
+/* store_sink — a cache written as its rows are parsed (store.h): rows go with pwrite to the output's temporary file
+ * in place or to a spill beside it, so that memory holds only blocks of rows at a time. Nothing is mapped: a shared
+ * mapping's touched pages would count in the process's memory until unmapped, and unmapping windows of it as they
+ * filled cost more system time here than pwrite (4 KiB pages to zap). */
+#define _GNU_SOURCE /* O_TMPFILE, fallocate */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,8 +107,8 @@ ev_status store_sink_begin(void *sink, size_t max_rows, size_t dim, ev_error *er
     if (fallocate(k->fd, 0, 0, (off_t)(M + max_rows * dim * sizeof(float))) != 0 && errno != EOPNOTSUPP &&
         errno != ENOSYS) {
         int e = errno;
-        return ev_fail(err, EV_ERR_WRITE, "%s: cannot reserve %zu bytes: %s", k->path,
-                       M + max_rows * dim * sizeof(float), strerror(e));
+        return ev_fail(err, EV_ERR_WRITE, "%s: write failed: %s (reserving %zu bytes for the cache)", k->path,
+                       strerror(e), M + max_rows * dim * sizeof(float));
     }
     return EV_OK;
 }
@@ -144,52 +143,6 @@ ev_status store_sink_write(void *sink, size_t row, const float *v, size_t n, ev_
     if (n && pwrite_all(k->fd, v, n * rb, k->base + row * rb) != 0)
         return ev_fail(err, EV_ERR_WRITE, "%s: write failed: %s", k->path, strerror(errno));
     return EV_OK;
-}
-
-/* The page-aligned span of the file that holds sink rows [row, row + n): its offset and length, and where row is
- * in it. */
-#define HUGE_BYTES ((size_t)2 << 20) /* windows start on a 2 MiB boundary of the file and of memory (PMD mappings) */
-
-static void span_of(const store_sink *k, size_t row, size_t n, size_t *at, size_t *len, size_t *skip)
-{
-    size_t rb = k->dim * sizeof(float), off = k->base + row * rb;
-    *at = off / HUGE_BYTES * HUGE_BYTES;
-    *skip = off - *at;
-    *len = *skip + n * rb;
-}
-
-float *store_sink_map(void *sink, size_t row, size_t n)
-{
-    store_sink *k = sink;
-    if (k->mode != SINK_IN_PLACE || n == 0 || row > k->max_rows || n > k->max_rows - row)
-        return NULL;
-    size_t at, len, skip;
-    span_of(k, row, n, &at, &len, &skip);
-    /* an address range 2 MiB-aligned (reserved, then the file mapped over it), so that huge folios map whole */
-    char *r = mmap(NULL, len + HUGE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r == MAP_FAILED)
-        return NULL;
-    char *a = (char *)(((uintptr_t)r + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
-    if (a > r)
-        munmap(r, (size_t)(a - r));
-    munmap(a + len, (size_t)(r + len + HUGE_BYTES - (a + len)));
-    char *m = mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, k->fd, (off_t)at);
-    if (m == MAP_FAILED) {
-        munmap(a, len);
-        return NULL;
-    }
-#ifdef MADV_HUGEPAGE
-    (void)madvise(m, len, MADV_HUGEPAGE); /* huge page-cache folios where the kernel has them: fewer faults */
-#endif
-    return (float *)(m + skip);
-}
-
-void store_sink_unmap(void *sink, float *p, size_t row, size_t n)
-{
-    store_sink *k = sink;
-    size_t at, len, skip;
-    span_of(k, row, n, &at, &len, &skip);
-    munmap((char *)p - skip, len); /* the rows stay in the file's page cache, dirty, written back by the kernel */
 }
 
 /* Moves kept row i from sink row src[i] (src increasing, src[i] ≥ i) to row i of the same file, in runs of

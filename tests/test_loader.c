@@ -426,8 +426,7 @@ static uint64_t header_len(const char *path)
 static store *sink_convert(const char *path, const char *out, int threads, ev_error *err)
 {
     store_sink *k = store_sink_new(out, strlen(path) + 256);
-    loader_opts o = {.threads = threads, .rows_begin = store_sink_begin, .rows_write = store_sink_write,
-                     .rows_map = store_sink_map, .rows_unmap = store_sink_unmap, .rows_ctx = k};
+    loader_opts o = {.threads = threads, .rows_begin = store_sink_begin, .rows_write = store_sink_write, .rows_ctx = k};
     store *s = NULL, *c = NULL;
     ev_error_clear(err);
     if (k && loader_load(path, &o, &s, err) == EV_OK && store_sink_finish(k, s, err) == EV_OK)

@@ -102,8 +102,7 @@ static ev_status convert_stream(const char *in, const char *out, conv c, size_t 
 {
     store_sink *k = store_sink_new(out, strlen(in) + 256);
     loader_opts o = {.threads = c.threads, .limit = c.limit, .block_bytes = c.block_bytes,
-                     .rows_begin = store_sink_begin, .rows_write = store_sink_write, .rows_map = store_sink_map,
-                     .rows_unmap = store_sink_unmap, .rows_ctx = k};
+                     .rows_begin = store_sink_begin, .rows_write = store_sink_write, .rows_ctx = k};
     store *s = NULL;
     ev_error_clear(err);
     ev_status st = k ? loader_load(in, &o, &s, err) : EV_ERR_NOMEM;
