@@ -735,6 +735,12 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
                 offsets[r + i + 1] = wpos + j->offsets[i + 1];
             r += j->rows;
             wpos += j->words_len;
+            free(j->words); /* merged: memory holds each word once more only for one range at a time */
+            free(j->offsets);
+            free(j->norms);
+            j->words = NULL;
+            j->offsets = NULL;
+            j->norms = NULL;
         }
         if (header_dim && !o->limit && rows != header_count) /* header_dim: word2vec text (a count of 0 too) */
             st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
