@@ -159,8 +159,9 @@ loader_progress_fn cli_progress_fn(void);
 /* Opens the vectors the options name (--vectors, $EMBVSATTN_VECTORS, the fetched default); on failure prints
  * the error and stores the exit code in *code, returning NULL. */
 store *cli_open_vectors(const cli_opts *o, int *code);
-/* The same with a text file's matrix parsed into room from matrix_alloc (loader_opts.matrix_alloc; NULL: none). */
-store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc)(void *, size_t, size_t), void *ctx);
+/* The same with a text or word2vec binary file's rows streamed to sink (loader_opts.rows_write: the store then has no
+ * matrix, store_sink_finish writes the cache); sink NULL: none. */
+store *cli_open_vectors_into(const cli_opts *o, int *code, store_sink *sink);
 
 /* The vectors the options name: --vectors, else $EMBVSATTN_VECTORS, else the default cache (then *owned is that
  * malloc'd path, for the caller to free; NULL only if out of memory). */

@@ -54,6 +54,12 @@ ev_status input_open(const char *path, size_t block_bytes, input **out, ev_error
  * messages. NULL when out of memory. */
 input *input_from_memory(const char *name, const char *p, size_t n);
 
+/* The same over the n bytes of a read-only file mapping at p (page-aligned), handed out in blocks of block bytes
+ * (block ≥ 1): when the caller asks for the next block, the pages wholly inside the one before are released from
+ * the process (madvise MADV_DONTNEED: they stay in the page cache; they stop counting in its resident memory), so
+ * reading a large file through it keeps one block resident. NULL when out of memory. */
+input *input_from_mapping(const char *name, const char *p, size_t n, size_t block);
+
 /* What n bytes starting with these are packed in, by their magic (INPUT_PLAIN: none known). */
 input_kind input_sniff(const char *p, size_t n);
 

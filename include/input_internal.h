@@ -30,7 +30,8 @@ struct input {
     const char *map;
     size_t map_n;
     /* a stream */
-    int stream, memory;  /* memory: input_from_memory (one block, no thread) */
+    int stream, memory;  /* memory: input_from_memory (one block, no thread) or input_from_mapping */
+    size_t mem_block, mem_pos, mem_prev; /* input_from_mapping: block size, next offset, the block handed out */
     uint64_t file_size;  /* 0 when unknown (a pipe) */
     size_t block_bytes;
     block ring[INPUT_RING];

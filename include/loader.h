@@ -34,11 +34,16 @@ typedef struct {
     int threads;              /* parser threads for text input; 0 = one per core (at most 8) */
     loader_progress_fn progress;
     void *progress_ctx;
-    /* Where a text file's matrix goes: when set, called once with the most rows the file can hold and returns room
-     * for them that the store does not free (store_sink_matrix: the output cache's mapping), or NULL for an
-     * ordinary allocation. */
-    float *(*matrix_alloc)(void *ctx, size_t max_rows, size_t dim);
-    void *matrix_ctx;
+    /* Where a text or word2vec binary file's rows go when they are not to be kept in memory (convert into a cache:
+     * store_sink_begin and store_sink_write). When rows_write is set, rows_begin is called once, when the dimension
+     * is known, with the most rows the file can hold (a mapped text file, its lines counted) or 0 (a stream, word2vec
+     * binary: not known); rows are then parsed in blocks and each block handed to rows_write as rows [row, row + n)
+     * — from several threads at once for a mapped text file (disjoint rows) — and the store built has no matrix
+     * (store_vectors NULL), only the words, the norms and the word index: memory is bounded by the blocks, not the
+     * file. An error of either function ends the load with it. A fastText model is read into memory as usual. */
+    ev_status (*rows_begin)(void *ctx, size_t max_rows, size_t dim, ev_error *err);
+    ev_status (*rows_write)(void *ctx, size_t row, const float *v, size_t n, ev_error *err);
+    void *rows_ctx;
     size_t block_bytes;       /* a stream's block size (input_open); 0: the default */
     size_t n_duplicates;      /* out: duplicate words dropped (the first occurrence is kept) */
     vformat detected;         /* out: the format actually read */

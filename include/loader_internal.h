@@ -23,7 +23,12 @@ typedef struct {
     size_t line;             /* 1-based line number of begin; then of the next line to parse */
     size_t dim;
     size_t max_rows;         /* stop after this many rows */
-    float *vectors;          /* where row 0 of this range goes: (max_rows, dim) */
+    float *vectors;          /* where row vec_row0 of this range goes: (max_rows - vec_row0, dim) */
+    size_t vec_row0;         /* 0, or (rows streamed to a sink) the first row of the block in vectors */
+    const loader_opts *sink; /* rows streamed (sink->rows_write): the block's rows are written as sink rows from
+                              * sink_row0 + vec_row0, their norms kept in norms */
+    size_t sink_row0, vec_cap; /* vec_cap: rows vectors has room for (with a sink: a block of the piece's rows) */
+    float *norms;            /* (max_rows) with a sink */
     int dim_from_header;
     const char *numbers_line; /* GloVe whose line 1 is only numbers (≥ 3): that line, quoted, for line 2's error */
     loader_progress_fn progress;
@@ -37,6 +42,14 @@ typedef struct {
     ev_status status;
     ev_error err;
 } text_job;
+
+/* Rows streamed to a sink (o->rows_write): the L2 norms of the n rows at v (dim each; summed in double in index
+ * order, the bits store_from_rows computes) into norms, then the rows written as sink rows [row, row + n). */
+ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
+                          ev_error *err);
+
+/* Room for want elements of elem bytes in *p (capacity *cap, grown geometrically). 0, or -1 when out of memory. */
+int loader_grow(void *p, size_t *cap, size_t want, size_t elem);
 
 /* Parses whole lines of [p, end) into j (rows up to j->max_rows); sets j->status and j->err on error. */
 void loader_text_run(text_job *j, const char *p, const char *end);

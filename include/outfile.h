@@ -31,16 +31,15 @@ ev_status outfile_open(outfile *of, const char *path, ev_error *err);
  * supported, fwrite. A failure is kept in of->err_no and reported by outfile_commit. */
 void outfile_write(outfile *of, const void *p, size_t n);
 
-/* Reserves bytes [0, n) of a temporary output with fallocate and maps them writable and shared, for the caller to
- * fill in place (a cache's matrix parsed straight into the file). NULL, with nothing lost, when the output is not a
- * temporary file or reserving or mapping fails. Release with munmap(p, n); write the rest through outfile_seek and
- * outfile_write. */
-void *outfile_map(outfile *of, size_t n);
+/* Copies n bytes of the file open on fd, from its offset off, to the current position (copy_file_range: in the
+ * kernel, nothing mapped or buffered here; where it is not supported, pread and fwrite in 1 MiB blocks). A failure
+ * (also a source shorter than off + n) is kept for outfile_commit. */
+void outfile_copy_from(outfile *of, int fd, size_t off, size_t n);
 
 /* Moves the write position to byte off (flushing first); a failure is kept for outfile_commit. */
 void outfile_seek(outfile *of, size_t off);
 
-/* Ends a temporary output at the current position (after outfile_map reserved more than was used). */
+/* Ends a temporary output at the current position (after room reserved with fallocate was not all used). */
 void outfile_truncate(outfile *of);
 
 /* Flushes, checks for write errors, fsyncs and renames into place. Frees of's resources in every case; on

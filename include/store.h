@@ -37,15 +37,18 @@ typedef struct store store;
  * (store_subword_vector; fastText models only). */
 typedef enum { STORE_EXACT = 0, STORE_LOWER = 1, STORE_OOV = 2, STORE_SUBWORD = 3 } store_match;
 
-/* Rows handed to store_from_rows. The store takes ownership of the three arrays (freed with free()), of vectors
- * only when borrowed is 0 (borrowed: a store_sink's mapping, which outlives the store). */
+/* Rows handed to store_from_rows. The store takes ownership of the arrays (freed with free()) and of the n-gram
+ * model. vectors NULL: the rows were streamed to a store_sink (loader_opts.rows_write) and are not in memory;
+ * norms then holds their norms, and rowpos (NULL: row i is sink row i) where each row went. */
 typedef struct {
     size_t n;          /* rows */
     size_t dim;        /* values per row */
-    float *vectors;    /* (n, dim) row-major */
+    float *vectors;    /* (n, dim) row-major, or NULL (streamed) */
     char *words;       /* concatenated words, each NUL-terminated */
     size_t *offsets;   /* (n+1): word i is words[offsets[i] .. offsets[i+1]-1) without its NUL */
-    int borrowed;      /* vectors are not the store's to free */
+    float *norms;      /* (n) streamed rows only: each row's L2 norm (summed in double in index order, as the store
+                        * computes it), NULL otherwise */
+    size_t *rowpos;    /* (n) streamed rows only, optional: the sink row that holds row i (increasing) */
     subword_model *subwords; /* optional (fastText .bin): the n-gram vectors of words outside the vocabulary; the
                               * store takes ownership */
 } store_rows;
@@ -76,31 +79,44 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err);
 /* Releases everything. NULL-safe. */
 void store_close(store *s);
 
-/* A cache written with its matrix filled in place (convert from a text file): the loader parses straight into a
- * shared mapping of the output's temporary file (loader_opts.matrix_alloc = store_sink_matrix), so the matrix is
- * neither held in anonymous memory nor copied, and store_sink_finish writes the header and the other tensors
- * around it. The file is the same cache store_write_cache writes, its header padded with more spaces. */
+/* A cache written as its rows are parsed (convert into a cache, src/store_sink.c): the loader hands the rows to the
+ * sink in blocks (loader_opts.rows_begin = store_sink_begin, rows_write = store_sink_write) and keeps only what is O(V) — words,
+ * offsets, norms — so peak memory does not grow with the matrix. The sink writes the rows with pwrite (nothing is
+ * mapped), either
+ *  - in place (store_sink_begin with max_rows > 0: a mapped text file whose lines were counted): into the output's
+ *    temporary file after room reserved for the header and max_rows + 1 offsets; finish compacts rows left out
+ *    (duplicates, blank lines between parser ranges) and writes the header and the other tensors around them —
+ *    the layout store_write_cache writes, its header padded with more spaces; or
+ *  - into a spill (max_rows 0: streams, word2vec binary): an unnamed file in the output's directory (O_TMPFILE,
+ *    or a name removed at once), gone on every exit path, even a kill; finish writes the cache exactly as
+ *    store_write_cache would (the same bytes) and copies the kept rows from the spill with copy_file_range.
+ * The output is committed atomically (outfile.h) and nothing is left behind on an error. */
 typedef struct store_sink store_sink;
 
 /* A sink for the cache at path; meta_bytes bounds the bytes of the metadata strings the store will carry (the
  * source path and names: the header's room is reserved from it). NULL when out of memory. Nothing is created yet. */
 store_sink *store_sink_new(const char *path, size_t meta_bytes);
 
-/* loader_opts.matrix_alloc: creates the temporary file, reserves room for the header and max_rows × dim floats
- * and returns the mapped matrix; NULL (the loader allocates as usual) when that cannot be done. */
-float *store_sink_matrix(void *sink, size_t max_rows, size_t dim);
+/* loader_opts.rows_begin: creates the output's temporary file (max_rows > 0: in place, room reserved with fallocate
+ * for the header and max_rows × dim floats) or the spill (max_rows 0). EV_ERR_WRITE when the file cannot be created
+ * or reserved (a missing directory, a full disk), EV_ERR_USAGE when called twice. */
+ev_status store_sink_begin(void *sink, size_t max_rows, size_t dim, ev_error *err);
 
-/* Writes s to the sink's path, atomically: when s's matrix is the sink's mapping (its rows compacted to the front),
- * only the header and the other tensors are written around it; otherwise (or if the header does not fit the
- * room reserved) as store_write_cache. s's matrix lives in the mapping: do not use s after store_sink_free. */
+/* loader_opts.rows_write: writes n rows of dim floats as rows [row, row + n) of the sink (pwrite: threads may write
+ * disjoint rows at once). EV_ERR_WRITE with the path and the system's reason. */
+ev_status store_sink_write(void *sink, size_t row, const float *v, size_t n, ev_error *err);
+
+/* Writes s to the sink's path, atomically. When s's rows were streamed to the sink (store_vectors(s) NULL), from
+ * the rows written (see above); otherwise (a cache, a fastText model: rows in memory) as store_write_cache.
+ * Call once. */
 ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err);
 
-/* Unmaps the matrix and removes the temporary file if store_sink_finish did not run. NULL-safe. */
+/* Removes the temporary file and the spill if store_sink_finish did not commit, and frees k. NULL-safe. */
 void store_sink_free(store_sink *k);
 
 size_t store_size(const store *s);            /* V */
 size_t store_dim(const store *s);             /* d */
-const float *store_vectors(const store *s);   /* (V, d) row-major, read-only */
+const float *store_vectors(const store *s);   /* (V, d) row-major, read-only; NULL for rows streamed to a sink */
 const float *store_norms(const store *s);     /* (V) */
 const float *store_row(const store *s, size_t row); /* (d) */
 size_t store_file_bytes(const store *s);      /* size of the cache file, 0 for an in-memory store */

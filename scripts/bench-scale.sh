@@ -38,16 +38,19 @@ timed() { # LABEL CMD… → "LABEL: S s, peak RSS M MiB"
     read -r s m <"$tmp/scale-time"
     printf "%s: %.2f s, peak RSS %.0f MiB\n" "$label" "$s" "$(echo "$m / 1024" | bc -l)"
     echo "$s" >"$tmp/scale-last"
+    echo "$m" >"$tmp/scale-last-rss"
 }
 cat "$txt" >/dev/null # into the page cache, as for the parse floor
 [ -x build/bench_parse_floor ] || cc -std=c11 -O2 -Iinclude -o build/bench_parse_floor tests/bench_parse_floor.c src/numparse.c
 floor=$(build/bench_parse_floor "$txt" | awk '{ print $4 }')
 timed "convert text → cache" "$bin" convert "$txt" "$cache"
-t_txt=$(cat "$tmp/scale-last")
+t_txt=$(cat "$tmp/scale-last") rss_txt=$(cat "$tmp/scale-last-rss")
 timed "convert text → cache, --threads 1" "$bin" --threads 1 convert "$txt" "$big/one.safetensors"
 t_txt1=$(cat "$tmp/scale-last")
 rm -f "$big/one.safetensors"
 timed "convert binary → cache" "$bin" convert "$bin_in" "$big/frombin.safetensors"
+awk -v a="$rss_txt" -v b="$(cat "$tmp/scale-last-rss")" -v n="$n" -v d="$d" 'BEGIN {
+    printf "convert peak RSS against the matrix (%.0f MiB): text %.0f MiB (%.1f%%), binary %.0f MiB (%.1f%%): the rows are streamed to the file, only words, offsets and norms stay\n", n * d * 4 / 1048576, a / 1024, 100 * a * 1024 / (n * d * 4), b / 1024, 100 * b * 1024 / (n * d * 4) }'
 awk -v f="$floor" -v t="$t_txt" -v t1="$t_txt1" 'BEGIN {
     printf "parse floor (every value by numparse, 1 thread, page cache): %.2f s; text conversion %.2fx it (all cores), %.2fx with 1 thread (target ≤ 2x)\n", f, t / f, t1 / f }'
 "$bin" --vectors "$cache" vector the >"$tmp/a" && "$bin" --vectors "$big/frombin.safetensors" vector the >"$tmp/b" &&

@@ -90,9 +90,9 @@ const char *cli_vectors_path(const cli_opts *o, char **owned)
     return *owned = cli_default_vectors_path();
 }
 
-store *cli_open_vectors(const cli_opts *o, int *code) { return cli_open_vectors_into(o, code, NULL, NULL); }
+store *cli_open_vectors(const cli_opts *o, int *code) { return cli_open_vectors_into(o, code, NULL); }
 
-store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc)(void *, size_t, size_t), void *ctx)
+store *cli_open_vectors_into(const cli_opts *o, int *code, store_sink *sink)
 {
     char *def;
     const char *path = cli_vectors_path(o, &def);
@@ -115,8 +115,9 @@ store *cli_open_vectors_into(const cli_opts *o, int *code, float *(*matrix_alloc
                       .limit = o->limit,
                       .threads = o->threads,
                       .progress = cli_progress_fn(),
-                      .matrix_alloc = matrix_alloc,
-                      .matrix_ctx = ctx};
+                      .rows_begin = sink ? store_sink_begin : NULL,
+                      .rows_write = sink ? store_sink_write : NULL,
+                      .rows_ctx = sink};
     store *s = NULL;
     ev_error err = {0};
     if (loader_load(path, &lo, &s, &err) != EV_OK) {

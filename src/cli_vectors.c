@@ -26,7 +26,13 @@ int cmd_convert(cli_opts *o)
     io.vectors = in;
     int code = 0;
     ev_error err = {0};
-    if (to == VF_CACHE) { /* a text file's matrix is parsed straight into the output (store_sink) */
+    /* A cache from a text or word2vec file: the rows are streamed to the output as they are parsed (store_sink), so
+     * memory does not grow with the matrix. EMBVSATTN_CONVERT_STREAM=0 keeps the whole matrix in memory and writes
+     * it at the end instead (the same cache; for comparisons), as does an output that is not a regular file. */
+    const char *env = getenv("EMBVSATTN_CONVERT_STREAM");
+    struct stat ost;
+    int special = stat(outp, &ost) == 0 && !S_ISREG(ost.st_mode);
+    if (to == VF_CACHE && !special && !(env && strcmp(env, "0") == 0)) {
         char *abs = realpath(in, NULL);
         store_sink *k = store_sink_new(outp, (abs ? strlen(abs) : strlen(in)) + 256);
         free(abs);
@@ -34,7 +40,7 @@ int cmd_convert(cli_opts *o)
             fprintf(stderr, PROG ": out of memory\n");
             return EV_ERR_NOMEM;
         }
-        store *s = cli_open_vectors_into(&io, &code, store_sink_matrix, k);
+        store *s = cli_open_vectors_into(&io, &code, k);
         if (s && store_sink_finish(k, s, &err) != EV_OK)
             code = cli_report(&err);
         store_close(s);

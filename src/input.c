@@ -124,6 +124,38 @@ ev_status input_inflater_check(ev_error *err)
     return st;
 }
 
+input *input_from_mapping(const char *name, const char *p, size_t n, size_t block)
+{
+    input *in = input_from_memory(name, p, n);
+    if (in)
+        in->mem_block = block ? block : 1;
+    return in;
+}
+
+/* input_from_mapping's input_next: releases the pages of the block handed out before, hands out the next. */
+static int mapping_next(input *in, const char **p, size_t *n)
+{
+    const char *base = in->ring[0].data;
+    long page = sysconf(_SC_PAGESIZE);
+    if (in->holding && page > 0) {
+        uintptr_t b = (uintptr_t)(base + in->mem_prev), e = (uintptr_t)(base + in->mem_pos), pg = (uintptr_t)page;
+        b = (b + pg - 1) / pg * pg;
+        e = e / pg * pg;
+        if (e > b)
+            (void)madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
+    }
+    in->holding = 0;
+    size_t total = in->ring[0].n;
+    if (in->mem_pos >= total)
+        return 0;
+    *p = base + in->mem_pos;
+    *n = total - in->mem_pos < in->mem_block ? total - in->mem_pos : in->mem_block;
+    in->mem_prev = in->mem_pos;
+    in->mem_pos += *n;
+    in->holding = 1;
+    return 1;
+}
+
 /* ---- the decoders (reader thread) ------------------------------------------------------------------------ */
 
 uint64_t input_src_pos(const input *in)
@@ -633,6 +665,8 @@ int input_mapped(const input *in, const char **p, size_t *n, int *fd)
 
 int input_next(input *in, const char **p, size_t *n, ev_error *err)
 {
+    if (in->mem_block)
+        return mapping_next(in, p, n);
     pthread_mutex_lock(&in->mu);
     if (in->holding) {
         in->head = (in->head + 1) % INPUT_RING;

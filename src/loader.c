@@ -23,6 +23,7 @@
 #define MAX_THREADS PARALLEL_DEFAULT_MAX_THREADS /* the parser's threads: also its hard cap */
 #define PROGRESS_STEP LOADER_PROGRESS_STEP
 #define DETECT_BYTES ((size_t)64 << 10) /* what format detection looks at */
+#define MAPPING_BLOCK_BYTES ((size_t)32 << 20) /* a mapped binary file read for a sink: resident at a time */
 #ifndef PARALLEL_MIN_BYTES           /* smaller text inputs are parsed by one thread (the fuzz build lowers it) */
 #define PARALLEL_MIN_BYTES ((size_t)8 << 20)
 #endif
@@ -376,7 +377,7 @@ void loader_text_run(text_job *j, const char *p, const char *end)
         }
         const char *w = p;
         size_t wl = (size_t)(q - p);
-        float *dst = j->vectors + j->rows * dim;
+        float *dst = j->vectors + (j->rows - j->vec_row0) * dim;
         size_t k = 0;
         for (;;) {
             while (q < end && is_blank(*q))
@@ -518,7 +519,36 @@ static int text_chunk(text_job *j, chunk_state *c, const char **p, const char **
     }
 }
 
-/* Parses job j's range piece by piece, reporting progress (job 0 only) as it goes. */
+int loader_grow(void *p, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap)
+        return 0;
+    size_t nc = *cap * 2 > want ? *cap * 2 : want;
+    if (nc > SIZE_MAX / elem)
+        return -1;
+    void *np = realloc(*(void **)p, nc * elem);
+    if (!np)
+        return -1;
+    *(void **)p = np;
+    *cap = nc;
+    return 0;
+}
+
+ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
+                          ev_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *r = v + i * dim;
+        double acc = 0;
+        for (size_t k = 0; k < dim; k++)
+            acc += (double)r[k] * r[k];
+        norms[i] = (float)sqrt(acc);
+    }
+    return n ? o->rows_write(o->rows_ctx, row, v, n, err) : EV_OK;
+}
+
+/* Parses job j's range piece by piece, reporting progress (job 0 only) as it goes. With a sink, each piece's rows
+ * are parsed into a block of the piece's size and written out before the next. */
 static void text_job_run(text_job *j)
 {
     chunk_state c = {0};
@@ -526,7 +556,20 @@ static void text_job_run(text_job *j)
     size_t len = (size_t)(j->end - j->begin), next_progress = PROGRESS_STEP;
     j->offsets[0] = 0;
     while (j->status == EV_OK && j->rows < j->max_rows && text_chunk(j, &c, &p, &e) == 1) {
+        if (j->sink) { /* room for every row the piece can hold: each takes at least 2·dim + 1 bytes */
+            size_t room = (size_t)(e - p) / (2 * j->dim + 1) + 1;
+            if (room > j->max_rows - j->rows)
+                room = j->max_rows - j->rows;
+            if (loader_grow(&j->vectors, &j->vec_cap, room, j->dim * sizeof(float)) != 0) {
+                j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s:%zu: out of memory for %zu rows", j->path, j->line, room);
+                break;
+            }
+            j->vec_row0 = j->rows;
+        }
         loader_text_run(j, p, e);
+        if (j->sink && j->status == EV_OK)
+            j->status = loader_rows_out(j->sink, j->sink_row0 + j->vec_row0, j->vectors, j->rows - j->vec_row0,
+                                        j->dim, j->norms + j->vec_row0, &j->err);
         if (j->progress && c.done >= next_progress) {
             j->progress(j->progress_ctx, "reading", (double)c.done / (double)len);
             next_progress = c.done + PROGRESS_STEP;
@@ -637,23 +680,30 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
     size_t max_rows = row_base[made];
     if (max_rows > SIZE_MAX / sizeof(float) / dim)
         return ev_fail(err, EV_ERR_NOMEM, "%s: too large to hold in memory", path);
-    float *vectors = o->matrix_alloc && max_rows ? o->matrix_alloc(o->matrix_ctx, max_rows, dim) : NULL;
-    int borrowed = vectors != NULL;
-    if (!borrowed) {
+    const loader_opts *sink = o->rows_write && max_rows ? o : NULL; /* (no rows: "no vectors found" below) */
+    float *vectors = NULL;
+    if (sink) {
+        ev_status st = o->rows_begin(o->rows_ctx, max_rows, dim, err);
+        if (st != EV_OK)
+            return st;
+    } else {
         vectors = malloc((max_rows ? max_rows : 1) * dim * sizeof *vectors);
         hint_huge_pages(vectors, (max_rows ? max_rows : 1) * dim * sizeof *vectors);
+        if (!vectors)
+            return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     }
-    if (!vectors)
-        return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, max_rows, dim);
     size_t lines_before = 0;
     for (int t = 0; t < made; t++) {
         text_job *j = &jobs[t];
         j->line = first_line + lines_before;
         lines_before += j->newlines;
         j->max_rows = row_base[t + 1] - row_base[t];
-        j->vectors = vectors + row_base[t] * dim;
+        j->vectors = sink ? NULL : vectors + row_base[t] * dim;
+        j->sink = sink;
+        j->sink_row0 = row_base[t];
         j->offsets = malloc((j->max_rows + 1) * sizeof *j->offsets);
-        if (!j->offsets)
+        j->norms = sink ? malloc((j->max_rows ? j->max_rows : 1) * sizeof *j->norms) : NULL;
+        if (!j->offsets || (sink && !j->norms))
             j->status = ev_fail(&j->err, EV_ERR_NOMEM, "%s: out of memory", path);
         if (t == 0) {
             j->progress = o->progress;
@@ -673,19 +723,35 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
         wbytes += jobs[t].words_len;
     }
     char *words = NULL;
-    size_t *offsets = NULL;
+    size_t *offsets = NULL, *rowpos = NULL;
+    float *norms = NULL;
     if (st == EV_OK) {
         words = malloc(wbytes ? wbytes : 1);
         offsets = malloc((rows + 1) * sizeof *offsets);
-        if (!words || !offsets)
+        norms = sink ? malloc((rows ? rows : 1) * sizeof *norms) : NULL;
+        if (!words || !offsets || (sink && !norms))
             st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory merging %zu words", path, rows);
+    }
+    if (st == EV_OK && sink) { /* a range after blank lines left rows unused before it: where each row went */
+        size_t r = 0;
+        for (int t = 0; t < made && !rowpos && st == EV_OK; t++) {
+            if (r != row_base[t] && jobs[t].rows && !(rowpos = malloc((rows ? rows : 1) * sizeof *rowpos)))
+                st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory merging %zu words", path, rows);
+            r += jobs[t].rows;
+        }
+        r = 0;
+        for (int t = 0; t < made && rowpos; t++)
+            for (size_t i = 0; i < jobs[t].rows; i++)
+                rowpos[r++] = row_base[t] + i;
     }
     if (st == EV_OK) {
         size_t r = 0, wpos = 0;
         offsets[0] = 0;
         for (int t = 0; t < made; t++) {
             text_job *j = &jobs[t];
-            if (r != row_base[t] && j->rows)
+            if (sink && j->rows)
+                memcpy(norms + r, j->norms, j->rows * sizeof *norms);
+            else if (r != row_base[t] && j->rows)
                 memmove(vectors + r * dim, vectors + row_base[t] * dim, j->rows * dim * sizeof *vectors);
             if (j->words_len) /* a range of blank lines has no words (and words NULL) */
                 memcpy(words + wpos, j->words, j->words_len);
@@ -693,6 +759,12 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
                 offsets[r + i + 1] = wpos + j->offsets[i + 1];
             r += j->rows;
             wpos += j->words_len;
+            free(j->words); /* merged: memory holds each word once more only for one range at a time */
+            free(j->offsets);
+            free(j->norms);
+            j->words = NULL;
+            j->offsets = NULL;
+            j->norms = NULL;
         }
         if (header_dim && !o->limit && rows != header_count) /* header_dim: word2vec text (a count of 0 too) */
             st = ev_fail(err, EV_ERR_FORMAT, "%s:1: header says %zu words, the file has %zu", path, header_count,
@@ -706,13 +778,17 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
     for (int t = 0; t < made; t++) {
         free(jobs[t].words);
         free(jobs[t].offsets);
+        free(jobs[t].norms);
+        if (sink)
+            free(jobs[t].vectors); /* the block */
         ev_error_clear(&jobs[t].err);
     }
     if (st != EV_OK) {
-        if (!borrowed)
-            free(vectors);
+        free(vectors);
         free(words);
         free(offsets);
+        free(norms);
+        free(rowpos);
         return st;
     }
     if (o->progress)
@@ -720,9 +796,10 @@ static ev_status parse_text_ranges(const char *path, const char *p, size_t n, in
     out->n = rows;
     out->dim = dim;
     out->vectors = vectors;
-    out->borrowed = borrowed;
     out->words = words;
     out->offsets = offsets;
+    out->norms = norms;
+    out->rowpos = rowpos;
     return EV_OK;
 }
 
@@ -779,7 +856,10 @@ static ev_status parse_mapped(const char *path, const char *p, size_t n, int fd,
         return st;
     if (f == VF_W2V_TEXT)
         return parse_text(path, p, n, fd, body, count, dim, o, rows, err);
-    input *in = input_from_memory(path, p, n);
+    /* Rows written to a sink: the mapping is read in blocks whose pages are released behind the parser (the
+     * file's pages would otherwise all count in the process's memory by the end). */
+    input *in = fd >= 0 && o->rows_write ? input_from_mapping(path, p, n, MAPPING_BLOCK_BYTES)
+                                         : input_from_memory(path, p, n);
     if (!in)
         return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory", path);
     sreader r;

@@ -9,7 +9,9 @@
  *
  * Memory: the window is a block's bytes in place; only what straddles two blocks (a line, a binary record) is
  * copied into the staging buffer. The matrix and the words grow with the rows parsed (realloc: mremap for large
- * blocks, no copy), bounded by what the bytes seen so far can hold — never by a header's claim. */
+ * blocks, no copy), bounded by what the bytes seen so far can hold — never by a header's claim. With a sink
+ * (loader_opts.rows_write) the matrix is instead a block of rows written out as it fills; the words, offsets and
+ * norms still grow. */
 #define _GNU_SOURCE /* memrchr */
 #include <math.h>
 #include <stdint.h>
@@ -221,25 +223,28 @@ static double progress_at(sreader *r, size_t total)
     return total ? (double)r->off / (double)total : input_progress(r->in);
 }
 
-/* Room for rows [0, want) of dim floats and want + 1 offsets (grown geometrically). */
-static int grow_rows(float **vec, size_t **offs, size_t *cap, size_t want, size_t dim)
+/* Room for rows [0, want) of dim floats and want + 1 offsets (grown geometrically); with a sink (norms set), the
+ * matrix is a block of its own size instead (see below) and the norms grow with the offsets. */
+static int grow_rows(float **vec, size_t **offs, float **norms, size_t *cap, size_t want, size_t dim)
 {
     if (want <= *cap)
         return 0;
-    size_t nc = *cap * 2 > want ? *cap * 2 : want;
+    size_t nc = *cap * 2 > want ? *cap * 2 : want, oc = *cap, ncap = *cap;
     if (nc > SIZE_MAX / sizeof(float) / dim || nc >= SIZE_MAX / sizeof(size_t))
         return -1;
-    float *nv = realloc(*vec, nc * dim * sizeof(float));
-    if (!nv)
+    if (!norms && loader_grow(vec, &oc, nc, dim * sizeof(float)) != 0)
         return -1;
-    *vec = nv;
-    size_t *no = realloc(*offs, (nc + 1) * sizeof(size_t));
-    if (!no)
+    oc = *cap + 1;
+    if (loader_grow(offs, &oc, nc + 1, sizeof(size_t)) != 0)
         return -1;
-    *offs = no;
+    if (norms && loader_grow(norms, &ncap, nc, sizeof(float)) != 0)
+        return -1;
     *cap = nc;
     return 0;
 }
+
+/* The rows of a stream written to a sink go through a block of at most this many bytes (and at least one row). */
+#define SINK_BLOCK_BYTES ((size_t)4 << 20)
 
 /* ---- text rows -------------------------------------------------------------------------------------------- */
 
@@ -335,8 +340,9 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
     if (T > STREAM_MAX_THREADS)
         T = STREAM_MAX_THREADS;
     char *numbers = NULL;
-    float *vec = NULL;
-    size_t *offs = NULL, cap = 0, dim = header_dim, start = r->off;
+    float *vec = NULL, *norms = NULL;
+    size_t *offs = NULL, cap = 0, vec_cap = 0, dim = header_dim, start = r->off;
+    int sink = o->rows_write != NULL;
     ev_status st = EV_OK;
     /* Blank lines before the first row are skipped (as the parser does), so that the window starts with it whole. */
     for (;;) {
@@ -360,6 +366,8 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
         goto out;
     j.dim = dim;
     j.numbers_line = numbers;
+    if (sink && (st = o->rows_begin(o->rows_ctx, 0, dim, err)) != EV_OK)
+        goto out;
     size_t next_progress = LOADER_PROGRESS_STEP;
     while (!(o->limit && j.rows >= o->limit)) {
         if (sreader_fill_to(r, '\n', 1) != 0) {
@@ -374,12 +382,14 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
         size_t want = j.rows + take / (2 * dim + 1) + 1;
         if (o->limit && want > o->limit)
             want = o->limit;
-        if (grow_rows(&vec, &offs, &cap, want, dim) != 0) {
+        if (grow_rows(&vec, &offs, sink ? &norms : NULL, &cap, want, dim) != 0 ||
+            (sink && loader_grow(&vec, &vec_cap, want - j.rows, dim * sizeof(float)) != 0)) {
             st = ev_fail(err, EV_ERR_NOMEM, "%s:%zu: out of memory for %zu rows of %zu values", path, j.line, want, dim);
             goto out;
         }
         offs[0] = 0;
         j.vectors = vec;
+        j.vec_row0 = sink ? j.rows : 0; /* with a sink, vec holds only this window's rows */
         j.offsets = offs;
         j.max_rows = want;
         if (T > 1 && !o->limit && take >= STREAM_SPLIT_BYTES) {
@@ -391,6 +401,9 @@ ev_status loader_stream_text(sreader *r, const char *path, size_t first_line, si
             st = parse_failed(r, j.status, &j.err, err);
             goto out;
         }
+        if (sink && (st = loader_rows_out(o, j.vec_row0, vec, j.rows - j.vec_row0, dim, norms + j.vec_row0, err)) !=
+                        EV_OK)
+            goto out;
         sreader_advance(r, take);
         if (o->progress && r->off >= next_progress) {
             o->progress(o->progress_ctx, "reading", progress_at(r, 0));
@@ -408,9 +421,13 @@ out:
     split_free(&split);
     free(numbers);
     ev_error_clear(&j.err);
-    if (st != EV_OK) {
+    if (st != EV_OK || sink) {
         free(vec);
+        vec = NULL;
+    }
+    if (st != EV_OK) {
         free(offs);
+        free(norms);
         free(j.words);
         return st;
     }
@@ -421,7 +438,7 @@ out:
     out->vectors = vec;
     out->words = j.words;
     out->offsets = offs;
-    out->borrowed = 0;
+    out->norms = norms;
     return EV_OK;
 }
 
@@ -442,12 +459,21 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
                        "%s:1: header claims %zu words of %zu dimensions, but only %zu bytes follow the header "
                        "(room for at most %zu)%s",
                        path, count, dim, avail, avail / (dim * 4 + 2), want < count ? ", and --limit asks for more" : "");
-    float *vec = NULL;
+    float *vec = NULL, *norms = NULL;
     size_t *offs = NULL, cap = 0, wcap = 0, wlen = 0;
     char *words = NULL;
     ev_status st = EV_OK;
     size_t next_progress = LOADER_PROGRESS_STEP, rows = 0;
     int newlines = 0; /* whether the first record's vector is followed by a newline */
+    /* With a sink, vec is a block of block rows (from row row0), written out when full and at the end. */
+    int sink = o->rows_write != NULL;
+    size_t row0 = 0, block = SINK_BLOCK_BYTES / (dim * 4) ? SINK_BLOCK_BYTES / (dim * 4) : 1;
+    if (sink) {
+        if ((st = o->rows_begin(o->rows_ctx, 0, dim, err)) != EV_OK)
+            return st;
+        if (!(vec = malloc(block * dim * sizeof *vec)))
+            return ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, block, dim);
+    }
     for (; rows < want; rows++) {
         for (;;) { /* newlines between records */
             if (sreader_fill(r, 1) != 0)
@@ -489,11 +515,16 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
             free(qw);
             goto done;
         }
-        if (grow_rows(&vec, &offs, &cap, rows + 1, dim) != 0) {
+        if (grow_rows(&vec, &offs, sink ? &norms : NULL, &cap, rows + 1, dim) != 0) {
             st = ev_fail(err, EV_ERR_NOMEM, "%s: out of memory for %zu × %zu values", path, rows + 1, dim);
             goto done;
         }
-        float *dst = vec + rows * dim;
+        if (sink && rows - row0 == block) {
+            if ((st = loader_rows_out(o, row0, vec, block, dim, norms + row0, err)) != EV_OK)
+                goto done;
+            row0 = rows;
+        }
+        float *dst = vec + (rows - row0) * dim;
         memcpy(dst, r->p + wl + 1, dim * 4);
         for (size_t k = 0; k < dim; k++)
             if (!isfinite(dst[k])) {
@@ -559,6 +590,8 @@ ev_status loader_stream_bin(sreader *r, const char *path, size_t count, size_t d
             sreader_advance(r, 1);
         }
     }
+    if (sink)
+        st = loader_rows_out(o, row0, vec, rows - row0, dim, norms + row0, err);
     goto done;
 read_error:
     st = read_failed(r, err);
@@ -569,9 +602,13 @@ done:
         st = parse_failed(r, st, &perr, err);
         ev_error_clear(&perr);
     }
-    if (st != EV_OK) {
+    if (st != EV_OK || sink) {
         free(vec);
+        vec = NULL;
+    }
+    if (st != EV_OK) {
         free(offs);
+        free(norms);
         free(words);
         return st;
     }
@@ -582,6 +619,6 @@ done:
     out->vectors = vec;
     out->words = words;
     out->offsets = offs;
-    out->borrowed = 0;
+    out->norms = norms;
     return EV_OK;
 }

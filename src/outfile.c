@@ -198,12 +198,56 @@ void outfile_write(outfile *of, const void *p, size_t n)
         of->err_no = errno ? errno : EIO;
 }
 
-void *outfile_map(outfile *of, size_t n)
+void outfile_copy_from(outfile *of, int fd, size_t off, size_t n)
 {
-    if (!of->fp || of->err_no || !of->tmp_path || n == 0 || fflush(of->fp) != 0)
-        return NULL;
-    int reserve_err; /* ENOSPC, EFBIG, EOPNOTSUPP: the caller writes the ordinary way, which reports them */
-    return reserve_and_map(fileno(of->fp), 0, 0, n, &reserve_err);
+    if (!of->fp || of->err_no || n == 0)
+        return;
+    if (fflush(of->fp) != 0) {
+        of->err_no = errno ? errno : EIO;
+        return;
+    }
+    int out = fileno(of->fp);
+    off_t pos = ftello(of->fp), src = (off_t)off;
+    if (pos < 0) {
+        of->err_no = errno ? errno : EIO;
+        return;
+    }
+    size_t left = n;
+    int kernel = 1;
+    char *buf = NULL;
+    while (left) {
+        ssize_t r;
+        if (kernel) {
+            r = copy_file_range(fd, &src, out, &pos, left < ((size_t)1 << 30) ? left : (size_t)1 << 30, 0);
+            if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                          errno == EBADF)) {
+                kernel = 0; /* not between these files: copy through a buffer */
+                continue;
+            }
+        } else {
+            if (!buf && !(buf = malloc(OUTFILE_BUFSZ))) {
+                of->err_no = ENOMEM;
+                break;
+            }
+            r = pread(fd, buf, left < OUTFILE_BUFSZ ? left : OUTFILE_BUFSZ, src);
+            if (r > 0 && pwrite(out, buf, (size_t)r, pos) != r)
+                r = -1;
+            if (r > 0) {
+                src += r;
+                pos += r;
+            }
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            of->err_no = r < 0 && errno ? errno : EIO; /* 0: the source ended early */
+            break;
+        }
+        left -= (size_t)r;
+    }
+    free(buf);
+    if (!of->err_no && fseeko(of->fp, pos, SEEK_SET) != 0)
+        of->err_no = errno ? errno : EIO;
 }
 
 void outfile_seek(outfile *of, size_t off)

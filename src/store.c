@@ -15,6 +15,7 @@
 #include "outfile.h"
 #include "parallel.h"
 #include "safetensors.h"
+#include "store_internal.h"
 #include "util.h"
 #include "version.h"
 
@@ -22,8 +23,8 @@
 #error "the cache format is little-endian; this build assumes a little-endian host"
 #endif
 
-#define CACHE_ALIGN 64
-#define MAX_HEADER_BYTES (64u << 20) /* a real header is < 1 KiB; anything this large is corrupt */
+#define CACHE_ALIGN STORE_CACHE_ALIGN
+#define MAX_HEADER_BYTES STORE_MAX_HEADER_BYTES
 
 typedef struct {
     char *key, *value;
@@ -48,6 +49,7 @@ struct store {
     char *own_vocab;
     int32_t *own_nbr_rows;
     float *own_nbr_scores;
+    size_t *own_src;         /* streamed rows: the sink row of each kept row (NULL: the same row) */
     meta_kv *meta;
     size_t n_meta;
     subword_model *sub;      /* fastText n-grams (optional) */
@@ -257,6 +259,7 @@ void store_close(store *s)
     free(s->own_vocab);
     free(s->own_nbr_rows);
     free(s->own_nbr_scores);
+    free(s->own_src);
     subword_free(s->sub);
     free_meta(s);
     free(s);
@@ -549,20 +552,27 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     }
     s->sub = rows->subwords;
     rows->subwords = NULL;
-    float *vec = rows->vectors;
-    s->own_vectors = rows->borrowed ? NULL : rows->vectors;
+    float *vec = rows->vectors, *norms = rows->norms; /* vec NULL: streamed rows, their norms given */
+    s->own_vectors = rows->vectors;
     s->own_vocab = rows->words;
-    size_t *in_off = rows->offsets;
+    s->own_norms = vec ? NULL : norms;
+    size_t *in_off = rows->offsets, *rowpos = rows->rowpos;
     rows->vectors = NULL;
     rows->words = NULL;
     rows->offsets = NULL;
-    if (n == 0 || d == 0) {
+    rows->norms = NULL;
+    rows->rowpos = NULL;
+    if (vec)
+        free(norms);
+    if (n == 0 || d == 0 || (!vec && !norms)) {
         free(in_off);
+        free(rowpos);
         store_close(s);
         return ev_fail(err, EV_ERR_FORMAT, "%s: no vectors found", source ? source : "input");
     }
     if (n > (size_t)INT32_MAX - 1) {
         free(in_off);
+        free(rowpos);
         store_close(s);
         return ev_fail(err, EV_ERR_NOMEM, "%s: %zu words exceed the index limit of %d", source ? source : "input",
                        n, INT32_MAX - 1);
@@ -570,8 +580,10 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
     s->H = pow2_at_least(2 * n);
     s->own_index = index_alloc(s->H);
     s->own_offsets = malloc((n + 1) * sizeof *s->own_offsets);
+    size_t *src = NULL; /* streamed: where each kept row is in the sink, from the first row not in its place on */
     if (!s->own_index || !s->own_offsets) {
         free(in_off);
+        free(rowpos);
         goto oom;
     }
     /* One pass: insert each word; a word already present is a duplicate and dropped; kept rows are compacted
@@ -610,24 +622,43 @@ ev_status store_from_rows(store_rows *rows, const char *source, const char *sour
         s->own_index[h] = (int32_t)kept;
         if (wpos != in_off[j])
             memmove(voc + wpos, w, len + 1);
-        if (kept != j)
+        if (kept != j && vec)
             memmove(vec + kept * d, vec + j * d, d * sizeof *vec);
+        else if (!vec) {
+            norms[kept] = norms[j];
+            size_t from = rowpos ? rowpos[j] : j;
+            if (from != kept && !src) { /* the first row out of place: the rows before it are */
+                if (!(src = malloc(n * sizeof *src))) {
+                    free(in_off);
+                    free(rowpos);
+                    goto oom;
+                }
+                for (size_t i = 0; i < kept; i++)
+                    src[i] = i;
+            }
+            if (src)
+                src[kept] = from;
+        }
         s->own_offsets[kept] = (int64_t)wpos;
         wpos += len + 1;
         s->own_offsets[kept + 1] = (int64_t)wpos;
         kept++;
     }
     free(in_off);
+    free(rowpos);
+    s->own_src = src;
     if (n_duplicates)
         *n_duplicates = n - kept;
     s->V = kept;
     s->d = d;
     s->vocab_bytes = wpos;
-    s->own_norms = malloc(kept * sizeof *s->own_norms);
-    if (!s->own_norms)
-        goto oom;
-    norm_job nj = {vec, d, s->own_norms};
-    parallel_for(kept * d >= NORMS_PARALLEL_MIN ? parallel_default_threads() : 1, kept, norm_rows, &nj);
+    if (vec) {
+        s->own_norms = malloc(kept * sizeof *s->own_norms);
+        if (!s->own_norms)
+            goto oom;
+        norm_job nj = {vec, d, s->own_norms};
+        parallel_for(kept * d >= NORMS_PARALLEL_MIN ? parallel_default_threads() : 1, kept, norm_rows, &nj);
+    }
     s->vectors = vec;
     s->norms = s->own_norms;
     s->offsets = s->own_offsets;
@@ -677,11 +708,9 @@ ev_status store_limit(store *s, size_t n, ev_error *err)
 
 /* ---- writing a cache ------------------------------------------------------------------------------------- */
 
-/* The cache's header: metadata, then the tensors in file order (vocab_offsets, vectors, norms, index, the
- * neighbour lists when present, the n-gram rows when present, vocab). format_version and the n-gram metadata are
- * the store's own (2 and ngram_* with n-grams, 1 without), whatever metadata it was opened with. NULL when out of
- * memory. */
-static cJSON *cache_header(const store *s)
+/* store_internal.h. format_version and the n-gram metadata are the store's own (2 and ngram_* with n-grams, 1
+ * without), whatever metadata it was opened with. */
+cJSON *store_cache_header(const store *s)
 {
     size_t V = s->V, d = s->d, pos = 0;
     size_t sh_off[1] = {V + 1}, sh_vec[2] = {V, d}, sh_norm[1] = {V}, sh_idx[1] = {s->H}, sh_voc[1] = {s->vocab_bytes};
@@ -718,8 +747,7 @@ static cJSON *cache_header(const store *s)
     return hdr;
 }
 
-/* The tensors after the matrix, in cache_header's order. */
-static void write_after_vectors(const store *s, outfile *of)
+void store_write_after_vectors(const store *s, outfile *of)
 {
     outfile_write(of, s->norms, 4 * s->V);
     outfile_write(of, s->index, 4 * s->H);
@@ -734,7 +762,9 @@ static void write_after_vectors(const store *s, outfile *of)
 
 ev_status store_write_cache(const store *s, const char *path, ev_error *err)
 {
-    cJSON *hdr = cache_header(s);
+    if (!s->vectors)
+        return ev_fail(err, EV_ERR_USAGE, "%s: internal error: the rows were streamed to a sink, not kept", path);
+    cJSON *hdr = store_cache_header(s);
     if (!hdr)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory writing %s", path);
     outfile of;
@@ -743,106 +773,10 @@ ev_status store_write_cache(const store *s, const char *path, ev_error *err)
         return st;
     outfile_write(&of, s->offsets, 8 * (s->V + 1));
     outfile_write(&of, s->vectors, 4 * s->V * s->d);
-    write_after_vectors(s, &of);
+    store_write_after_vectors(s, &of);
     return outfile_commit(&of, err);
 }
 
-/* ---- a cache whose matrix is filled in place ------------------------------------------------------------- */
+const size_t *store_row_sources(const store *s) { return s->own_src; }
 
-/* The file: [8-byte header length][header JSON, padded with spaces][vocab_offsets][vectors at byte M][the rest].
- * M, page-aligned, is fixed when the matrix is reserved, before the rows are known: room for the JSON
- * (JSON_RESERVE plus six bytes per metadata byte, the worst JSON escape) and for max_rows + 1 offsets. With V ≤
- * max_rows rows kept, the offsets start 8·(V + 1) bytes before M and the header's padding takes up the rest —
- * the same layout store_write_cache writes, with a longer header. */
-#define JSON_RESERVE 2048
-
-struct store_sink {
-    char *path;
-    size_t meta_bytes;
-    outfile of;
-    int open;          /* of holds the temporary file */
-    char *map;         /* [0, map_len) of it, shared */
-    size_t map_len, M, max_rows, dim;
-};
-
-store_sink *store_sink_new(const char *path, size_t meta_bytes)
-{
-    store_sink *k = calloc(1, sizeof *k);
-    if (k && !(k->path = strdup(path))) {
-        free(k);
-        return NULL;
-    }
-    if (k)
-        k->meta_bytes = meta_bytes;
-    return k;
-}
-
-float *store_sink_matrix(void *sink, size_t max_rows, size_t dim)
-{
-    store_sink *k = sink;
-    long page = sysconf(_SC_PAGESIZE);
-    if (k->map || k->open || page <= 0 || max_rows == 0 || dim == 0 || k->meta_bytes > SIZE_MAX / 64 ||
-        max_rows > SIZE_MAX / 64 / dim)
-        return NULL; /* (sizes far beyond any memory: the ordinary path reports them) */
-    size_t head = 8 + JSON_RESERVE + 6 * k->meta_bytes + 8 * (max_rows + 1);
-    size_t M = (head + (size_t)page - 1) / (size_t)page * (size_t)page;
-    ev_error err = {0};
-    if (outfile_open(&k->of, k->path, &err) != EV_OK) { /* reported again by the ordinary write */
-        ev_error_clear(&err);
-        return NULL;
-    }
-    k->open = 1;
-    size_t len = M + max_rows * dim * sizeof(float);
-    char *m = outfile_map(&k->of, len);
-    if (!m) {
-        outfile_abort(&k->of);
-        k->open = 0;
-        return NULL;
-    }
-    k->map = m;
-    k->map_len = len;
-    k->M = M;
-    k->max_rows = max_rows;
-    k->dim = dim;
-    return (float *)(m + M);
-}
-
-ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err)
-{
-    size_t V = s->V;
-    int in_place = k->map && s->vectors == (const float *)(k->map + k->M) && V <= k->max_rows && s->d == k->dim;
-    cJSON *hdr = in_place ? cache_header(s) : NULL;
-    char *json = hdr ? cJSON_PrintUnformatted(hdr) : NULL;
-    cJSON_Delete(hdr);
-    size_t data_off = in_place ? k->M - 8 * (V + 1) : 0, jlen = json ? strlen(json) : 0;
-    /* Not parsed into the sink, or a header that does not fit (or that readers would refuse as too long, after very
-     * many duplicates): the ordinary write. */
-    if (!json || 8 + jlen > data_off || data_off - 8 > MAX_HEADER_BYTES) {
-        free(json);
-        if (k->open)
-            outfile_abort(&k->of);
-        k->open = 0;
-        return store_write_cache(s, k->path, err); /* reads the matrix from the mapping, still there */
-    }
-    outfile_seek(&k->of, 0);
-    st_put_header(k->of.fp, json, jlen, data_off - 8);
-    free(json);
-    outfile_write(&k->of, s->offsets, 8 * (V + 1));
-    outfile_seek(&k->of, k->M + 4 * V * s->d);
-    write_after_vectors(s, &k->of);
-    outfile_truncate(&k->of);
-    k->open = 0;
-    return outfile_commit(&k->of, err);
-}
-
-void store_sink_free(store_sink *k)
-{
-    if (!k)
-        return;
-    if (k->open)
-        outfile_abort(&k->of);
-    if (k->map)
-        munmap(k->map, k->map_len);
-    free(k->path);
-    free(k);
-}
+const int64_t *store_offsets_i64(const store *s) { return s->offsets; }

@@ -206,6 +206,31 @@ for ext in safetensors txt vec bin; do
     [ "$rc" = 5 ] && [ -z "$(ls "$d")" ] && pass "file-size limit: convert to a new .$ext leaves nothing" ||
         fail "atomic-new-$ext" "exit $rc, left: $(ls "$d")"
 done
+# ---- convert streams the rows into the cache: the same cache as with the whole matrix in memory -----------------------
+# (EMBVSATTN_CONVERT_STREAM=0). Binary, compressed and piped input go through a spill: the same bytes; a plain text
+# file is written in place: the same bytes after a longer header.
+hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }
+after_header() { tail -c +$(($(hlen "$1") + 9)) "$1"; }
+gzip -c "$M" >"$tmp/mini.txt.gz"
+for in in tests/fixtures/gensim/kv.bin "$tmp/mini.txt.gz" "$M" tests/fixtures/gensim/kv.vec; do
+    name=$(basename "$in")
+    rc=0
+    "$bin" convert "$in" "$tmp/stream.safetensors" 2>"$tmp/err" &&
+        EMBVSATTN_CONVERT_STREAM=0 "$bin" convert "$in" "$tmp/memory.safetensors" 2>>"$tmp/err" || rc=$?
+    case "$in" in
+    *.bin | *.gz) cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=differ ;;
+    *) cmp -s <(after_header "$tmp/stream.safetensors") <(after_header "$tmp/memory.safetensors") || rc=differ ;;
+    esac
+    [ "$rc" = 0 ] && [ -z "$(ls "$tmp" | grep -e '\.tmp\.' -e '\.spill\.')" ] &&
+        pass "convert $name streamed: the cache of the in-memory path" ||
+        fail "convert-stream-$name" "$rc: $(head -c 200 "$tmp/err")"
+done
+rc=0
+cat tests/fixtures/gensim/kv.vec | "$bin" convert - "$tmp/stream.safetensors" 2>"$tmp/err" &&
+    cat tests/fixtures/gensim/kv.vec | EMBVSATTN_CONVERT_STREAM=0 "$bin" convert - "$tmp/memory.safetensors" 2>>"$tmp/err" &&
+    cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
+[ "$rc" = 0 ] && pass "convert from a pipe streamed: the same bytes" || fail convert-stream-pipe "$(head -c 200 "$tmp/err")"
+
 rc=0
 "$bin" convert "$M" "$tmp/no-such-dir/out.txt" 2>"$tmp/err" || rc=$?
 [ "$rc" = 5 ] && grep -q "cannot create a file there" "$tmp/err" && pass "convert into a missing directory: exit 5" ||

@@ -421,12 +421,12 @@ static uint64_t header_len(const char *path)
     return n;
 }
 
-/* Loads path through a store_sink writing out (the matrix parsed into the output's mapping) and returns the
- * written cache, opened; NULL on failure (err set). */
+/* Loads path through a store_sink writing out (the rows streamed to the output) and returns the written cache,
+ * opened; NULL on failure (err set). */
 static store *sink_convert(const char *path, const char *out, int threads, ev_error *err)
 {
     store_sink *k = store_sink_new(out, strlen(path) + 256);
-    loader_opts o = {.threads = threads, .matrix_alloc = store_sink_matrix, .matrix_ctx = k};
+    loader_opts o = {.threads = threads, .rows_begin = store_sink_begin, .rows_write = store_sink_write, .rows_ctx = k};
     store *s = NULL, *c = NULL;
     ev_error_clear(err);
     if (k && loader_load(path, &o, &s, err) == EV_OK && store_sink_finish(k, s, err) == EV_OK)
@@ -436,10 +436,10 @@ static store *sink_convert(const char *path, const char *out, int threads, ev_er
     return c;
 }
 
-/* A cache written with the matrix parsed in place equals the ordinary one (words, vectors, norms; store_open
+/* A cache written with the rows streamed in place equals the ordinary one (words, vectors, norms; store_open
  * checks the offsets and the index), with blank lines and duplicates (fewer rows than lines: a longer header), on
- * one and two threads; a binary input or a sink whose file cannot be created falls back to the ordinary write; a
- * failed parse leaves no file behind. */
+ * one and two threads; a binary input goes through a spill (the ordinary layout); a sink whose file cannot be
+ * created fails; a failed parse leaves no file behind (tests/test_store_sink.c compares the bytes). */
 static void test_sink(void)
 {
     ev_error err = {0};
@@ -462,7 +462,7 @@ static void test_sink(void)
     store_close(c);
     c = sink_convert("tests/fixtures/gensim/kv.bin", tpath("bin.safetensors"), 0, &err);
     ref = load("tests/fixtures/gensim/kv.bin", VF_AUTO, 0, &err, NULL);
-    CHECK(c && ref && same_store(ref, c), "sink from a binary file (ordinary write)");
+    CHECK(c && ref && same_store(ref, c), "sink from a binary file (through a spill)");
     CHECK(header_len(tpath("bin.safetensors")) < 2048, "sink from a binary file: expected the ordinary layout");
     store_close(c);
     store_close(ref);
