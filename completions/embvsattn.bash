@@ -14,7 +14,8 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta --term --positive --negative --vector-in --line-offset --port --host'
+    --objective --rows --beta --term --positive --negative --vector-in --line-offset --port --host
+    --timeout'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -31,7 +32,7 @@ _embvsattn_options()
         eval) echo '--restrict --method --max-tokens --head --details' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
-        serve) echo '--head --port --host' ;;
+        serve) echo '--head --port --host --timeout' ;;
         index) echo '-k --words -o --output' ;;
         convert) echo '--to' ;;
     esac

@@ -54,6 +54,7 @@ typedef struct {
     size_t port;           /* serve --port N */
     int port_given;
     const char *host;      /* serve --host ADDR */
+    size_t timeout;        /* serve --timeout N: seconds per request (0: the default) */
     int predict;           /* --predict: each token's predicted words */
     const char *mask;      /* --mask WORD: tokens WORD are blanks */
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */

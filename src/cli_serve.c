@@ -520,6 +520,8 @@ int cmd_serve(cli_opts *o)
         lim.host = o->host;
     if (o->port_given)
         lim.port = (unsigned)o->port;
+    if (o->timeout)
+        lim.idle_timeout = lim.deadline = (unsigned)o->timeout;
     /* SIGINT and SIGTERM are waited for below: blocked here, before any thread starts, so every thread inherits it */
     sigset_t sigs;
     sigemptyset(&sigs);
