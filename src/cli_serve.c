@@ -22,6 +22,7 @@
 #define SERVE_MAX_K 1000                 /* -k over the API: lists longer than this are for the CLI */
 #define SERVE_CACHE_BYTES ((size_t)8 << 20) /* a thread's static-neighbour cache starts afresh past this */
 #define PAGE_SENTENCE "France is a country, it is in Europe" /* the page's first document (the README's) */
+#define SERVE_CACHE_DEFAULT 256          /* answers kept for repeated requests (serve --cache N) */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 /* ---- the parameters --------------------------------------------------------------------------------------- */
@@ -63,6 +64,107 @@ static const struct {
     {"/api/heads", EP_HEADS, {NULL}},
 };
 
+/* ---- the answer cache: a request asked again is answered from memory ------------------------------------------
+ * The documents are deterministic (the same request gives the same bytes), so the last answers are kept, keyed by
+ * the path and the sorted parameters (GET and POST alike), at most SERVE_CACHE_MAX_BYTES in all: the least
+ * recently used go first. */
+
+#define SERVE_CACHE_MAX_BYTES ((size_t)8 << 20)
+
+typedef struct {
+    char *key;   /* path, then each "key=value" in key order, NUL-separated */
+    size_t klen;
+    char *body;  /* the answer's bytes */
+    size_t len;
+    unsigned long long used; /* the tick of its last use */
+} cached;
+
+typedef struct {
+    pthread_mutex_t lock;
+    cached *e;   /* (cap) */
+    size_t n, cap, bytes;
+    unsigned long long tick;
+} answer_cache;
+
+/* The request's key (malloc'd, *klen bytes), or NULL when out of memory. */
+static char *cache_key(const char *path, const serve_param *p, size_t np, size_t *klen)
+{
+    size_t n = strlen(path) + 1, order[32];
+    if (np > sizeof order / sizeof order[0])
+        return NULL;
+    for (size_t i = 0; i < np; i++) {
+        n += strlen(p[i].key) + strlen(p[i].val) + 2;
+        size_t j = i; /* insertion sort by key (keys are distinct) */
+        while (j > 0 && strcmp(p[order[j - 1]].key, p[i].key) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    char *k = malloc(n), *w = k;
+    if (!k)
+        return NULL;
+    w += sprintf(w, "%s", path) + 1;
+    for (size_t i = 0; i < np; i++)
+        w += sprintf(w, "%s=%s", p[order[i]].key, p[order[i]].val) + 1;
+    *klen = (size_t)(w - k);
+    return k;
+}
+
+/* A copy of the cached answer for key (malloc'd; *len its size), or NULL. */
+static char *cache_get(answer_cache *c, const char *key, size_t klen, size_t *len)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].klen == klen && memcmp(c->e[i].key, key, klen) == 0) {
+            c->e[i].used = ++c->tick;
+            if ((out = malloc(c->e[i].len)) != NULL) {
+                memcpy(out, c->e[i].body, c->e[i].len);
+                *len = c->e[i].len;
+            }
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return out;
+}
+
+/* Keeps a copy of body (len) under key, evicting the least recently used answers to stay within the bounds. */
+static void cache_put(answer_cache *c, const char *key, size_t klen, const char *body, size_t len)
+{
+    if (c->cap == 0 || klen + len > SERVE_CACHE_MAX_BYTES / 4)
+        return;
+    char *k = malloc(klen), *b = malloc(len);
+    if (!k || !b) {
+        free(k);
+        free(b);
+        return;
+    }
+    memcpy(k, key, klen);
+    memcpy(b, body, len);
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].klen == klen && memcmp(c->e[i].key, key, klen) == 0) { /* another thread was first */
+            pthread_mutex_unlock(&c->lock);
+            free(k);
+            free(b);
+            return;
+        }
+    while (c->n > 0 && (c->n == c->cap || c->bytes + klen + len > SERVE_CACHE_MAX_BYTES)) {
+        size_t old = 0;
+        for (size_t i = 1; i < c->n; i++)
+            if (c->e[i].used < c->e[old].used)
+                old = i;
+        c->bytes -= c->e[old].klen + c->e[old].len;
+        free(c->e[old].key);
+        free(c->e[old].body);
+        c->e[old] = c->e[--c->n];
+    }
+    c->e[c->n++] = (cached){k, klen, b, len, ++c->tick};
+    c->bytes += klen + len;
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* ---- the server's state ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -86,6 +188,7 @@ typedef struct {
     size_t page_len;
     pthread_mutex_t lock;     /* guards workers */
     worker *workers;
+    answer_cache answers;
 } server;
 
 static _Thread_local worker *this_worker;
@@ -388,6 +491,14 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
     }
     for (size_t e = 0; e < sizeof api_paths / sizeof api_paths[0]; e++)
         if (strcmp(path, api_paths[e].path) == 0) {
+            size_t klen = 0, len = 0;
+            char *key = sv->answers.cap ? cache_key(path, p, np, &klen) : NULL;
+            char *hit = key ? cache_get(&sv->answers, key, klen, &len) : NULL;
+            if (hit) {
+                *r = (serve_reply){200, JSON_TYPE, hit, len, 0, NULL};
+                free(key);
+                return;
+            }
             capture c;
             if (capture_begin(&c)) {
                 reply_error(r, 500, EV_ERR_NOMEM, "out of memory");
@@ -396,6 +507,9 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
             int code = api_answer(sv, e, p, np);
             capture_end(&c);
             reply_capture(r, &c, code);
+            if (key && r->body && r->status == 200)
+                cache_put(&sv->answers, key, klen, r->body, r->len);
+            free(key);
             return;
         }
     reply_errorf(r, 404, EV_ERR_USAGE, "no such path: '%s' (the page is /, the API /api/view, /api/compare, "
@@ -480,6 +594,12 @@ static void server_free(server *sv)
         view_cache_free(w->cache);
         free(w);
     }
+    for (size_t i = 0; i < sv->answers.n; i++) {
+        free(sv->answers.e[i].key);
+        free(sv->answers.e[i].body);
+    }
+    free(sv->answers.e);
+    pthread_mutex_destroy(&sv->answers.lock);
     free(sv->page);
     free(sv->vectors_path);
     store_close(sv->s);
@@ -491,8 +611,14 @@ int cmd_serve(cli_opts *o)
     server sv = {0};
     int code = 0;
     pthread_mutex_init(&sv.lock, NULL);
+    pthread_mutex_init(&sv.answers.lock, NULL);
+    sv.answers.cap = o->cache_given ? o->cache : SERVE_CACHE_DEFAULT;
+    if (sv.answers.cap && !(sv.answers.e = calloc(sv.answers.cap, sizeof *sv.answers.e)))
+        sv.answers.cap = 0;
     sv.s = cli_open_vectors(o, &code);
     if (!sv.s) {
+        free(sv.answers.e);
+        pthread_mutex_destroy(&sv.answers.lock);
         pthread_mutex_destroy(&sv.lock);
         return code;
     }

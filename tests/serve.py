@@ -163,8 +163,24 @@ def corpus(port):
                "/api/heads answered %d %r" % (status, body[:80]))
 
 
+def cache_checks():
+    """A server keeping 2 answers: repeated, evicted and POST requests still give the CLI's bytes."""
+    p, port = start("--cache", "2")
+    try:
+        docs = {w: cli("--format", "json", "neighbors", "-k", "4", w)[0] for w in ["king", "queen", "apple"]}
+        seq = ["king", "queen", "king", "apple", "queen", "king", "king"]
+        got = [fetch(port, "/api/neighbors?" + q(w=w, k="4"))[1] == docs[w] for w in seq]
+        got.append(fetch(port, "/api/neighbors", body=json.dumps({"k": 4, "w": "king"}).encode(),
+                         method="POST")[1] == docs["king"])
+        report(all(got), "answer-cache", "%r" % got)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=20)
+        report(rc == 0, "answer-cache-exit", "exit %s" % rc)
+
+
 def main():
-    p, port = start()
+    p, port = start("--cache", "0")  # every request computed
     try:
         # (a) the documents
         check_same(port, "view", "/api/view", {"s": SENTENCE}, ["--format", "json", SENTENCE])
@@ -256,6 +272,7 @@ def main():
             rc = "hung"
         err = p.stderr.read().decode(errors="replace")
         report(rc == 0 and "SIGTERM: stopped" in err, "sigterm", "exit %s, stderr %r" % (rc, err[-400:]))
+    cache_checks()
     # a usage error and a port in use
     r = subprocess.run([BIN, "--vectors", VECTORS, "serve", "--host", "localhost"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
