@@ -23,7 +23,9 @@ start() { # start ARGS…: a server on a free port; sets pid and url
 }
 stop() { kill -TERM "$pid" && wait "$pid" || true; pid=; }
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; bench_cleanup_tmp' EXIT
-hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+mem() { # the server's peak RSS, and its resident anonymous (heap) and file-backed (the mapped vectors) memory, MiB
+    awk '/^(VmHWM|RssAnon|RssFile):/ { printf "%s%.1f", n++ ? " " : "", $2 / 1024 }' "/proc/$pid/status"
+}
 
 # wrk_run NAME [wrk options…]: 10 s of load, one result line; adds its request count to $total
 total=0
@@ -76,18 +78,21 @@ EOF
 start
 first_thousand
 total=1000
-rss_1k=$(hwm_mib)
-wrk_run "README sentence (answer cache)" "$url$path"
-wrk_run "every request a new sentence (computed)" -s "$tmp/serve-distinct.lua" "$url"
-while [ "$total" -lt 100000 ]; do # the rest of the 100,000, alternating the two loads
-    wrk_run "  (more load: README sentence)" "$url$path"
-    [ "$total" -ge 100000 ] || wrk_run "  (more load: new sentences)" -s "$tmp/serve-distinct.lua" "$url"
+read -r hwm_1k anon_1k _ <<<"$(mem)"
+while [ "$total" -lt 100000 ]; do
+    wrk_run "README sentence (answer cache)" "$url$path"
 done
-rss_100k=$(hwm_mib)
+read -r hwm_100k anon_100k _ <<<"$(mem)"
+n_readme=$total
+wrk_run "every request a new sentence (computed)" -s "$tmp/serve-distinct.lua" "$url"
+read -r hwm_new anon_new file_new <<<"$(mem)"
 stop
 start --cache 0
 wrk_run "README sentence, every request computed" "$url$path"
 stop
-awk -v a="$rss_1k" -v b="$rss_100k" -v n="$total" 'BEGIN {
-    printf "peak RSS (VmHWM) after 1,000 requests %.1f MiB, after %d requests %.1f MiB: +%.1f MiB (aim: within 16)\n",
-        a, n, b, b - a }'
+awk -v a="$hwm_1k" -v b="$hwm_100k" -v aa="$anon_1k" -v ab="$anon_100k" -v n="$n_readme" -v c="$hwm_new" \
+    -v ca="$anon_new" -v cf="$file_new" 'BEGIN {
+    printf "peak RSS (VmHWM) after 1,000 requests %.1f MiB, after %d: %.1f MiB, +%.1f MiB (aim: within 16); heap " \
+        "(RssAnon) %.1f -> %.1f MiB\n", a, n, b, b - a, aa, ab
+    printf "after the new-sentence run: peak RSS %.1f MiB, heap %.1f MiB (the bounded caches), mapped vectors %.1f MiB\n",
+        c, ca, cf }'
