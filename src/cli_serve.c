@@ -6,11 +6,13 @@
  * cli_analogy_answer) with the thread's output captured (cli_capture): an answer is byte for byte what
  * `embvsattn --format json …` prints, and an error is that command's message in a JSON error object. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_internal.h"
 #include "head_file.h"
@@ -606,6 +608,18 @@ static void server_free(server *sv)
     pthread_mutex_destroy(&sv->lock);
 }
 
+/* The write end of this pipe receives the number of a stop signal (SIGINT, SIGTERM). */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(stop_pipe[1], &b, 1) < 0) { /* nothing to do: a stop is already pending */
+    }
+    errno = saved;
+}
+
 int cmd_serve(cli_opts *o)
 {
     server sv = {0};
@@ -648,13 +662,21 @@ int cmd_serve(cli_opts *o)
         lim.port = (unsigned)o->port;
     if (o->timeout)
         lim.idle_timeout = lim.deadline = (unsigned)o->timeout;
-    /* SIGINT and SIGTERM are waited for below: blocked here, before any thread starts, so every thread inherits it */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* SIGINT and SIGTERM: whichever thread takes the signal (OpenBLAS starts threads of its own, with any mask),
+     * the handler writes its number into a pipe that the main thread waits on */
+    if (!code && pipe(stop_pipe) != 0) {
+        fprintf(stderr, PROG ": cannot create a pipe: %s\n", strerror(errno));
+        code = EV_ERR_IO;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (!code) {
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
     serve_http *h = NULL;
     ev_error err = {0};
     if (!code && serve_http_start(&lim, handle, &sv, &h, &err) != EV_OK)
@@ -667,11 +689,15 @@ int cmd_serve(cli_opts *o)
         fprintf(stderr, PROG ": serving %s with %zu heads; Ctrl-C stops\n", sv.vectors_path, sv.nheads);
         printf("http://%s%s%s:%u/\n", v6 ? "[" : "", lim.host, v6 ? "]" : "", serve_http_port(h));
         fflush(stdout);
-        int sig = 0;
-        sigwait(&sigs, &sig);
+        unsigned char sig = 0;
+        while (read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR)
+            ;
         serve_http_stop(h);
         fprintf(stderr, PROG ": %s: stopped\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    for (int i = 0; i < 2; i++)
+        if (stop_pipe[i] >= 0)
+            close(stop_pipe[i]);
     server_free(&sv);
     return cli_finish_stdout(code);
 }

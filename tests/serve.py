@@ -39,11 +39,11 @@ def cli(*args):
     return p.stdout, p.returncode
 
 
-def start(*extra):
+def start(*extra, host="127.0.0.1"):
     p = subprocess.Popen([BIN, "--vectors", VECTORS, "serve", "--port", "0", "--timeout", str(TIMEOUT)] + list(extra),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = p.stdout.readline().decode()
-    m = re.match(r"http://127\.0\.0\.1:(\d+)/$", line.strip())
+    m = re.match(r"http://%s:(\d+)/$" % re.escape(host), line.strip())
     if not m:
         p.kill()
         p.wait()
@@ -262,6 +262,27 @@ def main():
                "status %d, %d bytes vs the CLI's %d" % (st, len(page), len(html)))
         # (b) the bad requests
         corpus(port)
+        # more connections from one address than it allows (16): the extra ones are closed, the server answers after
+        socks, refused = [], 0
+        for _ in range(24):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            socks.append(c)
+        time.sleep(0.3)
+        for c in socks:
+            c.settimeout(0.2)
+            try:
+                if c.recv(1) == b"":
+                    refused += 1
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                refused += 1
+        for c in socks:
+            c.close()
+        time.sleep(0.2)
+        status, body, _ = fetch(port, "/api/heads")
+        report(refused >= 8 and status == 200, "per-address-connection-limit",
+               "%d of 24 connections closed, then /api/heads %d" % (refused, status))
     finally:
         # (d) SIGTERM: a clean stop
         p.send_signal(signal.SIGTERM)
@@ -273,6 +294,16 @@ def main():
         err = p.stderr.read().decode(errors="replace")
         report(rc == 0 and "SIGTERM: stopped" in err, "sigterm", "exit %s, stderr %r" % (rc, err[-400:]))
     cache_checks()
+    # another address than 127.0.0.1 (127.0.0.2 is loopback too): a warning, and it answers there
+    p, port = start("--host", "127.0.0.2", host="127.0.0.2")
+    try:
+        with urllib.request.urlopen("http://127.0.0.2:%d/api/heads" % port, timeout=30) as r:
+            ok = r.status == 200
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=20)
+    err = p.stderr.read().decode(errors="replace")
+    report(ok and rc == 0 and "warning: listening on 127.0.0.2" in err, "host-warning", "exit %s %r" % (rc, err))
     # a usage error and a port in use
     r = subprocess.run([BIN, "--vectors", VECTORS, "serve", "--host", "localhost"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
