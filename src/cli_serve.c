@@ -24,6 +24,7 @@
 #define SERVE_MAX_K 1000                 /* -k over the API: lists longer than this are for the CLI */
 #define SERVE_CACHE_BYTES ((size_t)8 << 20) /* a thread's static-neighbour cache starts afresh past this */
 #define PAGE_SENTENCE "France is a country, it is in Europe" /* the page's first document (the README's) */
+#define SERVE_MAX_TOKENS 256             /* tokens per sentence over the API (the page draws no more: render_html.h) */
 #define SERVE_CACHE_DEFAULT 256          /* answers kept for repeated requests (serve --cache N) */
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -333,6 +334,27 @@ static int view_answer(server *sv, const cli_opts *o, view_opts *vo)
     return cli_print_json(doc);
 }
 
+/* Refuses a sentence over SERVE_MAX_TOKENS tokens: its document (n² weights, n lists of k) would take the server
+ * hundreds of megabytes. Returns 0 (also when it does not tokenize: the view reports that) or EV_ERR_NOMEM (the
+ * message on cli_stderr()). */
+static int token_limit(const server *sv, const char *text, const char *which)
+{
+    tok_sentence t;
+    ev_error err = {0};
+    memset(&t, 0, sizeof t);
+    if (tok_tokenize(sv->s, text, strlen(text), &t, &err) != EV_OK) {
+        ev_error_clear(&err);
+        return 0;
+    }
+    size_t n = t.n;
+    tok_free(&t);
+    if (n <= SERVE_MAX_TOKENS)
+        return 0;
+    fprintf(cli_stderr(), PROG ": %s has %zu tokens: the API answers up to %d (the command line up to %u)\n", which,
+            n, SERVE_MAX_TOKENS, ATTN_MAX_TOKENS);
+    return EV_ERR_NOMEM;
+}
+
 /* The head o names (the default without one) and its view options into *vo. Returns 0 or an exit code (the
  * message on cli_stderr()). */
 static int head_opts(server *sv, const cli_opts *o, view_opts *vo)
@@ -451,14 +473,14 @@ static int api_answer(server *sv, size_t e, const serve_param *p, size_t np)
         switch (api_paths[e].ep) {
         case EP_VIEW:
             o.command = "show";
-            if (!(code = head_opts(sv, &o, &vo)))
+            if (!(code = token_limit(sv, o.pos[0], "the sentence")) && !(code = head_opts(sv, &o, &vo)))
                 code = view_answer(sv, &o, &vo);
             break;
         case EP_COMPARE: {
             o.command = "compare";
             cJSON *doc = NULL;
-            if (!(code = head_opts(sv, &o, &vo)) &&
-                !(code = cli_compare_doc(&o, sv->s, sv->vectors_path, &vo, thread_cache(sv), &doc)))
+            if (!(code = token_limit(sv, o.pos[0], "sentence 1")) && !(code = token_limit(sv, o.pos[1], "sentence 2")) &&
+                !(code = head_opts(sv, &o, &vo)) && !(code = cli_compare_doc(&o, sv->s, sv->vectors_path, &vo, thread_cache(sv), &doc)))
                 code = cli_print_json(doc);
             break;
         }

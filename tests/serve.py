@@ -235,6 +235,10 @@ def main():
         st, body, _ = fetch(port, "/api/view", body=json.dumps({"s": long_s}).encode(), method="POST")
         _, code = cli("--format", "json", long_s)
         report(st == 413 and json.loads(body)["code"] == code == 6, "error-token-limit", "%d %r" % (st, body[:120]))
+        st, body, _ = fetch(port, "/api/compare", body=json.dumps({"s1": "the cat", "s2": " ".join(["cat"] * 257)}).encode(),
+                            method="POST")
+        report(st == 413 and b"sentence 2 has 257 tokens: the API answers up to 256" in body, "error-api-token-limit",
+               "%d %r" % (st, body[:160]))
         # heads
         st, body, _ = fetch(port, "/api/heads")
         heads = json.loads(body) if st == 200 else {}
