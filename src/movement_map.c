@@ -35,12 +35,27 @@ static void covariance(const float *P, size_t m, size_t d, double *mean, double 
             mean[j] += P[i * d + j];
     for (size_t j = 0; j < d; j++)
         mean[j] /= (double)m;
-    for (size_t i = 0; i < m; i++)
+    /* each point centred once (the same differences as computing them in the loop: the same bits), then its
+     * products; without room for the centred row, the differences are taken in the loop */
+    double *cen = malloc(d * sizeof *cen);
+    for (size_t i = 0; i < m; i++) {
+        if (cen) {
+            for (size_t b = 0; b < d; b++)
+                cen[b] = P[i * d + b] - mean[b];
+            for (size_t a = 0; a < d; a++) {
+                double ca = cen[a];
+                for (size_t b = 0; b <= a; b++)
+                    C[a * d + b] += ca * cen[b];
+            }
+            continue;
+        }
         for (size_t a = 0; a < d; a++) {
             double ca = P[i * d + a] - mean[a];
             for (size_t b = 0; b <= a; b++)
                 C[a * d + b] += ca * (P[i * d + b] - mean[b]);
         }
+    }
+    free(cen);
     for (size_t a = 0; a < d; a++)
         for (size_t b = 0; b <= a; b++)
             C[b * d + a] = C[a * d + b] = C[a * d + b] / (double)m;
