@@ -320,12 +320,12 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, n, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        size_t at = end && end >= body ? (size_t)(end - body) : 0;
+        /* on failure cJSON sets end to where parsing stopped (its global cJSON_GetErrorPtr is shared by threads) */
+        size_t at = end && end >= body && end <= body + n ? (size_t)(end - body) : 0;
         if (root)
             snprintf(msg, cap, "the body: expected a JSON object, found another JSON value");
         else
-            snprintf(msg, cap, "the body: expected a JSON object, found malformed JSON near byte %zu",
-                     (size_t)(cJSON_GetErrorPtr() && cJSON_GetErrorPtr() >= body ? cJSON_GetErrorPtr() - body : (long)at) + 1);
+            snprintf(msg, cap, "the body: expected a JSON object, found malformed JSON near byte %zu", at + 1);
         cJSON_Delete(root);
         return (size_t)-1;
     }
