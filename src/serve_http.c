@@ -195,30 +195,49 @@ static enum MHD_Result send_reply(struct MHD_Connection *con, request *rq, serve
     return ok;
 }
 
-/* An error answer: the JSON error object with status and the printf-style message. */
+/* An error answer: the JSON error object with status and the printf-style message (allocated to its length). */
+static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsigned status, int code,
+                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsigned status, int code,
                                   const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, ap2;
     va_start(ap, fmt);
-    char buf[512];
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    cJSON *e = render_json_error(0, buf, code);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg)
+        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    cJSON *e = msg ? render_json_error(0, msg, code) : NULL;
+    free(msg);
     char *txt = e ? cJSON_PrintUnformatted(e) : NULL;
     cJSON_Delete(e);
     if (!txt)
         return MHD_NO;
-    size_t n = strlen(txt);
-    char *body = realloc(txt, n + 2);
+    size_t len = strlen(txt);
+    char *body = realloc(txt, len + 2);
     if (!body) {
         free(txt);
         return MHD_NO;
     }
-    body[n] = '\n';
-    body[n + 1] = '\0';
-    serve_reply r = {status, "application/json; charset=utf-8", body, n + 1, 0, NULL};
+    body[len] = '\n';
+    body[len + 1] = '\0';
+    serve_reply r = {status, "application/json; charset=utf-8", body, len + 1, 0, NULL};
     return send_reply(con, rq, &r);
+}
+
+/* The length of s cut to at most max bytes at a character boundary (names are echoed in messages up to 64 bytes). */
+static int cut(const char *s, size_t max)
+{
+    size_t l = strlen(s);
+    if (l <= max)
+        return (int)l;
+    l = max;
+    while (l > 0 && ((unsigned char)s[l] & 0xC0) == 0x80)
+        l--;
+    return (int)l;
 }
 
 static int hexval(int c)
@@ -293,12 +312,12 @@ size_t serve_parse_query(const char *q, size_t n, serve_param *p, size_t max, ch
                 return (size_t)-1;
             }
             if (!jsonstr_valid(val, (size_t)vl)) {
-                snprintf(msg, cap, "parameter '%.64s': expected UTF-8 text without NUL, found invalid bytes", key);
+                snprintf(msg, cap, "parameter '%.*s': expected UTF-8 text without NUL, found invalid bytes", cut(key, 64), key);
                 return (size_t)-1;
             }
             for (size_t k = 0; k < np; k++)
                 if (strcmp(p[k].key, key) == 0) {
-                    snprintf(msg, cap, "parameter '%.64s' given twice", key);
+                    snprintf(msg, cap, "parameter '%.*s' given twice", cut(key, 64), key);
                     return (size_t)-1;
                 }
             p[np++] = (serve_param){key, val};
@@ -358,7 +377,8 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
                  it->valuedouble == (double)(long long)it->valuedouble)
             snprintf(val, 32, "%lld", (long long)it->valuedouble);
         else {
-            snprintf(msg, cap, "parameter '%.64s': expected a string, a non-negative integer or a boolean", key);
+            snprintf(msg, cap, "parameter '%.*s': expected a string, a non-negative integer or a boolean", cut(key, 64),
+                     key);
             np = (size_t)-1;
             break;
         }
@@ -372,7 +392,7 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
         for (size_t k = 0; k < np; k++)
             twice |= strcmp(p[k].key, key) == 0;
         if (twice) {
-            snprintf(msg, cap, "parameter '%.64s' given twice", key);
+            snprintf(msg, cap, "parameter '%.*s' given twice", cut(key, 64), key);
             np = (size_t)-1;
             break;
         }
@@ -391,7 +411,7 @@ static enum MHD_Result answer(serve_http *h, struct MHD_Connection *con, request
     if (!path)
         return MHD_NO;
     serve_param params[MAX_PARAMS];
-    char *block = NULL, msg[300];
+    char *block = NULL, msg[300]; /* every message fits: fixed words, numbers and names cut at 64 bytes */
     size_t np;
     if (post && qm)
         np = (size_t)-1, snprintf(msg, sizeof msg, "POST takes its parameters in a JSON object body, not the query");
