@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -47,6 +48,8 @@ typedef struct conn_rec {
 struct serve_http {
     struct MHD_Daemon *d;
     serve_limits lim;
+    int loopback;         /* bound to a loopback address: the Host header must name this machine */
+    char *bound;          /* the address as a Host header names it ("127.0.0.2", "[::1]") */
     serve_handler fn;
     void *ctx;
     pthread_mutex_t lock; /* guards conns and stop */
@@ -432,6 +435,24 @@ static enum MHD_Result answer(serve_http *h, struct MHD_Connection *con, request
     return res;
 }
 
+/* Whether a request's Host header names this machine (127.0.0.1, localhost, [::1], the address listened on; any
+ * port), or there is none
+ * (HTTP/1.0). On a loopback address anything else is a page elsewhere whose name was made to resolve to 127.0.0.1
+ * (DNS rebinding): refused. */
+static int host_is_local(const serve_http *sh, struct MHD_Connection *con)
+{
+    const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!h)
+        return 1;
+    const char *const names[] = {"127.0.0.1", "localhost", "[::1]", sh->bound};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t l = strlen(names[i]);
+        if (strncasecmp(h, names[i], l) == 0 && (h[l] == '\0' || h[l] == ':'))
+            return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **req_ctx)
 {
@@ -447,6 +468,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
     if (!rq->started) {
         rq->started = 1;
+        if (h->loopback && !host_is_local(h, con))
+            return send_error(con, rq, 421 /* misdirected request */, EV_ERR_USAGE,
+                              "the Host header must name this machine (127.0.0.1, localhost or [::1]): the server "
+                              "listens on a loopback address");
         if (rq->too_long)
             return send_error(con, rq, MHD_HTTP_URI_TOO_LONG, EV_ERR_USAGE,
                               "the request target is longer than %zu bytes: send long sentences by POST with a "
@@ -522,6 +547,12 @@ ev_status serve_http_start(const serve_limits *l, serve_handler fn, void *ctx, s
     if (!h)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory starting the server");
     h->lim = *l;
+    h->loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&a6.sin6_addr) : (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+    h->bound = v6 ? ev_strdup_printf("[%s]", l->host) : ev_strdup_printf("%s", l->host);
+    if (!h->bound) {
+        free(h);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory starting the server");
+    }
     h->fn = fn;
     h->ctx = ctx;
     pthread_mutex_init(&h->lock, NULL);
@@ -543,6 +574,7 @@ ev_status serve_http_start(const serve_limits *l, serve_handler fn, void *ctx, s
         int e = errno;
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->wake);
+        free(h->bound);
         free(h);
         return ev_fail(err, EV_ERR_IO, "cannot listen on %s port %u%s%s", l->host, l->port, e ? ": " : "",
                        e ? strerror(e) : "");
@@ -572,5 +604,6 @@ void serve_http_stop(serve_http *h)
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
+    free(h->bound);
     free(h);
 }
