@@ -14,9 +14,10 @@ path='/api/view?s=France%20is%20a%20country%2C%20it%20is%20in%20Europe'
 pid=
 
 start() { # start ARGS…: a server on a free port; sets pid and url
+    rm -f "$tmp/serve-url" # not the previous server's URL (the shell truncates the file only in the child)
     "$bin" --vectors "$cache" serve --port 0 "$@" >"$tmp/serve-url" 2>"$tmp/serve-err" &
     pid=$!
-    for _ in $(seq 600); do # 60 s at most: a loaded machine may have to read the vectors back from disk
+    for _ in $(seq 600); do # 60 s at most
         [ -s "$tmp/serve-url" ] || ! kill -0 "$pid" 2>/dev/null && break
         sleep 0.1
     done
