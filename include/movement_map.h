@@ -5,11 +5,13 @@
  *   points: static vectors (one per word), contextual vectors (one per token and sentence), neighbour words (one
  *           per word, those that are not already a token's word), each scaled to unit length (the neighbour lists
  *           rank by cosine, so the map shows directions)
- *   ─map_pca2─▶ centre, covariance (d, d), its top two eigenvectors by power iteration with deflation ─▶ (x, y)
+ *   ─map_pca2─▶ centre, covariance (d, d) or Gram matrix (m, m), whichever is smaller, its top two eigenvectors
+ *               by power iteration with deflation ─▶ (x, y)
  *
- * Why power iteration and not LAPACK: the covariance is at most d × d (100 × 100 for GloVe) and only two
- * eigenvectors are wanted; Debian's OpenBLAS package ships no LAPACKE header (its pkg-config gives -lopenblas and
- * cblas.h only), and a few hundred matrix-vector products take well under a millisecond. The naive twin
+ * Why power iteration and not LAPACK: the matrix is at most min(m, d) square (50 × 50 for a 9-token sentence) and
+ * only two eigenvectors are wanted; Debian's OpenBLAS package ships no LAPACKE header, and its dsyevr (tried) runs
+ * the reduction's level-2 calls on OpenBLAS's own threads, several times slower for such a small matrix when other
+ * threads (a server's, --batch's) are busy. The naive twin
  * (map_pca2_naive) diagonalises the same covariance by cyclic Jacobi rotations, a different algorithm; the tests
  * compare both, and a numpy fixture (scripts/make-map-fixture.py).
  *
@@ -31,8 +33,10 @@
 /* Projects m points P (m, d) row-major onto their top two principal components: xy (m, 2) gets each centred
  * point's coordinates on axis 1 and 2 (sign convention above), explained (2) each axis's share of the total
  * variance (0 when the points do not vary), axes (2, d) the unit axes (may be NULL). m ≥ 1, d ≥ 1; with d = 1 the
- * second axis is 0. Power iteration with deflation in double precision (at most MAP_PCA_MAX_ITER products per
- * axis, stopping when the axis moves less than 1e-12). Returns EV_OK or EV_ERR_NOMEM (err set). */
+ * second axis is 0. In double precision: the two largest eigenpairs of the smaller of the covariance (d, d) and the
+ * centred points' Gram matrix (1/m)·Xc·Xcᵀ (m, m) — the same non-zero eigenvalues; a Gram eigenvector u gives the
+ * axis Xcᵀu normalised — by power iteration with deflation (at most MAP_PCA_MAX_ITER products per axis, stopping
+ * when the axis moves less than 1e-12). Returns EV_OK or EV_ERR_NOMEM (err set). */
 #define MAP_PCA_MAX_ITER 20000
 ev_status map_pca2(const float *P /*(m,d)*/, size_t m, size_t d, float *xy /*(m,2)*/, float explained[2],
                    double *axes /*(2,d) or NULL*/, ev_error *err);

@@ -76,7 +76,7 @@ static void project(const float *P, size_t m, size_t d, const double *mean, cons
         explained[c] = trace > 0 && lam[c] > 0 ? (float)(lam[c] / trace) : 0.0f;
 }
 
-/* Power iteration on the symmetric C (d, d) from a fixed start: the unit eigenvector of largest eigenvalue into v,
+/* Power iteration on the symmetric C (d, d) (d: the matrix's order) from a fixed start: the unit eigenvector of largest eigenvalue into v,
  * its eigenvalue returned. tmp (d) scratch. */
 static double power_axis(const double *C, size_t d, double *v, double *tmp)
 {
@@ -132,35 +132,83 @@ static double power_axis(const double *C, size_t d, double *v, double *tmp)
     return lam;
 }
 
+/* The two largest eigenpairs of the symmetric S (n, n), deflated in place: lam (2) descending, vec (2, n) unit
+ * vectors (an axis whose eigenvalue is at most MAP_NO_VARIANCE·trace is 0, its lam 0). tmp (n) scratch. */
+static void top2_eigen(double *S, size_t n, double trace, double lam[2], double *vec, double *tmp)
+{
+    memset(vec, 0, 2 * n * sizeof *vec);
+    for (int c = 0; c < 2 && (size_t)c < n; c++) {
+        double *v = vec + c * n;
+        lam[c] = power_axis(S, n, v, tmp);
+        if (lam[c] <= MAP_NO_VARIANCE * trace) { /* nothing left (rounding only): a zero axis */
+            lam[c] = 0;
+            memset(v, 0, n * sizeof *v);
+            continue;
+        }
+        for (size_t a = 0; a < n; a++) /* deflation: S -= λ v vᵀ */
+            for (size_t b = 0; b < n; b++)
+                S[a * n + b] -= lam[c] * v[a] * v[b];
+    }
+}
+
 ev_status map_pca2(const float *P, size_t m, size_t d, float *xy, float explained[2], double *axes_out,
                    ev_error *err)
 {
-    double *mean = malloc(d * sizeof *mean), *C = malloc(d * d * sizeof *C), *ax = calloc(2 * d, sizeof *ax),
-           *tmp = malloc(d * sizeof *tmp);
-    if (!mean || !C || !ax || !tmp) {
-        free(mean), free(C), free(ax), free(tmp);
+    /* the smaller of the covariance (d, d) and the centred points' Gram matrix (m, m) = (1/m) Xc Xcᵀ: the same
+     * non-zero eigenvalues; an eigenvector u of the Gram matrix gives the axis Xcᵀ u / |Xcᵀ u| */
+    int gram = m < d;
+    size_t n = gram ? m : d;
+    double *mean = malloc(d * sizeof *mean), *S = malloc(n * n * sizeof *S), *ax = calloc(2 * d, sizeof *ax),
+           *vec = malloc(2 * n * sizeof *vec), *tmp = malloc(n * sizeof *tmp),
+           *cen = gram ? malloc(m * d * sizeof *cen) : NULL;
+    if (!mean || !S || !ax || !vec || !tmp || (gram && !cen)) {
+        free(mean), free(S), free(ax), free(vec), free(tmp), free(cen);
         return ev_fail(err, EV_ERR_NOMEM, "out of memory projecting the map (%zu points, %zu dimensions)", m, d);
     }
-    covariance(P, m, d, mean, C);
     double trace = 0, lam[2] = {0, 0};
-    for (size_t j = 0; j < d; j++)
-        trace += C[j * d + j];
-    for (int c = 0; c < 2 && (size_t)c < d; c++) {
-        lam[c] = power_axis(C, d, ax + c * d, tmp);
-        if (lam[c] <= MAP_NO_VARIANCE * trace) { /* nothing left (rounding only): a zero axis */
-            lam[c] = 0;
-            memset(ax + c * d, 0, d * sizeof *ax);
+    if (gram) {
+        memset(mean, 0, d * sizeof *mean);
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < d; j++)
+                mean[j] += P[i * d + j];
+        for (size_t j = 0; j < d; j++)
+            mean[j] /= (double)m;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < d; j++)
+                cen[i * d + j] = P[i * d + j] - mean[j];
+        for (size_t i = 0; i < m; i++)
+            for (size_t k = 0; k <= i; k++) {
+                double s = 0;
+                for (size_t j = 0; j < d; j++)
+                    s += cen[i * d + j] * cen[k * d + j];
+                S[i * m + k] = S[k * m + i] = s / (double)m;
+            }
+    } else
+        covariance(P, m, d, mean, S);
+    for (size_t j = 0; j < n; j++)
+        trace += S[j * n + j];
+    top2_eigen(S, n, trace, lam, vec, tmp);
+    for (int c = 0; c < 2; c++) {
+        if (lam[c] == 0)
             continue;
-        }
-        map_axis_sign(ax + c * d, d);
-        for (size_t a = 0; a < d; a++) /* deflation: C -= λ v vᵀ */
-            for (size_t b = 0; b < d; b++)
-                C[a * d + b] -= lam[c] * ax[c * d + a] * ax[c * d + b];
+        double *a = ax + c * d, nrm = 0;
+        if (gram) {
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < d; j++)
+                    a[j] += cen[i * d + j] * vec[c * n + i];
+            for (size_t j = 0; j < d; j++)
+                nrm += a[j] * a[j];
+            nrm = sqrt(nrm);
+            for (size_t j = 0; j < d; j++)
+                a[j] = nrm > 0 ? a[j] / nrm : 0;
+        } else
+            memcpy(a, vec + c * n, d * sizeof *a);
+        map_axis_sign(a, d);
     }
     project(P, m, d, mean, ax, lam, trace, xy, explained);
     if (axes_out)
         memcpy(axes_out, ax, 2 * d * sizeof *ax);
-    free(mean), free(C), free(ax), free(tmp);
+    free(mean), free(S), free(ax), free(vec), free(tmp), free(cen);
     return EV_OK;
 }
 
