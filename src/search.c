@@ -271,7 +271,7 @@ static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv
     const float *sn = store_norms(s);
     size_t j = 0;
 #if CPU_X86
-    if (cpu_simd_level() == CPU_SIMD_AVX512)
+    if (cpu_simd_level() >= CPU_SIMD_AVX512)
         j = inverse_norms_avx512(sn + lo, nb, inv);
 #endif
     for (; j < nb; j++) {
@@ -411,6 +411,61 @@ static void offer_block(const store *s, candidate_fn next, const float *y /*(nb)
     }
 }
 
+/* offer_block from a bf16 tile (gemm_nt_bf16): ya (nb) are dot products within e / ‖row‖ of the float ones in cosine
+ * units (e: bf16_query_margin), so a row whose approximate cosine lies more than e below the limit cannot pass offer_block's
+ * own test; the others get their float dot product (gemm_nt_dots: the bits gemm_nt gives), 16 at a time, and then
+ * offer_block's test and scoring. q (d) is the unit query. */
+static void offer_block_bf16(const store *s, candidate_fn next, const float *ya, const float *inv, const float *q,
+                             float e, size_t lo, size_t nb, const long *ex, size_t nex, topk_heap *t)
+{
+    size_t d = store_dim(s);
+    const float *rows[16];
+    size_t c[16];
+    float y[16];
+    float lim = approx_limit(t) - e;
+    for (size_t j = next(ya, inv, 0, nb, lim); j < nb;) {
+        size_t n = 0;
+        for (; j < nb && n < 16; j = next(ya, inv, j + 1, nb, lim)) {
+            c[n] = j;
+            rows[n++] = store_row(s, lo + j);
+        }
+        gemm_nt_dots(q, rows, n, d, y);
+        for (size_t x = 0; x < n; x++)
+            if (!(y[x] * inv[c[x]] < approx_limit(t)))
+                offer_exact(t, (long)(lo + c[x]), y[x], sim_norm(rows[x], d), ex, nex);
+        lim = approx_limit(t) - e;
+    }
+}
+
+/* The margin of offer_block_bf16 for query q (d, unit) against a block of rows: e_q + ‖q̃‖ r, r = max over the block's
+ * rows of ‖δx‖ inv (bf16_block_error). It is gemm_nt_bf16's bound in cosine units, plus the float dot product's own
+ * error (γ(d) ‖q‖ ‖x‖) and the rounding of the two products y · inv compared (2u each). It relies on what offer_block
+ * relies on: inv within 1e-5 of 1 / ‖x‖ where inv is finite (the store's norms; rows with norms outside
+ * [1e-18, 1e18] get NaN, always a candidate), so ‖x‖ inv ≤ 1 + 1e-4 and inv ≤ 1e18. e_q here, ‖q̃‖ in *nqr. */
+static float bf16_query_margin(const float *q, size_t d, double *nqr)
+{
+    double nq = 0, eq = gemm_nt_bf16_error_norm(q, d), u = ldexp(1.0, -24), c = 1.0 + 1e-4;
+    for (size_t j = 0; j < d; j++)
+        nq += (double)q[j] * q[j];
+    nq = sqrt(nq) * (1.0 + 1e-12);
+    *nqr = nq + eq;
+    double e = c * (eq + gemm_nt_bf16_sum_bound(d) * (nq + eq) * (1.0 + ldexp(1.0, -8)) +
+                    (double)d * u / (1.0 - (double)d * u) * nq + 4.4 * u * nq) +
+               gemm_nt_bf16_abs_bound(d, nq, 0.0) * 1e18 + gemm_nt_bf16_abs_bound(d, 0.0, c);
+    return (float)(e * (1.0 + 1e-3));
+}
+
+/* r of bf16_query_margin for a block of nb rows: max ‖δx‖ inv (berr: ‖δx‖ of each, from gemm_nt_bf16), NaN inv
+ * skipped. */
+static double bf16_block_error(const float *berr, const float *inv, size_t nb)
+{
+    double r = 0;
+    for (size_t j = 0; j < nb; j++)
+        if (inv[j] > 0.f && (double)berr[j] * inv[j] > r)
+            r = (double)berr[j] * inv[j];
+    return r * (1.0 + 1e-6);
+}
+
 /* offer_block for up to 16 queries at once from a lanes tile T (nb × 16): one vector test per row for all of them;
  * ex is (mg, nex), t (mg). */
 static void offer_tile_lanes(const store *s, lanes_fn next, const float *T, const float *inv, size_t lo, size_t nb,
@@ -462,6 +517,8 @@ typedef struct {
     size_t n_exclude;
     candidate_fn cand;
     lanes_fn lanes;        /* set: tiles in lanes of 16 queries (m ≤ TOPK_LANES_MAX), else rows */
+    const uint32_t *Qb;    /* set: the queries in bf16 (gemm_nt_bf16) for a first pass, rows only */
+    const float *margin;   /* (m, 2) with Qb: bf16_query_margin of each query and its ‖q̃‖ */
     sim_hit *hits;         /* (m, k) this worker's heaps */
     topk_heap *heaps;      /* (m) */
     int nomem;
@@ -475,9 +532,11 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
     size_t groups = (m + 15) / 16, nex = w->n_exclude;
     const float *X = store_vectors(w->s);
     float *T = malloc((w->lanes ? groups * 16 : m) * B * sizeof *T), *inv = malloc(B * sizeof *inv);
+    float *berr = w->Qb ? malloc(B * sizeof *berr) : NULL;
     float *pack = m > 1 ? aligned_alloc(64, (gemm_nt_pack_floats(d) * sizeof *pack + 63) & ~(size_t)63) : NULL;
-    if (!T || !inv || (m > 1 && !pack)) {
+    if (!T || !inv || (m > 1 && !pack) || (w->Qb && !berr)) {
         w->nomem = 1;
+        free(berr);
         free(T);
         free(inv);
         free(pack);
@@ -491,8 +550,17 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
             for (size_t g = 0; g < groups; g++)
                 gemm_nt_lanes(w->Q + g * 16 * d, d, X + lo * d, d, T + g * 16 * B, m - g * 16 < 16 ? m - g * 16 : 16,
                               nb, d, pack);
-        else
+        else if (!w->Qb || gemm_nt_bf16(w->Qb, m, X + lo * d, d, nb, d, T, nb, pack, berr) != 0)
             gemm_nt(w->Q, d, X + lo * d, d, T, nb, m, nb, d, pack);
+        else { /* the approximate tile: each query's rows re-scored where they may enter */
+            block_inverse_norms(w->s, lo, nb, inv);
+            double r = bf16_block_error(berr, inv, nb);
+            for (size_t i = 0; i < m; i++)
+                offer_block_bf16(w->s, w->cand, T + i * nb, inv, w->Q + i * d,
+                                 (float)(((double)w->margin[2 * i] + w->margin[2 * i + 1] * r) * (1.0 + 1e-6)), lo, nb,
+                                 nex ? w->exclude + i * nex : NULL, nex, &w->heaps[i]);
+            continue;
+        }
         block_inverse_norms(w->s, lo, nb, inv);
         if (w->lanes)
             for (size_t g = 0; g < groups; g++)
@@ -503,6 +571,7 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
                 offer_block(w->s, w->cand, T + i * nb, inv, lo, nb, nex ? w->exclude + i * nex : NULL, nex,
                             &w->heaps[i]);
     }
+    free(berr);
     free(T);
     free(inv);
     free(pack);
@@ -537,18 +606,30 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     topk_worker *wk = calloc((size_t)nthreads, sizeof *wk);
     sim_hit *hits = malloc((size_t)nthreads * m * k * sizeof *hits);
     topk_heap *heaps = malloc((size_t)nthreads * m * sizeof *heaps);
+    /* A first pass in bf16 (twice the products per instruction) where the CPU has it, for the row tiles */
+    int bf16 = m > TOPK_LANES_MAX && cpu_simd_level() == CPU_SIMD_AVX512BF16;
+    uint32_t *Qb = bf16 ? malloc(m * gemm_nt_bf16_words(d) * sizeof *Qb + 1) : NULL;
+    float *margin = bf16 ? malloc(2 * m * sizeof *margin) : NULL;
     ev_status st = EV_OK;
-    if (!Q || !wk || !hits || !heaps) {
+    if (!Q || !wk || !hits || !heaps || (bf16 && (!Qb || !margin))) {
         st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for %zu queries", m);
         goto out;
     }
     if ((st = topk_prepare(s, queries, m, k, Q, err)) != EV_OK)
         goto out;
+    if (bf16) {
+        gemm_nt_bf16_round(Q, d, m, d, Qb);
+        for (size_t i = 0; i < m; i++) {
+            double nqr;
+            margin[2 * i] = bf16_query_margin(Q + i * d, d, &nqr);
+            margin[2 * i + 1] = (float)(nqr * (1.0 + 1e-6));
+        }
+    }
     candidate_fn cand = CPU_PICK(next_candidate_c, next_candidate_avx2, next_candidate_avx512);
     lanes_fn lanes_next = lanes ? CPU_PICK(next_lanes_c, next_lanes_avx2, next_lanes_avx512) : NULL;
     for (int t = 0; t < nthreads; t++) {
-        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, cand, lanes_next, hits + (size_t)t * m * k,
-                              heaps + (size_t)t * m, 0};
+        wk[t] = (topk_worker){s,         Q,      m, k, R, B, exclude, n_exclude, cand, lanes_next, Qb, margin,
+                              hits + (size_t)t * m * k, heaps + (size_t)t * m, 0};
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};
     }
@@ -565,6 +646,8 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     }
 out:
     free(Q);
+    free(Qb);
+    free(margin);
     free(wk);
     free(hits);
     free(heaps);
