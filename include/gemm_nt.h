@@ -41,9 +41,10 @@ int gemm_nt_with(const char *kernel, const float *A, size_t lda, const float *B,
 int gemm_nt_lanes_with(const char *kernel, const float *A, size_t lda, const float *B, size_t ldb, float *CT,
                        size_t m, size_t n, size_t k, float *pack);
 
-/* The same sequential fused sums of row a (k) with n rows listed in rows (each k floats): out[j] = C of a against
- * rows[j], to the bit what gemm_nt and gemm_nt_naive give (scalar FMA instructions where the CPU has them). */
-void gemm_nt_dots(const float *a, const float *const *rows /*(n)*/, size_t n, size_t k, float *out /*(n)*/);
+/* The same sequential fused sums for n listed pairs of rows (each k floats): out[j] = Σ_t a[j][t] b[j][t], to the bit
+ * what gemm_nt and gemm_nt_naive give for that pair (scalar FMA instructions where the CPU has them, eight sums at
+ * a time). */
+void gemm_nt_dots(const float *const *a /*(n)*/, const float *const *b /*(n)*/, size_t n, size_t k, float *out /*(n)*/);
 
 /* ---- an approximate product in bf16, the first pass of an exact search (CPU_SIMD_AVX512BF16) -------------------
  * Rows rounded to bf16 (8 significant bits) and multiplied with VDPBF16PS: twice the products per instruction of

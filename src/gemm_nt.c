@@ -466,60 +466,50 @@ int gemm_nt_bf16(const uint32_t *Ab, size_t m, const float *B, size_t ldb, size_
     return -1;
 }
 
-/* ---- exact dot products of one row of A with listed rows of B ---------------------------------------------- */
+/* ---- exact dot products of listed pairs of rows ------------------------------------------------------------- */
 
-static void dots_c(const float *a, const float *const *rows, size_t n, size_t k, float *out)
+static void dots_c(const float *const *a, const float *const *b, size_t n, size_t k, float *out)
 {
     for (size_t j = 0; j < n; j++) {
         float acc = 0.f;
         for (size_t t = 0; t < k; t++)
-            acc = fmaf(a[t], rows[j][t], acc);
+            acc = fmaf(a[j][t], b[j][t], acc);
         out[j] = acc;
     }
 }
 
 #if CPU_X86
-/* Eight sums side by side, each the sequential fused sum (scalar FMA instructions: one rounding per step, as fmaf). */
-__attribute__((target("avx2,fma"))) static void dots_fma(const float *a, const float *const *rows, size_t n, size_t k,
-                                                         float *out)
+/* Eight sums side by side, each the sequential fused sum (scalar FMA instructions: one rounding per step, as fmaf):
+ * one sum alone waits on its FMA's latency at every step. */
+__attribute__((target("avx2,fma"))) static void dots_fma(const float *const *a, const float *const *b, size_t n,
+                                                         size_t k, float *out)
 {
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        const float *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3], *r4 = rows[j + 4],
-                    *r5 = rows[j + 5], *r6 = rows[j + 6], *r7 = rows[j + 7];
-        float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f, s4 = 0.f, s5 = 0.f, s6 = 0.f, s7 = 0.f;
+        float s[8] = {0};
         for (size_t t = 0; t < k; t++) {
-            float q = a[t];
-            s0 = __builtin_fmaf(q, r0[t], s0);
-            s1 = __builtin_fmaf(q, r1[t], s1);
-            s2 = __builtin_fmaf(q, r2[t], s2);
-            s3 = __builtin_fmaf(q, r3[t], s3);
-            s4 = __builtin_fmaf(q, r4[t], s4);
-            s5 = __builtin_fmaf(q, r5[t], s5);
-            s6 = __builtin_fmaf(q, r6[t], s6);
-            s7 = __builtin_fmaf(q, r7[t], s7);
+            _Pragma("GCC unroll 8") for (int x = 0; x < 8; x++) s[x] = __builtin_fmaf(a[j + x][t], b[j + x][t], s[x]);
         }
-        out[j] = s0, out[j + 1] = s1, out[j + 2] = s2, out[j + 3] = s3;
-        out[j + 4] = s4, out[j + 5] = s5, out[j + 6] = s6, out[j + 7] = s7;
+        memcpy(out + j, s, sizeof s);
     }
     for (; j < n; j++) {
         float s = 0.f;
         for (size_t t = 0; t < k; t++)
-            s = __builtin_fmaf(a[t], rows[j][t], s);
+            s = __builtin_fmaf(a[j][t], b[j][t], s);
         out[j] = s;
     }
 }
 #endif
 
-void gemm_nt_dots(const float *a, const float *const *rows, size_t n, size_t k, float *out)
+void gemm_nt_dots(const float *const *a, const float *const *b, size_t n, size_t k, float *out)
 {
 #if CPU_X86
     if (cpu_simd_level() >= CPU_SIMD_AVX2) {
-        dots_fma(a, rows, n, k, out);
+        dots_fma(a, b, n, k, out);
         return;
     }
 #endif
-    dots_c(a, rows, n, k, out);
+    dots_c(a, b, n, k, out);
 }
 
 typedef enum { K_UNSET, K_C, K_AVX2, K_AVX512 } kernel_kind;

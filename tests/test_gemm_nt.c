@@ -214,13 +214,17 @@ static void bf16_shape(size_t m, size_t n, size_t k, size_t pad)
     CHECK(bade == 0, "gemm_nt_bf16: %zu rows' rounding-error norms below the true ones at n=%zu k=%zu", bade, n, k);
     CHECK(!hw || worst <= 1.0, "worst %g", worst);
     /* the exact re-scoring: the twin's bits */
-    for (size_t i = 0; i < m && i < 3; i++) {
-        for (size_t j = 0; j < n; j++)
+    const float **as = malloc((n + 1) * sizeof *as);
+    for (size_t i = 0; as && i < m && i < 3; i++) { /* pairs of row i + j (mod m) and row j */
+        for (size_t j = 0; j < n; j++) {
+            as[j] = A + (i + j) % m * lda;
             rows[j] = B + j * ldb;
-        gemm_nt_dots(A + i * lda, rows, n, k, y);
-        gemm_nt_naive(A + i * lda, lda, B, ldb, Cn, n, 1, n, k);
+            gemm_nt_naive(as[j], lda, rows[j], ldb, Cn + j, 1, 1, 1, k);
+        }
+        gemm_nt_dots(as, rows, n, k, y);
         CHECK(memcmp(y, Cn, n * sizeof *y) == 0, "gemm_nt_dots differs from the twin at n=%zu k=%zu", n, k);
     }
+    free(as);
     free(A), free(B), free(C), free(Cn), free(be), free(ben), free(y), free(Ab), free(rows), free(pack);
 }
 
