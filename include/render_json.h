@@ -22,6 +22,11 @@ cJSON *render_json_float(float f);
  * out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
+/* The same document for printing only (--batch): its neighbour lists are raw items, the text cJSON_PrintUnformatted
+ * would write for them (far fewer items to build), so it prints to the same bytes but cannot be read back as a
+ * view (renderers read render_json_view's). NULL when out of memory. */
+cJSON *render_json_view_print(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
+
 /* The meaning/position split of v's logits (v->why, explain.h; NULL terms: do not call): {"ee", "ep", "pe", "pp":
  * n×n numbers in logit units, null where the weights do not allow the key; "meaning", "position": n×n weights of
  * the meaning term alone and of the three position terms alone, 0 where not allowed}. render_json_view adds it as

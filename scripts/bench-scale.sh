@@ -62,11 +62,14 @@ hyperfine -N --warmup 3 --runs 20 --export-json "$tmp/scale-q.json" "$bin --vect
     "$bin --vectors $cache vector New_York" >/dev/null 2>&1 ||
     hyperfine -N --warmup 3 --runs 20 --export-json "$tmp/scale-q.json" "$bin --vectors $cache info" \
         "$bin --vectors $cache vector the" >/dev/null
+/usr/bin/time -f %M -o "$tmp/scale-rss-info" "$bin" --vectors "$cache" info >/dev/null
+/usr/bin/time -f %M -o "$tmp/scale-rss-vec" "$bin" --vectors "$cache" vector the >/dev/null
 "$py" -c "
 import json, sys
 r = json.load(open(sys.argv[1]))['results']
-print('info on the cache: %.1f ms; vector WORD: %.1f ms (target ≤ 20 ms)' % (r[0]['median'] * 1e3, r[1]['median'] * 1e3))" \
-    "$tmp/scale-q.json"
+print('info on the cache: %.1f ms, peak RSS %.1f MiB; vector WORD: %.1f ms, peak RSS %.1f MiB (target ≤ 20 ms)' % (
+    r[0]['median'] * 1e3, int(open(sys.argv[2]).read()) / 1024, r[1]['median'] * 1e3, int(open(sys.argv[3]).read()) / 1024))" \
+    "$tmp/scale-q.json" "$tmp/scale-rss-info" "$tmp/scale-rss-vec"
 
 # one pass over the matrix: n × d × 4 bytes, against the bandwidth that bench_similarity measured (section 3)
 "$bin" --vectors "$cache" neighbors king >/dev/null # warm: the matrix in the page cache

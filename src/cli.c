@@ -768,7 +768,7 @@ int cli_main(int argc, char **argv)
                 continue;
             }
             if (strcmp(a, "--version") == 0) {
-                printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512 caps it)\n"
+                printf("embvsattn %s\nkernels: %s (this CPU: %s; EMBVSATTN_SIMD=c|avx2|avx512|avx512bf16 caps it)\n"
                        "inflate: %s (gzip and zip members; %s)\n",
                        EMBVSATTN_VERSION, cpu_simd_name(cpu_simd_level()), cpu_simd_name(cpu_simd_detected()),
                        input_inflater_name(input_inflater_chosen()),

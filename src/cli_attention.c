@@ -182,7 +182,7 @@ static void render_lines(void *ctx, size_t lo, size_t hi, int tid)
             j = render_json_error(b->lineno[i], msg, (int)b->errs[i].code);
             free(msg);
         } else {
-            j = render_json_view(b->vs->s, &b->views[i], &b->vs->vo, b->vs->vectors_path);
+            j = render_json_view_print(b->vs->s, &b->views[i], &b->vs->vo, b->vs->vectors_path);
         }
         b->out[i] = j ? cJSON_PrintUnformatted(j) : NULL;
         cJSON_Delete(j);

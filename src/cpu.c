@@ -12,7 +12,8 @@ static void init(void)
 {
 #if CPU_X86
     __builtin_cpu_init();
-    detected = __builtin_cpu_supports("avx512f")                                            ? CPU_SIMD_AVX512
+    detected = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16")    ? CPU_SIMD_AVX512BF16
+               : __builtin_cpu_supports("avx512f")                                          ? CPU_SIMD_AVX512
                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")            ? CPU_SIMD_AVX2
                                                                                             : CPU_SIMD_C;
 #else
@@ -36,7 +37,10 @@ cpu_simd cpu_simd_detected(void)
 
 const char *cpu_simd_name(cpu_simd l)
 {
-    return l == CPU_SIMD_AVX512 ? "avx512" : l == CPU_SIMD_AVX2 ? "avx2" : "c";
+    return l == CPU_SIMD_AVX512BF16 ? "avx512bf16"
+           : l == CPU_SIMD_AVX512   ? "avx512"
+           : l == CPU_SIMD_AVX2     ? "avx2"
+                                    : "c";
 }
 
 int cpu_simd_parse(const char *name)
@@ -49,6 +53,8 @@ int cpu_simd_parse(const char *name)
         return CPU_SIMD_AVX2;
     if (strcmp(name, "avx512") == 0)
         return CPU_SIMD_AVX512;
+    if (strcmp(name, "avx512bf16") == 0)
+        return CPU_SIMD_AVX512BF16;
     return -1;
 }
 
@@ -58,7 +64,7 @@ ev_status cpu_simd_check(ev_error *err)
     if (!v || !*v || cpu_simd_parse(v) >= 0)
         return EV_OK;
     char *q = ev_quote(v, strlen(v), 40);
-    ev_status st = ev_fail(err, EV_ERR_USAGE, "EMBVSATTN_SIMD: expected c, avx2 or avx512, found '%s'", q ? q : "?");
+    ev_status st = ev_fail(err, EV_ERR_USAGE, "EMBVSATTN_SIMD: expected c, avx2, avx512 or avx512bf16, found '%s'", q ? q : "?");
     free(q);
     return st;
 }

@@ -2,7 +2,9 @@
 
 #include "cpu.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__FAST_MATH__)
@@ -254,6 +256,262 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(const float *A, size_t
 }
 #endif
 
+/* ---- the bf16 first pass ------------------------------------------------------------------------------------ */
+
+size_t gemm_nt_bf16_words(size_t k) { return (k + 1) / 2; }
+
+/* bf16 of f, rounded to nearest even; magnitudes below FLT_MIN (and results that round below it) flushed to a signed
+ * zero — what VCVTNE2PS2BF16 gives, and what VDPBF16PS does with such inputs anyway. f is finite or not: a NaN stays
+ * a NaN. */
+static uint16_t bf16_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) /* inf or NaN: keep it (a NaN quiet) */
+        return (uint16_t)(u >> 16 | ((u & 0x7fffffu) ? 0x40u : 0u));
+    if ((u & 0x7f800000u) == 0)           /* zero or subnormal */
+        return (uint16_t)(u >> 16 & 0x8000u);
+    u += 0x7fffu + (u >> 16 & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static float f32_of_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    if ((u & 0x7f800000u) == 0) /* a subnormal input counts as zero (VDPBF16PS's DAZ) */
+        u &= 0x80000000u;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void gemm_nt_bf16_round(const float *A, size_t lda, size_t m, size_t k, uint32_t *Ab)
+{
+    size_t kw = gemm_nt_bf16_words(k);
+    for (size_t i = 0; i < m; i++)
+        for (size_t w = 0; w < kw; w++) {
+            uint32_t lo = bf16_of(A[i * lda + 2 * w]), hi = 2 * w + 1 < k ? bf16_of(A[i * lda + 2 * w + 1]) : 0;
+            Ab[i * kw + w] = lo | hi << 16;
+        }
+}
+
+void gemm_nt_bf16_naive(const uint32_t *Ab, size_t m, const float *B, size_t ldb, size_t n, size_t k, float *C,
+                        size_t ldc, float *berr)
+{
+    size_t kw = gemm_nt_bf16_words(k);
+    for (size_t j = 0; j < n; j++)
+        berr[j] = (float)(gemm_nt_bf16_error_norm(B + j * ldb, k) * (1.0 + 0x1p-22));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float acc = 0.f;
+            for (size_t w = 0; w < kw; w++) {
+                uint32_t a = Ab[i * kw + w];
+                float b0 = f32_of_bf16(bf16_of(B[j * ldb + 2 * w]));
+                float b1 = 2 * w + 1 < k ? f32_of_bf16(bf16_of(B[j * ldb + 2 * w + 1])) : 0.f;
+                float p1 = f32_of_bf16((uint16_t)(a >> 16)) * b1, p0 = f32_of_bf16((uint16_t)a) * b0;
+                acc += p1; /* VDPBF16PS's order: the odd product, then the even one */
+                acc += p0;
+            }
+            C[i * ldc + j] = acc;
+        }
+}
+
+/* The bound of gemm_nt_bf16: with ã, b̃ the rounded rows (as used: bf16_of, subnormals as zero),
+ *   Σ ã_t b̃_t - Σ a_t b_t = Σ (ã_t - a_t) b_t + Σ ã_t (b̃_t - b_t), at most ‖δa‖ ‖b‖ + ‖ã‖ ‖δb‖ (Cauchy-Schwarz);
+ * the products ã_t b̃_t are exact in float (8 by 8 significant bits) but for underflow, and the sum of them in any
+ * order with at most 2k roundings of float (u = 2^-24) is within γ(2k) Σ|ã_t b̃_t| ≤ γ(2k) ‖ã‖ ‖b̃‖ of the exact
+ * one, γ(n) = n u / (1 - n u) (Higham, Accuracy and Stability of Numerical Algorithms, §3.1). */
+double gemm_nt_bf16_error_norm(const float *a, size_t k)
+{
+    double e = 0;
+    for (size_t t = 0; t < k; t++) {
+        double x = (double)a[t] - (double)f32_of_bf16(bf16_of(a[t]));
+        e += x * x;
+    }
+    return sqrt(e) * (1.0 + 1e-12); /* k roundings of double: far below the factor */
+}
+
+double gemm_nt_bf16_sum_bound(size_t k)
+{
+    double u = ldexp(1.0, -24), n = 2.0 * (double)k;
+    return n * u / (1.0 - n * u);
+}
+
+double gemm_nt_bf16_abs_bound(size_t k, double norm_a, double norm_b)
+{
+    /* Flushes: an input below FLT_MIN becomes 0 (at most FLT_MIN |other factor| each, and Σ|a_t| ≤ √k ‖a‖), a product
+     * or partial sum below FLT_MIN becomes 0 (at most FLT_MIN each, 3k of them). Doubled for the roundings on top. */
+    double fm = (double)FLT_MIN;
+    return 2.0 * fm * (sqrt((double)k) * (norm_a + norm_b) * (1.0 + ldexp(1.0, -8)) + 3.0 * (double)k);
+}
+
+#if CPU_X86
+/* Packs rows [j0, j0 + w) of B as bf16 pairs: P[tw * PANEL + jj] = the pair (t = 2 tw, 2 tw + 1) of row j0 + jj,
+ * zeros beyond w and past k; berr[jj] = ‖δb‖ of each row, rounded up (below). */
+__attribute__((target("avx512f,avx512bf16"))) static void pack_panel_bf16(const float *B, size_t ldb, size_t j0,
+                                                                          size_t w, size_t k, uint32_t *P,
+                                                                          float *berr)
+{
+    /* b - b̃ is exact in float (Sterbenz: b̃ within a factor 2 of b, or 0 when flushed); its squares and their sum
+     * in double (no underflow for float differences) are within (k + 2) 2^-53 of the exact sum of squares */
+    const double up = 1.0 + (double)(k + 4) * 0x1p-52 + 0x1p-22; /* and the rounding to float */
+    size_t kw = gemm_nt_bf16_words(k);
+    uint32_t row[16];
+    for (size_t jj = 0; jj < PANEL; jj++) {
+        if (jj >= w) {
+            for (size_t t = 0; t < kw; t++)
+                P[t * PANEL + jj] = 0;
+            continue;
+        }
+        const float *b = B + (j0 + jj) * ldb;
+        __m512d e2 = _mm512_setzero_pd();
+        for (size_t t = 0; t < k; t += 32) {
+            size_t r = k - t;
+            __mmask16 m0 = (__mmask16)(r >= 16 ? 0xffffu : (1u << r) - 1u);
+            __mmask16 m1 = (__mmask16)(r >= 32 ? 0xffffu : r > 16 ? (1u << (r - 16)) - 1u : 0u);
+            __m512 v0 = _mm512_maskz_loadu_ps(m0, b + t), v1 = _mm512_maskz_loadu_ps(m1, b + t + 16);
+            __m512i h = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
+            _mm512_storeu_si512(row, h);
+            size_t nw = r >= 32 ? 16 : (r + 1) / 2;
+            for (size_t x = 0; x < nw; x++)
+                P[(t / 2 + x) * PANEL + jj] = row[x];
+            /* the rounded values as floats: the even bf16 (low halves) hold t, t+2, …; the odd ones t+1, t+3, … */
+            __m512 r0 = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
+            __m512 r1 = _mm512_castsi512_ps(_mm512_and_si512(h, _mm512_set1_epi32((int)0xffff0000u)));
+            __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+            __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+            __m512 x0 = _mm512_permutex2var_ps(v0, ev, v1), x1 = _mm512_permutex2var_ps(v0, od, v1);
+            __m512 d0 = _mm512_sub_ps(x0, r0), d1 = _mm512_sub_ps(x1, r1);
+            __m512d l0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d0)), l1 = _mm512_cvtps_pd(_mm512_castps512_ps256(d1));
+            __m512d h0 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d0), 1)));
+            __m512d h1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d1), 1)));
+            e2 = _mm512_fmadd_pd(l0, l0, e2);
+            e2 = _mm512_fmadd_pd(l1, l1, e2);
+            e2 = _mm512_fmadd_pd(h0, h0, e2);
+            e2 = _mm512_fmadd_pd(h1, h1, e2);
+        }
+        berr[jj] = (float)(sqrt(_mm512_reduce_add_pd(e2)) * up);
+    }
+}
+
+/* r (≤ MR512) rows of A in bf16 pairs against one packed bf16 panel: the layout of micro512, a VDPBF16PS (two
+ * products per lane) per pair of t. */
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void
+micro_bf16(const int r, const uint32_t *A, size_t kw, const uint32_t *P, float *C, size_t ldc, __mmask16 m0,
+           __mmask16 m1)
+{
+    __m512 c0[MR512], c1[MR512];
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++)
+        c0[x] = c1[x] = _mm512_setzero_ps();
+    for (size_t t = 0; t < kw; t++) {
+        __m512bh p0 = (__m512bh)_mm512_load_si512(P + t * PANEL), p1 = (__m512bh)_mm512_load_si512(P + t * PANEL + 16);
+        UNROLL_ROWS
+        for (int x = 0; x < r; x++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)x * kw + t]);
+            c0[x] = _mm512_dpbf16_ps(c0[x], a, p0);
+            c1[x] = _mm512_dpbf16_ps(c1[x], a, p1);
+        }
+    }
+    UNROLL_ROWS
+    for (int x = 0; x < r; x++) {
+        _mm512_mask_storeu_ps(C + (size_t)x * ldc, m0, c0[x]);
+        _mm512_mask_storeu_ps(C + (size_t)x * ldc + 16, m1, c1[x]);
+    }
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static void gemm_bf16_avx512(const uint32_t *Ab, size_t m,
+                                                                           const float *B, size_t ldb, size_t n,
+                                                                           size_t k, float *C, size_t ldc,
+                                                                           uint32_t *P, float *berr)
+{
+    size_t kw = gemm_nt_bf16_words(k);
+    for (size_t j0 = 0; j0 < n; j0 += PANEL) {
+        size_t w = n - j0 < PANEL ? n - j0 : PANEL;
+        pack_panel_bf16(B, ldb, j0, w, k, P, berr + j0);
+        __mmask16 m0 = (__mmask16)(w >= 16 ? 0xffffu : (1u << w) - 1);
+        __mmask16 m1 = (__mmask16)(w >= 32 ? 0xffffu : w > 16 ? (1u << (w - 16)) - 1 : 0);
+        for (size_t i0 = 0; i0 < m; i0 += MR512) {
+            const uint32_t *a = Ab + i0 * kw;
+            float *c = C + i0 * ldc + j0;
+            switch (m - i0 < MR512 ? (int)(m - i0) : MR512) {
+            case 12: micro_bf16(12, a, kw, P, c, ldc, m0, m1); break;
+            case 11: micro_bf16(11, a, kw, P, c, ldc, m0, m1); break;
+            case 10: micro_bf16(10, a, kw, P, c, ldc, m0, m1); break;
+            case 9: micro_bf16(9, a, kw, P, c, ldc, m0, m1); break;
+            case 8: micro_bf16(8, a, kw, P, c, ldc, m0, m1); break;
+            case 7: micro_bf16(7, a, kw, P, c, ldc, m0, m1); break;
+            case 6: micro_bf16(6, a, kw, P, c, ldc, m0, m1); break;
+            case 5: micro_bf16(5, a, kw, P, c, ldc, m0, m1); break;
+            case 4: micro_bf16(4, a, kw, P, c, ldc, m0, m1); break;
+            case 3: micro_bf16(3, a, kw, P, c, ldc, m0, m1); break;
+            case 2: micro_bf16(2, a, kw, P, c, ldc, m0, m1); break;
+            default: micro_bf16(1, a, kw, P, c, ldc, m0, m1); break;
+            }
+        }
+    }
+}
+#endif
+
+int gemm_nt_bf16(const uint32_t *Ab, size_t m, const float *B, size_t ldb, size_t n, size_t k, float *C, size_t ldc,
+                 float *pack, float *berr)
+{
+#if CPU_X86
+    if (cpu_simd_level() == CPU_SIMD_AVX512BF16) {
+        gemm_bf16_avx512(Ab, m, B, ldb, n, k, C, ldc, (uint32_t *)(void *)pack, berr);
+        return 0;
+    }
+#endif
+    (void)Ab, (void)m, (void)B, (void)ldb, (void)n, (void)k, (void)C, (void)ldc, (void)pack, (void)berr;
+    return -1;
+}
+
+/* ---- exact dot products of listed pairs of rows ------------------------------------------------------------- */
+
+static void dots_c(const float *const *a, const float *const *b, size_t n, size_t k, float *out)
+{
+    for (size_t j = 0; j < n; j++) {
+        float acc = 0.f;
+        for (size_t t = 0; t < k; t++)
+            acc = fmaf(a[j][t], b[j][t], acc);
+        out[j] = acc;
+    }
+}
+
+#if CPU_X86
+/* Eight sums side by side, each the sequential fused sum (scalar FMA instructions: one rounding per step, as fmaf):
+ * one sum alone waits on its FMA's latency at every step. */
+__attribute__((target("avx2,fma"))) static void dots_fma(const float *const *a, const float *const *b, size_t n,
+                                                         size_t k, float *out)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        float s[8] = {0};
+        for (size_t t = 0; t < k; t++) {
+            _Pragma("GCC unroll 8") for (int x = 0; x < 8; x++) s[x] = __builtin_fmaf(a[j + x][t], b[j + x][t], s[x]);
+        }
+        memcpy(out + j, s, sizeof s);
+    }
+    for (; j < n; j++) {
+        float s = 0.f;
+        for (size_t t = 0; t < k; t++)
+            s = __builtin_fmaf(a[j][t], b[j][t], s);
+        out[j] = s;
+    }
+}
+#endif
+
+void gemm_nt_dots(const float *const *a, const float *const *b, size_t n, size_t k, float *out)
+{
+#if CPU_X86
+    if (cpu_simd_level() >= CPU_SIMD_AVX2) {
+        dots_fma(a, b, n, k, out);
+        return;
+    }
+#endif
+    dots_c(a, b, n, k, out);
+}
+
 typedef enum { K_UNSET, K_C, K_AVX2, K_AVX512 } kernel_kind;
 
 /* The widest kernel this process runs (cpu.h: the CPU's, capped by EMBVSATTN_SIMD). */
@@ -261,6 +519,7 @@ static kernel_kind pick(void)
 {
 #if CPU_X86
     switch (cpu_simd_level()) {
+    case CPU_SIMD_AVX512BF16:
     case CPU_SIMD_AVX512: return K_AVX512;
     case CPU_SIMD_AVX2: return K_AVX2;
     default: break;

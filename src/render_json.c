@@ -1,6 +1,7 @@
 #include "render_json.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -34,6 +35,55 @@ cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k)
         cJSON_AddItemToObject(e, "similarity", render_json_float(h[j].score));
     }
     return a;
+}
+
+/* render_json_hits's list already printed, as a raw item (NULL when a word needs more than its bytes copied:
+ * escapes, or a "word_bytes" for bytes that are not UTF-8): what cJSON_PrintUnformatted writes for that list. */
+static cJSON *hits_raw(const store *s, const sim_hit *h, size_t k)
+{
+    size_t cap = 64, len = 0;
+    for (size_t j = 0; j < k && h[j].row >= 0; j++) {
+        size_t l;
+        store_word(s, (size_t)h[j].row, &l);
+        cap += l + 64;
+    }
+    char *buf = malloc(cap), *o = buf;
+    if (!buf)
+        return NULL;
+    *o++ = '[';
+    for (size_t j = 0; j < k && h[j].row >= 0; j++) {
+        size_t l;
+        const char *w = store_word(s, (size_t)h[j].row, &l);
+        for (size_t c = 0; c < l; c++)
+            if ((unsigned char)w[c] < 0x20 || w[c] == '"' || w[c] == '\\') {
+                free(buf);
+                return NULL;
+            }
+        if (!jsonstr_valid(w, l)) {
+            free(buf);
+            return NULL;
+        }
+        o += sprintf(o, "%s{\"word\":\"", j ? "," : "");
+        memcpy(o, w, l);
+        o += l;
+        memcpy(o, "\",\"similarity\":", 15);
+        o += 15;
+        if (isfinite(h[j].score)) {
+            numparse_format_float(h[j].score, o);
+            o += strlen(o);
+        } else {
+            memcpy(o, "null", 4);
+            o += 4;
+        }
+        *o++ = '}';
+    }
+    *o++ = ']';
+    *o = '\0';
+    len = (size_t)(o - buf);
+    (void)len;
+    cJSON *r = cJSON_CreateRaw(buf);
+    free(buf);
+    return r;
 }
 
 cJSON *render_json_attention(const view_sentence *v, size_t i)
@@ -136,7 +186,26 @@ cJSON *render_json_why(const view_sentence *v)
     return o;
 }
 
+static cJSON *view_doc(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path, int raw);
+
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path)
+{
+    return view_doc(s, v, o, vectors_path, 0);
+}
+
+cJSON *render_json_view_print(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path)
+{
+    return view_doc(s, v, o, vectors_path, 1);
+}
+
+/* A neighbour list: raw text when asked and possible, else cJSON items. */
+static cJSON *hits(const store *s, const sim_hit *h, size_t k, int raw)
+{
+    cJSON *r = raw ? hits_raw(s, h, k) : NULL;
+    return r ? r : render_json_hits(s, h, k);
+}
+
+static cJSON *view_doc(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path, int raw)
 {
     size_t n = v->n, k = v->k;
     cJSON *root = cJSON_CreateObject();
@@ -160,10 +229,10 @@ cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts 
                 jsonstr_add_cstr(e, "fallback", t->fallback);
         }
         cJSON_AddItemToObject(e, "static_neighbors",
-                              t->status == TOK_OOV ? cJSON_CreateArray() : render_json_hits(s, v->static_nb + i * k, k));
+                              t->status == TOK_OOV ? cJSON_CreateArray() : hits(s, v->static_nb + i * k, k, raw));
         cJSON_AddItemToObject(e, "attention", render_json_attention(v, i));
         cJSON_AddItemToObject(e, "context_neighbors",
-                              v->no_output ? cJSON_CreateNull() : render_json_hits(s, v->context_nb + i * k, k));
+                              v->no_output ? cJSON_CreateNull() : hits(s, v->context_nb + i * k, k, raw));
         if (v->no_context[i] && !v->no_output)
             cJSON_AddStringToObject(e, "context_reason", VIEW_NOTHING_TO_ATTEND);
         if (!v->masked[i] && !v->no_context[i] && !v->no_output)

@@ -271,7 +271,7 @@ static void block_inverse_norms(const store *s, size_t lo, size_t nb, float *inv
     const float *sn = store_norms(s);
     size_t j = 0;
 #if CPU_X86
-    if (cpu_simd_level() == CPU_SIMD_AVX512)
+    if (cpu_simd_level() >= CPU_SIMD_AVX512)
         j = inverse_norms_avx512(sn + lo, nb, inv);
 #endif
     for (; j < nb; j++) {
@@ -411,6 +411,147 @@ static void offer_block(const store *s, candidate_fn next, const float *y /*(nb)
     }
 }
 
+/* The bf16 first pass of one worker (where the CPU has AVX512-BF16). Each row's approximate cosine a = fl(ŷ · inv)
+ * (ŷ from gemm_nt_bf16) is within e of fl(y · inv) (y the float dot product; e: bf16_query_margin), and that within
+ * nm = 2e-5 (|a| + e) + 1e-30 of the exact score offer_exact gives (the store's norms against numpy's, as
+ * approx_limit allows for): so the exact score lies in [a - e - nm, a + e + nm]. For each query the worker keeps the
+ * k largest lower bounds of rows not excluded (low: a min-heap), and L, the least of them once there are k: k rows
+ * score at least L, so a row whose upper bound is below L is not among the k best. Rows whose upper bound reaches
+ * the L of the moment are kept (pending), and at the end those still reaching the final L (or whose inverse norm is
+ * NaN: no bound) get their float dot product (gemm_nt_dots, the bits gemm_nt gives) and offer_exact: the same
+ * answers as scoring every row, with a few dot products per query instead of one per row. */
+typedef struct {
+    size_t row;
+    uint32_t q;
+    float up; /* the upper bound, rounded up; +inf for a row without a bound */
+} bf16_pending;
+
+typedef struct {
+    float *low;       /* (m, k) min-heaps of lower bounds */
+    size_t *nlow;     /* (m) */
+    bf16_pending *p;  /* the kept rows, in order */
+    size_t n, cap;
+} bf16_pass;
+
+/* x as a float at most (round_down) or at least (round_up) x: moved by more than a float's rounding first. */
+static float round_down(double x) { return (float)(x - fabs(x) * 0x1p-22 - 1e-38); }
+
+static float round_up(double x) { return (float)(x + fabs(x) * 0x1p-22 + 1e-38); }
+
+/* L of query i: the least kept lower bound once there are k, else -inf. */
+static float bf16_floor(const bf16_pass *b, size_t i, size_t k)
+{
+    return b->nlow[i] < k ? -INFINITY : b->low[i * k];
+}
+
+static void low_offer(float *h, size_t *n, size_t k, float x)
+{
+    size_t i;
+    if (*n < k) {
+        for (i = (*n)++; i > 0 && h[(i - 1) / 2] > x; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = x;
+        return;
+    }
+    if (!(x > h[0]))
+        return;
+    for (i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, c = i;
+        float v = x;
+        if (l < k && h[l] < v)
+            c = l, v = h[l];
+        if (r < k && h[r] < v)
+            c = r;
+        if (c == i)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+/* Scans query i's approximate scores ya (nb) of rows lo…lo+nb-1 (inv: their inverse norms), e its margin for this
+ * block. Returns -1 when out of memory. */
+static int bf16_scan(bf16_pass *b, candidate_fn next, size_t i, size_t k, const float *ya, const float *inv,
+                     size_t lo, size_t nb, double e, const long *ex, size_t nex)
+{
+    float lim = round_down((double)bf16_floor(b, i, k) - e - (fabs((double)bf16_floor(b, i, k)) + e) * 2e-5 - 1e-30);
+    for (size_t j = next(ya, inv, 0, nb, lim); j < nb; j = next(ya, inv, j + 1, nb, lim)) {
+        double a = (double)(ya[j] * inv[j]), nm = (fabs(a) + e) * 2e-5 + 1e-30;
+        float up = isfinite(a) ? round_up(a + e + nm) : INFINITY;
+        if (isfinite(a) && !(nex && is_excluded(ex, nex, (long)(lo + j)))) {
+            low_offer(b->low + i * k, &b->nlow[i], k, round_down(a - e - nm));
+            double fl = bf16_floor(b, i, k);
+            lim = round_down(fl - e - (fabs(fl) + e) * 2e-5 - 1e-30);
+        }
+        if (b->n == b->cap) {
+            size_t cap = b->cap ? 2 * b->cap : 4096;
+            bf16_pending *p = realloc(b->p, cap * sizeof *p);
+            if (!p)
+                return -1;
+            b->p = p;
+            b->cap = cap;
+        }
+        b->p[b->n++] = (bf16_pending){lo + j, (uint32_t)i, up};
+    }
+    return 0;
+}
+
+/* The end of a worker's first pass: the kept rows that may still enter, scored and offered, 16 at a time. */
+static void bf16_finish(const bf16_pass *b, const store *s, const float *Q, size_t k, const long *exclude, size_t nex,
+                        topk_heap *heaps)
+{
+    size_t d = store_dim(s), n = 0;
+    const float *qa[16], *xa[16];
+    size_t rw[16], qi[16];
+    float y[16];
+    for (size_t p = 0; p <= b->n; p++) {
+        if (p < b->n && b->p[p].up >= bf16_floor(b, b->p[p].q, k)) {
+            qi[n] = b->p[p].q;
+            rw[n] = b->p[p].row;
+            qa[n] = Q + qi[n] * d;
+            xa[n] = store_row(s, rw[n]);
+            n++;
+        }
+        if (n == 16 || (p == b->n && n)) {
+            gemm_nt_dots(qa, xa, n, d, y);
+            for (size_t x = 0; x < n; x++)
+                offer_exact(&heaps[qi[x]], (long)rw[x], y[x], sim_norm(xa[x], d), nex ? exclude + qi[x] * nex : NULL,
+                            nex);
+            n = 0;
+        }
+    }
+}
+
+/* The margin e of bf16_scan for query q (d, unit) against a block of rows: e_q + ‖q̃‖ r, r = max over the block's
+ * rows of ‖δx‖ inv (bf16_block_error). It is gemm_nt_bf16's bound in cosine units, plus the float dot product's own
+ * error (γ(d) ‖q‖ ‖x‖) and the rounding of the two products y · inv compared (2u each). It relies on what offer_block
+ * relies on: inv within 1e-5 of 1 / ‖x‖ where inv is finite (the store's norms; rows with norms outside
+ * [1e-18, 1e18] get NaN, always a candidate), so ‖x‖ inv ≤ 1 + 1e-4 and inv ≤ 1e18. e_q here, ‖q̃‖ in *nqr. */
+static float bf16_query_margin(const float *q, size_t d, double *nqr)
+{
+    double nq = 0, eq = gemm_nt_bf16_error_norm(q, d), u = ldexp(1.0, -24), c = 1.0 + 1e-4;
+    for (size_t j = 0; j < d; j++)
+        nq += (double)q[j] * q[j];
+    nq = sqrt(nq) * (1.0 + 1e-12);
+    *nqr = nq + eq;
+    double e = c * (eq + gemm_nt_bf16_sum_bound(d) * (nq + eq) * (1.0 + ldexp(1.0, -8)) +
+                    (double)d * u / (1.0 - (double)d * u) * nq + 4.4 * u * nq) +
+               gemm_nt_bf16_abs_bound(d, nq, 0.0) * 1e18 + gemm_nt_bf16_abs_bound(d, 0.0, c);
+    return (float)(e * (1.0 + 1e-3));
+}
+
+/* r of bf16_query_margin for a block of nb rows: max ‖δx‖ inv (berr: ‖δx‖ of each, from gemm_nt_bf16), NaN inv
+ * skipped. */
+static double bf16_block_error(const float *berr, const float *inv, size_t nb)
+{
+    double r = 0;
+    for (size_t j = 0; j < nb; j++)
+        if (inv[j] > 0.f && (double)berr[j] * inv[j] > r)
+            r = (double)berr[j] * inv[j];
+    return r * (1.0 + 1e-6);
+}
+
 /* offer_block for up to 16 queries at once from a lanes tile T (nb × 16): one vector test per row for all of them;
  * ex is (mg, nex), t (mg). */
 static void offer_tile_lanes(const store *s, lanes_fn next, const float *T, const float *inv, size_t lo, size_t nb,
@@ -462,6 +603,8 @@ typedef struct {
     size_t n_exclude;
     candidate_fn cand;
     lanes_fn lanes;        /* set: tiles in lanes of 16 queries (m ≤ TOPK_LANES_MAX), else rows */
+    const uint32_t *Qb;    /* set: the queries in bf16 (gemm_nt_bf16) for a first pass, rows only */
+    const float *margin;   /* (m, 2) with Qb: bf16_query_margin of each query and its ‖q̃‖ */
     sim_hit *hits;         /* (m, k) this worker's heaps */
     topk_heap *heaps;      /* (m) */
     int nomem;
@@ -475,15 +618,28 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
     size_t groups = (m + 15) / 16, nex = w->n_exclude;
     const float *X = store_vectors(w->s);
     float *T = malloc((w->lanes ? groups * 16 : m) * B * sizeof *T), *inv = malloc(B * sizeof *inv);
+    float *berr = w->Qb ? malloc(B * sizeof *berr) : NULL;
+    bf16_pass bp = {0};
+    if (w->Qb) {
+        bp.low = malloc(m * w->k * sizeof *bp.low);
+        bp.nlow = calloc(m, sizeof *bp.nlow);
+        if (!bp.low || !bp.nlow) {
+            free(berr);
+            berr = NULL; /* out of memory below */
+        }
+    }
     float *pack = m > 1 ? aligned_alloc(64, (gemm_nt_pack_floats(d) * sizeof *pack + 63) & ~(size_t)63) : NULL;
-    if (!T || !inv || (m > 1 && !pack)) {
+    if (!T || !inv || (m > 1 && !pack) || (w->Qb && !berr)) {
         w->nomem = 1;
+        free(bp.low);
+        free(bp.nlow);
+        free(berr);
         free(T);
         free(inv);
         free(pack);
         return;
     }
-    while ((b = parallel_next(q)) < nblocks) {
+    while (!w->nomem && (b = parallel_next(q)) < nblocks) {
         size_t lo = b * B, nb = w->R - lo < B ? w->R - lo : B;
         if (m == 1)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.f, X + lo * d, (int)d, w->Q, 1, 0.f, T, 1);
@@ -491,8 +647,18 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
             for (size_t g = 0; g < groups; g++)
                 gemm_nt_lanes(w->Q + g * 16 * d, d, X + lo * d, d, T + g * 16 * B, m - g * 16 < 16 ? m - g * 16 : 16,
                               nb, d, pack);
-        else
+        else if (!w->Qb || gemm_nt_bf16(w->Qb, m, X + lo * d, d, nb, d, T, nb, pack, berr) != 0)
             gemm_nt(w->Q, d, X + lo * d, d, T, nb, m, nb, d, pack);
+        else { /* the approximate tile: bounds for each query, its rows kept where they may enter */
+            block_inverse_norms(w->s, lo, nb, inv);
+            double r = bf16_block_error(berr, inv, nb);
+            for (size_t i = 0; i < m && !w->nomem; i++)
+                if (bf16_scan(&bp, w->cand, i, w->k, T + i * nb, inv, lo, nb,
+                              ((double)w->margin[2 * i] + w->margin[2 * i + 1] * r) * (1.0 + 1e-6),
+                              nex ? w->exclude + i * nex : NULL, nex) != 0)
+                    w->nomem = 1;
+            continue;
+        }
         block_inverse_norms(w->s, lo, nb, inv);
         if (w->lanes)
             for (size_t g = 0; g < groups; g++)
@@ -503,6 +669,12 @@ static void topk_worker_run(void *ctx, parallel_queue *q, int tid)
                 offer_block(w->s, w->cand, T + i * nb, inv, lo, nb, nex ? w->exclude + i * nex : NULL, nex,
                             &w->heaps[i]);
     }
+    if (w->Qb && !w->nomem)
+        bf16_finish(&bp, w->s, w->Q, w->k, w->exclude, nex, w->heaps);
+    free(bp.low);
+    free(bp.nlow);
+    free(bp.p);
+    free(berr);
     free(T);
     free(inv);
     free(pack);
@@ -537,18 +709,30 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     topk_worker *wk = calloc((size_t)nthreads, sizeof *wk);
     sim_hit *hits = malloc((size_t)nthreads * m * k * sizeof *hits);
     topk_heap *heaps = malloc((size_t)nthreads * m * sizeof *heaps);
+    /* A first pass in bf16 (twice the products per instruction) where the CPU has it, for the row tiles */
+    int bf16 = m > TOPK_LANES_MAX && cpu_simd_level() == CPU_SIMD_AVX512BF16;
+    uint32_t *Qb = bf16 ? malloc(m * gemm_nt_bf16_words(d) * sizeof *Qb + 1) : NULL;
+    float *margin = bf16 ? malloc(2 * m * sizeof *margin) : NULL;
     ev_status st = EV_OK;
-    if (!Q || !wk || !hits || !heaps) {
+    if (!Q || !wk || !hits || !heaps || (bf16 && (!Qb || !margin))) {
         st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for %zu queries", m);
         goto out;
     }
     if ((st = topk_prepare(s, queries, m, k, Q, err)) != EV_OK)
         goto out;
+    if (bf16) {
+        gemm_nt_bf16_round(Q, d, m, d, Qb);
+        for (size_t i = 0; i < m; i++) {
+            double nqr;
+            margin[2 * i] = bf16_query_margin(Q + i * d, d, &nqr);
+            margin[2 * i + 1] = (float)(nqr * (1.0 + 1e-6));
+        }
+    }
     candidate_fn cand = CPU_PICK(next_candidate_c, next_candidate_avx2, next_candidate_avx512);
     lanes_fn lanes_next = lanes ? CPU_PICK(next_lanes_c, next_lanes_avx2, next_lanes_avx512) : NULL;
     for (int t = 0; t < nthreads; t++) {
-        wk[t] = (topk_worker){s, Q, m, k, R, B, exclude, n_exclude, cand, lanes_next, hits + (size_t)t * m * k,
-                              heaps + (size_t)t * m, 0};
+        wk[t] = (topk_worker){s,         Q,      m, k, R, B, exclude, n_exclude, cand, lanes_next, Qb, margin,
+                              hits + (size_t)t * m * k, heaps + (size_t)t * m, 0};
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};
     }
@@ -565,6 +749,8 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
     }
 out:
     free(Q);
+    free(Qb);
+    free(margin);
     free(wk);
     free(hits);
     free(heaps);

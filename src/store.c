@@ -359,6 +359,45 @@ static ev_status open_ngrams(store *s, const st_file *f, const char *path, ev_er
     return EV_OK;
 }
 
+/* Words whose offsets and ends store_open checks before it releases their pages (release_upto). */
+#define OPEN_CHECK_CHUNK ((size_t)1 << 16)
+
+/* Gives advice (MADV_NOHUGEPAGE, MADV_RANDOM) for the mapping of a cache (map, size) outside its matrix
+ * [vec, vec + vec_bytes): the word index, the words, their offsets, the norms and the neighbour lists, which are read
+ * a few bytes at a time, at random. Where huge pages are allowed the kernel maps a 2 MiB page-cache folio whole on
+ * a read, and without MADV_RANDOM it maps 16 pages around each read: each lookup of a word then put megabytes in
+ * this process's memory (the main view of one sentence on a 3,000,000-word cache held 126 MiB). The matrix, read in
+ * long passes, keeps the defaults. A hint: nothing changes where it is not supported; nothing is done for a cache
+ * below 4 MiB. */
+static void advise_small(const void *map, size_t size, const void *vec, size_t vec_bytes, int advice)
+{
+    const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t m0 = (uintptr_t)map, m1 = m0 + size, v0 = (uintptr_t)vec & ~(pg - 1),
+              v1 = ((uintptr_t)vec + vec_bytes + pg - 1) & ~(pg - 1);
+    if (size < ((size_t)4 << 20))
+        return;
+    if (v0 > m0)
+        (void)madvise((void *)m0, v0 - m0, advice);
+    if (m1 > v1)
+        (void)madvise((void *)v1, ((m1 - v1) + pg - 1) & ~(pg - 1), advice);
+}
+
+/* Drops the whole pages of the read-only mapping from *done (0: from p) up to end from this process (MADV_DONTNEED:
+ * a later read maps them again from the page cache, with the same bytes), and moves *done on. Opening a cache reads
+ * all of vocab_offsets and a byte of every word (71 MiB for 3,000,000 words): released as it goes, they do not stay
+ * in the peak memory of a process that then looks up a few words. (Small pages there: advise_small.) */
+static void release_upto(const void *p, const void *end, uintptr_t *done)
+{
+    const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = *done ? *done : ((uintptr_t)p + pg - 1) & ~(pg - 1), e = (uintptr_t)end & ~(pg - 1);
+    if (e > b) {
+        (void)madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
+        *done = e;
+    } else if (!*done) {
+        *done = b;
+    }
+}
+
 ev_status store_open(const char *path, store **out, ev_error *err)
 {
     *out = NULL;
@@ -416,6 +455,9 @@ ev_status store_open(const char *path, store **out, ev_error *err)
         goto fail;
     }
     s->vectors = (const float *)t_vec->data;
+#ifdef MADV_NOHUGEPAGE
+    advise_small(map, size, t_vec->data, (size_t)s->V * s->d * sizeof(float), MADV_NOHUGEPAGE);
+#endif
     s->norms = (const float *)t_norm->data;
     s->offsets = (const int64_t *)t_off->data;
     s->index = (const int32_t *)t_idx->data;
@@ -429,11 +471,23 @@ ev_status store_open(const char *path, store **out, ev_error *err)
         goto fail;
     }
     int bad = 0;
-    for (size_t i = 0; i < s->V; i++) {
-        uint64_t last = (uint64_t)s->offsets[i + 1] - 1;
-        last = last < s->vocab_bytes ? last : s->vocab_bytes - 1;
-        bad |= (s->offsets[i + 1] < s->offsets[i] + 2) | (s->vocab[last] != '\0');
+    uintptr_t off_done = 0, voc_done = 0;
+    for (size_t c0 = 0; c0 < s->V; c0 += OPEN_CHECK_CHUNK) {
+        size_t c1 = s->V - c0 < OPEN_CHECK_CHUNK ? s->V : c0 + OPEN_CHECK_CHUNK;
+        for (size_t i = c0; i < c1; i++) {
+            uint64_t last = (uint64_t)s->offsets[i + 1] - 1;
+            last = last < s->vocab_bytes ? last : s->vocab_bytes - 1;
+            bad |= (s->offsets[i + 1] < s->offsets[i] + 2) | (s->vocab[last] != '\0');
+        }
+        if (!bad && size >= ((size_t)4 << 20)) { /* the pages passed: out of this process's memory again */
+            uint64_t vend = (uint64_t)s->offsets[c1] < s->vocab_bytes ? (uint64_t)s->offsets[c1] : s->vocab_bytes;
+            release_upto(s->offsets, s->offsets + c1, &off_done);
+            release_upto(s->vocab, s->vocab + vend, &voc_done);
+        }
     }
+#ifdef MADV_RANDOM
+    advise_small(map, size, t_vec->data, (size_t)s->V * s->d * sizeof(float), MADV_RANDOM); /* from here on */
+#endif
     for (size_t i = 0; bad && i < s->V; i++) {
         int64_t b = s->offsets[i], en = s->offsets[i + 1];
         if (en < b + 2 || (uint64_t)en > s->vocab_bytes || s->vocab[en - 1] != '\0') {

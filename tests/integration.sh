@@ -157,15 +157,33 @@ kernel_dependent_checks() {
         "$bin" --format json eval pairs "$evaldata/EN-WS-353-ALL.txt"
     # gemm_nt (the batched searches: the main view's --no-index contextual and static neighbours) gives the same bits
     # with every kernel: the whole document is identical under each level this CPU runs.
+    levels_here() { # every level this CPU runs, widest first
+        EMBVSATTN_SIMD= "$bin" --version | sed -n 's/.*this CPU: \([a-z0-9]*\).*/\1/p' |
+            sed 's/^avx512bf16$/avx512bf16 avx512 avx2 c/; t; s/^avx512$/avx512 avx2 c/; s/^avx2$/avx2 c/'
+    }
     view_same_every_level() {
         local lv
         "$bin" --no-index --format json "France is a country, it is in Europe" >"$tmp/view-ref.json" || return 1
-        for lv in $("$bin" --version | sed -n 's/.*this CPU: \([a-z0-9]*\).*/\1/p' | sed 's/avx512/avx512 avx2 c/; s/^avx2$/avx2 c/'); do
+        for lv in $(levels_here); do
             EMBVSATTN_SIMD=$lv "$bin" --no-index --format json "France is a country, it is in Europe" >"$tmp/view-$lv.json" &&
                 cmp "$tmp/view-ref.json" "$tmp/view-$lv.json" || { echo "level $lv differs"; return 1; }
         done
     }
     check view-no-index-same-bits-every-level view_same_every_level
+    # --batch (above 96 queries: the row tiles, and on AVX512-BF16 the bf16 first pass with exact re-scoring) writes
+    # the same bytes under each level: 300 sentences of 20 frequent words, with neighbours, on the real vectors.
+    batch_same_every_level() {
+        local lv
+        awk 'NR <= 5000 && $1 ~ /^[a-z]+$/ { print $1 }' "$txt" | awk 'BEGIN { srand(3) } { w[NR] = $1 }
+            END { for (s = 0; s < 300; s++) { l = ""; for (t = 0; t < 20; t++) l = l (t ? " " : "") w[int(rand() * NR) + 1]; print l } }' >"$tmp/batch-in.txt"
+        "$bin" --batch <"$tmp/batch-in.txt" >"$tmp/batch-ref.jsonl" || return 1
+        [ "$(wc -l <"$tmp/batch-ref.jsonl")" = 300 ] || return 1
+        for lv in $(levels_here); do
+            EMBVSATTN_SIMD=$lv "$bin" --batch <"$tmp/batch-in.txt" >"$tmp/batch-$lv.jsonl" &&
+                cmp "$tmp/batch-ref.jsonl" "$tmp/batch-$lv.jsonl" || { echo "level $lv differs"; return 1; }
+        done
+    }
+    check batch-same-bits-every-level batch_same_every_level
 }
 kernel_dependent_checks
 if [ "${INTEGRATION_SUBSET:-}" = kernels ]; then

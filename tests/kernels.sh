@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kernel sweep: the checks whose results depend on a vector kernel, run again under every kernel this CPU runs,
 # so that one machine covers the paths other machines take.
-#   - embvsattn's own kernels (cpu.h): EMBVSATTN_SIMD=avx2 and =c below an AVX-512 CPU, =c below an AVX2 one —
+#   - embvsattn's own kernels (cpu.h): EMBVSATTN_SIMD=avx512 (no bf16 first pass), =avx2 and =c below an
+#     AVX512-BF16 CPU, =avx2 and =c below an AVX-512 one, =c below an AVX2 one —
 #     the unit tests, the CLI cases and the integration tier's kernel-dependent checks;
 #   - OpenBLAS's kernels, which numpy and gensim use too and whose last bits differ per CPU: OPENBLAS_CORETYPE=
 #     Prescott (SSE3, every x86-64), Sandybridge (AVX), Haswell (AVX2+FMA), SkylakeX (AVX-512), each that this CPU
@@ -27,6 +28,7 @@ relabel() { sed -u "s/^\(PASS\|FAIL\) \([a-z-]*\) /\1 kernels[$1] \2 /"; }
 
 detected=$(EMBVSATTN_SIMD= "$bin" --version | sed -n 's/.*this CPU: \([a-z0-9]*\).*/\1/p')
 case "$detected" in
+avx512bf16) levels="avx512 avx2 c" ;;
 avx512) levels="avx2 c" ;;
 avx2) levels="c" ;;
 c) levels="" ;;

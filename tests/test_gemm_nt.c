@@ -1,10 +1,14 @@
 /* test_gemm_nt — the score-tile product: every kernel this CPU runs (AVX-512, AVX2, C) equals the plain-C twin bit
  * for bit on edge shapes (rows and columns around the kernels' tile sizes and the switch between the AVX-512
  * kernels, k = 0, wider leading dimensions), the twin equals a double-precision product to float accuracy, and
- * OpenBLAS's sgemm agrees to the same accuracy. The lanes layout (gemm_nt_lanes, m ≤ 16) holds the same bits. */
+ * OpenBLAS's sgemm agrees to the same accuracy. The lanes layout (gemm_nt_lanes, m ≤ 16) holds the same bits.
+ * The bf16 first pass (gemm_nt_bf16, where the CPU has AVX512-BF16, and its twin): within its stated bound of the
+ * exact products on hard values, its rounding-error norms above the true ones, and gemm_nt_dots the twin's bits. */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +110,124 @@ static void one_shape(size_t m, size_t n, size_t k, size_t pad, const char *cons
     free(pack);
 }
 
+/* A value for the bf16 checks: normals of every scale the search meets, halfway cases of bf16 rounding (8 bits and
+ * then exactly 0x8000 in the low half), subnormals, zeros. */
+static float hard_value(void)
+{
+    double u = urand();
+    float f = (float)nrand();
+    if (u < 0.05)
+        return 0.f;
+    if (u < 0.1)
+        return u < 0.075 ? 1e-40f : -3e-39f;
+    if (u < 0.3) { /* a tie of bf16 rounding: low half 0x8000 */
+        uint32_t b;
+        memcpy(&b, &f, sizeof b);
+        b = (b & 0xffff0000u) | 0x8000u;
+        memcpy(&f, &b, sizeof b);
+        return f;
+    }
+    if (u < 0.4)
+        return f * 1e-30f;
+    if (u < 0.5)
+        return f * 1e20f;
+    return f;
+}
+
+/* x rounded to 8 significant bits, to nearest even, magnitudes below FLT_MIN as 0: bf16 computed another way than
+ * gemm_nt.c's (in double, by scaling). */
+static double bf16_ref(float x)
+{
+    if (fabsf(x) < FLT_MIN)
+        return 0;
+    int e;
+    frexp((double)x, &e); /* |x| in [2^(e-1), 2^e): 8 bits are steps of 2^(e-8) */
+    double ulp = ldexp(1.0, e - 8);
+    return nearbyint((double)x / ulp) * ulp;
+}
+
+/* gemm_nt_bf16 (when this CPU runs it) and its twin against the exact products in double, within the bound of
+ * gemm_nt.h; the reported ‖δb‖ at least the true one and within 1e-4 of it; gemm_nt_dots equals gemm_nt_naive. */
+static void bf16_shape(size_t m, size_t n, size_t k, size_t pad)
+{
+    size_t lda = k + pad, ldb = k + 2 * pad, kw = gemm_nt_bf16_words(k);
+    float *A = malloc((m * lda + 1) * sizeof *A), *B = malloc((n * ldb + 1) * sizeof *B);
+    float *C = malloc((m * n + 1) * sizeof *C), *Cn = malloc((m * n + 1) * sizeof *Cn);
+    float *be = malloc((n + 1) * sizeof *be), *ben = malloc((n + 1) * sizeof *ben), *y = malloc((n + 1) * sizeof *y);
+    uint32_t *Ab = malloc((m * kw + 1) * sizeof *Ab);
+    const float **rows = malloc((n + 1) * sizeof *rows);
+    float *pack = aligned_alloc(64, (gemm_nt_pack_floats(k) * sizeof(float) + 63) & ~(size_t)63);
+    if (!A || !B || !C || !Cn || !be || !ben || !y || !Ab || !rows || !pack) {
+        fprintf(stderr, "test_gemm_nt: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < m * lda; i++)
+        A[i] = hard_value();
+    for (size_t i = 0; i < n * ldb; i++)
+        B[i] = hard_value();
+    for (size_t i = 0; i < m && k; i++) /* the scale of a unit query, as the search passes them */
+        for (size_t t = 0; t < k; t++)
+            A[i * lda + t] = fabsf(A[i * lda + t]) > 1e3f ? A[i * lda + t] * 1e-21f : A[i * lda + t];
+    gemm_nt_bf16_round(A, lda, m, k, Ab);
+    int hw = gemm_nt_bf16(Ab, m, B, ldb, n, k, C, n, pack, be) == 0;
+    gemm_nt_bf16_naive(Ab, m, B, ldb, n, k, Cn, n, ben);
+    size_t bad = 0, badn = 0, bade = 0;
+    double worst = 0; /* the largest error seen, as a fraction of the bound */
+    for (size_t j = 0; j < n; j++) {
+        double nb = 0, eb = 0;
+        for (size_t t = 0; t < k; t++) {
+            double x = B[j * ldb + t], r = x - bf16_ref(B[j * ldb + t]);
+            nb += x * x;
+            eb += r * r;
+        }
+        nb = sqrt(nb);
+        eb = sqrt(eb);
+        bade += (hw && !(be[j] >= eb && be[j] <= eb * (1 + 1e-4) + 1e-37)) || !(ben[j] >= eb);
+        for (size_t i = 0; i < m; i++) {
+            double exact = 0, na = 0;
+            for (size_t t = 0; t < k; t++) {
+                exact += (double)A[i * lda + t] * B[j * ldb + t];
+                na += (double)A[i * lda + t] * A[i * lda + t];
+            }
+            na = sqrt(na);
+            double ea = 0, eb2 = eb;
+            for (size_t t = 0; t < k; t++) {
+                double r = (double)A[i * lda + t] - bf16_ref(A[i * lda + t]);
+                ea += r * r;
+            }
+            ea = sqrt(ea);
+            double bound = ea * nb + (na + ea) * eb2 + gemm_nt_bf16_sum_bound(k) * (na + ea) * (nb + eb2) +
+                           gemm_nt_bf16_abs_bound(k, na, nb);
+            /* the double sum itself: k roundings of double on terms at most na nb */
+            bound += (double)k * 1.2e-16 * na * nb;
+            if (hw) {
+                bad += !(fabs(C[i * n + j] - exact) <= bound);
+                if (bound > 0 && fabs(C[i * n + j] - exact) / bound > worst)
+                    worst = fabs(C[i * n + j] - exact) / bound;
+            }
+            badn += !(fabs(Cn[i * n + j] - exact) <= bound);
+        }
+    }
+    CHECK(bad == 0, "gemm_nt_bf16: %zu of %zu products outside the bound at m=%zu n=%zu k=%zu", bad, m * n, m, n, k);
+    CHECK(badn == 0, "gemm_nt_bf16_naive: %zu of %zu products outside the bound at m=%zu n=%zu k=%zu", badn, m * n, m,
+          n, k);
+    CHECK(bade == 0, "gemm_nt_bf16: %zu rows' rounding-error norms below the true ones at n=%zu k=%zu", bade, n, k);
+    CHECK(!hw || worst <= 1.0, "worst %g", worst);
+    /* the exact re-scoring: the twin's bits */
+    const float **as = malloc((n + 1) * sizeof *as);
+    for (size_t i = 0; as && i < m && i < 3; i++) { /* pairs of row i + j (mod m) and row j */
+        for (size_t j = 0; j < n; j++) {
+            as[j] = A + (i + j) % m * lda;
+            rows[j] = B + j * ldb;
+            gemm_nt_naive(as[j], lda, rows[j], ldb, Cn + j, 1, 1, 1, k);
+        }
+        gemm_nt_dots(as, rows, n, k, y);
+        CHECK(memcmp(y, Cn, n * sizeof *y) == 0, "gemm_nt_dots differs from the twin at n=%zu k=%zu", n, k);
+    }
+    free(as);
+    free(A), free(B), free(C), free(Cn), free(be), free(ben), free(y), free(Ab), free(rows), free(pack);
+}
+
 int main(void)
 {
     const char *all[] = {"avx512", "avx2", "c"}, *run[3];
@@ -128,9 +250,17 @@ int main(void)
     one_shape(16, 513, 37, 0, run, nk);
     for (size_t m = 97; m <= 108; m++) /* past the small kernel's range: the panel kernel's row remainders 1-12 */
         one_shape(m, 70, 17, m % 2, run, nk);
+    const size_t bm[] = {1, 5, 12, 13, 25}, bn[] = {1, 16, 31, 32, 33, 70}, bk[] = {0, 1, 2, 15, 16, 31, 32, 33, 100, 301};
+    for (size_t a = 0; a < sizeof bm / sizeof *bm; a++)
+        for (size_t b = 0; b < sizeof bn / sizeof *bn; b++)
+            for (size_t c = 0; c < sizeof bk / sizeof *bk; c++)
+                bf16_shape(bm[a], bn[b], bk[c], (a + b + c) % 2);
+    float probe_y;
+    uint32_t probe_ab = 0;
+    int bf16 = gemm_nt_bf16(&probe_ab, 1, &probe_b, 1, 1, 1, &probe_y, 1, probe_pack, &probe_c) == 0;
     printf("test_gemm_nt: kernels checked here:");
     for (int q = 0; q < nk; q++)
         printf(" %s", run[q]);
-    printf("\n");
+    printf("%s\n", bf16 ? " bf16" : " (bf16 first pass: this CPU or EMBVSATTN_SIMD does not run it; its twin checked)");
     return check_done("test_gemm_nt");
 }
