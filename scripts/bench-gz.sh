@@ -13,9 +13,6 @@ rss_mib() { # peak RSS of a command, MiB
     /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>&1
     awk '{printf "%.1f", $1/1024}' "$tmp/rss"
 }
-secs() { # wall seconds of a command (its output thrown away), one run
-    { /usr/bin/time -f %e "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1
-}
 inflater=$("$bin" --version | sed -n 's/^inflate: \([a-z]*\).*/\1/p')
 have_isal=0
 "$bin" --version | grep -q '^inflate: .*EMBVSATTN_INFLATE=zlib|isal' && have_isal=1
@@ -32,8 +29,12 @@ cmds=("$bin convert $txt $tmp/plain.safetensors" "$bin convert $tmp/glove.txt.gz
 [ "$have_isal" = 0 ] || cmds+=("env EMBVSATTN_INFLATE=zlib $bin convert $tmp/glove.txt.gz $tmp/gzz.safetensors")
 hyperfine -N --warmup 1 --runs 7 --export-json "$tmp/convert_gz.json" "${cmds[@]}" >/dev/null
 hyperfine -N --runs 2 --export-json "$tmp/gensim_gz.json" "$py $tmp/gensim_load_gz.py" >/dev/null
-t_zcat=$(secs gzip -dc "$tmp/glove.txt.gz")
-t_igzip=$(command -v igzip >/dev/null && secs igzip -dc "$tmp/glove.txt.gz" || echo -1)
+dcmds=("gzip -dc $tmp/glove.txt.gz") # (hyperfine throws the output away)
+! command -v igzip >/dev/null || dcmds+=("igzip -dc $tmp/glove.txt.gz") # (Debian package isal)
+hyperfine -N --runs 3 --export-json "$tmp/dc.json" "${dcmds[@]}" >/dev/null
+t_zcat=$(median "$tmp/dc.json" 0)
+t_igzip=-1
+[ ${#dcmds[@]} = 1 ] || t_igzip=$(median "$tmp/dc.json" 1)
 t_zlib=-1
 [ "$have_isal" = 0 ] || t_zlib=$(median "$tmp/convert_gz.json" 2)
 awk -v p="$(median "$tmp/convert_gz.json" 0)" -v z="$(median "$tmp/convert_gz.json" 1)" -v zz="$t_zlib" \
