@@ -30,8 +30,8 @@ cJSON *render_json_why(const view_sentence *v);
 
 /* The computation of v's attention step by step (v->steps, attention.h; NULL steps.x: do not call): {"x": n×d_model
  * (the input), "positions": n×d_model (the scaled positions added to it; only with positions), "q", "k", "v":
- * n×d_k each, "scale": 1/√d_k, "scores": n×n q_i·k_j·scale (null where the key is not allowed), "weights": n×n
- * (the softmax of each row of scores: the document's "weights"), "weighted": n×d_k (weights·v), "output":
+ * n×d_k each, "scale": 1/√d_k, "scores": n×n q_i·k_j·scale (null where the key is not allowed; the softmax of each
+ * row is the document's "weights", not repeated here), "weighted": n×d_k (weights·v), "output":
  * n×d_model (weighted·W_O, or weighted without W_O; null when the head has no output in the vectors' space),
  * "residual": whether the vector in context adds x, and then "context": n×d_model (output + x)}. Numbers as
  * render_json_float (null for NaN or infinities). render_json_view adds it as "steps" when the view has it. NULL

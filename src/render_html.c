@@ -470,7 +470,8 @@ static void page_footer(FILE *fp, const pic_doc *d)
     fputs("</dd>\n<dt>Vectors</dt><dd>", fp);
     pic_vectors_line(fp, d, 1);
     fputs(". Static neighbours: cosine over the whole vocabulary.</dd>\n<dt>Numbers</dt><dd>Every number here is "
-          "written in the JSON embedded in this page, the same document as <code>--format json</code> prints"
+          "written in the JSON embedded in this page, the same document as <code>--format json --why --steps</code> "
+          "prints"
           "<span id=\"dl-json-wrap\" hidden> (<a id=\"dl-json\" download=\"embvsattn.json\">save it</a>)</span>; "
           "percentages and 4-decimal similarities are rounded for display.</dd>\n</dl>\n",
           fp);

@@ -159,7 +159,6 @@ cJSON *render_json_steps(const view_sentence *v, const view_opts *o)
     cJSON_AddItemToObject(j, "v", json_rows(st->v, NULL, n, dk));
     cJSON_AddItemToObject(j, "scale", render_json_float(1.0f / sqrtf((float)dk)));
     cJSON_AddItemToObject(j, "scores", json_matrix(st->scores, st->allowed, n));
-    cJSON_AddItemToObject(j, "weights", json_matrix(v->A, NULL, n));
     cJSON_AddItemToObject(j, "weighted", json_rows(st->av, NULL, n, dk));
     cJSON_AddItemToObject(j, "output", st->out ? json_rows(st->out, NULL, n, dm) : cJSON_CreateNull());
     cJSON_AddBoolToObject(j, "residual", o->residual && st->out);

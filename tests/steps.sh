@@ -94,8 +94,8 @@ def check(doc, head):
         z = sum(e)
         soft.append([v / z if z > 0 else 0.0 for v in e])
     worst = max(worst, rel(doc['weights'], soft, 'softmax(scores) = the document\'s weights'))
-    if st['weights'] != doc['weights']:
-        raise AssertionError('steps.weights differ from the document\'s weights')
+    if 'weights' in st:
+        raise AssertionError('steps repeat the weights')
     a = doc['weights']
     av = [[sum(a[i][j] * st['v'][j][c] for j in range(n)) for c in range(len(st['v'][0]))] for i in range(n)]
     worst = max(worst, rel(st['weighted'], av, 'weighted = Σ a_j·v_j'))

@@ -8,6 +8,7 @@
   var views = data.sentences || [data];
   var shared = data.shared || [];
   var secs = [];
+  var live = null; /* the live app (embvsattn serve), or null for a page on its own */
   function all(el, sel) { return Array.prototype.slice.call(el.querySelectorAll(sel)); }
 
   function Sec(el, view, s) {
@@ -20,6 +21,15 @@
     this.readout = el.querySelector('.readout');
     this.hmRead = el.querySelector('.hm-read');
     this.sel = Number(el.getAttribute('data-selected')) || 0;
+    this.stepsEl = null;
+    if (view.steps) { /* the computation step by step (steps.js part below), before the heatmap */
+      this.stepsEl = doc.createElement('section');
+      this.stepsEl.className = 'steps';
+      this.stepsEl.id = el.id + '-steps';
+      this.stepsEl.setAttribute('aria-live', 'off');
+      var fig = el.querySelector('.hmfig');
+      el.insertBefore(this.stepsEl, fig);
+    }
   }
   /* draws token i: its attention (chips, head-view lines, heatmap row) and its neighbour panel */
   Sec.prototype.show = function (i) {
@@ -44,6 +54,7 @@
       t.tabIndex = k === i ? 0 : -1;
     });
     this.show(i);
+    if (this.stepsEl) drawSteps(this.stepsEl, this.view, i);
     if (twin === false) return;
     var s = this.s;
     shared.forEach(function (q) {
@@ -199,13 +210,248 @@
     try { window.history.replaceState(null, '', h); } catch (e) { /* a page opened where history is not allowed */ }
   }
 
-  all(doc, 'section.sent').forEach(function (el, s) { secs.push(new Sec(el, views[s], s)); });
-  secs.forEach(function (s) { s.wire(); s.wireTerms(); s.select(s.sel, false); });
+  /* ---- the computation step by step, for the selected token (the document's "steps", --steps) ---------------
+   * Every number is the document's: a vector is shown shortened (its first values … its last), its full values in
+   * its title and, on click, Enter or Space, written out below it. */
+  var SHOW = 4; /* values shown before the ellipsis */
+  function esc(t) {
+    return String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  }
+  function num(x) { /* for reading: 4 significant digits; the exact value is in the title */
+    if (x === null || x === undefined) return '\u2014';
+    if (x === 0) return '0';
+    var a = Math.abs(x);
+    return a >= 1e4 || a < 1e-3 ? x.toExponential(2) : String(Number(x.toPrecision(4)));
+  }
+  function full(xs) { return xs.map(function (x) { return x === null ? 'null' : String(x); }).join(', '); }
+  function vec(xs, step, row, label) {
+    var short = xs.length <= SHOW + 1 ? xs.map(num).join(', ')
+      : xs.slice(0, SHOW).map(num).join(', ') + ', \u2026, ' + num(xs[xs.length - 1]);
+    return '<span class="vecw"><button type="button" class="vec" aria-expanded="false" data-step="' + step +
+      '" data-row="' + row + '" title="' + esc(full(xs)) + '" aria-label="' + esc(label + ': ' + xs.length +
+      ' values, press to show them all') + '">[' + short + ']<span class="dim">' + xs.length +
+      '</span></button><span class="vfull" hidden>[' + esc(full(xs)) + ']</span></span>';
+  }
+  function cell(x, step, row, col) {
+    return '<td class="num" data-step="' + step + '" data-row="' + row + '" data-col="' + col + '" title="' +
+      (x === null ? 'not allowed: masked' : esc(String(x))) + '">' + num(x) + '</td>';
+  }
+  function drawSteps(el, view, i) {
+    var st = view.steps, toks = view.tokens, n = toks.length, head = view.head || data.head || {};
+    var t = toks[i], name = '\u201c' + esc(t.text) + '\u201d', h = [];
+    var ident = head.kind === 'identity';
+    h.push('<h3>The computation for ' + name + ' (token ' + i + '), step by step</h3>');
+    h.push('<p class="hint">The numbers this view computed (float32). A vector shows its first values; hover it ' +
+      'for all of them, or press it (Enter) to write them out; in the table of keys the arrow keys move.</p>' +
+      '<ol class="steplist">');
+    h.push('<li><span class="sl">x</span> its word vector' + (t.status === 'oov' ? ' (out of vocabulary: zero)' : '') +
+      ' ' + vec(st.x[i], 'x', i, 'x'));
+    if (st.positions)
+      h.push('<br><span class="sl">+ p</span> position ' + i + ', scaled ' + vec(st.positions[i], 'positions', i,
+        'position'));
+    h.push('</li>');
+    if (ident)
+      h.push('<li><span class="sl">q, k, v</span> the identity head: W<sub>Q</sub> = W<sub>K</sub> = W<sub>V</sub>' +
+        ' = I, so q = k = v = x' + (st.positions ? ' + p' : '') + ' ' + vec(st.q[i], 'q', i, 'q') + '</li>');
+    else
+      h.push('<li><span class="sl">q</span> = x\u2032\u00b7W<sub>Q</sub> ' + vec(st.q[i], 'q', i, 'q') +
+        '<br><span class="sl">k</span> = x\u2032\u00b7W<sub>K</sub> ' + vec(st.k[i], 'k', i, 'k') +
+        '<br><span class="sl">v</span> = x\u2032\u00b7W<sub>V</sub> ' + vec(st.v[i], 'v', i, 'v') +
+        '<span class="muted"> (x\u2032 = x' + (st.positions ? ' + p' : '') + '; d_k = ' + st.q[i].length +
+        ')</span></li>');
+    h.push('<li><span class="sl">scores</span> q\u00b7k<sub>j</sub> \u00d7 1/\u221ad_k (' + num(st.scale) +
+      '), then <span class="sl">softmax</span> over the keys it may attend to: its weights a<sub>j</sub>' +
+      '<div class="tablewrap"><table class="stept"><thead><tr><th scope="col">j</th><th scope="col">key</th>' +
+      '<th scope="col">k<sub>j</sub></th><th scope="col">score</th><th scope="col">weight</th>' +
+      '<th scope="col">v<sub>j</sub></th></tr></thead><tbody>');
+    for (var j = 0; j < n; j++)
+      h.push('<tr' + (st.scores[i][j] === null ? ' class="masked"' : '') + '><td>' + j + '</td><th scope="row">' +
+        esc(toks[j].text) + '</th><td>' + vec(st.k[j], 'k', j, 'k of ' + toks[j].text) + '</td>' +
+        cell(st.scores[i][j], 'scores', i, j) + cell(view.weights[i][j], 'weights', i, j) + '<td>' +
+        vec(st.v[j], 'v', j, 'v of ' + toks[j].text) + '</td></tr>');
+    h.push('</tbody></table></div></li>');
+    h.push('<li><span class="sl">\u03a3 a<sub>j</sub>\u00b7v<sub>j</sub></span> the weighted sum ' +
+      vec(st.weighted[i], 'weighted', i, 'weighted sum') + '</li>');
+    if (st.output === null)
+      h.push('<li><span class="sl">output</span> none: this head has no W<sub>O</sub> and d_k \u2260 d_model, so its ' +
+        'output is not in the vectors\u2019 space</li>');
+    else if (head.w_o)
+      h.push('<li><span class="sl">\u00b7W<sub>O</sub></span> the output ' + vec(st.output[i], 'output', i,
+        'output') + '</li>');
+    else
+      h.push('<li><span class="sl">output</span> no W<sub>O</sub>: the weighted sum is the output</li>');
+    if (st.residual && st.context)
+      h.push('<li><span class="sl">+ x</span> the residual: its vector in context ' + vec(st.context[i], 'context',
+        i, 'in context') + '</li>');
+    h.push('</ol>');
+    el.innerHTML = h.join('');
+    /* the table of keys is one stop of the Tab order: the arrow keys move between its vectors */
+    var grid = all(el, 'table.stept tbody tr').map(function (r) { return all(r, 'button.vec'); });
+    grid.forEach(function (r, y) { r.forEach(function (b, x) { b.tabIndex = x + y === 0 ? 0 : -1; }); });
+    var tbl = el.querySelector('table.stept');
+    if (tbl) tbl.addEventListener('keydown', function (e) {
+      var y = -1, x = -1;
+      grid.forEach(function (r, yy) { var k = r.indexOf(doc.activeElement); if (k >= 0) { y = yy; x = k; } });
+      if (y < 0) return;
+      var ny = y, nx = x;
+      if (e.key === 'ArrowDown') ny = Math.min(grid.length - 1, y + 1);
+      else if (e.key === 'ArrowUp') ny = Math.max(0, y - 1);
+      else if (e.key === 'ArrowRight') nx = Math.min(grid[y].length - 1, x + 1);
+      else if (e.key === 'ArrowLeft') nx = Math.max(0, x - 1);
+      else if (e.key === 'Home') ny = 0;
+      else if (e.key === 'End') ny = grid.length - 1;
+      else return;
+      e.preventDefault();
+      grid[y][x].tabIndex = -1;
+      grid[ny][nx].tabIndex = 0;
+      grid[ny][nx].focus();
+    });
+    all(el, 'button.vec').forEach(function (b) {
+      b.addEventListener('click', function () {
+        var f = b.nextElementSibling, open = b.getAttribute('aria-expanded') !== 'true';
+        b.setAttribute('aria-expanded', open ? 'true' : 'false');
+        f.hidden = !open;
+      });
+    });
+  }
+
+  /* ---- the page from a document: what C writes (render_html.c), drawn by the live app for each answer ---------
+   * The same elements and classes as the C page, so that everything above works on them unchanged. */
+  function pct(w) { return Math.round(w * 100) + '%'; }
+  function sim4(x) { return x === null ? '\u2014' : x.toFixed(4); }
+  function summary(v, i, spans) {
+    var t = v.tokens[i], out = spans ? '<span class="lbl">' + esc(t.text) : esc(t.text);
+    if (!t.attention.length)
+      return out + (spans ? '</span>' : '') + ' has ' + esc(t.context_reason || 'nothing to attend to');
+    out += ' attends most to:' + (spans ? '</span> ' : ' ');
+    return out + t.attention.map(function (a) {
+      var rep = v.tokens.some(function (o, k) { return k !== a.index && o.text === v.tokens[a.index].text; });
+      var s = esc(v.tokens[a.index].text) + (a.index === i ? ' (self)' : rep ? ' [' + a.index + ']' : '') + ' ' +
+        pct(a.weight);
+      return spans ? '<span data-j="' + a.index + '" data-weight="' + a.weight + '">' + s + '</span>' : s;
+    }).join(' \u00b7 ');
+  }
+  function hits(list, other, cls, caption, note, empty) {
+    var h = '<table class="nb ' + cls + '"><caption>' + caption + '<small>' + esc(note) + '</small></caption>' +
+      '<thead class="sr"><tr><th scope="col">word</th><th scope="col">cosine similarity</th></tr></thead><tbody>';
+    if (!list || !list.length) h += '<tr><td colspan="2" class="muted">' + esc(empty) + '</td></tr>';
+    (list || []).forEach(function (x) {
+      var found = !other || other.some(function (o) { return o.word === x.word; });
+      h += '<tr' + (found ? '' : ' class="new" title="not among the static neighbours"') + '><td>' + esc(x.word) +
+        '</td><td class="num" title="' + x.similarity + '" data-sim="' + x.similarity + '"><span class="simbar" ' +
+        'style="--s:' + x.similarity + '"></span>' + sim4(x.similarity) + '</td></tr>';
+    });
+    return h + '</tbody></table>';
+  }
+  function pageSection(v, s, nv, sel, title, note) {
+    var id = 's' + s, n = v.tokens.length, h = [], head = v.head || {};
+    h.push('<section class="sent card" id="' + id + '" data-selected="' + sel + '" aria-labelledby="' + id +
+      '-h"><h2 id="' + id + '-h">' + esc(title) + '</h2><p class="quote">\u201c' + esc(v.sentence) +
+      '\u201d</p><div class="strip" role="group" aria-label="Tokens of sentence ' + (s + 1) + ': select one to ' +
+      'see its attention and neighbours">');
+    v.tokens.forEach(function (t, i) {
+      var oov = t.status === 'oov';
+      h.push('<button type="button" class="tok' + (oov ? ' oov' : '') + (i === sel ? ' cur' : '') + '" data-i="' +
+        i + '" aria-pressed="' + (i === sel) + '" title="' + esc(t.text) + '"><span class="tt">' + esc(t.text) +
+        '</span><span class="ti" aria-hidden="true">' + i + '</span>' + (oov ? '<span class="badge">OOV</span>' +
+        '<span class="sr">, out of vocabulary</span>' : '') + '</button>');
+    });
+    h.push('</div><p class="hint">Hover, click or focus a token (Tab, then the arrow keys; Enter or Space selects ' +
+      'it) to draw its attention and show its neighbours.</p><p class="readout" id="' + id + '-readout" ' +
+      'aria-live="polite">' + summary(v, sel, false) + '</p><div class="panes"><figure class="hvfig">');
+    /* the head view */
+    var chars = 1, R = 26, top = 30;
+    v.tokens.forEach(function (t) { chars = Math.max(chars, Math.min(18, Array.from(t.text).length)); });
+    var lab = chars * 8 + 6, lx = 12 + lab, rx = lx + 150, w = Math.ceil(rx + lab + 12), ht = Math.ceil(top + n * R + 8);
+    h.push('<div class="hvwrap"><svg class="hv" width="' + w + '" height="' + ht + '" viewBox="0 0 ' + w + ' ' +
+      ht + '" role="img" aria-label="Head view: lines from the selected token (left) to the tokens it attends to ' +
+      '(right); a line\u2019s opacity is the attention weight"><text class="hv-head" x="' + lx + '" y="14" ' +
+      'text-anchor="end">attends</text><text class="hv-head" x="' + rx + '" y="14">to</text><g class="hv-rows">');
+    for (var i = 0; i < n; i++) {
+      h.push('<g class="hv-row" data-i="' + i + '">');
+      for (var j = 0; j < n; j++) {
+        var yi = top + (i + 0.5) * R, yj = top + (j + 0.5) * R, wt = v.weights[i][j];
+        h.push('<rect class="hv-hit" x="' + (rx - 4) + '" y="' + (yj - R / 2 + 2) + '" width="' + (lab + 6) +
+          '" height="' + (R - 4) + '" fill-opacity="' + wt + '"/><line x1="' + (lx + 8) + '" y1="' + yi + '" x2="' +
+          (rx - 10) + '" y2="' + yj + '" stroke-opacity="' + wt + '" data-j="' + j + '"/>');
+      }
+      h.push('</g>');
+    }
+    h.push('</g>');
+    ['hv-left', 'hv-right'].forEach(function (side, r) {
+      h.push('<g class="' + side + '">');
+      v.tokens.forEach(function (t, i) {
+        h.push('<text x="' + (r ? rx : lx) + '" y="' + (top + (i + 0.5) * R) + '" dy="0.35em"' +
+          (r ? '' : ' text-anchor="end"') + ' data-i="' + i + '"' + (t.status === 'oov' ? ' class="oov"' : '') + '>' +
+          esc(Array.from(t.text).slice(0, 18).join('')) + '</text>');
+      });
+      h.push('</g>');
+    });
+    h.push('</svg></div><figcaption>Head view: a line from the token on the left to each token on the right; its ' +
+      'opacity is the attention weight.</figcaption></figure><div class="details">');
+    v.tokens.forEach(function (t, i) {
+      var oov = t.status === 'oov';
+      h.push('<article class="detail" id="' + id + '-d' + i + '" data-i="' + i + '"><h3>' + esc(t.text) +
+        '<span class="meta">token ' + i + ' \u00b7 ' + (oov ? 'out of vocabulary: no vector, never attended to'
+        : 'in the vocabulary') + '</span></h3><p class="att summary">' + summary(v, i, true) + '</p><div class="nbs">' +
+        hits(t.static_neighbors, null, 'static', 'static neighbours', 'the word alone: the same in every sentence',
+          'none: no vector') +
+        hits(t.context_neighbors, oov ? null : t.static_neighbors, 'context', 'in context', head.in_context || '',
+          note || t.context_reason || 'none') + '</div>' +
+        (t.context_self_similarity === null ? '' : '<p class="self">cosine of its in-context vector to its static ' +
+        'vector: <b title="' + t.context_self_similarity + '">' + sim4(t.context_self_similarity) + '</b></p>') +
+        '</article>');
+    });
+    h.push('</div></div>');
+    /* the heatmap */
+    var C = 40, left = 14 + chars * 7.2 + 14, topH = 14 + chars * 5.2 + 10, g = [];
+    var W = Math.ceil(left + n * C + 8), H = Math.ceil(topH + n * C + 8);
+    g.push('<figure class="hmfig"><h3>Attention weights</h3><div class="hmwrap"><svg class="hm-svg" width="' + W +
+      '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '" role="img" aria-label="Attention weights, ' + n +
+      ' by ' + n + '"><g class="hm" font-size="12"><g class="cols">');
+    v.tokens.forEach(function (t, j) {
+      g.push('<text class="lab col' + (t.status === 'oov' ? ' oov' : '') + '" transform="translate(' +
+        (left + (j + 0.5) * C) + ' ' + (topH - 6) + ') rotate(-45)"><tspan class="idx">' + j + '</tspan> ' +
+        esc(Array.from(t.text).slice(0, 12).join('')) + '</text>');
+    });
+    g.push('</g>');
+    for (i = 0; i < n; i++) {
+      var y = topH + i * C;
+      g.push('<g class="hm-row" data-row="' + i + '"><text class="lab row' + (v.tokens[i].status === 'oov' ? ' oov'
+        : '') + '" x="' + (left - 8) + '" y="' + (y + C / 2) + '" dy="0.35em" text-anchor="end"><tspan class="idx">' +
+        i + '</tspan> ' + esc(Array.from(v.tokens[i].text).slice(0, 12).join('')) + '</text>');
+      for (j = 0; j < n; j++) {
+        var x = left + j * C, wv = v.weights[i][j], masked = v.tokens[j].status === 'oov';
+        g.push('<rect class="cell' + (masked ? ' masked' : '') + '" x="' + x + '" y="' + y + '" width="' + C +
+          '" height="' + C + '" data-row="' + i + '" data-col="' + j + '" data-weight="' + wv + '" fill-opacity="' +
+          (masked ? 0.08 : wv) + '"><title>' + esc(v.tokens[i].text) + ' \u2192 ' + esc(v.tokens[j].text) + ': ' +
+          wv + ' (' + pct(wv) + ')' + (masked ? ', out of vocabulary: never attended to' : '') + '</title></rect>');
+        if (wv >= 0.005)
+          g.push('<text class="v' + (wv >= 0.5 ? ' hi' : '') + '" x="' + (x + C / 2) + '" y="' + (y + C / 2) +
+            '" dy="0.35em" text-anchor="middle">' + Math.round(wv * 100) + '</text>');
+      }
+      g.push('<rect class="rowsel" x="' + (left - 1) + '" y="' + (y + 1) + '" width="' + (n * C + 2) +
+        '" height="' + (C - 2) + '"/></g>');
+    }
+    g.push('</g></svg></div><p class="hm-read" aria-hidden="true"></p><figcaption>Row: the token attending ' +
+      '(query); column: the token attended to (key); each row sums to 1. Hover a cell for its value, click it to ' +
+      'select its row.</figcaption></figure></section>');
+    return h.join('') + g.join('');
+  }
+
+  /* ---- start: the sections the page has, their tokens wired ------------------------------------------------- */
+  function boot() {
+    secs = [];
+    all(doc, 'section.sent').forEach(function (el, s) { secs.push(new Sec(el, views[s], s)); });
+    secs.forEach(function (s) { s.wire(); s.wireTerms(); s.select(s.sel, false); });
+    secs.forEach(function (s) {
+      s.toks.forEach(function (t) { t.addEventListener('click', setHash); });
+    });
+    if (live) live.words(doc);
+  }
+  boot();
   fromHash();
   window.addEventListener('hashchange', fromHash);
-  secs.forEach(function (s) {
-    s.toks.forEach(function (t) { t.addEventListener('click', setHash); });
-  });
   all(doc, '.shared-btn').forEach(function (b) {
     b.addEventListener('click', function () {
       secs[0].select(Number(b.getAttribute('data-i1')), false);
@@ -216,11 +462,200 @@
       });
     });
   });
-  var dl = doc.getElementById('dl-json');
-  if (dl && window.Blob && window.URL && URL.createObjectURL) {
-    dl.href = URL.createObjectURL(new Blob([dataEl.textContent], { type: 'application/json' }));
+  var dl = doc.getElementById('dl-json'), dlUrl = null;
+  function saveLink(text) {
+    if (!dl || !window.Blob || !window.URL || !URL.createObjectURL) return;
+    if (dlUrl) URL.revokeObjectURL(dlUrl);
+    dl.href = dlUrl = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
     doc.getElementById('dl-json-wrap').hidden = false;
   }
+  saveLink(dataEl.textContent);
+
+  /* ---- the live app: a page served by `embvsattn serve` says where its API is (<meta name="embvsattn-api">).
+   * Without it (a page written to a file) nothing below runs. Requests go to the same origin, relative URLs. */
+  var meta = doc.querySelector('meta[name="embvsattn-api"]');
+  if (!meta) return;
+  var api = meta.getAttribute('content') || 'api/';
+  var mainEl = doc.querySelector('main');
+  var box = doc.createElement('section');
+  box.className = 'card live';
+  box.setAttribute('aria-labelledby', 'live-h');
+  var compare0 = !!data.sentences && !!data.shared, s0 = views[0].sentence, s1 = views[1] ? views[1].sentence : '';
+  box.innerHTML = '<h2 id="live-h">Try your own sentence</h2>' +
+    '<div class="live-row"><fieldset class="live-mode"><legend class="sr">Mode</legend>' +
+    '<label><input type="radio" name="live-mode" value="view"' + (compare0 ? '' : ' checked') + '> one sentence' +
+    '</label> <label><input type="radio" name="live-mode" value="compare"' + (compare0 ? ' checked' : '') +
+    '> compare two</label></fieldset><label class="live-headl">head <select id="live-head" aria-label="Attention ' +
+    'head"><option value="">(the default)</option></select></label></div>' +
+    '<label class="live-s"><span>Sentence</span><input type="text" id="live-s1" autocomplete="off" spellcheck="false"' +
+    ' value="' + esc(s0) + '"></label>' +
+    '<div class="live-two"' + (compare0 ? '' : ' hidden') + '><label class="live-s"><span>Sentence 2</span>' +
+    '<input type="text" id="live-s2" autocomplete="off" spellcheck="false" value="' + esc(s1) + '"></label>' +
+    '<label class="live-w"><span>word (optional)</span><input type="text" id="live-word" autocomplete="off" ' +
+    'spellcheck="false"></label></div>' +
+    '<p class="hint">The view follows as you type. Click any neighbour word to see its own neighbours.</p>' +
+    '<p class="live-err" id="live-err" role="alert" hidden></p><p class="live-status sr" aria-live="polite"></p>';
+  mainEl.insertBefore(box, mainEl.firstChild);
+  var wp = doc.createElement('section');
+  wp.className = 'card wordp';
+  wp.id = 'wordp';
+  wp.setAttribute('aria-labelledby', 'wordp-h');
+  wp.innerHTML = '<h2 id="wordp-h">Words</h2><div class="wp-nb"><p class="muted">Click a neighbour (or press ' +
+    'Enter on it) to see its own nearest words.</p></div>' +
+    '<form class="wp-an" id="wp-an"><fieldset><legend>Analogy: a is to b as c is to ?</legend>' +
+    '<input type="text" id="an-a" aria-label="a" placeholder="man" autocomplete="off" required> : ' +
+    '<input type="text" id="an-b" aria-label="b" placeholder="king" autocomplete="off" required> :: ' +
+    '<input type="text" id="an-c" aria-label="c" placeholder="woman" autocomplete="off" required> : ? ' +
+    '<button type="submit">Solve</button></fieldset><div class="wp-anr" aria-live="polite"></div></form>';
+  mainEl.insertBefore(wp, box.nextSibling);
+  var q = function (sel) { return box.querySelector(sel); };
+  var errEl = q('#live-err'), statusEl = q('.live-status'), headSel = q('#live-head');
+  var seq = 0, shown = 0, timer = null;
+
+  function showError(msg) {
+    errEl.textContent = msg || '';
+    errEl.hidden = !msg;
+  }
+  /* GET base + path: the parsed JSON document, or an Error whose message is the API's error object's */
+  function get(path) {
+    return fetch(api + path, { headers: { Accept: 'application/json' } }).then(function (r) {
+      return r.text().then(function (t) {
+        var j = null;
+        try { j = JSON.parse(t); } catch (e) { /* not JSON: say so below */ }
+        if (!r.ok || !j) {
+          var m = j && j.error ? j.error : 'HTTP ' + r.status + (t ? ': ' + t.slice(0, 200) : '');
+          throw new Error(m);
+        }
+        return j;
+      });
+    });
+  }
+  function mode() { var r = box.querySelector('input[name="live-mode"]:checked'); return r ? r.value : 'view'; }
+  function params() {
+    var p = [], h = headSel.value;
+    if (mode() === 'compare') {
+      p.push('s1=' + encodeURIComponent(q('#live-s1').value), 's2=' + encodeURIComponent(q('#live-s2').value));
+      if (q('#live-word').value.trim()) p.push('word=' + encodeURIComponent(q('#live-word').value.trim()));
+    } else p.push('s=' + encodeURIComponent(q('#live-s1').value));
+    if (h) p.push('head=' + encodeURIComponent(h));
+    p.push('steps=1');
+    return (mode() === 'compare' ? 'compare?' : 'view?') + p.join('&');
+  }
+  /* one request per change; an answer older than the one shown is dropped */
+  function refresh() {
+    var my = ++seq, cmp = mode() === 'compare';
+    if (!q('#live-s1').value.trim() || (cmp && !q('#live-s2').value.trim())) {
+      showError('Type a sentence' + (cmp ? ' in both boxes' : '') + '.');
+      return;
+    }
+    box.setAttribute('aria-busy', 'true');
+    get(params()).then(function (d) {
+      if (my < shown) return;
+      shown = my;
+      showError('');
+      render(d);
+      statusEl.textContent = 'updated';
+    }, function (e) {
+      if (my < shown) return;
+      shown = my;
+      showError(e.message);
+    }).then(function () { if (my === seq) box.removeAttribute('aria-busy'); });
+  }
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150);
+  }
+  function render(d) {
+    data = d;
+    views = d.sentences || [d];
+    shared = d.shared || [];
+    var two = views.length > 1, holder = doc.querySelector('.sentences');
+    holder.className = 'sentences' + (two ? ' two' : '');
+    holder.innerHTML = views.map(function (v, s) {
+      var sel = 0;
+      while (sel < v.tokens.length - 1 && v.tokens[sel].status === 'oov') sel++;
+      if (shared.length) sel = shared[0].token_index[s];
+      return pageSection(v, s, views.length, sel, two ? 'Sentence ' + (s + 1) : 'The sentence',
+        v.context_note || d.context_note);
+    }).join('');
+    /* what the C page drew for the first document and the app does not redraw: gone, not stale */
+    all(doc, '.shared-sec, .map-sec').forEach(function (e) { e.hidden = true; });
+    doc.title = 'embvsattn: ' + views.map(function (v) { return v.sentence; }).join(' | ');
+    saveLink(JSON.stringify(d));
+    boot();
+  }
+  /* neighbour words become buttons: their own neighbours in the word panel */
+  function wordButtons(el) {
+    all(el, 'table.nb td:first-child, .nbl').forEach(function (td) {
+      if (td.querySelector('button.nbw') || td.classList.contains('muted')) return;
+      var w = td.classList.contains('nbl') ? td.firstChild.textContent : td.textContent;
+      if (!w) return;
+      var b = doc.createElement('button');
+      b.type = 'button';
+      b.className = 'nbw';
+      b.textContent = w;
+      b.title = 'the nearest words to ' + w;
+      if (td.classList.contains('nbl')) td.replaceChild(b, td.firstChild);
+      else { td.textContent = ''; td.appendChild(b); }
+    });
+  }
+  function wordList(list, cls) {
+    if (!list.length) return '<p class="muted">none</p>';
+    return '<ol class="' + cls + '">' + list.map(function (x) {
+      return '<li><button type="button" class="nbw">' + esc(x.word) + '</button> <span class="num" title="' + x.score +
+        '">' + sim4(x.score) + '</span></li>';
+    }).join('') + '</ol>';
+  }
+  function neighbours(w) {
+    var out = wp.querySelector('.wp-nb');
+    out.innerHTML = '<p class="muted">\u2026</p>';
+    get('neighbors?w=' + encodeURIComponent(w) + '&k=10').then(function (d) {
+      var r = d.results && d.results[0];
+      out.innerHTML = '<h3>Nearest to \u201c' + esc(w) + '\u201d</h3>' + (!r || r.match === 'oov'
+        ? '<p class="muted">not in the vocabulary</p>' : wordList(r.neighbors || [], 'wp-list'));
+      var h = out.querySelector('h3');
+      h.tabIndex = -1;
+      h.focus();
+    }, function (e) { out.innerHTML = '<p class="live-err" role="alert">' + esc(e.message) + '</p>'; });
+  }
+  live = { words: wordButtons };
+  doc.addEventListener('click', function (e) {
+    var b = e.target.closest ? e.target.closest('button.nbw') : null;
+    if (b) neighbours(b.textContent);
+  });
+  wp.querySelector('#wp-an').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var out = wp.querySelector('.wp-anr'), a = wp.querySelector('#an-a').value.trim(),
+      b = wp.querySelector('#an-b').value.trim(), c = wp.querySelector('#an-c').value.trim();
+    get('analogy?a=' + encodeURIComponent(a) + '&b=' + encodeURIComponent(b) + '&c=' + encodeURIComponent(c) +
+      '&k=5').then(function (d) {
+      out.innerHTML = '<h3>' + esc(a) + ' : ' + esc(b) + ' :: ' + esc(c) + ' : ?</h3>' +
+        wordList(d.results || [], 'an-list');
+    }, function (err) { out.innerHTML = '<p class="live-err" role="alert">' + esc(err.message) + '</p>'; });
+  });
+  all(box, 'input[type="text"]').forEach(function (i) {
+    i.addEventListener('input', later);
+    i.addEventListener('keydown', function (e) { if (e.key === 'Enter') { clearTimeout(timer); refresh(); } });
+  });
+  all(box, 'input[name="live-mode"]').forEach(function (r) {
+    r.addEventListener('change', function () {
+      box.querySelector('.live-two').hidden = mode() !== 'compare';
+      refresh();
+    });
+  });
+  headSel.addEventListener('change', refresh);
+  get('heads').then(function (d) {
+    var list = Array.isArray(d) ? d : d.heads || [];
+    list.forEach(function (h) {
+      var name = h.name || h.spec || h.kind, o = doc.createElement('option');
+      o.value = name;
+      o.textContent = name + (h.description ? ' \u2014 ' + h.description.slice(0, 70) : '');
+      if (data.head && h.description === data.head.description && !headSel.value) o.selected = true;
+      headSel.appendChild(o);
+    });
+    if (headSel.value) headSel.remove(0); /* the default is listed by its name */
+  }, function (e) { showError('heads: ' + e.message); });
+  wordButtons(doc);
 })();
 
 /* ---- the movement map (render_map.c): hovering or focusing a point shows its token above (its head-view row,

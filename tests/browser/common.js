@@ -8,6 +8,7 @@
 //   kit.open(context, NAME)     the page of DIR/NAME (or of a path), its problems recorded in page.problems
 //   kit.noProblems(page)        asserts that no script error, console error, dialog or network request happened
 //   kit.file(NAME), kit.url(NAME) (its file:// address), kit.readJson(NAME), kit.CHROMIUM
+//   kit.stepsMatch(page, SEC, view, I)  the step panel of section SEC equals view.steps for token I (1e-6)
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -70,5 +71,43 @@ module.exports = function browserKit(dir) {
     assert.deepStrictEqual(page.problems, [], 'problems on the page');
   }
 
-  return { check, failed: () => failed, launch, open, noProblems, file, url, readJson, CHROMIUM };
+  // The step panel of section SEC (the selected token's computation, page.js) against the document's "steps" of
+  // view: every vector's full values (its title) and every score and weight (their titles) within 1e-6 relative;
+  // every step of the token is there. Returns how many numbers were compared.
+  async function stepsMatch(page, sec, view, i) {
+    const got = await page.$$eval(`#${sec} .steps [data-step]`, (els) => els.map((e) => ({
+      step: e.dataset.step, row: Number(e.dataset.row), col: e.dataset.col === undefined ? null : Number(e.dataset.col),
+      title: e.getAttribute('title'),
+    })));
+    const st = view.steps;
+    const close = (a, b, what) => {
+      if (b === null) { assert.ok(a === null || Number.isNaN(a), `${what}: ${a}, the JSON null`); return; }
+      assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${what}: page ${a}, JSON ${b}`);
+    };
+    let count = 0;
+    const seen = new Set();
+    for (const g of got) {
+      seen.add(g.step);
+      if (g.col !== null) { // a score or a weight
+        const want = (g.step === 'weights' ? view : st)[g.step][g.row][g.col];
+        close(want === null && /not allowed/.test(g.title) ? null : Number(g.title), want, `${g.step}[${g.row}][${g.col}]`);
+        count++;
+        continue;
+      }
+      const want = st[g.step][g.row];
+      const vals = g.title.split(', ').map((x) => (x === 'null' ? null : Number(x)));
+      assert.strictEqual(vals.length, want.length, `${g.step}[${g.row}]: ${vals.length} values, JSON ${want.length}`);
+      vals.forEach((x, c) => close(x, want[c], `${g.step}[${g.row}][${c}]`));
+      count += vals.length;
+    }
+    const need = ['x', 'q', 'scores', 'weights', 'weighted'].concat(st.positions ? ['positions'] : [])
+      .concat(view.head && view.head.kind !== 'identity' ? ['k', 'v'] : []).concat(st.output && view.head &&
+        view.head.w_o ? ['output'] : []).concat(st.residual && st.context ? ['context'] : []);
+    need.forEach((s) => assert.ok(seen.has(s), `the panel shows ${s}`));
+    const rows = got.filter((g) => g.step === 'scores').map((g) => g.row);
+    assert.ok(rows.length === view.tokens.length && rows.every((r) => r === i), `the scores of token ${i}`);
+    return count;
+  }
+
+  return { check, failed: () => failed, launch, open, noProblems, file, url, readJson, CHROMIUM, stepsMatch };
 };
