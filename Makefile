@@ -1,6 +1,6 @@
 # embvsattn — build, test, benchmark.  See README.md.
 CC      ?= cc
-PKGS    := openblas libcjson zlib liblzma
+PKGS    := openblas libcjson zlib liblzma libmicrohttpd
 # libbz2: Debian's libbz2-dev ships no bzip2.pc (upstream added one only in 1.1), so pkg-config is asked when it
 # knows bzip2 and the library is linked as plain -lbz2 (its header is in the default include path) when it does not.
 BZ2_PKG := $(shell pkg-config --exists bzip2 && echo bzip2)
@@ -21,7 +21,7 @@ ifeq ($(if $(OPENBLAS_SHARED),,$(wildcard $(OPENBLAS_A))),)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) $(BZ2_LIBS) $(EDIT_LIBS)
 else
 PKG_LIBS   := $(OPENBLAS_A) $(filter-out -lopenblas,$(shell pkg-config --static --libs-only-l openblas)) \
-              $(shell pkg-config --libs libcjson zlib liblzma) $(BZ2_LIBS) $(EDIT_LIBS)
+              $(shell pkg-config --libs libcjson zlib liblzma libmicrohttpd) $(BZ2_LIBS) $(EDIT_LIBS)
 endif
 CFLAGS_ALL  = -std=c11 $(OPT) -Wall -Wextra -Iinclude $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 ifeq ($(CI),true)

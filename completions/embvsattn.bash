@@ -6,7 +6,7 @@
 # tests/completion.sh checks these lists against the binary's --help (every command, and each command's options
 # exactly), so they cannot drift from the option table in src/cli.c.
 
-_embvsattn_commands='vector info neighbors analogy similarity doesnt-match eval compare train index convert'
+_embvsattn_commands='vector info neighbors analogy similarity doesnt-match eval compare serve train index convert'
 
 # options every command takes
 _embvsattn_global='--vectors --vector-format --limit --threads --format --no-index -h --help'
@@ -14,7 +14,8 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta --term --positive --negative --vector-in --line-offset'
+    --objective --rows --beta --term --positive --negative --vector-in --line-offset --port --host
+    --timeout'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -31,6 +32,7 @@ _embvsattn_options()
         eval) echo '--restrict --method --max-tokens --head --details' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
+        serve) echo '--head --port --host --timeout' ;;
         index) echo '-k --words -o --output' ;;
         convert) echo '--to' ;;
     esac

@@ -12,6 +12,8 @@
 #include "eval_gensim.h"
 #include "search.h"
 #include "store.h"
+#include "view.h"
+#include <stdio.h>
 
 #define PROG "embvsattn"
 
@@ -49,6 +51,10 @@ typedef struct {
     size_t line_offset;    /* --batch --line-offset N: error objects number lines from N + 1 */
     int line_offset_given;
     const char *word;      /* compare --word W */
+    size_t port;           /* serve --port N */
+    int port_given;
+    const char *host;      /* serve --host ADDR */
+    size_t timeout;        /* serve --timeout N: seconds per request (0: the default) */
     int predict;           /* --predict: each token's predicted words */
     const char *mask;      /* --mask WORD: tokens WORD are blanks */
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */
@@ -143,6 +149,18 @@ void cli_help_command(const cli_command *c);
  *                              answered
  * Codes 0-6 are the modules' ev_status values (ev_error.h); 7 is the CLI's own. */
 #define CLI_EXIT_BATCH_FAILED 7
+
+/* Where the calling thread's messages and documents go: cli_capture(out, err) sends what the CLI would print on
+ * stdout (documents: cli_print_json) and stderr (messages: cli_usage_error, cli_report, option errors) to out and
+ * err instead (the server answers a request with them); NULL restores stdout and stderr. cli_stdout and
+ * cli_stderr return the current streams. Per thread. */
+void cli_capture(FILE *out, FILE *err);
+FILE *cli_stdout(void);
+FILE *cli_stderr(void);
+
+/* Applies the option named name ("--top", "-k"; a flag ignores val) to o as the command line would, with its
+ * checks. Returns 0 or the usage exit code (the message on cli_stderr()). */
+int cli_apply_option(cli_opts *o, const char *name, const char *val);
 
 /* Prints "embvsattn: <fmt with arg>" and the usage line on stderr; returns the usage exit code (2). arg is shown
  * through ev_quote (control characters escaped: 'king\r'). */
@@ -246,6 +264,26 @@ int cmd_convert(cli_opts *o);
 int cmd_index(cli_opts *o);
 int cmd_show(cli_opts *o);
 int cmd_compare(cli_opts *o);
+int cmd_serve(cli_opts *o); /* cli_serve.c */
+
+/* The vector path as the user should see it, for the documents' "vectors" (malloc'd; NULL when out of memory). */
+char *cli_vectors_label(const cli_opts *o);
+
+/* The main view's options (cli_attention.c): fills *vo for the resolved head (spec: how it was named, for
+ * messages) from o's options (-k, --top, --positions, --causal, --restrict, --predict…) as the main view and compare
+ * apply them. Returns 0 or the usage exit code (the message on cli_stderr()). */
+int cli_view_opts(const cli_opts *o, const store *s, const attn_head *head, const char *spec, view_opts *vo);
+/* The head spec the main view uses when none is given ("context"; identity when that does not fit the vectors). */
+const char *cli_default_head(void);
+/* compare's JSON document of o->pos[0] and o->pos[1] under vo (compare --word: o->word) into *doc (NULL on
+ * failure), the static lists from cache when it has them (NULL: none). Returns 0 or an exit code (the message on
+ * cli_stderr()). */
+int cli_compare_doc(const cli_opts *o, const store *s, const char *vectors_path, const view_opts *vo,
+                    view_cache *cache, cJSON **doc);
+/* neighbors and analogy of the words in o->pos (cli_similarity.c): the document printed on cli_stdout() (JSON or
+ * TSV by o->format, text otherwise). Return 0 or an exit code (1: a word was not found). */
+int cli_neighbors_answer(cli_opts *o, store *s);
+int cli_analogy_answer(cli_opts *o, store *s);
 int cmd_neighbors(cli_opts *o);
 /* neighbors' other forms (cli_query.c), answered from the open vectors s for cmd_neighbors (each a cli_answer_fn,
  * so they also serve --stdin and -i lines): several words as one query (an expression, --positive/--negative,

@@ -31,6 +31,11 @@
 /* The page of one sentence; view is render_json_view's document. */
 ev_status render_html_view(FILE *fp, const cJSON *view, ev_error *err);
 
+/* render_html_view's page with one more line in its head, <meta name="embvsattn-api" content="API_BASE"> (escaped):
+ * the page is served by `embvsattn serve`, whose JSON API (docs/serve.md) answers at api_base ("/api/"). NULL
+ * api_base: exactly render_html_view's page. */
+ev_status render_html_view_api(FILE *fp, const cJSON *view, const char *api_base, ev_error *err);
+
 /* The page of compare; doc is compare's document {"sentences": [2 views], "shared": [...], "head", "vectors"}: the
  * two sentences side by side, the shared words highlighted and listed. */
 ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err);

@@ -103,6 +103,9 @@ typedef struct view_cache view_cache;
 /* A cache for the store's rows; NULL when out of memory (callers then go without). */
 view_cache *view_cache_new(const store *s);
 void view_cache_free(view_cache *c); /* NULL-safe */
+/* The bytes c holds beyond its fixed (V) slot table: its lists (0 for NULL). A long-running user (the server)
+ * starts afresh past a bound. */
+size_t view_cache_bytes(const view_cache *c);
 
 /* Builds views of m sentences with their neighbour searches batched into one pass over the matrix (static
  * neighbours of a word come from cache when it has them, and are searched once per batch otherwise; cache may be

@@ -6,7 +6,7 @@
 #   chromium, a font and xmllint (the browser tier), man-db (tests/man.sh), wordnet-base, dict-gcide and fortunes
 #   (the heads' corpora, scripts/fetch-corpus.sh), fasttext and GNU parallel; and tests/browser's npm packages (npm
 #   ci: playwright-core, which drives /usr/bin/chromium; no browser is downloaded).
-#   --bench   also what make bench and make fixtures need: hyperfine, GNU time and python3-torch
+#   --bench   also what make bench and make fixtures need: hyperfine, GNU time, python3-torch and wrk (serve)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=0
@@ -19,7 +19,7 @@ for a in "$@"; do
 done
 pkgs=(python3-numpy python3-gensim valgrind clang libclang-rt-14-dev chromium fonts-dejavu-core libxml2-utils
       man-db wordnet-base dict-gcide fortunes fasttext parallel)
-[ "$bench" = 0 ] || pkgs+=(hyperfine time python3-torch)
+[ "$bench" = 0 ] || pkgs+=(hyperfine time python3-torch wrk)
 scripts/apt-missing.sh "${pkgs[@]}"
 if [ ! -d tests/browser/node_modules/playwright-core ] ||
     [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then

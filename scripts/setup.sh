@@ -19,7 +19,7 @@ for a in "$@"; do
     esac
 done
 # libgfortran-12-dev: the Makefile links Debian's static OpenBLAS archive, which needs -lgfortran.
-pkgs=(build-essential pkg-config libopenblas-dev libgfortran-12-dev libcjson-dev zlib1g-dev libbz2-dev liblzma-dev
+pkgs=(build-essential pkg-config libopenblas-dev libgfortran-12-dev libcjson-dev zlib1g-dev libbz2-dev liblzma-dev libmicrohttpd-dev
       libedit-dev python3 ca-certificates)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 scripts/apt-missing.sh "${pkgs[@]}"

@@ -20,20 +20,33 @@
 
 static const char *usage_line = "usage: " PROG " [--vectors PATH] COMMAND [OPTIONS] [ARGS]   (" PROG " --help for more)";
 
+/* The calling thread's streams for messages and documents (cli_capture); NULL: stderr and stdout. */
+static _Thread_local FILE *capture_out, *capture_err;
+
+void cli_capture(FILE *out, FILE *err)
+{
+    capture_out = out;
+    capture_err = err;
+}
+
+FILE *cli_stdout(void) { return capture_out ? capture_out : stdout; }
+FILE *cli_stderr(void) { return capture_err ? capture_err : stderr; }
+
 int cli_usage_error(const char *fmt, const char *arg)
 {
     char *q = arg ? ev_quote(arg, strlen(arg), strlen(arg)) : NULL; /* control characters escaped ('king\r') */
-    fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, q ? q : arg);
+    FILE *e = cli_stderr();
+    fprintf(e, PROG ": ");
+    fprintf(e, fmt, q ? q : arg);
     free(q);
-    fprintf(stderr, "\n%s\n", usage_line);
+    fprintf(e, "\n%s\n", usage_line);
     return EV_ERR_USAGE;
 }
 
 int cli_report(ev_error *err)
 {
     int code = err->code ? (int)err->code : 1;
-    fprintf(stderr, PROG ": %s\n", err->msg ? err->msg : "error");
+    fprintf(cli_stderr(), PROG ": %s\n", err->msg ? err->msg : "error");
     ev_error_clear(err);
     return code;
 }
@@ -154,11 +167,11 @@ int cli_print_json(cJSON *root)
     char *s = root ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!s) {
-        fprintf(stderr, PROG ": out of memory building JSON output\n");
+        fprintf(cli_stderr(), PROG ": out of memory building JSON output\n");
         return EV_ERR_NOMEM;
     }
-    fputs(s, stdout);
-    fputc('\n', stdout);
+    fputs(s, cli_stdout());
+    fputc('\n', cli_stdout());
     free(s);
     return 0;
 }
@@ -202,6 +215,8 @@ const cli_command cli_commands[] = {
      "embvsattn train -o my.head.safetensors ~/.cache/embvsattn/wordnet-train.txt", cmd_train, 1, -1},
     {"index", "", "store every frequent word's neighbours in the cache (neighbour queries then skip the matrix)",
      NULL, "embvsattn index --words 100000", cmd_index, 0, 0},
+    {"serve", "", "a local web server: the page at / and a JSON API of the views (docs/serve.md)", NULL,
+     "embvsattn serve\nembvsattn serve --port 9000 --head my.head.safetensors", cmd_serve, 0, 0},
     {"convert", "IN OUT", "convert between vector formats (OUT's format from its extension or --to)", NULL,
      "embvsattn convert glove.6B.100d.txt glove.safetensors\nembvsattn convert --to word2vec glove.safetensors g.txt",
      cmd_convert, 2, 2},
@@ -264,7 +279,7 @@ static int parse_size_arg(const char *opt, const char *v, size_t *out)
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || x > SIZE_MAX) {
-        fprintf(stderr, PROG ": %s: expected a non-negative integer, found '%s'\n%s\n", opt, v, usage_line);
+        fprintf(cli_stderr(), PROG ": %s: expected a non-negative integer, found '%s'\n%s\n", opt, v, usage_line);
         return -1;
     }
     *out = (size_t)x;
@@ -277,7 +292,7 @@ static int parse_positive_arg(const char *opt, const char *v, size_t *out)
     if (parse_size_arg(opt, v, out))
         return -1;
     if (*out == 0) {
-        fprintf(stderr, PROG ": %s: expected at least 1, found '%s'\n%s\n", opt, v, usage_line);
+        fprintf(cli_stderr(), PROG ": %s: expected at least 1, found '%s'\n%s\n", opt, v, usage_line);
         return -1;
     }
     return 0;
@@ -291,7 +306,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
                OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_STEPS, OPT_TERM, OPT_MAP,
                OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET,
-               OPT_STDIN, OPT_INTERACTIVE } opt_id;
+               OPT_STDIN, OPT_INTERACTIVE, OPT_PORT, OPT_HOST, OPT_TIMEOUT } opt_id;
 
 #define VIEW_CMDS "show compare"
 #define WORD_CMDS "vector neighbors analogy similarity doesnt-match"
@@ -317,7 +332,7 @@ const cli_option cli_options[] = {
     {"--mean", NULL, OPT_MEAN, "neighbors", NULL, "the words are one query, their mean (not one list per word)"},
     {"--vector-in", NULL, OPT_VECTOR_IN, "neighbors", "FILE", "neighbours of each vector of FILE (- stdin), one a line"},
     {"--details", NULL, OPT_DETAILS, "eval", NULL, "analogies, pairs: one JSON line per question or pair"},
-    {"--head", NULL, OPT_HEAD, VIEW_CMDS " eval", "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
+    {"--head", NULL, OPT_HEAD, VIEW_CMDS " eval serve", "SPEC", "context (default), mlm, identity, random[:SEED], a head file"},
     {"--dk", NULL, OPT_DK, VIEW_CMDS " train", "N", "d_k of a random head (default: the vectors' dimension)"},
     {"--positions", NULL, OPT_POSITIONS, VIEW_CMDS " train", "none|sinusoidal",
      "position encodings (default: none, or the head file's)"},
@@ -340,6 +355,9 @@ const cli_option cli_options[] = {
     {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
     {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",
      "write FILE (atomically); format from .html .svg .json"},
+    {"--port", NULL, OPT_PORT, "serve", "N", "TCP port to listen on (default 8080; 0: a free one)"},
+    {"--host", NULL, OPT_HOST, "serve", "ADDR", "address to listen on (default 127.0.0.1; another one warns)"},
+    {"--timeout", NULL, OPT_TIMEOUT, "serve", "N", "seconds a request may take; slower clients are cut off (default 10)"},
     {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
     {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
     {"--beta", NULL, OPT_BETA, "train", "X", "context: hide rarer words more often, by rank^X (default 0)"},
@@ -498,6 +516,24 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     }
     case OPT_TOP: return parse_positive_arg(name, val, &o->top) ? EV_ERR_USAGE : 0;
     case OPT_WORD: o->word = val; return 0;
+    case OPT_PORT:
+        if (parse_size_arg(name, val, &o->port))
+            return EV_ERR_USAGE;
+        if (o->port > 65535)
+            return cli_usage_error("--port: expected 0 to 65535, found '%s'", val);
+        o->port_given = 1;
+        return 0;
+    case OPT_TIMEOUT:
+        if (parse_positive_arg(name, val, &o->timeout))
+            return EV_ERR_USAGE;
+        if (o->timeout > 3600)
+            return cli_usage_error("--timeout: expected 1 to 3600 seconds, found '%s'", val);
+        return 0;
+    case OPT_HOST:
+        if (!*val)
+            return cli_usage_error("%s: expected an address (e.g. 127.0.0.1 or ::1)", name);
+        o->host = val;
+        return 0;
     case OPT_NO_INDEX: o->no_index = 1; return 0;
     case OPT_WORDS: o->words_arg = val; return 0; /* index: a count (checked in cli_main); else a list */
     case OPT_STDIN: o->line_mode = 1; return 0;
@@ -569,6 +605,14 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
         return 0;
     }
     return 0;
+}
+
+int cli_apply_option(cli_opts *o, const char *name, const char *val)
+{
+    for (size_t k = 0; k < cli_n_options; k++)
+        if (strcmp(cli_options[k].name, name) == 0)
+            return set_option(o, &cli_options[k], cli_options[k].arg ? val : NULL);
+    return cli_usage_error("unknown option '%s'", name);
 }
 
 /* The option whose long form is the first len bytes of a ("--top" of "--top=3"), or NULL. */

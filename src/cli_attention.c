@@ -11,7 +11,6 @@
 #include "cli_internal.h"
 #include "head_file.h"
 #include "linereader.h"
-#include "movement_map.h"
 #include "outfile.h"
 #include "parallel.h"
 #include "predict.h"
@@ -20,6 +19,7 @@
 #include "render_map.h"
 #include "render_text.h"
 #include "view.h"
+#include "view_doc.h"
 
 #define DEFAULT_K 5
 #define DEFAULT_TOP 3
@@ -43,7 +43,7 @@ static void setup_free(view_setup *vs)
 }
 
 /* The vector path as the user should see it (for headers and JSON). */
-static char *vectors_label(const cli_opts *o)
+char *cli_vectors_label(const cli_opts *o)
 {
     const char *p = o->vectors ? o->vectors : getenv("EMBVSATTN_VECTORS");
     if (p && *p)
@@ -51,27 +51,14 @@ static char *vectors_label(const cli_opts *o)
     return cli_default_vectors_path();
 }
 
-/* Resolves the head spec (NULL: the default) into *head and fills *vo for it; prints errors. Returns 0 or an exit
- * code. */
-static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_head **head, view_opts *vo)
+int cli_view_opts(const cli_opts *o, const store *s, const attn_head *head, const char *spec, view_opts *vo)
 {
-    ev_error err = {0};
-    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
-     * trained on */
-    const char *spec = spec_in ? spec_in : "context";
-    ev_status hs = head_file_resolve(spec, s, o->dk, head, &err);
-    if (hs == EV_ERR_NOTFOUND && !spec_in) {
-        ev_error_clear(&err);
-        hs = attn_head_identity(store_dim(s), head, &err);
-    }
-    if (hs != EV_OK)
-        return cli_report(&err);
-    if (o->dk && (*head)->kind != ATTN_HEAD_RANDOM)
+    if (o->dk && head->kind != ATTN_HEAD_RANDOM)
         return cli_usage_error("--dk applies to random heads only (found --head %s)", spec);
-    if (o->predict && !predict_supported(*head, s))
+    if (o->predict && !predict_supported(head, s))
         return cli_usage_error("--predict needs a trained head (context or mlm): the head is %s",
-                               (*head)->description ? (*head)->description : spec);
-    *vo = view_opts_for_head(*head); /* its positions, and the residual when it was trained with it */
+                               head->description ? head->description : spec);
+    *vo = view_opts_for_head(head); /* its positions, and the residual when it was trained with it */
     if (o->positions)
         vo->attn.positions = strcmp(o->positions, "sinusoidal") == 0 ? ATTN_POS_SINUSOIDAL : ATTN_POS_NONE;
     if (o->position_scale_given)
@@ -89,8 +76,8 @@ static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_hea
     vo->restrict_n = o->restrict_n;
     /* A trained head's output was trained to predict one of its candidate words (the most frequent ones): its
      * contextual vectors are compared with those, unless --restrict says otherwise. */
-    if (!o->restrict_n && (*head)->candidates && (*head)->candidates < store_size(s))
-        vo->context_restrict = (*head)->candidates;
+    if (!o->restrict_n && head->candidates && head->candidates < store_size(s))
+        vo->context_restrict = head->candidates;
     vo->predict = o->predict;
     vo->mask = o->mask;
     vo->context_vectors = o->context_vectors;
@@ -99,6 +86,26 @@ static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_hea
     /* the computation step by step: asked for, or for the page's step panel */
     vo->steps = o->steps || o->format == OUT_HTML;
     return 0;
+}
+
+const char *cli_default_head(void) { return "context"; }
+
+/* Resolves the head spec (NULL: the default) into *head and fills *vo for it; prints errors. Returns 0 or an exit
+ * code. */
+static int setup_head(cli_opts *o, const store *s, const char *spec_in, attn_head **head, view_opts *vo)
+{
+    ev_error err = {0};
+    /* the default: the context head built into the binary (head_file.h), or identity for vectors it was not
+     * trained on */
+    const char *spec = spec_in ? spec_in : cli_default_head();
+    ev_status hs = head_file_resolve(spec, s, o->dk, head, &err);
+    if (hs == EV_ERR_NOTFOUND && !spec_in) {
+        ev_error_clear(&err);
+        hs = attn_head_identity(store_dim(s), head, &err);
+    }
+    if (hs != EV_OK)
+        return cli_report(&err);
+    return cli_view_opts(o, s, *head, spec, vo);
 }
 
 /* Opens the vectors and the head (the two of --heads) and fills the view options; prints errors. Returns 0 or an
@@ -112,7 +119,7 @@ static int setup(cli_opts *o, view_setup *vs)
     vs->s = cli_open_vectors(o, &code);
     if (!vs->s)
         return code;
-    vs->vectors_path = vectors_label(o);
+    vs->vectors_path = cli_vectors_label(o);
     if (o->heads) {
         size_t l = (size_t)(strchr(o->heads, ',') - o->heads);
         char *first = strndup(o->heads, l);
@@ -321,27 +328,6 @@ static int out_close(view_output *out, int code)
     return outfile_commit(&out->of, &err) == EV_OK ? 0 : cli_report(&err);
 }
 
-/* Adds the movement map ("map") of views v[0..nv) (sel, nsel: map_build's) to doc; on failure deletes doc.
- * Returns doc, or NULL when out of memory. */
-static cJSON *with_map(cJSON *doc, const store *s, const view_sentence *const *v, size_t nv,
-                       const size_t *const *sel, const size_t *nsel)
-{
-    ev_error err = {0};
-    if (doc && map_add_json(doc, s, v, nv, sel, nsel, &err) != EV_OK) {
-        ev_error_clear(&err);
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-/* A view's JSON document with its movement map. NULL when out of memory. */
-static cJSON *view_doc(const view_setup *vs, const view_sentence *v, const view_opts *vo)
-{
-    const view_sentence *one[1] = {v};
-    return with_map(render_json_view(vs->s, v, vo, vs->vectors_path), vs->s, one, 1, NULL, NULL);
-}
-
 /* Writes a view's (compare = 0) or compare's (1) JSON document as JSON, HTML or SVG (map: the movement map's SVG
  * instead of the heatmap's). Consumes doc. */
 static int emit_doc(FILE *fp, out_format f, cJSON *doc, int compare, int map)
@@ -446,7 +432,7 @@ int cmd_show(cli_opts *o)
         } else if (o->term)
             code = emit_term_svg(out.fp, render_json_view(vs.s, &v, &vs.vo, vs.vectors_path), o->term);
         else
-            code = emit_doc(out.fp, o->format, view_doc(&vs, &v, &vs.vo), 0, o->map);
+            code = emit_doc(out.fp, o->format, view_doc_view(vs.s, &v, &vs.vo, vs.vectors_path), 0, o->map);
         code = out_close(&out, code);
     }
     view_free(&v);
@@ -456,11 +442,6 @@ int cmd_show(cli_opts *o)
 }
 
 /* ---- compare ----------------------------------------------------------------------------------------------- */
-
-typedef struct {
-    long row;
-    size_t i1, i2; /* token indexes in sentence 1 and 2 */
-} shared_word;
 
 static void print_hits(FILE *fp, const store *s, const sim_hit *h, size_t k)
 {
@@ -500,101 +481,9 @@ static void print_attention(FILE *fp, const view_sentence *v, size_t i)
 }
 
 
-/* The words two views share (first occurrence in each, in the order of view 1; only want when ≥ 0) into *out
- * (malloc'd, possibly empty). Returns their number, or (size_t)-1 when out of memory. */
-static size_t find_shared(const view_sentence v[2], long want, shared_word **out)
-{
-    shared_word *sh = malloc((v[0].n + 1) * sizeof *sh);
-    size_t nsh = 0;
-    *out = sh;
-    if (!sh)
-        return (size_t)-1;
-    for (size_t i = 0; i < v[0].n; i++) {
-        long r = v[0].masked[i] ? -1 : v[0].toks.tokens[i].row;
-        if (r < 0 || (want >= 0 && r != want))
-            continue;
-        int seen = 0;
-        for (size_t q = 0; q < nsh; q++)
-            seen |= sh[q].row == r;
-        for (size_t j = 0; !seen && j < v[1].n; j++)
-            if (!v[1].masked[j] && v[1].toks.tokens[j].row == r) {
-                sh[nsh++] = (shared_word){r, i, j};
-                break;
-            }
-    }
-    return nsh;
-}
-
-/* compare's JSON document of two views (vo: each view's options; two heads when they differ: then "heads" too). */
-static cJSON *compare_json(const view_setup *vs, const view_opts *vo[2], const view_sentence v[2],
-                           const shared_word *sh, size_t nsh)
-{
-    size_t d = store_dim(vs->s), k = vo[0]->k;
-    cJSON *root = cJSON_CreateObject();
-    cJSON *sents = cJSON_AddArrayToObject(root, "sentences");
-    for (int i = 0; i < 2; i++)
-        cJSON_AddItemToArray(sents, render_json_view(vs->s, &v[i], vo[i], vs->vectors_path));
-    cJSON *arr = cJSON_AddArrayToObject(root, "shared");
-    for (size_t q = 0; q < nsh; q++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, e);
-        render_json_add_word(e, "word", vs->s, sh[q].row);
-        cJSON *ti = cJSON_AddArrayToObject(e, "token_index");
-        cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i1));
-        cJSON_AddItemToArray(ti, cJSON_CreateNumber((double)sh[q].i2));
-        cJSON_AddNumberToObject(e, "row", (double)sh[q].row); /* its frequency rank: the page selects the rarest */
-        cJSON_AddItemToObject(e, "static_neighbors", render_json_hits(vs->s, v[0].static_nb + sh[q].i1 * k, k));
-        cJSON *att = cJSON_AddArrayToObject(e, "attention");
-        cJSON_AddItemToArray(att, render_json_attention(&v[0], sh[q].i1));
-        cJSON_AddItemToArray(att, render_json_attention(&v[1], sh[q].i2));
-        int none = v[0].no_output || v[1].no_output; /* no contextual vectors: a head without output */
-        if (none)
-            cJSON_AddNullToObject(e, "context_neighbors");
-        else {
-            cJSON *cn = cJSON_AddArrayToObject(e, "context_neighbors");
-            cJSON_AddItemToArray(cn, render_json_hits(vs->s, v[0].context_nb + sh[q].i1 * k, k));
-            cJSON_AddItemToArray(cn, render_json_hits(vs->s, v[1].context_nb + sh[q].i2 * k, k));
-        }
-        int alone[2] = {v[0].no_context[sh[q].i1] && !none, v[1].no_context[sh[q].i2] && !none};
-        if (alone[0] || alone[1]) { /* [reason or null, reason or null] beside the two (then empty) lists */
-            cJSON *why = cJSON_AddArrayToObject(e, "context_reason");
-            for (int s = 0; s < 2; s++)
-                cJSON_AddItemToArray(why, alone[s] ? cJSON_CreateString(VIEW_NOTHING_TO_ATTEND) : cJSON_CreateNull());
-        }
-        cJSON_AddItemToObject(e, "static_cosine", render_json_float(view_cosine(v[0].X + sh[q].i1 * d,
-                                                                                 v[1].X + sh[q].i2 * d, d)));
-        if (alone[0] || alone[1] || none)
-            cJSON_AddNullToObject(e, "context_cosine");
-        else
-            cJSON_AddItemToObject(e, "context_cosine", render_json_float(view_cosine(v[0].Z + sh[q].i1 * d,
-                                                                                      v[1].Z + sh[q].i2 * d, d)));
-    }
-    render_json_context_note(root, vo[0]->head);
-    cJSON_AddItemToObject(root, "head", render_json_head(vo[0]));
-    if (vo[0] != vo[1]) {
-        cJSON *hs = cJSON_AddArrayToObject(root, "heads");
-        for (int i = 0; i < 2; i++)
-            cJSON_AddItemToArray(hs, render_json_head(vo[i]));
-    }
-    cJSON_AddItemToObject(root, "vectors", render_json_vectors(vs->s, vs->vectors_path));
-    /* the map of the shared words: one static point each, an arrow per sentence */
-    size_t *idx = malloc(2 * (nsh ? nsh : 1) * sizeof *idx);
-    if (!idx) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    for (size_t q = 0; q < nsh; q++)
-        idx[q] = sh[q].i1, idx[nsh + q] = sh[q].i2;
-    const view_sentence *vp[2] = {&v[0], &v[1]};
-    const size_t *sel[2] = {idx, idx + nsh}, nsel[2] = {nsh, nsh};
-    root = with_map(root, vs->s, vp, 2, sel, nsel);
-    free(idx);
-    return root;
-}
-
 /* compare's text of two views. two_heads: one sentence under two heads (labels "under 1/2"), else two sentences. */
 static void compare_text(FILE *fp, const view_setup *vs, const view_opts *vo[2], const view_sentence v[2],
-                         const shared_word *sh, size_t nsh, int two_heads)
+                         const view_shared *sh, size_t nsh, int two_heads)
 {
     size_t d = store_dim(vs->s), k = vo[0]->k;
     const char *in = two_heads ? "under" : "in";
@@ -669,8 +558,8 @@ static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t 
     for (int h = 0; h < 2 && !code; h++)
         if (view_build(vs->s, text, len, vo[h], &v[h], &err) != EV_OK)
             code = cli_report(&err);
-    shared_word *sh = NULL;
-    size_t nsh = code ? 0 : find_shared(v, -1, &sh);
+    view_shared *sh = NULL;
+    size_t nsh = code ? 0 : view_doc_find_shared(v, -1, &sh);
     if (!code && nsh == (size_t)-1)
         code = EV_ERR_NOMEM;
     view_output out;
@@ -681,11 +570,93 @@ static int show_two_heads(cli_opts *o, view_setup *vs, const char *text, size_t 
             cJSON *root = cJSON_CreateObject();
             cJSON *hs = cJSON_AddArrayToObject(root, "heads");
             for (int h = 0; h < 2; h++)
-                cJSON_AddItemToArray(hs, view_doc(vs, &v[h], vo[h]));
+                cJSON_AddItemToArray(hs, view_doc_view(vs->s, &v[h], vo[h], vs->vectors_path));
             code = emit_doc(out.fp, o->format, root, 0, 0);
         } else
-            code = emit_doc(out.fp, o->format, compare_json(vs, vo, v, sh, nsh), 1, o->map);
+            code = emit_doc(out.fp, o->format, view_doc_compare(vs->s, vs->vectors_path, vo, v, sh, nsh), 1, o->map);
         code = out_close(&out, code);
+    }
+    free(sh);
+    view_free(&v[0]);
+    view_free(&v[1]);
+    return code;
+}
+
+/* compare --word W: W's row into *want (-1 without --word). Returns 0 or an exit code (the error printed). */
+static int compare_want(const cli_opts *o, const store *s, long *want)
+{
+    *want = -1;
+    if (!o->word)
+        return 0;
+    store_match m;
+    *want = store_lookup(s, o->word, strlen(o->word), &m);
+    if (*want >= 0)
+        return 0;
+    char *q = ev_quote(o->word, strlen(o->word), 200);
+    fprintf(cli_stderr(), PROG ": compare: '%s' is not in the vocabulary\n", q ? q : o->word);
+    free(q);
+    return EV_ERR_NOTFOUND;
+}
+
+/* compare's two views of o->pos[0] and o->pos[1] under vo (the static lists from cache when it has them; NULL:
+ * none) into v, and the words they share (want's only when ≥ 0) into *sh (*nsh). Returns 0 or an exit code (the
+ * error printed); v and *sh are the caller's to free either way. */
+static int compare_views(const cli_opts *o, const store *s, const view_opts *vo, long want, view_cache *cache,
+                         view_sentence v[2], view_shared **sh, size_t *nsh)
+{
+    const char *texts[2] = {o->pos[0], o->pos[1]};
+    size_t lens[2] = {strlen(o->pos[0]), strlen(o->pos[1])};
+    ev_error errs[2] = {{0}, {0}};
+    int code = 0;
+    if (view_build_many(s, texts, lens, 2, vo, cache, v, errs) != EV_OK) {
+        fprintf(cli_stderr(), PROG ": out of memory comparing the sentences\n");
+        return EV_ERR_NOMEM;
+    }
+    for (int i = 0; i < 2; i++)
+        if (errs[i].code != EV_OK) {
+            fprintf(cli_stderr(), PROG ": sentence %d: %s\n", i + 1, errs[i].msg ? errs[i].msg : "error");
+            code = code ? code : (int)errs[i].code;
+            ev_error_clear(&errs[i]);
+        }
+    if (code)
+        return code;
+    *nsh = view_doc_find_shared(v, want, sh);
+    if (*nsh == (size_t)-1) {
+        fprintf(cli_stderr(), PROG ": out of memory comparing the sentences\n");
+        return EV_ERR_NOMEM;
+    }
+    if (*nsh == 0) {
+        if (o->word) {
+            char *q = ev_quote(o->word, strlen(o->word), 200);
+            fprintf(cli_stderr(), PROG ": compare: '%s' does not occur in both sentences\n", q ? q : o->word);
+            free(q);
+        } else
+            fprintf(cli_stderr(), PROG ": compare: the sentences share no word with a vector\n");
+        return EV_ERR_NOTFOUND;
+    }
+    return 0;
+}
+
+int cli_compare_doc(const cli_opts *o, const store *s, const char *vectors_path, const view_opts *vo,
+                    view_cache *cache, cJSON **doc)
+{
+    *doc = NULL;
+    long want;
+    int code = compare_want(o, s, &want);
+    if (code)
+        return code;
+    view_sentence v[2];
+    view_shared *sh = NULL;
+    size_t nsh = 0;
+    memset(v, 0, sizeof v);
+    code = compare_views(o, s, vo, want, cache, v, &sh, &nsh);
+    if (!code) {
+        const view_opts *vp[2] = {vo, vo};
+        *doc = view_doc_compare(s, vectors_path, vp, v, sh, nsh);
+        if (!*doc) {
+            fprintf(cli_stderr(), PROG ": out of memory building the output\n");
+            code = EV_ERR_NOMEM;
+        }
     }
     free(sh);
     view_free(&v[0]);
@@ -704,55 +675,18 @@ int cmd_compare(cli_opts *o)
     int code = setup(o, &vs);
     if (code)
         return code;
-    const char *texts[2] = {o->pos[0], o->pos[1]};
-    size_t lens[2] = {strlen(o->pos[0]), strlen(o->pos[1])};
-    long want = -1;
-    if (o->word) {
-        store_match m;
-        want = store_lookup(vs.s, o->word, strlen(o->word), &m);
-        if (want < 0) {
-            char *q = ev_quote(o->word, strlen(o->word), 200);
-            fprintf(stderr, PROG ": compare: '%s' is not in the vocabulary\n", q ? q : o->word);
-            free(q);
-            setup_free(&vs);
-            return EV_ERR_NOTFOUND;
-        }
+    long want;
+    if ((code = compare_want(o, vs.s, &want)) != 0) {
+        setup_free(&vs);
+        return code;
     }
     int nh = vs.head2 ? 2 : 1;
     view_sentence v[2][2];
-    shared_word *sh[2] = {NULL, NULL};
+    view_shared *sh[2] = {NULL, NULL};
     size_t nsh[2] = {0, 0};
     memset(v, 0, sizeof v);
-    for (int h = 0; h < nh && !code; h++) {
-        const view_opts *vo = h ? &vs.vo2 : &vs.vo;
-        ev_error errs[2] = {{0}, {0}};
-        if (view_build_many(vs.s, texts, lens, 2, vo, NULL, v[h], errs) != EV_OK) {
-            fprintf(stderr, PROG ": out of memory comparing the sentences\n");
-            code = EV_ERR_NOMEM;
-            break;
-        }
-        for (int i = 0; i < 2; i++)
-            if (errs[i].code != EV_OK) {
-                fprintf(stderr, PROG ": sentence %d: %s\n", i + 1, errs[i].msg ? errs[i].msg : "error");
-                code = code ? code : (int)errs[i].code;
-                ev_error_clear(&errs[i]);
-            }
-        if (code)
-            break;
-        nsh[h] = find_shared(v[h], want, &sh[h]);
-        if (nsh[h] == (size_t)-1 || nsh[h] == 0) {
-            if (nsh[h] == (size_t)-1)
-                fprintf(stderr, PROG ": out of memory comparing the sentences\n");
-            else if (o->word) {
-                char *q = ev_quote(o->word, strlen(o->word), 200);
-                fprintf(stderr, PROG ": compare: '%s' does not occur in both sentences\n", q ? q : o->word);
-                free(q);
-            }
-            else
-                fprintf(stderr, PROG ": compare: the sentences share no word with a vector\n");
-            code = nsh[h] ? EV_ERR_NOMEM : EV_ERR_NOTFOUND;
-        }
-    }
+    for (int h = 0; h < nh && !code; h++)
+        code = compare_views(o, vs.s, h ? &vs.vo2 : &vs.vo, want, NULL, v[h], &sh[h], &nsh[h]);
     view_output out;
     if (!code && (code = out_open(o, &out)) == 0) {
         cJSON *docs[2] = {NULL, NULL};
@@ -763,7 +697,7 @@ int cmd_compare(cli_opts *o)
                     fprintf(out.fp, "%s== head %d of 2 ==\n", h ? "\n" : "", h + 1);
                 compare_text(out.fp, &vs, vp, v[h], sh[h], nsh[h], 0);
             } else
-                docs[h] = compare_json(&vs, vp, v[h], sh[h], nsh[h]);
+                docs[h] = view_doc_compare(vs.s, vs.vectors_path, vp, v[h], sh[h], nsh[h]);
         }
         if (o->format != OUT_TEXT && nh == 1)
             code = emit_doc(out.fp, o->format, docs[0], 1, o->map);

@@ -247,6 +247,7 @@ out:
 }
 
 int cmd_neighbors(cli_opts *o) { return cli_word_command(o, neighbors_answer); }
+int cli_neighbors_answer(cli_opts *o, store *s) { return neighbors_answer(o, s); }
 
 /* ---- analogy --------------------------------------------------------------------------------------------- */
 
@@ -307,6 +308,7 @@ out:
 }
 
 int cmd_analogy(cli_opts *o) { return cli_word_command(o, analogy_answer); }
+int cli_analogy_answer(cli_opts *o, store *s) { return analogy_answer(o, s); }
 
 /* ---- similarity ------------------------------------------------------------------------------------------ */
 

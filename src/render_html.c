@@ -480,7 +480,7 @@ static void page_footer(FILE *fp, const pic_doc *d)
             EMBVSATTN_VERSION);
 }
 
-static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *err)
+static ev_status page_write(FILE *fp, const cJSON *root, int compare, const char *api_base, ev_error *err)
 {
     pic_doc d;
     ev_status st = pic_doc_read(&d, root, compare, err);
@@ -495,7 +495,13 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<meta name=\"color-scheme\" content=\"light dark\">\n",
           fp);
-    fprintf(fp, "<meta name=\"generator\" content=\"embvsattn %s\">\n<title>embvsattn: ", EMBVSATTN_VERSION);
+    fprintf(fp, "<meta name=\"generator\" content=\"embvsattn %s\">\n", EMBVSATTN_VERSION);
+    if (api_base) { /* served by embvsattn serve: the page may ask the API for other sentences */
+        fputs("<meta name=\"embvsattn-api\" content=\"", fp);
+        pic_esc(fp, api_base);
+        fputs("\">\n", fp);
+    }
+    fputs("<title>embvsattn: ", fp);
     for (size_t s = 0; s < d.nv; s++) {
         fputs(s ? " | " : "", fp);
         pic_esc_max(fp, d.v[s].sentence, 80);
@@ -545,7 +551,12 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, ev_error *
     return EV_OK;
 }
 
-ev_status render_html_view(FILE *fp, const cJSON *view, ev_error *err) { return page_write(fp, view, 0, err); }
+ev_status render_html_view(FILE *fp, const cJSON *view, ev_error *err) { return page_write(fp, view, 0, NULL, err); }
 
-ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err) { return page_write(fp, doc, 1, err); }
+ev_status render_html_view_api(FILE *fp, const cJSON *view, const char *api_base, ev_error *err)
+{
+    return page_write(fp, view, 0, api_base, err);
+}
+
+ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err) { return page_write(fp, doc, 1, NULL, err); }
 

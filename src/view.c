@@ -285,6 +285,8 @@ void view_cache_free(view_cache *c)
     free(c);
 }
 
+size_t view_cache_bytes(const view_cache *c) { return c ? c->cap * c->k * sizeof *c->hits : 0; }
+
 /* Makes room for one more list; returns its index, or -1 (then the caller searches without caching). */
 static long cache_add(view_cache *c, size_t row)
 {
