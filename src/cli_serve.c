@@ -43,6 +43,7 @@ static const struct {
     {"causal", "--causal", EP_VIEW | EP_COMPARE},
     {"residual", "--residual", EP_VIEW | EP_COMPARE},
     {"why", "--why", EP_VIEW | EP_COMPARE},
+    {"steps", "--steps", EP_VIEW | EP_COMPARE},
     {"predict", "--predict", EP_VIEW},
     {"mask", "--mask", EP_VIEW},
     {"context-vectors", "--context-vectors", EP_VIEW},

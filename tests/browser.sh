@@ -112,3 +112,9 @@ printf '%s\n' "$out"
 if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
     fail "steps.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
 fi
+# the live app (tests/browser/live.js): `embvsattn serve` on a free port, its page driven against its own API
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/live.js "$bin" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "live.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi

@@ -565,6 +565,9 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
   }
+  function pick() { /* the shared word the C page selects: the rarest (the highest row) */
+    return shared.reduce(function (b, x) { return x.row > b.row ? x : b; }, shared[0]);
+  }
   function render(d) {
     data = d;
     views = d.sentences || [d];
@@ -574,7 +577,7 @@
     holder.innerHTML = views.map(function (v, s) {
       var sel = 0;
       while (sel < v.tokens.length - 1 && v.tokens[sel].status === 'oov') sel++;
-      if (shared.length) sel = shared[0].token_index[s];
+      if (shared.length) sel = pick().token_index[s];
       return pageSection(v, s, views.length, sel, two ? 'Sentence ' + (s + 1) : 'The sentence',
         v.context_note || d.context_note);
     }).join('');
@@ -644,16 +647,20 @@
     });
   });
   headSel.addEventListener('change', refresh);
-  get('heads').then(function (d) {
+  get('heads').then(function (d) { /* {"default": NAME, "heads": [{"name", "head": the head object}]} */
     var list = Array.isArray(d) ? d : d.heads || [];
+    var cur = data.head || (views[0] && views[0].head) || {};
     list.forEach(function (h) {
-      var name = h.name || h.spec || h.kind, o = doc.createElement('option');
+      var hd = h.head || h, name = h.name || hd.kind, o = doc.createElement('option');
       o.value = name;
-      o.textContent = name + (h.description ? ' \u2014 ' + h.description.slice(0, 70) : '');
-      if (data.head && h.description === data.head.description && !headSel.value) o.selected = true;
+      o.textContent = name + (hd.description ? ' \u2014 ' + hd.description.slice(0, 70) : '');
       headSel.appendChild(o);
+      if (!headSel.dataset.set && (name === d.default || (!d.default && hd.description === cur.description))) {
+        o.selected = true;
+        headSel.dataset.set = '1';
+      }
     });
-    if (headSel.value) headSel.remove(0); /* the default is listed by its name */
+    if (headSel.dataset.set) headSel.remove(0); /* the default is listed by its name */
   }, function (e) { showError('heads: ' + e.message); });
   wordButtons(doc);
 })();

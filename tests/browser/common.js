@@ -9,6 +9,7 @@
 //   kit.noProblems(page)        asserts that no script error, console error, dialog or network request happened
 //   kit.file(NAME), kit.url(NAME) (its file:// address), kit.readJson(NAME), kit.CHROMIUM
 //   kit.stepsMatch(page, SEC, view, I)  the step panel of section SEC equals view.steps for token I (1e-6)
+//   kit.serve(BIN, ARGS)        `BIN serve --port 0 ARGS`: { url, get(PATH), close() } once it prints its address
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -53,16 +54,23 @@ module.exports = function browserKit(dir) {
   }
 
   // Opens a file and records what must not happen: script errors, console errors, dialogs, requests off the file.
+  // An http:// address (a page served by `embvsattn serve`) may also ask its own origin, nothing else.
   async function open(context, name) {
     const page = await context.newPage();
     const problems = [];
+    const origin = /^http:/.test(name) ? new URL(name).origin : null;
     page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
+    page.on('console', (m) => {
+      // a 4xx answer of the API is logged by the browser as a failed resource; the page shows it itself
+      if (m.type() === 'error' && !(origin && /status of 4\d\d/.test(m.text()))) problems.push('console error: ' + m.text());
+    });
     page.on('dialog', (d) => { problems.push('dialog: ' + d.message()); d.dismiss().catch(() => {}); });
     page.on('request', (r) => {
-      if (!/^(file|data|blob|about):/.test(r.url())) problems.push('network request: ' + r.url());
+      const u = r.url();
+      if (!/^(file|data|blob|about):/.test(u) && !(origin && new URL(u).origin === origin))
+        problems.push('network request: ' + u);
     });
-    await page.goto(url(name));
+    await page.goto(origin ? name : url(name));
     page.problems = problems;
     return page;
   }
@@ -109,5 +117,42 @@ module.exports = function browserKit(dir) {
     return count;
   }
 
-  return { check, failed: () => failed, launch, open, noProblems, file, url, readJson, CHROMIUM, stepsMatch };
+  // Starts `BIN serve --port 0 ARGS...` and waits for the address it prints: { url, get(path), close() }; get
+  // fetches url + path and gives { status, body: the text, json: parsed or null }.
+  function serve(bin, args) {
+    const { spawn } = require('child_process');
+    const http = require('http');
+    return new Promise((resolve, reject) => {
+      const p = spawn(bin, ['serve', '--port', '0'].concat(args || []), { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '', err = '';
+      const timer = setTimeout(() => { p.kill(); reject(new Error('serve did not start in 60 s: ' + err)); }, 60000);
+      p.stderr.on('data', (d) => { err += d; });
+      p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${err.slice(0, 300)}`)); });
+      p.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/^(http:\/\/\S+\/)\n/);
+        if (!m) return;
+        clearTimeout(timer);
+        const base = m[1];
+        const get = (pth) => new Promise((res, rej) => {
+          http.get(base + pth.replace(/^\//, ''), (r) => {
+            let body = '';
+            r.setEncoding('utf8');
+            r.on('data', (c) => { body += c; });
+            r.on('end', () => {
+              let json = null;
+              try { json = JSON.parse(body); } catch (e) { /* not JSON */ }
+              res({ status: r.statusCode, body, json });
+            });
+          }).on('error', rej);
+        });
+        resolve({
+          url: base, get, process: p,
+          close: () => new Promise((res) => { p.removeAllListeners('exit'); p.on('exit', res); p.kill('SIGTERM'); }),
+        });
+      });
+    });
+  }
+
+  return { check, failed: () => failed, launch, open, noProblems, file, url, readJson, CHROMIUM, stepsMatch, serve };
 };
