@@ -15,7 +15,7 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
     --objective --rows --beta --term --positive --negative --vector-in --line-offset --port --host
-    --timeout'
+    --timeout --cache'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
 _embvsattn_options()
@@ -32,7 +32,7 @@ _embvsattn_options()
         eval) echo '--restrict --method --max-tokens --head --details' ;;
         train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
-        serve) echo '--head --port --host --timeout' ;;
+        serve) echo '--head --port --host --timeout --cache' ;;
         index) echo '-k --words -o --output' ;;
         convert) echo '--to' ;;
     esac

@@ -55,6 +55,8 @@ typedef struct {
     int port_given;
     const char *host;      /* serve --host ADDR */
     size_t timeout;        /* serve --timeout N: seconds per request (0: the default) */
+    size_t cache;          /* serve --cache N: answers kept for repeated requests */
+    int cache_given;
     int predict;           /* --predict: each token's predicted words */
     const char *mask;      /* --mask WORD: tokens WORD are blanks */
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */

@@ -317,6 +317,7 @@ else
     bin=$bin data=$data tmp=$tmp py=$py scripts/bench-scale.sh
 fi
 bin=$bin data=$data tmp=$tmp py=$py scripts/bench-wordlist.sh
+bin=$bin data=$data tmp=$tmp py=$py scripts/bench-serve.sh
 } | tee "$tmp/log"
 
 # The results file: the machine, then each section's lines as a block.

@@ -306,7 +306,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
                OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_STEPS, OPT_TERM, OPT_MAP,
                OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET,
-               OPT_STDIN, OPT_INTERACTIVE, OPT_PORT, OPT_HOST, OPT_TIMEOUT } opt_id;
+               OPT_STDIN, OPT_INTERACTIVE, OPT_PORT, OPT_HOST, OPT_TIMEOUT, OPT_CACHE } opt_id;
 
 #define VIEW_CMDS "show compare"
 #define WORD_CMDS "vector neighbors analogy similarity doesnt-match"
@@ -358,6 +358,7 @@ const cli_option cli_options[] = {
     {"--port", NULL, OPT_PORT, "serve", "N", "TCP port to listen on (default 8080; 0: a free one)"},
     {"--host", NULL, OPT_HOST, "serve", "ADDR", "address to listen on (default 127.0.0.1; another one warns)"},
     {"--timeout", NULL, OPT_TIMEOUT, "serve", "N", "seconds a request may take; slower clients are cut off (default 10)"},
+    {"--cache", NULL, OPT_CACHE, "serve", "N", "answers kept for repeated requests (default 256; 0: none)"},
     {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
     {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
     {"--beta", NULL, OPT_BETA, "train", "X", "context: hide rarer words more often, by rank^X (default 0)"},
@@ -528,6 +529,13 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             return EV_ERR_USAGE;
         if (o->timeout > 3600)
             return cli_usage_error("--timeout: expected 1 to 3600 seconds, found '%s'", val);
+        return 0;
+    case OPT_CACHE:
+        if (parse_size_arg(name, val, &o->cache))
+            return EV_ERR_USAGE;
+        if (o->cache > 100000)
+            return cli_usage_error("--cache: expected 0 to 100000 answers, found '%s'", val);
+        o->cache_given = 1;
         return 0;
     case OPT_HOST:
         if (!*val)

@@ -145,6 +145,19 @@ void cli_help_all(void)
            "                        lists cannot answer exactly\n"
            "  --words N             lists for the N most frequent words (default 50000);  -k N  length (default 32)\n"
            "  -o FILE.safetensors   write a new cache instead (required when --vectors is not a cache)\n"
+           "\nserve options (a local web server: the page and a JSON API; see docs/serve.md):\n"
+           "  serve                 maps the vectors and loads the heads once, prints the URL to open, and answers:\n"
+           "                        / the page (type a sentence), /api/view ?s=S, /api/compare ?s1=&s2=,\n"
+           "                        /api/neighbors ?w=W, /api/analogy ?a=&b=&c=, /api/heads (GET, or POST with a JSON\n"
+           "                        body); parameters are the options' names (k, head, causal, restrict...), answers\n"
+           "                        the bytes --format json prints, errors a JSON error object with a 4xx status\n"
+           "  --port N              TCP port (default 8080; 0: a free one);  --host ADDR  numeric address (default\n"
+           "                        127.0.0.1: this machine only; another one warns)\n"
+           "  --head SPEC           a head file (or random:SEED) to offer besides context, mlm, identity, random\n"
+           "                        (repeatable); a request never names a file\n"
+           "  --timeout N           seconds a request may take, slower clients cut off (default 10)\n"
+           "  --cache N             answers kept for repeated requests (default 256, 8 MiB at most; 0: none)\n"
+           "  SIGINT or SIGTERM stops it (exit 0).\n"
            "\nconvert options:\n"
            "  --to FMT              output format: cache | glove | word2vec | word2vec-binary (default: from OUT's\n"
            "                        extension: .safetensors cache, .txt GloVe text, .vec word2vec text, .bin binary);\n"
@@ -166,6 +179,7 @@ void cli_help_all(void)
            "  embvsattn eval analogies questions-words.txt --restrict 30000\n"
            "  embvsattn info\n"
            "  embvsattn index --words 100000\n"
+           "  embvsattn serve                                   (then open http://127.0.0.1:8080/)\n"
            "  embvsattn convert glove.6B.100d.txt glove.safetensors\n",
            CLI_EXIT_BATCH_FAILED);
 }

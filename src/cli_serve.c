@@ -6,11 +6,13 @@
  * cli_analogy_answer) with the thread's output captured (cli_capture): an answer is byte for byte what
  * `embvsattn --format json …` prints, and an error is that command's message in a JSON error object. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_internal.h"
 #include "head_file.h"
@@ -22,6 +24,8 @@
 #define SERVE_MAX_K 1000                 /* -k over the API: lists longer than this are for the CLI */
 #define SERVE_CACHE_BYTES ((size_t)8 << 20) /* a thread's static-neighbour cache starts afresh past this */
 #define PAGE_SENTENCE "France is a country, it is in Europe" /* the page's first document (the README's) */
+#define SERVE_MAX_TOKENS 256             /* tokens per sentence over the API (the page draws no more: render_html.h) */
+#define SERVE_CACHE_DEFAULT 256          /* answers kept for repeated requests (serve --cache N) */
 #define JSON_TYPE "application/json; charset=utf-8"
 
 /* ---- the parameters --------------------------------------------------------------------------------------- */
@@ -64,6 +68,107 @@ static const struct {
     {"/api/heads", EP_HEADS, {NULL}},
 };
 
+/* ---- the answer cache: a request asked again is answered from memory ------------------------------------------
+ * The documents are deterministic (the same request gives the same bytes), so the last answers are kept, keyed by
+ * the path and the sorted parameters (GET and POST alike), at most SERVE_CACHE_MAX_BYTES in all: the least
+ * recently used go first. */
+
+#define SERVE_CACHE_MAX_BYTES ((size_t)8 << 20)
+
+typedef struct {
+    char *key;   /* path, then each "key=value" in key order, NUL-separated */
+    size_t klen;
+    char *body;  /* the answer's bytes */
+    size_t len;
+    unsigned long long used; /* the tick of its last use */
+} cached;
+
+typedef struct {
+    pthread_mutex_t lock;
+    cached *e;   /* (cap) */
+    size_t n, cap, bytes;
+    unsigned long long tick;
+} answer_cache;
+
+/* The request's key (malloc'd, *klen bytes), or NULL when out of memory. */
+static char *cache_key(const char *path, const serve_param *p, size_t np, size_t *klen)
+{
+    size_t n = strlen(path) + 1, order[32];
+    if (np > sizeof order / sizeof order[0])
+        return NULL;
+    for (size_t i = 0; i < np; i++) {
+        n += strlen(p[i].key) + strlen(p[i].val) + 2;
+        size_t j = i; /* insertion sort by key (keys are distinct) */
+        while (j > 0 && strcmp(p[order[j - 1]].key, p[i].key) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    char *k = malloc(n), *w = k;
+    if (!k)
+        return NULL;
+    w += sprintf(w, "%s", path) + 1;
+    for (size_t i = 0; i < np; i++)
+        w += sprintf(w, "%s=%s", p[order[i]].key, p[order[i]].val) + 1;
+    *klen = (size_t)(w - k);
+    return k;
+}
+
+/* A copy of the cached answer for key (malloc'd; *len its size), or NULL. */
+static char *cache_get(answer_cache *c, const char *key, size_t klen, size_t *len)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].klen == klen && memcmp(c->e[i].key, key, klen) == 0) {
+            c->e[i].used = ++c->tick;
+            if ((out = malloc(c->e[i].len)) != NULL) {
+                memcpy(out, c->e[i].body, c->e[i].len);
+                *len = c->e[i].len;
+            }
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return out;
+}
+
+/* Keeps a copy of body (len) under key, evicting the least recently used answers to stay within the bounds. */
+static void cache_put(answer_cache *c, const char *key, size_t klen, const char *body, size_t len)
+{
+    if (c->cap == 0 || klen + len > SERVE_CACHE_MAX_BYTES / 4)
+        return;
+    char *k = malloc(klen), *b = malloc(len);
+    if (!k || !b) {
+        free(k);
+        free(b);
+        return;
+    }
+    memcpy(k, key, klen);
+    memcpy(b, body, len);
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].klen == klen && memcmp(c->e[i].key, key, klen) == 0) { /* another thread was first */
+            pthread_mutex_unlock(&c->lock);
+            free(k);
+            free(b);
+            return;
+        }
+    while (c->n > 0 && (c->n == c->cap || c->bytes + klen + len > SERVE_CACHE_MAX_BYTES)) {
+        size_t old = 0;
+        for (size_t i = 1; i < c->n; i++)
+            if (c->e[i].used < c->e[old].used)
+                old = i;
+        c->bytes -= c->e[old].klen + c->e[old].len;
+        free(c->e[old].key);
+        free(c->e[old].body);
+        c->e[old] = c->e[--c->n];
+    }
+    c->e[c->n++] = (cached){k, klen, b, len, ++c->tick};
+    c->bytes += klen + len;
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* ---- the server's state ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -87,6 +192,7 @@ typedef struct {
     size_t page_len;
     pthread_mutex_t lock;     /* guards workers */
     worker *workers;
+    answer_cache answers;
 } server;
 
 static _Thread_local worker *this_worker;
@@ -229,6 +335,27 @@ static int view_answer(server *sv, const cli_opts *o, view_opts *vo)
     return cli_print_json(doc);
 }
 
+/* Refuses a sentence over SERVE_MAX_TOKENS tokens: its document (n² weights, n lists of k) would take the server
+ * hundreds of megabytes. Returns 0 (also when it does not tokenize: the view reports that) or EV_ERR_NOMEM (the
+ * message on cli_stderr()). */
+static int token_limit(const server *sv, const char *text, const char *which)
+{
+    tok_sentence t;
+    ev_error err = {0};
+    memset(&t, 0, sizeof t);
+    if (tok_tokenize(sv->s, text, strlen(text), &t, &err) != EV_OK) {
+        ev_error_clear(&err);
+        return 0;
+    }
+    size_t n = t.n;
+    tok_free(&t);
+    if (n <= SERVE_MAX_TOKENS)
+        return 0;
+    fprintf(cli_stderr(), PROG ": %s has %zu tokens: the API answers up to %d (the command line up to %u)\n", which,
+            n, SERVE_MAX_TOKENS, ATTN_MAX_TOKENS);
+    return EV_ERR_NOMEM;
+}
+
 /* The head o names (the default without one) and its view options into *vo. Returns 0 or an exit code (the
  * message on cli_stderr()). */
 static int head_opts(server *sv, const cli_opts *o, view_opts *vo)
@@ -347,14 +474,14 @@ static int api_answer(server *sv, size_t e, const serve_param *p, size_t np)
         switch (api_paths[e].ep) {
         case EP_VIEW:
             o.command = "show";
-            if (!(code = head_opts(sv, &o, &vo)))
+            if (!(code = token_limit(sv, o.pos[0], "the sentence")) && !(code = head_opts(sv, &o, &vo)))
                 code = view_answer(sv, &o, &vo);
             break;
         case EP_COMPARE: {
             o.command = "compare";
             cJSON *doc = NULL;
-            if (!(code = head_opts(sv, &o, &vo)) &&
-                !(code = cli_compare_doc(&o, sv->s, sv->vectors_path, &vo, thread_cache(sv), &doc)))
+            if (!(code = token_limit(sv, o.pos[0], "sentence 1")) && !(code = token_limit(sv, o.pos[1], "sentence 2")) &&
+                !(code = head_opts(sv, &o, &vo)) && !(code = cli_compare_doc(&o, sv->s, sv->vectors_path, &vo, thread_cache(sv), &doc)))
                 code = cli_print_json(doc);
             break;
         }
@@ -389,6 +516,14 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
     }
     for (size_t e = 0; e < sizeof api_paths / sizeof api_paths[0]; e++)
         if (strcmp(path, api_paths[e].path) == 0) {
+            size_t klen = 0, len = 0;
+            char *key = sv->answers.cap ? cache_key(path, p, np, &klen) : NULL;
+            char *hit = key ? cache_get(&sv->answers, key, klen, &len) : NULL;
+            if (hit) {
+                *r = (serve_reply){200, JSON_TYPE, hit, len, 0, NULL};
+                free(key);
+                return;
+            }
             capture c;
             if (capture_begin(&c)) {
                 reply_error(r, 500, EV_ERR_NOMEM, "out of memory");
@@ -397,6 +532,9 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
             int code = api_answer(sv, e, p, np);
             capture_end(&c);
             reply_capture(r, &c, code);
+            if (key && r->body && r->status == 200)
+                cache_put(&sv->answers, key, klen, r->body, r->len);
+            free(key);
             return;
         }
     reply_errorf(r, 404, EV_ERR_USAGE, "no such path: '%s' (the page is /, the API /api/view, /api/compare, "
@@ -481,10 +619,28 @@ static void server_free(server *sv)
         view_cache_free(w->cache);
         free(w);
     }
+    for (size_t i = 0; i < sv->answers.n; i++) {
+        free(sv->answers.e[i].key);
+        free(sv->answers.e[i].body);
+    }
+    free(sv->answers.e);
+    pthread_mutex_destroy(&sv->answers.lock);
     free(sv->page);
     free(sv->vectors_path);
     store_close(sv->s);
     pthread_mutex_destroy(&sv->lock);
+}
+
+/* The write end of this pipe receives the number of a stop signal (SIGINT, SIGTERM). */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(stop_pipe[1], &b, 1) < 0) { /* nothing to do: a stop is already pending */
+    }
+    errno = saved;
 }
 
 int cmd_serve(cli_opts *o)
@@ -492,8 +648,14 @@ int cmd_serve(cli_opts *o)
     server sv = {0};
     int code = 0;
     pthread_mutex_init(&sv.lock, NULL);
+    pthread_mutex_init(&sv.answers.lock, NULL);
+    sv.answers.cap = o->cache_given ? o->cache : SERVE_CACHE_DEFAULT;
+    if (sv.answers.cap && !(sv.answers.e = calloc(sv.answers.cap, sizeof *sv.answers.e)))
+        sv.answers.cap = 0;
     sv.s = cli_open_vectors(o, &code);
     if (!sv.s) {
+        free(sv.answers.e);
+        pthread_mutex_destroy(&sv.answers.lock);
         pthread_mutex_destroy(&sv.lock);
         return code;
     }
@@ -523,13 +685,21 @@ int cmd_serve(cli_opts *o)
         lim.port = (unsigned)o->port;
     if (o->timeout)
         lim.idle_timeout = lim.deadline = (unsigned)o->timeout;
-    /* SIGINT and SIGTERM are waited for below: blocked here, before any thread starts, so every thread inherits it */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* SIGINT and SIGTERM: whichever thread takes the signal (OpenBLAS starts threads of its own, with any mask),
+     * the handler writes its number into a pipe that the main thread waits on */
+    if (!code && pipe(stop_pipe) != 0) {
+        fprintf(stderr, PROG ": cannot create a pipe: %s\n", strerror(errno));
+        code = EV_ERR_IO;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (!code) {
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+    }
     serve_http *h = NULL;
     ev_error err = {0};
     if (!code && serve_http_start(&lim, handle, &sv, &h, &err) != EV_OK)
@@ -542,11 +712,15 @@ int cmd_serve(cli_opts *o)
         fprintf(stderr, PROG ": serving %s with %zu heads; Ctrl-C stops\n", sv.vectors_path, sv.nheads);
         printf("http://%s%s%s:%u/\n", v6 ? "[" : "", lim.host, v6 ? "]" : "", serve_http_port(h));
         fflush(stdout);
-        int sig = 0;
-        sigwait(&sigs, &sig);
+        unsigned char sig = 0;
+        while (read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR)
+            ;
         serve_http_stop(h);
         fprintf(stderr, PROG ": %s: stopped\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    for (int i = 0; i < 2; i++)
+        if (stop_pipe[i] >= 0)
+            close(stop_pipe[i]);
     server_free(&sv);
     return cli_finish_stdout(code);
 }

@@ -35,12 +35,27 @@ static void covariance(const float *P, size_t m, size_t d, double *mean, double 
             mean[j] += P[i * d + j];
     for (size_t j = 0; j < d; j++)
         mean[j] /= (double)m;
-    for (size_t i = 0; i < m; i++)
+    /* each point centred once (the same differences as computing them in the loop: the same bits), then its
+     * products; without room for the centred row, the differences are taken in the loop */
+    double *cen = malloc(d * sizeof *cen);
+    for (size_t i = 0; i < m; i++) {
+        if (cen) {
+            for (size_t b = 0; b < d; b++)
+                cen[b] = P[i * d + b] - mean[b];
+            for (size_t a = 0; a < d; a++) {
+                double ca = cen[a];
+                for (size_t b = 0; b <= a; b++)
+                    C[a * d + b] += ca * cen[b];
+            }
+            continue;
+        }
         for (size_t a = 0; a < d; a++) {
             double ca = P[i * d + a] - mean[a];
             for (size_t b = 0; b <= a; b++)
                 C[a * d + b] += ca * (P[i * d + b] - mean[b]);
         }
+    }
+    free(cen);
     for (size_t a = 0; a < d; a++)
         for (size_t b = 0; b <= a; b++)
             C[b * d + a] = C[a * d + b] = C[a * d + b] / (double)m;
@@ -75,8 +90,27 @@ static double power_axis(const double *C, size_t d, double *v, double *tmp)
         v[j] /= sqrt(nrm);
     double lam = 0;
     for (int it = 0; it < MAP_PCA_MAX_ITER; it++) {
+        /* tmp = C v, four rows at a time: four independent sums (each in the order b = 0 … d-1, so the bits are
+         * those of one row at a time) keep the adder busy instead of waiting on one chain */
         double n2 = 0;
-        for (size_t a = 0; a < d; a++) {
+        size_t a = 0;
+        for (; a + 4 <= d; a += 4) {
+            const double *r0 = C + a * d, *r1 = r0 + d, *r2 = r1 + d, *r3 = r2 + d;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t b = 0; b < d; b++) {
+                double vb = v[b];
+                s0 += r0[b] * vb;
+                s1 += r1[b] * vb;
+                s2 += r2[b] * vb;
+                s3 += r3[b] * vb;
+            }
+            tmp[a] = s0, tmp[a + 1] = s1, tmp[a + 2] = s2, tmp[a + 3] = s3;
+            n2 += s0 * s0;
+            n2 += s1 * s1;
+            n2 += s2 * s2;
+            n2 += s3 * s3;
+        }
+        for (; a < d; a++) {
             double s = 0;
             for (size_t b = 0; b < d; b++)
                 s += C[a * d + b] * v[b];
@@ -87,7 +121,7 @@ static double power_axis(const double *C, size_t d, double *v, double *tmp)
             return 0;
         double n = sqrt(n2), diff = 0;
         lam = n;
-        for (size_t a = 0; a < d; a++) {
+        for (a = 0; a < d; a++) {
             double x = tmp[a] / n;
             diff += (x - v[a]) * (x - v[a]);
             v[a] = x;

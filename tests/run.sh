@@ -19,7 +19,8 @@ for t in "$BUILD"/tests/test_*; do
 done | tee -a "$log"
 
 for tier in tests/cli.sh tests/man.sh tests/completion.sh tests/bad-inputs.sh tests/json-utf8.sh tests/steps.sh tests/mutation.sh \
-    tests/limits.sh tests/stream.sh tests/interop.sh tests/integration.sh tests/wordinput.sh tests/kernels.sh tests/browser.sh; do
+    tests/limits.sh tests/stream.sh tests/interop.sh tests/integration.sh tests/wordinput.sh tests/kernels.sh tests/serve.sh \
+    tests/browser.sh; do
     bash "$tier" 2>&1 | tee -a "$log"
 done
 
