@@ -538,7 +538,7 @@
       if (q('#live-word').value.trim()) p.push('word=' + encodeURIComponent(q('#live-word').value.trim()));
     } else p.push('s=' + encodeURIComponent(q('#live-s1').value));
     if (h) p.push('head=' + encodeURIComponent(h));
-    p.push('steps=1');
+    p.push('why=1', 'steps=1');
     return (mode() === 'compare' ? 'compare?' : 'view?') + p.join('&');
   }
   /* one request per change; an answer older than the one shown is dropped */
@@ -568,6 +568,9 @@
   function pick() { /* the shared word the C page selects: the rarest (the highest row) */
     return shared.reduce(function (b, x) { return x.row > b.row ? x : b; }, shared[0]);
   }
+  /* the meaning/position switch as C wrote it on the first page, for each drawn section whose view has "why" */
+  var termTpl = doc.querySelector('.termsw');
+  termTpl = termTpl ? termTpl.cloneNode(true) : null;
   function render(d) {
     data = d;
     views = d.sentences || [d];
@@ -583,6 +586,14 @@
     }).join('');
     /* what the C page drew for the first document and the app does not redraw: gone, not stale */
     all(doc, '.shared-sec, .map-sec').forEach(function (e) { e.hidden = true; });
+    if (termTpl) all(holder, 'section.sent').forEach(function (el, s) {
+      if (!views[s].why) return;
+      var sw = termTpl.cloneNode(true);
+      sw.hidden = true; /* Sec.wireTerms shows it */
+      all(sw, 'input').forEach(function (r) { r.name = el.id + '-hm-term'; r.checked = r.value === 'weights'; });
+      var h3 = el.querySelector('.hmfig h3');
+      h3.parentNode.insertBefore(sw, h3.nextSibling);
+    });
     doc.title = 'embvsattn: ' + views.map(function (v) { return v.sentence; }).join(' | ');
     saveLink(JSON.stringify(d));
     boot();

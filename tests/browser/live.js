@@ -98,8 +98,16 @@ async function main() {
     sameView(await shown(page, 's0'), doc, 'typed');
     await page.click('#s0 .strip .tok[data-i="1"]');
     sameView(await shown(page, 's0'), doc, 'token 1');
+    // the meaning/position switch: the meaning-only weights of /api/view?why=1 on the cells, then back
+    const why = (await sv.get(`/api/view?s=${q(s1)}&why=1`)).json.why;
+    await page.check('#s0 .termsw input[value="meaning"]');
+    const cells = await page.$$eval('#s0 .hm-svg rect.cell:not(.masked)', (els) => els.map((c) =>
+      [Number(c.dataset.row), Number(c.dataset.col), Number(c.getAttribute('fill-opacity'))]));
+    cells.forEach(([r, c, o]) => assert.ok(Math.abs(o - why.meaning[r][c]) < 1e-6, `meaning (${r}, ${c}): ${o}`));
+    await page.check('#s0 .termsw input[value="weights"]');
+    sameView(await shown(page, 's0'), doc, 'back to the weights');
     return `"${s1}": ${doc.tokens.length} tokens, ${doc.tokens.length ** 2} weights and both neighbour lists of ` +
-      'the API\u2019s document';
+      'the API\u2019s document; its meaning/position switch draws /api/view?why=1';
   });
   await check('live-steps', async () => {
     const doc = (await sv.get(`/api/view?s=${q(s1)}&steps=1`)).json;
