@@ -158,6 +158,30 @@ async function main() {
     return `two sentences as /api/compare, the shared word "${rare.word}" selected in both ` +
       '(live-compare.png)';
   });
+  await check('live-stale', async () => {
+    // the answer to an older request, arriving after a newer one's, is dropped
+    const slow = 'the slow river', fast = 'the fast bank';
+    let held = 0;
+    await page.route((u) => u.pathname === '/api/view', async (route) => {
+      if (new URL(route.request().url()).searchParams.get('s') === slow) {
+        held++;
+        await new Promise((r) => setTimeout(r, 1200));
+      }
+      await route.continue();
+    });
+    await page.fill('#live-s1', slow);
+    await page.waitForTimeout(400); // its request is out (held back)
+    await page.fill('#live-s1', fast);
+    await until(page, 's0', fast);
+    await page.waitForTimeout(1500); // the held answer has come back by now
+    const quote = await page.$eval('#s0 .quote', (e) => e.textContent);
+    await page.unroute((u) => u.pathname === '/api/view');
+    assert.strictEqual(held, 1, 'the slow request was sent');
+    assert.strictEqual(quote, `\u201c${fast}\u201d`, 'the newer sentence stays');
+    await page.fill('#live-s1', s1);
+    await until(page, 's0', s1);
+    return `"${slow}" answered 1.2 s late, after "${fast}": dropped`;
+  });
   await check('live-word-panel', async () => {
     const word = await page.$eval('#s0 .detail:not([hidden]) table.context button.nbw', (e) => e.textContent);
     await page.click(`#s0 .detail:not([hidden]) table.context button.nbw >> nth=0`);
