@@ -65,6 +65,8 @@ gen view-ee.svg --format svg --term ee "$view" && cp "$tmp/view-ee.svg.out" "$tm
 # the movement maps as standalone SVGs (--format svg --map)
 gen view-map.svg --format svg --map "$view" && cp "$tmp/view-map.svg.out" "$tmp/view-map.svg" || ok=0
 gen compare-map.svg --map -o "$tmp/compare-map.svg" compare "$s1" "$s2" || ok=0
+# one sentence under two heads (the identity and a random one): a step panel each (tests/browser/steps.js)
+gen heads.html --format html --heads identity,random:3 "$view" && cp "$tmp/heads.html.out" "$tmp/heads.html" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)

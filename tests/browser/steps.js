@@ -6,7 +6,7 @@
 // serve meta tag has no live controls; with scripts off the page is as before (no panel).
 //
 //   node tests/browser/steps.js DIR ARTIFACTS
-//     DIR  view.html view.json compare.html compare.json alone.html alone.json
+//     DIR  view.html view.json compare.html compare.json alone.html alone.json heads.html
 'use strict';
 const path = require('path');
 const assert = require('assert');
@@ -85,6 +85,21 @@ async function main() {
     noProblems(p);
     await p.close();
     return `one panel per sentence, ${count} numbers equal to the JSON's`;
+  });
+  await check('steps-two-heads', async () => {
+    const p = await open(b.context, 'heads.html');
+    const doc = await p.$eval('#embvsattn-data', (e) => JSON.parse(e.textContent));
+    let count = 0;
+    for (let s = 0; s < 2; s++) {
+      await p.click(`#s${s} .strip .tok[data-i="1"]`);
+      count += await stepsMatch(p, `s${s}`, doc.sentences[s], 1);
+    }
+    const kinds = doc.sentences.map((v) => v.head.kind);
+    const ident = await p.$eval('#s0 .steps', (e) => e.textContent.includes('q = k = v'));
+    assert.ok(ident, 'the identity head\u2019s panel says q = k = v');
+    noProblems(p);
+    await p.close();
+    return `--heads identity,random:3: a panel per head (${kinds.join(', ')}), ${count} numbers equal to its steps`;
   });
   await check('steps-nothing-to-attend', async () => {
     const p = await open(b.context, 'alone.html');
