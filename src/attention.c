@@ -318,13 +318,19 @@ ev_status attn_forward_steps(const attn_head *h, const float *X, const unsigned 
         st = EV_OK;
         goto done;
     }
-    /* pass 5: weighted sum A·V (into Z directly when there is no W_O) */
-    if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
-        goto oom;
-    matmul(A, V, h->w_o ? av : Z, n, dk, n);
+    /* pass 5: weighted sum A·V (into Z directly when there is no W_O; the one kept in steps when asked for) */
+    const float *avp = steps ? steps->av : av; /* (n, dk) */
+    if (steps && !h->w_o)
+        memcpy(Z, steps->av, n * dk * sizeof *Z);
+    else if (!steps) {
+        if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
+            goto oom;
+        matmul(A, V, h->w_o ? av : Z, n, dk, n);
+        avp = av;
+    }
     /* pass 6: output projection Z = (A·V)·W_O */
     if (h->w_o)
-        matmul(av, h->w_o, Z, n, dm, dk);
+        matmul(avp, h->w_o, Z, n, dm, dk);
     if (steps && !(steps->out = dup_floats(Z, n * dm)))
         goto oom;
     /* pass 7: never hand out NaN or Inf */
