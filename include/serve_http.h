@@ -6,8 +6,10 @@
  * or from the JSON object body of POST (string, number and boolean values). Every key and value is checked before
  * the handler sees it: escapes must be two hex digits, the bytes valid UTF-8 without NUL, no key twice. A request
  * that fails a check or a limit is answered here with a JSON error object (render_json_error: {"line": 0, "error":
- * MESSAGE, "code": EXIT}) and a 4xx status: 400 bad request, 405 method, 413 body too large, 414 URL too long; the
- * connection limits and the per-request deadline close connections instead.
+ * MESSAGE, "code": EXIT}) and a 4xx status: 400 bad request, 405 method, 413 body too large, 414 URL too long, 421
+ * a Host header that does not name this machine while the server listens on a loopback address (a page elsewhere
+ * whose name was made to resolve to 127.0.0.1: DNS rebinding); the connection limits and the per-request deadline
+ * close connections instead.
  */
 #ifndef SERVE_HTTP_H
 #define SERVE_HTTP_H

@@ -16,7 +16,10 @@ pid=
 start() { # start ARGS…: a server on a free port; sets pid and url
     "$bin" --vectors "$cache" serve --port 0 "$@" >"$tmp/serve-url" 2>"$tmp/serve-err" &
     pid=$!
-    for _ in $(seq 100); do [ -s "$tmp/serve-url" ] && break; sleep 0.1; done
+    for _ in $(seq 600); do # 60 s at most: a loaded machine may have to read the vectors back from disk
+        [ -s "$tmp/serve-url" ] || ! kill -0 "$pid" 2>/dev/null && break
+        sleep 0.1
+    done
     url=$(head -1 "$tmp/serve-url")
     url=${url%/}
     [ -n "$url" ] || { echo "bench-serve: the server printed no URL: $(cat "$tmp/serve-err")" >&2; exit 1; }

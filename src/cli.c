@@ -850,8 +850,9 @@ int cli_main(int argc, char **argv)
     if ((code = cli_words_prepare(&o)) != 0) /* "-", --words FILE, --stdin, -i (cli_wordinput.c) */
         goto out;
     if (!o.serve && (o.npos < cmd->min_pos || (cmd->max_pos >= 0 && o.npos > cmd->max_pos))) {
-        fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s %s   (" PROG " %s --help for "
-                "more)\n", cmd->name, cmd->args, o.npos, o.npos == 1 ? "" : "s", cmd->name, cmd->args, cmd->name);
+        fprintf(stderr, PROG ": %s: expected %s, found %d argument%s\nusage: " PROG " %s%s%s   (" PROG " %s --help for "
+                "more)\n", cmd->name, *cmd->args ? cmd->args : "no arguments", o.npos, o.npos == 1 ? "" : "s", cmd->name,
+                *cmd->args ? " " : " [OPTIONS]", cmd->args, cmd->name);
         code = EV_ERR_USAGE;
         goto out;
     }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -47,6 +48,8 @@ typedef struct conn_rec {
 struct serve_http {
     struct MHD_Daemon *d;
     serve_limits lim;
+    int loopback;         /* bound to a loopback address: the Host header must name this machine */
+    char *bound;          /* the address as a Host header names it ("127.0.0.2", "[::1]") */
     serve_handler fn;
     void *ctx;
     pthread_mutex_t lock; /* guards conns and stop */
@@ -195,30 +198,49 @@ static enum MHD_Result send_reply(struct MHD_Connection *con, request *rq, serve
     return ok;
 }
 
-/* An error answer: the JSON error object with status and the printf-style message. */
+/* An error answer: the JSON error object with status and the printf-style message (allocated to its length). */
+static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsigned status, int code,
+                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsigned status, int code,
                                   const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, ap2;
     va_start(ap, fmt);
-    char buf[512];
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    cJSON *e = render_json_error(0, buf, code);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg)
+        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    cJSON *e = msg ? render_json_error(0, msg, code) : NULL;
+    free(msg);
     char *txt = e ? cJSON_PrintUnformatted(e) : NULL;
     cJSON_Delete(e);
     if (!txt)
         return MHD_NO;
-    size_t n = strlen(txt);
-    char *body = realloc(txt, n + 2);
+    size_t len = strlen(txt);
+    char *body = realloc(txt, len + 2);
     if (!body) {
         free(txt);
         return MHD_NO;
     }
-    body[n] = '\n';
-    body[n + 1] = '\0';
-    serve_reply r = {status, "application/json; charset=utf-8", body, n + 1, 0, NULL};
+    body[len] = '\n';
+    body[len + 1] = '\0';
+    serve_reply r = {status, "application/json; charset=utf-8", body, len + 1, 0, NULL};
     return send_reply(con, rq, &r);
+}
+
+/* The length of s cut to at most max bytes at a character boundary (names are echoed in messages up to 64 bytes). */
+static int cut(const char *s, size_t max)
+{
+    size_t l = strlen(s);
+    if (l <= max)
+        return (int)l;
+    l = max;
+    while (l > 0 && ((unsigned char)s[l] & 0xC0) == 0x80)
+        l--;
+    return (int)l;
 }
 
 static int hexval(int c)
@@ -293,12 +315,12 @@ size_t serve_parse_query(const char *q, size_t n, serve_param *p, size_t max, ch
                 return (size_t)-1;
             }
             if (!jsonstr_valid(val, (size_t)vl)) {
-                snprintf(msg, cap, "parameter '%.64s': expected UTF-8 text without NUL, found invalid bytes", key);
+                snprintf(msg, cap, "parameter '%.*s': expected UTF-8 text without NUL, found invalid bytes", cut(key, 64), key);
                 return (size_t)-1;
             }
             for (size_t k = 0; k < np; k++)
                 if (strcmp(p[k].key, key) == 0) {
-                    snprintf(msg, cap, "parameter '%.64s' given twice", key);
+                    snprintf(msg, cap, "parameter '%.*s' given twice", cut(key, 64), key);
                     return (size_t)-1;
                 }
             p[np++] = (serve_param){key, val};
@@ -320,12 +342,12 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, n, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        size_t at = end && end >= body ? (size_t)(end - body) : 0;
+        /* on failure cJSON sets end to where parsing stopped (its global cJSON_GetErrorPtr is shared by threads) */
+        size_t at = end && end >= body && end <= body + n ? (size_t)(end - body) : 0;
         if (root)
             snprintf(msg, cap, "the body: expected a JSON object, found another JSON value");
         else
-            snprintf(msg, cap, "the body: expected a JSON object, found malformed JSON near byte %zu",
-                     (size_t)(cJSON_GetErrorPtr() && cJSON_GetErrorPtr() >= body ? cJSON_GetErrorPtr() - body : (long)at) + 1);
+            snprintf(msg, cap, "the body: expected a JSON object, found malformed JSON near byte %zu", at + 1);
         cJSON_Delete(root);
         return (size_t)-1;
     }
@@ -358,7 +380,8 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
                  it->valuedouble == (double)(long long)it->valuedouble)
             snprintf(val, 32, "%lld", (long long)it->valuedouble);
         else {
-            snprintf(msg, cap, "parameter '%.64s': expected a string, a non-negative integer or a boolean", key);
+            snprintf(msg, cap, "parameter '%.*s': expected a string, a non-negative integer or a boolean", cut(key, 64),
+                     key);
             np = (size_t)-1;
             break;
         }
@@ -372,7 +395,7 @@ static size_t parse_body(const char *body, size_t n, serve_param *p, size_t max,
         for (size_t k = 0; k < np; k++)
             twice |= strcmp(p[k].key, key) == 0;
         if (twice) {
-            snprintf(msg, cap, "parameter '%.64s' given twice", key);
+            snprintf(msg, cap, "parameter '%.*s' given twice", cut(key, 64), key);
             np = (size_t)-1;
             break;
         }
@@ -391,7 +414,7 @@ static enum MHD_Result answer(serve_http *h, struct MHD_Connection *con, request
     if (!path)
         return MHD_NO;
     serve_param params[MAX_PARAMS];
-    char *block = NULL, msg[300];
+    char *block = NULL, msg[300]; /* every message fits: fixed words, numbers and names cut at 64 bytes */
     size_t np;
     if (post && qm)
         np = (size_t)-1, snprintf(msg, sizeof msg, "POST takes its parameters in a JSON object body, not the query");
@@ -412,6 +435,24 @@ static enum MHD_Result answer(serve_http *h, struct MHD_Connection *con, request
     return res;
 }
 
+/* Whether a request's Host header names this machine (127.0.0.1, localhost, [::1], the address listened on; any
+ * port), or there is none
+ * (HTTP/1.0). On a loopback address anything else is a page elsewhere whose name was made to resolve to 127.0.0.1
+ * (DNS rebinding): refused. */
+static int host_is_local(const serve_http *sh, struct MHD_Connection *con)
+{
+    const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!h)
+        return 1;
+    const char *const names[] = {"127.0.0.1", "localhost", "[::1]", sh->bound};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t l = strlen(names[i]);
+        if (strncasecmp(h, names[i], l) == 0 && (h[l] == '\0' || h[l] == ':'))
+            return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **req_ctx)
 {
@@ -427,6 +468,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
     if (!rq->started) {
         rq->started = 1;
+        if (h->loopback && !host_is_local(h, con))
+            return send_error(con, rq, 421 /* misdirected request */, EV_ERR_USAGE,
+                              "the Host header must name this machine (127.0.0.1, localhost or [::1]): the server "
+                              "listens on a loopback address");
         if (rq->too_long)
             return send_error(con, rq, MHD_HTTP_URI_TOO_LONG, EV_ERR_USAGE,
                               "the request target is longer than %zu bytes: send long sentences by POST with a "
@@ -502,6 +547,12 @@ ev_status serve_http_start(const serve_limits *l, serve_handler fn, void *ctx, s
     if (!h)
         return ev_fail(err, EV_ERR_NOMEM, "out of memory starting the server");
     h->lim = *l;
+    h->loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&a6.sin6_addr) : (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+    h->bound = v6 ? ev_strdup_printf("[%s]", l->host) : ev_strdup_printf("%s", l->host);
+    if (!h->bound) {
+        free(h);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory starting the server");
+    }
     h->fn = fn;
     h->ctx = ctx;
     pthread_mutex_init(&h->lock, NULL);
@@ -523,6 +574,7 @@ ev_status serve_http_start(const serve_limits *l, serve_handler fn, void *ctx, s
         int e = errno;
         pthread_mutex_destroy(&h->lock);
         pthread_cond_destroy(&h->wake);
+        free(h->bound);
         free(h);
         return ev_fail(err, EV_ERR_IO, "cannot listen on %s port %u%s%s", l->host, l->port, e ? ": " : "",
                        e ? strerror(e) : "");
@@ -552,5 +604,6 @@ void serve_http_stop(serve_http *h)
     MHD_stop_daemon(h->d);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
+    free(h->bound);
     free(h);
 }

@@ -8,14 +8,14 @@
 #                                          final execs and coverage. Run one target at a time.
 #   tests/fuzz/run.sh merge TARGET         adds what a long run found that covers something new to the committed
 #                                          corpus (libFuzzer -merge=1; review the new files before committing).
-#   TARGET: text w2v_bin input cache head tokenizer batch fasttext (the harness fuzz_TARGET.c). A finding is saved under
+#   TARGET: text w2v_bin input cache head tokenizer batch fasttext serve_query (the harness fuzz_TARGET.c). A finding is saved under
 #   build-fuzz/artifacts/ (TARGET-crash-*, -leak-*, -timeout-*, -oom-*); reproduce: build-fuzz/fuzz/fuzz_TARGET FILE.
 set -u
 cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1 LC_ALL=C
 BIN=${FUZZ_BIN:-build-fuzz/fuzz} # the harnesses (a copy keeps a long run apart from rebuilds)
 ART=build-fuzz/artifacts
-TARGETS="text w2v_bin input cache head tokenizer batch fasttext"
+TARGETS="text w2v_bin input cache head tokenizer batch fasttext serve_query"
 mkdir -p "$ART"
 
 dict_for() {
