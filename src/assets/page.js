@@ -315,128 +315,66 @@
     });
   }
 
-  /* ---- the page from a document: what C writes (render_html.c), drawn by the live app for each answer ---------
-   * The same elements and classes as the C page, so that everything above works on them unchanged. */
-  function pct(w) { return Math.round(w * 100) + '%'; }
-  function sim4(x) { return x === null ? '\u2014' : x.toFixed(4); }
-  function summary(v, i, spans) {
-    var t = v.tokens[i], out = spans ? '<span class="lbl">' + esc(t.text) : esc(t.text);
-    if (!t.attention.length)
-      return out + (spans ? '</span>' : '') + ' has ' + esc(t.context_reason || 'nothing to attend to');
-    out += ' attends most to:' + (spans ? '</span> ' : ' ');
-    return out + t.attention.map(function (a) {
-      var rep = v.tokens.some(function (o, k) { return k !== a.index && o.text === v.tokens[a.index].text; });
-      var s = esc(v.tokens[a.index].text) + (a.index === i ? ' (self)' : rep ? ' [' + a.index + ']' : '') + ' ' +
-        pct(a.weight);
-      return spans ? '<span data-j="' + a.index + '" data-weight="' + a.weight + '">' + s + '</span>' : s;
-    }).join(' \u00b7 ');
-  }
-  function hits(list, other, cls, caption, note, empty) {
-    var h = '<table class="nb ' + cls + '"><caption>' + caption + '<small>' + esc(note) + '</small></caption>' +
-      '<thead class="sr"><tr><th scope="col">word</th><th scope="col">cosine similarity</th></tr></thead><tbody>';
-    if (!list || !list.length) h += '<tr><td colspan="2" class="muted">' + esc(empty) + '</td></tr>';
-    (list || []).forEach(function (x) {
-      var found = !other || other.some(function (o) { return o.word === x.word; });
-      h += '<tr' + (found ? '' : ' class="new" title="not among the static neighbours"') + '><td>' + esc(x.word) +
-        '</td><td class="num" title="' + x.similarity + '" data-sim="' + x.similarity + '"><span class="simbar" ' +
-        'style="--s:' + x.similarity + '"></span>' + sim4(x.similarity) + '</td></tr>';
-    });
-    return h + '</tbody></table>';
-  }
-  function pageSection(v, s, nv, sel, title, note) {
-    var id = 's' + s, n = v.tokens.length, h = [], head = v.head || {};
-    h.push('<section class="sent card" id="' + id + '" data-selected="' + sel + '" aria-labelledby="' + id +
-      '-h"><h2 id="' + id + '-h">' + esc(title) + '</h2><p class="quote">\u201c' + esc(v.sentence) +
-      '\u201d</p><div class="strip" role="group" aria-label="Tokens of sentence ' + (s + 1) + ': select one to ' +
-      'see its attention and neighbours">');
-    v.tokens.forEach(function (t, i) {
-      var oov = t.status === 'oov';
-      h.push('<button type="button" class="tok' + (oov ? ' oov' : '') + (i === sel ? ' cur' : '') + '" data-i="' +
-        i + '" aria-pressed="' + (i === sel) + '" title="' + esc(t.text) + '"><span class="tt">' + esc(t.text) +
-        '</span><span class="ti" aria-hidden="true">' + i + '</span>' + (oov ? '<span class="badge">OOV</span>' +
-        '<span class="sr">, out of vocabulary</span>' : '') + '</button>');
-    });
-    h.push('</div><p class="hint">Hover, click or focus a token (Tab, then the arrow keys; Enter or Space selects ' +
-      'it) to draw its attention and show its neighbours.</p><p class="readout" id="' + id + '-readout" ' +
-      'aria-live="polite">' + summary(v, sel, false) + '</p><div class="panes"><figure class="hvfig">');
-    /* the head view */
-    var chars = 1, R = 26, top = 30;
-    v.tokens.forEach(function (t) { chars = Math.max(chars, Math.min(18, Array.from(t.text).length)); });
-    var lab = chars * 8 + 6, lx = 12 + lab, rx = lx + 150, w = Math.ceil(rx + lab + 12), ht = Math.ceil(top + n * R + 8);
-    h.push('<div class="hvwrap"><svg class="hv" width="' + w + '" height="' + ht + '" viewBox="0 0 ' + w + ' ' +
-      ht + '" role="img" aria-label="Head view: lines from the selected token (left) to the tokens it attends to ' +
-      '(right); a line\u2019s opacity is the attention weight"><text class="hv-head" x="' + lx + '" y="14" ' +
-      'text-anchor="end">attends</text><text class="hv-head" x="' + rx + '" y="14">to</text><g class="hv-rows">');
-    for (var i = 0; i < n; i++) {
-      h.push('<g class="hv-row" data-i="' + i + '">');
-      for (var j = 0; j < n; j++) {
-        var yi = top + (i + 0.5) * R, yj = top + (j + 0.5) * R, wt = v.weights[i][j];
-        h.push('<rect class="hv-hit" x="' + (rx - 4) + '" y="' + (yj - R / 2 + 2) + '" width="' + (lab + 6) +
-          '" height="' + (R - 4) + '" fill-opacity="' + wt + '"/><line x1="' + (lx + 8) + '" y1="' + yi + '" x2="' +
-          (rx - 10) + '" y2="' + yj + '" stroke-opacity="' + wt + '" data-j="' + j + '"/>');
-      }
-      h.push('</g>');
-    }
-    h.push('</g>');
-    ['hv-left', 'hv-right'].forEach(function (side, r) {
-      h.push('<g class="' + side + '">');
-      v.tokens.forEach(function (t, i) {
-        h.push('<text x="' + (r ? rx : lx) + '" y="' + (top + (i + 0.5) * R) + '" dy="0.35em"' +
-          (r ? '' : ' text-anchor="end"') + ' data-i="' + i + '"' + (t.status === 'oov' ? ' class="oov"' : '') + '>' +
-          esc(Array.from(t.text).slice(0, 18).join('')) + '</text>');
+  function sim4(x) { return x === null ? '\u2014' : x.toFixed(4); } /* the word panel's scores, as C rounds them */
+
+  /* ---- the movement map (render_map.c): hovering or focusing a point shows its token above (its head-view row,
+   * heatmap row and neighbour lists) and marks its lists' words on the map; click, Enter or Space selects the token.
+   * Without scripts the points' titles say the same. */
+  function wireMap(map) {
+    var svg = doc.querySelector('svg.mm');
+    if (!svg || !map) return;
+    function chip(s, i) { return doc.querySelector('#s' + s + ' .strip .tok[data-i="' + i + '"]'); }
+    function tokensOf(el) {
+      return (el.getAttribute('data-tokens') || '').split(' ').filter(Boolean).map(function (t) {
+        var p = t.split(':');
+        return { s: Number(p[0]), i: Number(p[1]) };
       });
-      h.push('</g>');
-    });
-    h.push('</svg></div><figcaption>Head view: a line from the token on the left to each token on the right; its ' +
-      'opacity is the attention weight.</figcaption></figure><div class="details">');
-    v.tokens.forEach(function (t, i) {
-      var oov = t.status === 'oov';
-      h.push('<article class="detail" id="' + id + '-d' + i + '" data-i="' + i + '"><h3>' + esc(t.text) +
-        '<span class="meta">token ' + i + ' \u00b7 ' + (oov ? 'out of vocabulary: no vector, never attended to'
-        : 'in the vocabulary') + '</span></h3><p class="att summary">' + summary(v, i, true) + '</p><div class="nbs">' +
-        hits(t.static_neighbors, null, 'static', 'static neighbours', 'the word alone: the same in every sentence',
-          'none: no vector') +
-        hits(t.context_neighbors, oov ? null : t.static_neighbors, 'context', 'in context', head.in_context || '',
-          note || t.context_reason || 'none') + '</div>' +
-        (t.context_self_similarity === null ? '' : '<p class="self">cosine of its in-context vector to its static ' +
-        'vector: <b title="' + t.context_self_similarity + '">' + sim4(t.context_self_similarity) + '</b></p>') +
-        '</article>');
-    });
-    h.push('</div></div>');
-    /* the heatmap */
-    var C = 40, left = 14 + chars * 7.2 + 14, topH = 14 + chars * 5.2 + 10, g = [];
-    var W = Math.ceil(left + n * C + 8), H = Math.ceil(topH + n * C + 8);
-    g.push('<figure class="hmfig"><h3>Attention weights</h3><div class="hmwrap"><svg class="hm-svg" width="' + W +
-      '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '" role="img" aria-label="Attention weights, ' + n +
-      ' by ' + n + '"><g class="hm" font-size="12"><g class="cols">');
-    v.tokens.forEach(function (t, j) {
-      g.push('<text class="lab col' + (t.status === 'oov' ? ' oov' : '') + '" transform="translate(' +
-        (left + (j + 0.5) * C) + ' ' + (topH - 6) + ') rotate(-45)"><tspan class="idx">' + j + '</tspan> ' +
-        esc(Array.from(t.text).slice(0, 12).join('')) + '</text>');
-    });
-    g.push('</g>');
-    for (i = 0; i < n; i++) {
-      var y = topH + i * C;
-      g.push('<g class="hm-row" data-row="' + i + '"><text class="lab row' + (v.tokens[i].status === 'oov' ? ' oov'
-        : '') + '" x="' + (left - 8) + '" y="' + (y + C / 2) + '" dy="0.35em" text-anchor="end"><tspan class="idx">' +
-        i + '</tspan> ' + esc(Array.from(v.tokens[i].text).slice(0, 12).join('')) + '</text>');
-      for (j = 0; j < n; j++) {
-        var x = left + j * C, wv = v.weights[i][j], masked = v.tokens[j].status === 'oov';
-        g.push('<rect class="cell' + (masked ? ' masked' : '') + '" x="' + x + '" y="' + y + '" width="' + C +
-          '" height="' + C + '" data-row="' + i + '" data-col="' + j + '" data-weight="' + wv + '" fill-opacity="' +
-          (masked ? 0.08 : wv) + '"><title>' + esc(v.tokens[i].text) + ' \u2192 ' + esc(v.tokens[j].text) + ': ' +
-          wv + ' (' + pct(wv) + ')' + (masked ? ', out of vocabulary: never attended to' : '') + '</title></rect>');
-        if (wv >= 0.005)
-          g.push('<text class="v' + (wv >= 0.5 ? ' hi' : '') + '" x="' + (x + C / 2) + '" y="' + (y + C / 2) +
-            '" dy="0.35em" text-anchor="middle">' + Math.round(wv * 100) + '</text>');
-      }
-      g.push('<rect class="rowsel" x="' + (left - 1) + '" y="' + (y + 1) + '" width="' + (n * C + 2) +
-        '" height="' + (C - 2) + '"/></g>');
     }
-    g.push('</g></svg></div><p class="hm-read" aria-hidden="true"></p><figcaption>Row: the token attending ' +
-      '(query); column: the token attended to (key); each row sums to 1. Hover a cell for its value, click it to ' +
-      'select its row.</figcaption></figure></section>');
-    return h.join('') + g.join('');
+    function mark(list) { /* the map's points, labels and arrows of the tokens in list */
+      all(svg, '.on').forEach(function (e) { e.classList.remove('on'); });
+      var pts = {};
+      list.forEach(function (t) {
+        map.tokens.forEach(function (mt) {
+          if (mt.sentence !== t.s || mt.index !== t.i) return;
+          [mt.static, mt.context].concat(mt.static_neighbors, mt.context_neighbors).forEach(function (p) {
+            if (p !== null) pts[p] = true;
+          });
+          all(svg, '.mm-arrow[data-s="' + t.s + '"][data-i="' + t.i + '"]').forEach(function (a) {
+            a.classList.add('on');
+          });
+        });
+      });
+      Object.keys(pts).forEach(function (p) {
+        all(svg, '[data-pt="' + p + '"]').forEach(function (e) { e.classList.add('on'); });
+      });
+    }
+    function show(el) {
+      var list = tokensOf(el);
+      mark(list);
+      list.forEach(function (t) {
+        var c = chip(t.s, t.i);
+        if (c) c.dispatchEvent(new Event('mouseenter'));
+      });
+    }
+    function select(el) {
+      tokensOf(el).forEach(function (t) {
+        var c = chip(t.s, t.i);
+        if (c) c.click();
+      });
+      mark(tokensOf(el));
+    }
+    all(svg, '.mm-pt[data-tokens]').forEach(function (el) {
+      el.setAttribute('role', 'button');
+      el.addEventListener('mouseenter', function () { show(el); });
+      el.addEventListener('focus', function () { show(el); });
+      el.addEventListener('click', function () { select(el); });
+      el.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(el); }
+      });
+    });
+    svg.addEventListener('mouseleave', function () {
+      all(doc, 'section.sent .strip').forEach(function (s) { s.dispatchEvent(new Event('mouseleave')); });
+    });
   }
 
   /* ---- start: the sections the page has, their tokens wired ------------------------------------------------- */
@@ -447,23 +385,25 @@
     secs.forEach(function (s) {
       s.toks.forEach(function (t) { t.addEventListener('click', setHash); });
     });
+    all(doc, '.shared-btn').forEach(function (b) {
+      b.addEventListener('click', function () {
+        secs[0].select(Number(b.getAttribute('data-i1')), false);
+        secs[1].select(Number(b.getAttribute('data-i2')), false);
+        setHash();
+        all(doc, '.shared-btn').forEach(function (o) {
+          o.setAttribute('aria-pressed', o === b ? 'true' : 'false');
+        });
+      });
+    });
+    wireMap(data.map);
     if (live) live.words(doc);
   }
   boot();
   fromHash();
   window.addEventListener('hashchange', fromHash);
-  all(doc, '.shared-btn').forEach(function (b) {
-    b.addEventListener('click', function () {
-      secs[0].select(Number(b.getAttribute('data-i1')), false);
-      secs[1].select(Number(b.getAttribute('data-i2')), false);
-      setHash();
-      all(doc, '.shared-btn').forEach(function (o) {
-        o.setAttribute('aria-pressed', o === b ? 'true' : 'false');
-      });
-    });
-  });
-  var dl = doc.getElementById('dl-json'), dlUrl = null;
+  var dlUrl = null;
   function saveLink(text) {
+    var dl = doc.getElementById('dl-json'); /* in the footer, which the live app redraws */
     if (!dl || !window.Blob || !window.URL || !URL.createObjectURL) return;
     if (dlUrl) URL.revokeObjectURL(dlUrl);
     dl.href = dlUrl = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
@@ -516,10 +456,12 @@
     errEl.textContent = msg || '';
     errEl.hidden = !msg;
   }
-  /* GET base + path: the parsed JSON document, or an Error whose message is the API's error object's */
-  function get(path) {
-    return fetch(api + path, { headers: { Accept: 'application/json' } }).then(function (r) {
+  /* GET base + path: the answer's text (the parsed JSON document unless asHtml), or an Error whose message is
+   * the API's error object's */
+  function get(path, asHtml) {
+    return fetch(api + path, { headers: { Accept: asHtml ? 'text/html' : 'application/json' } }).then(function (r) {
       return r.text().then(function (t) {
+        if (r.ok && asHtml) return t;
         var j = null;
         try { j = JSON.parse(t); } catch (e) { /* not JSON: say so below */ }
         if (!r.ok || !j) {
@@ -538,7 +480,7 @@
       if (q('#live-word').value.trim()) p.push('word=' + encodeURIComponent(q('#live-word').value.trim()));
     } else p.push('s=' + encodeURIComponent(q('#live-s1').value));
     if (h) p.push('head=' + encodeURIComponent(h));
-    p.push('why=1', 'steps=1');
+    p.push('format=html'); /* the page's part the document draws, by C (its "why" and "steps" in it) */
     return (mode() === 'compare' ? 'compare?' : 'view?') + p.join('&');
   }
   /* one request per change; an answer older than the one shown is dropped */
@@ -549,13 +491,13 @@
       return;
     }
     box.setAttribute('aria-busy', 'true');
-    get(params()).then(function (d) {
+    get(params(), true).then(function (html) {
       if (my < shown) return;
       shown = my;
       showError('');
-      render(d);
+      render(html);
       statusEl.textContent = 'updated';
-    }, function (e) {
+    }).catch(function (e) { /* the API's error, or an answer the page could not draw */
       if (my < shown) return;
       shown = my;
       showError(e.message);
@@ -565,37 +507,27 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
   }
-  function pick() { /* the shared word the C page selects: the rarest (the highest row) */
-    return shared.reduce(function (b, x) { return x.row > b.row ? x : b; }, shared[0]);
-  }
-  /* the meaning/position switch as C wrote it on the first page, for each drawn section whose view has "why" */
-  var termTpl = doc.querySelector('.termsw');
-  termTpl = termTpl ? termTpl.cloneNode(true) : null;
-  function render(d) {
-    data = d;
-    views = d.sentences || [d];
-    shared = d.shared || [];
-    var two = views.length > 1, holder = doc.querySelector('.sentences');
-    holder.className = 'sentences' + (two ? ' two' : '');
-    holder.innerHTML = views.map(function (v, s) {
-      var sel = 0;
-      while (sel < v.tokens.length - 1 && v.tokens[sel].status === 'oov') sel++;
-      if (shared.length) sel = pick().token_index[s];
-      return pageSection(v, s, views.length, sel, two ? 'Sentence ' + (s + 1) : 'The sentence',
-        v.context_note || d.context_note);
-    }).join('');
-    /* what the C page drew for the first document and the app does not redraw: gone, not stale */
-    all(doc, '.shared-sec, .map-sec').forEach(function (e) { e.hidden = true; });
-    if (termTpl) all(holder, 'section.sent').forEach(function (el, s) {
-      if (!views[s].why) return;
-      var sw = termTpl.cloneNode(true);
-      sw.hidden = true; /* Sec.wireTerms shows it */
-      all(sw, 'input').forEach(function (r) { r.name = el.id + '-hm-term'; r.checked = r.value === 'weights'; });
-      var h3 = el.querySelector('.hmfig h3');
-      h3.parentNode.insertBefore(sw, h3.nextSibling);
+  /* html: the server's part of the page for the new document (render_html_fragment: the shared words, the
+   * sentences, the movement map, the footer, the document embedded), put in place of the page's own and wired as
+   * the page itself is (boot) */
+  function render(html) {
+    var t = doc.createElement('template');
+    t.innerHTML = html;
+    var f = t.content, fd = f.getElementById('embvsattn-data'), foot = f.querySelector('footer');
+    if (!fd) throw new Error('the server\u2019s answer has no document');
+    data = JSON.parse(fd.textContent);
+    views = data.sentences || [data];
+    shared = data.shared || [];
+    dataEl.textContent = fd.textContent;
+    fd.parentNode.removeChild(fd);
+    var oldFoot = doc.querySelector('body > footer');
+    if (foot && oldFoot) oldFoot.parentNode.replaceChild(foot, oldFoot);
+    all(mainEl, ':scope > .shared-sec, :scope > .sentences, :scope > .map-sec').forEach(function (e) {
+      e.parentNode.removeChild(e);
     });
+    mainEl.appendChild(f); /* what is left: [.shared-sec] .sentences [.map-sec], in the page's order */
     doc.title = 'embvsattn: ' + views.map(function (v) { return v.sentence; }).join(' | ');
-    saveLink(JSON.stringify(d));
+    saveLink(dataEl.textContent);
     boot();
   }
   /* neighbour words become buttons: their own neighbours in the word panel */
@@ -676,68 +608,3 @@
   wordButtons(doc);
 })();
 
-/* ---- the movement map (render_map.c): hovering or focusing a point shows its token above (its head-view row,
- * heatmap row and neighbour lists) and marks its lists' words on the map; click, Enter or Space selects the token.
- * Without scripts the points' titles say the same. */
-(function () {
-  'use strict';
-  var doc = document;
-  var svg = doc.querySelector('svg.mm');
-  var dataEl = doc.getElementById('embvsattn-data');
-  if (!svg || !dataEl) return;
-  var map = JSON.parse(dataEl.textContent).map;
-  if (!map) return;
-  function all(el, sel) { return Array.prototype.slice.call(el.querySelectorAll(sel)); }
-  function chip(s, i) { return doc.querySelector('#s' + s + ' .strip .tok[data-i="' + i + '"]'); }
-  function tokensOf(el) {
-    return (el.getAttribute('data-tokens') || '').split(' ').filter(Boolean).map(function (t) {
-      var p = t.split(':');
-      return { s: Number(p[0]), i: Number(p[1]) };
-    });
-  }
-  function mark(list) { /* the map's points, labels and arrows of the tokens in list */
-    all(svg, '.on').forEach(function (e) { e.classList.remove('on'); });
-    var pts = {};
-    list.forEach(function (t) {
-      map.tokens.forEach(function (mt) {
-        if (mt.sentence !== t.s || mt.index !== t.i) return;
-        [mt.static, mt.context].concat(mt.static_neighbors, mt.context_neighbors).forEach(function (p) {
-          if (p !== null) pts[p] = true;
-        });
-        all(svg, '.mm-arrow[data-s="' + t.s + '"][data-i="' + t.i + '"]').forEach(function (a) {
-          a.classList.add('on');
-        });
-      });
-    });
-    Object.keys(pts).forEach(function (p) {
-      all(svg, '[data-pt="' + p + '"]').forEach(function (e) { e.classList.add('on'); });
-    });
-  }
-  function show(el) {
-    var list = tokensOf(el);
-    mark(list);
-    list.forEach(function (t) {
-      var c = chip(t.s, t.i);
-      if (c) c.dispatchEvent(new Event('mouseenter'));
-    });
-  }
-  function select(el) {
-    tokensOf(el).forEach(function (t) {
-      var c = chip(t.s, t.i);
-      if (c) c.click();
-    });
-    mark(tokensOf(el));
-  }
-  all(svg, '.mm-pt[data-tokens]').forEach(function (el) {
-    el.setAttribute('role', 'button');
-    el.addEventListener('mouseenter', function () { show(el); });
-    el.addEventListener('focus', function () { show(el); });
-    el.addEventListener('click', function () { select(el); });
-    el.addEventListener('keydown', function (e) {
-      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(el); }
-    });
-  });
-  svg.addEventListener('mouseleave', function () {
-    all(doc, 'section.sent .strip').forEach(function (s) { s.dispatchEvent(new Event('mouseleave')); });
-  });
-})();
