@@ -51,6 +51,51 @@ function sameView(got, doc, what) {
   assert.deepStrictEqual(got.ctx, (t.context_neighbors || []).map((h) => h.word), `${what}: neighbours in context`);
 }
 
+// The parts of the page C draws besides the token panel, after the live app swapped in the server's HTML
+// (/api/view?format=html): the movement map, the weights table, the heatmap's legend, each of DOC (section SEC).
+async function redrawn(page, sec, doc) {
+  const got = await page.evaluate((sec) => {
+    const el = document.getElementById(sec);
+    const main = document.querySelector('main');
+    const map = main.querySelectorAll(':scope > .map-sec');
+    const hm = el.querySelector('svg.hm-svg');
+    const cells = Array.from(hm.querySelectorAll('rect.cell'));
+    const right = Math.max(...cells.map((c) => Number(c.getAttribute('x')) + Number(c.getAttribute('width'))));
+    const legend = hm.querySelector('g.legend');
+    return {
+      maps: map.length, mapHidden: map.length ? map[0].hidden : null,
+      sentences: main.querySelectorAll(':scope > .sentences').length,
+      stTokens: Array.from(document.querySelectorAll('svg.mm .mm-st[data-tokens]'))
+        .map((g) => g.dataset.tokens.split(' ')).flat().sort(),
+      cxTokens: Array.from(document.querySelectorAll('svg.mm .mm-cx[data-tokens]'))
+        .map((g) => g.dataset.tokens.split(' ')).flat().sort(),
+      points: Array.from(document.querySelectorAll('svg.mm .mm-pt[data-pt]')).map((g) => Number(g.dataset.pt)),
+      wtHead: Array.from(el.querySelectorAll('table.wt thead th')).slice(1).map((t) => t.textContent),
+      wtRows: Array.from(el.querySelectorAll('table.wt tbody tr')).map((r) =>
+        [r.querySelector('th').textContent, Array.from(r.querySelectorAll('td')).map((t) => t.textContent)]),
+      legend: legend ? Array.from(legend.querySelectorAll('text')).map((t) => t.textContent) : null,
+      legendX: legend ? legend.getBBox().x : null, right,
+      footer: document.querySelectorAll('body > footer').length,
+      data: JSON.parse(document.getElementById('embvsattn-data').textContent).sentence,
+    };
+  }, sec);
+  assert.strictEqual(got.sentences, 1, 'one sentences block');
+  assert.strictEqual(got.maps, 1, 'one movement map');
+  assert.strictEqual(got.mapHidden, false, 'the movement map is shown');
+  const want = (kind) => doc.map.tokens.filter((t) => t[kind] !== null).map((t) => `${t.sentence}:${t.index}`).sort();
+  assert.deepStrictEqual(got.stTokens, want('static'), 'the map\u2019s static points are the new tokens');
+  assert.deepStrictEqual(got.cxTokens, want('context'), 'the map\u2019s contextual points are the new tokens');
+  assert.ok(got.points.length && got.points.every((p) => p < doc.map.points.length), 'the map\u2019s points');
+  assert.deepStrictEqual(got.wtHead, doc.tokens.map((t) => t.text), 'the weights table\u2019s columns');
+  assert.deepStrictEqual(got.wtRows, doc.tokens.map((t, i) => [t.text, doc.weights[i].map((w) => w.toFixed(3))]),
+    'the weights table\u2019s rows');
+  assert.ok(got.legend && got.legend.length >= 2, 'the heatmap has its legend');
+  assert.ok(got.legendX > got.right, `the legend beside the new heatmap (x ${got.legendX} > ${got.right})`);
+  assert.strictEqual(got.footer, 1, 'one footer');
+  assert.strictEqual(got.data, doc.sentence, 'the embedded document is the new one');
+  return got;
+}
+
 // Waits until section SEC shows SENTENCE (the answer to the last request arrived and was drawn).
 async function until(page, sec, sentence) {
   await page.waitForFunction(([sec, s]) => {
@@ -109,6 +154,20 @@ async function main() {
     return `"${s1}": ${doc.tokens.length} tokens, ${doc.tokens.length ** 2} weights and both neighbour lists of ` +
       'the API\u2019s document; its meaning/position switch draws /api/view?why=1';
   });
+  await check('live-redrawn', async () => {
+    // the sections the page gets from the server's HTML: map, weights table, legend of the new sentence, wired
+    const doc = (await sv.get(`/api/view?s=${q(s1)}`)).json;
+    const got = await redrawn(page, 's0', doc);
+    const pt = await page.$('svg.mm .mm-cx[data-tokens="0:3"]');
+    assert.ok(pt, 'a contextual point of token 3');
+    await pt.dispatchEvent('mouseenter');
+    const shownTok = await page.$eval('#s0 .detail:not([hidden])', (e) => e.id);
+    assert.strictEqual(shownTok, 's0-d3', 'hovering the map\u2019s point shows its token');
+    await page.$eval('svg.mm', (e) => e.dispatchEvent(new Event('mouseleave')));
+    return `"${s1}": the movement map (${got.points.length} points, the new tokens\u2019), the weights table ` +
+      `(${got.wtRows.length} rows = the document\u2019s, 3 decimals), the heatmap legend (${got.legend.join(' ')}); ` +
+      'a map point hovered shows its token';
+  });
   await check('live-steps', async () => {
     const doc = (await sv.get(`/api/view?s=${q(s1)}&steps=1`)).json;
     assert.ok(doc && doc.steps, '/api/view?steps=1 has "steps"');
@@ -151,11 +210,35 @@ async function main() {
     const sel = await page.evaluate(() => [0, 1].map((s) => Number(document.getElementById('s' + s).dataset.selected)));
     const rare = doc.shared.reduce((x, y) => (y.row > x.row ? y : x));
     assert.deepStrictEqual(sel, rare.token_index, 'the shared word (the rarest) selected in both');
+    // the shared-word table (C's, from /api/compare?format=html): the document's shared words and cosines
+    const sh = await page.evaluate(() => ({
+      n: document.querySelectorAll('main > .shared-sec').length,
+      rows: Array.from(document.querySelectorAll('main > .shared-sec table.sh tbody tr')).map((r) => {
+        const b = r.querySelector('button.shared-btn'), v = r.querySelectorAll('td.num');
+        return [b.textContent, Number(b.dataset.i1), Number(b.dataset.i2), Number(v[0].dataset.value),
+          v[1].dataset.value === '' ? null : Number(v[1].dataset.value)];
+      }),
+    }));
+    assert.strictEqual(sh.n, 1, 'one shared-word table');
+    assert.deepStrictEqual(sh.rows, doc.shared.map((x) => [x.word, x.token_index[0], x.token_index[1],
+      x.static_cosine, x.context_cosine === undefined ? null : x.context_cosine]), 'its rows');
+    const mapTok = await page.$$eval('svg.mm .mm-st[data-tokens]', (els) => els.length);
+    assert.ok(mapTok > 0, 'the movement map of the two sentences');
+    const other = doc.shared.find((x) => x.word !== rare.word);
+    if (other) { // its buttons select the word in both sentences
+      await page.click(`main > .shared-sec button.shared-btn[data-i1="${other.token_index[0]}"]`);
+      const sel2 = await page.evaluate(() => [0, 1].map((s) => Number(document.getElementById('s' + s).dataset.selected)));
+      assert.deepStrictEqual(sel2, other.token_index, `"${other.word}" selected in both`);
+    }
     await page.screenshot({ path: path.join(artifacts, 'live-compare.png'), fullPage: true });
     await page.check('input[name="live-mode"][value="view"]');
     await page.fill('#live-s1', s1);
     await until(page, 's0', s1);
-    return `two sentences as /api/compare, the shared word "${rare.word}" selected in both ` +
+    const left = await page.evaluate(() => [document.querySelectorAll('.shared-sec').length,
+      document.querySelectorAll('section.sent').length]);
+    assert.deepStrictEqual(left, [0, 1], 'back to one sentence: no shared-word table, one section');
+    return `two sentences as /api/compare, its shared-word table (${sh.rows.length} rows: ` +
+      `${sh.rows.map((r) => r[0]).join(', ')}), the shared word "${rare.word}" selected in both ` +
       '(live-compare.png)';
   });
   await check('live-stale', async () => {
