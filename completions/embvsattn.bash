@@ -24,8 +24,8 @@ _embvsattn_options()
     local view='--head --heads --dk --positions --position-scale --causal --residual -q --quiet --top -k --restrict -o
         --output --map'
     case $1 in
-        show) echo "$view --batch --line-offset --predict --mask --context-vectors --why --term" ;;
-        compare) echo "$view --word --why" ;;
+        show) echo "$view --batch --line-offset --predict --mask --context-vectors --why --steps --term" ;;
+        compare) echo "$view --word --why --steps" ;;
         neighbors | neighbours) echo "-k --restrict --method --positive --negative --mean --vector-in $lists" ;;
         analogy) echo "-k --restrict --method $lists" ;;
         vector | similarity | doesnt-match) echo "$lists" ;;

@@ -141,6 +141,28 @@ void attn_positional_encoding(size_t n, size_t d, float scale, float *P_out);
 ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
                        const attn_opts *opts, float *A, float *Z, ev_error *err);
 
+/* The intermediate values of one attn_forward, for showing the computation step by step (attn_forward_steps). */
+typedef struct {
+    size_t n, d_model, d_k;
+    float *x;               /* (n, d_model) the input as given (X) */
+    float *pos;             /* (n, d_model) the scaled positions s·P added to it, or NULL without positions */
+    float *q, *k, *v;       /* (n, d_k) each: X'·W_Q, X'·W_K, X'·W_V (X' itself for the identity head) */
+    float *scores;          /* (n, n) q_i·k_j/√d_k, before the mask and the softmax */
+    unsigned char *allowed; /* (n, n) 1: the softmax allows key j for query i (not masked, j ≤ i when causal, j ≠ i
+                             * when the head excludes itself) */
+    float *av;              /* (n, d_k) A·V, the weighted sum of the values */
+    float *out;             /* (n, d_model) A·V·W_O (A·V itself without W_O), or NULL when Z was not asked for */
+} attn_steps;
+
+/* attn_forward, keeping its intermediate values in steps (allocated here, owned by the caller: attn_steps_free;
+ * steps NULL: attn_forward itself). The numbers are the ones attn_forward computes, not a recomputation: A and Z
+ * are bit for bit attn_forward's. On failure steps is empty. Errors: attn_forward's. */
+ev_status attn_forward_steps(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                             const attn_opts *opts, float *A, float *Z, attn_steps *steps, ev_error *err);
+
+/* Releases what attn_forward_steps kept. NULL-safe, idempotent. */
+void attn_steps_free(attn_steps *s);
+
 /* The same computation with plain loops accumulating in double: the reference twin for tests. */
 ev_status attn_forward_naive(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
                              const attn_opts *opts, float *A, float *Z, ev_error *err);

@@ -61,6 +61,7 @@ typedef struct {
     const char *mask;      /* --mask WORD: tokens WORD are blanks */
     int context_vectors;   /* --context-vectors: JSON carries the vectors in context */
     int why;               /* --why: the meaning/position split of the logits (explain.h) */
+    int steps;             /* --steps: the JSON's "steps", attention's computation step by step */
     const char *term;      /* --term TERM: the SVG heatmap of one term of the split (render_svg_term_known) */
     int map;               /* --map: --format svg draws the movement map instead of the heatmap */
     const char *heads;     /* --heads A,B (checked: one comma, both sides non-empty) */

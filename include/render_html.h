@@ -40,6 +40,13 @@ ev_status render_html_view_api(FILE *fp, const cJSON *view, const char *api_base
  * two sentences side by side, the shared words highlighted and listed. */
 ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err);
 
+/* The part of the page that the document draws, for `embvsattn serve` (GET /api/view?…&format=html): what the
+ * page has inside <main> — [the shared words (compare != 0: doc is compare's document)], the sentences
+ * (<div class="sentences">), [the movement map] — then its footer and the embedded document (<script
+ * type="application/json" id="embvsattn-data">), byte for byte as render_html_view (compare: render_html_compare)
+ * writes them into the page. The page's script puts it in place of its own and wires it as it wires the page. */
+ev_status render_html_fragment(FILE *fp, const cJSON *doc, int compare, ev_error *err);
+
 /* A standalone SVG heatmap of one sentence: labels, values, colour scale, caption. */
 ev_status render_svg_view(FILE *fp, const cJSON *view, ev_error *err);
 

@@ -18,8 +18,8 @@ cJSON *render_json_float(float f);
  * A token with nothing to attend to has an empty "context_neighbors", "context_reason": "nothing to attend to" and
  * a null "context_self_similarity" (as an out-of-vocabulary token's). A view whose head has no output in the
  * vectors' space (no_output) has "context_neighbors": null and "context_self_similarity": null in every token and a
- * top-level "context_note" saying why (render_json_context_note). vectors_path names the vector file. NULL when
- * out of memory. */
+ * top-level "context_note" saying why (render_json_context_note). With o->steps, "steps" (render_json_steps).
+ * vectors_path names the vector file. NULL when out of memory. */
 cJSON *render_json_view(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path);
 
 /* The same document for printing only (--batch): its neighbour lists are raw items, the text cJSON_PrintUnformatted
@@ -32,6 +32,16 @@ cJSON *render_json_view_print(const store *s, const view_sentence *v, const view
  * the meaning term alone and of the three position terms alone, 0 where not allowed}. render_json_view adds it as
  * "why" when the view has it. NULL when out of memory. */
 cJSON *render_json_why(const view_sentence *v);
+
+/* The computation of v's attention step by step (v->steps, attention.h; NULL steps.x: do not call): {"x": n×d_model
+ * (the input), "positions": n×d_model (the scaled positions added to it; only with positions), "q", "k", "v":
+ * n×d_k each, "scale": 1/√d_k, "scores": n×n q_i·k_j·scale (null where the key is not allowed; the softmax of each
+ * row is the document's "weights", not repeated here), "weighted": n×d_k (weights·v), "output":
+ * n×d_model (weighted·W_O, or weighted without W_O; null when the head has no output in the vectors' space),
+ * "residual": whether the vector in context adds x, and then "context": n×d_model (output + x)}. Numbers as
+ * render_json_float (null for NaN or infinities). render_json_view adds it as "steps" when the view has it. NULL
+ * when out of memory. */
+cJSON *render_json_steps(const view_sentence *v, const view_opts *o);
 
 /* A neighbour list as [{"word", "similarity"}] (stops at the first empty slot). */
 cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k);

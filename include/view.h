@@ -30,6 +30,8 @@ typedef struct {
     const char *mask;    /* tokens whose text is exactly this are blanks (hidden below); NULL: none */
     int context_vectors; /* for the renderers: the JSON carries each token's vector in context */
     int why;             /* 1: split the logits into meaning and position (view_sentence.why, explain.h) */
+    int steps;           /* 1: keep attention's intermediate values (view_sentence.steps): the computation step by
+                          * step, for the JSON's "steps" and the page */
 } view_opts;
 
 /* What the outputs say in place of the contextual neighbours of a token with nothing to attend to (no_context
@@ -70,6 +72,9 @@ typedef struct {
                               * context, the mean of the distributions of every token that has a list */
     explain_split why;       /* with view_opts.why: the four terms of the logits and the meaning-only and
                               * position-only weights (explain.h; the same inputs and masks as A); else all 0/NULL */
+    attn_steps steps;        /* with view_opts.steps: attn_forward_steps's intermediate values of A and Z (x: the
+                              * input attention was given, a blank's [MASK] input included; out: before the
+                              * residual, which adds X); else all 0/NULL */
 } view_sentence;
 
 /* The view options a head asks for: o.head = h, its positions and their scale when its file names them

@@ -179,10 +179,43 @@ static void matmul(const float *A, const float *B, float *C, size_t m, size_t n,
                 C, (int)n);
 }
 
+void attn_steps_free(attn_steps *s)
+{
+    if (!s)
+        return;
+    free(s->x);
+    free(s->pos);
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->scores);
+    free(s->allowed);
+    free(s->av);
+    free(s->out);
+    memset(s, 0, sizeof *s);
+}
+
+/* A copy of n floats, or NULL. */
+static float *dup_floats(const float *a, size_t n)
+{
+    float *c = malloc(n * sizeof *c);
+    if (c)
+        memcpy(c, a, n * sizeof *c);
+    return c;
+}
+
 ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
                        const attn_opts *opts, float *A, float *Z, ev_error *err)
 {
+    return attn_forward_steps(h, X, key_mask, n, opts, A, Z, NULL, err);
+}
+
+ev_status attn_forward_steps(const attn_head *h, const float *X, const unsigned char *key_mask, size_t n,
+                             const attn_opts *opts, float *A, float *Z, attn_steps *steps, ev_error *err)
+{
     attn_opts o = opts ? *opts : attn_opts_default();
+    if (steps)
+        memset(steps, 0, sizeof *steps);
     ev_status st = check_forward(h, X, n, &o, Z, err);
     if (st != EV_OK)
         return st;
@@ -192,6 +225,17 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
     float *k = NULL;  /* (n, dk) */
     float *v = NULL;  /* (n, dk) */
     float *av = NULL; /* (n, dk) A·V, before W_O */
+    if (steps) {
+        steps->n = n;
+        steps->d_model = dm;
+        steps->d_k = dk;
+        if (!(steps->x = dup_floats(X, n * dm)) || !(steps->allowed = malloc(n * n)))
+            goto oom;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                steps->allowed[i * n + j] =
+                    !(key_mask && key_mask[j]) && !(o.causal && j > i) && !(h->exclude_self && j == i);
+    }
 
     /* pass 1: the input, X' = X + s·P */
     const float *x = X; /* (n, dm) */
@@ -199,6 +243,8 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         if (!(xp = malloc(n * dm * sizeof *xp)))
             goto oom;
         attn_positional_encoding(n, dm, o.position_scale, xp);
+        if (steps && !(steps->pos = dup_floats(xp, n * dm)))
+            goto oom;
         for (size_t i = 0; i < n * dm; i++)
             xp[i] += X[i];
         x = xp;
@@ -216,9 +262,14 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         K = k;
         V = v;
     }
+    if (steps && (!(steps->q = dup_floats(Q, n * dk)) || !(steps->k = dup_floats(K, n * dk)) ||
+                  !(steps->v = dup_floats(V, n * dk))))
+        goto oom;
     /* pass 3: scores A = Q·Kᵀ / √d_k */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dk, 1.0f / sqrtf((float)dk), Q,
                 (int)dk, K, (int)dk, 0.0f, A, (int)n);
+    if (steps && !(steps->scores = dup_floats(A, n * n)))
+        goto oom;
     /* pass 4: softmax of each row over its allowed keys (not masked; j ≤ i when causal; j ≠ i when the head
      * excludes self-attention) */
     for (size_t i = 0; i < n; i++) {
@@ -258,17 +309,30 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
         for (size_t j = 0; j < lim; j++)
             row[j] *= inv;
     }
+    if (steps) { /* the weighted sum, kept even when Z is not asked for */
+        if (!(steps->av = malloc(n * dk * sizeof *steps->av)))
+            goto oom;
+        matmul(A, V, steps->av, n, dk, n);
+    }
     if (!Z) { /* the weights alone */
         st = EV_OK;
         goto done;
     }
-    /* pass 5: weighted sum A·V (into Z directly when there is no W_O) */
-    if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
-        goto oom;
-    matmul(A, V, h->w_o ? av : Z, n, dk, n);
+    /* pass 5: weighted sum A·V (into Z directly when there is no W_O; the one kept in steps when asked for) */
+    const float *avp = steps ? steps->av : av; /* (n, dk) */
+    if (steps && !h->w_o)
+        memcpy(Z, steps->av, n * dk * sizeof *Z);
+    else if (!steps) {
+        if (h->w_o && !(av = malloc(n * dk * sizeof *av)))
+            goto oom;
+        matmul(A, V, h->w_o ? av : Z, n, dk, n);
+        avp = av;
+    }
     /* pass 6: output projection Z = (A·V)·W_O */
     if (h->w_o)
-        matmul(av, h->w_o, Z, n, dm, dk);
+        matmul(avp, h->w_o, Z, n, dm, dk);
+    if (steps && !(steps->out = dup_floats(Z, n * dm)))
+        goto oom;
     /* pass 7: never hand out NaN or Inf */
     for (size_t i = 0; i < n * dm; i++)
         if (!isfinite(Z[i])) {
@@ -281,6 +345,8 @@ ev_status attn_forward(const attn_head *h, const float *X, const unsigned char *
 oom:
     st = ev_fail(err, EV_ERR_NOMEM, "out of memory computing attention over %zu tokens", n);
 done:
+    if (st != EV_OK)
+        attn_steps_free(steps);
     free(xp);
     free(q);
     free(k);

@@ -306,7 +306,7 @@ typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
                OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
-               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_TERM, OPT_MAP,
+               OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_STEPS, OPT_TERM, OPT_MAP,
                OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET,
                OPT_STDIN, OPT_INTERACTIVE, OPT_PORT, OPT_HOST, OPT_TIMEOUT, OPT_CACHE } opt_id;
 
@@ -352,6 +352,7 @@ const cli_option cli_options[] = {
     {"--map", NULL, OPT_MAP, VIEW_CMDS, NULL, "--format svg: the movement map instead of the heatmap"},
     {"--heads", NULL, OPT_HEADS, VIEW_CMDS, "A,B", "the same view under two heads, side by side"},
     {"--why", NULL, OPT_WHY, VIEW_CMDS, NULL, "split each weight into meaning and position (text, JSON)"},
+    {"--steps", NULL, OPT_STEPS, VIEW_CMDS, NULL, "JSON: attention's computation step by step (x, q, k, v, scores…)"},
     {"--term", NULL, OPT_TERM, "show", "TERM", "SVG: draw meaning|position|ee|ep|pe|pp instead of the weights"},
     {"--word", NULL, OPT_WORD, "compare", "W", "the word to follow (default: every word both share)"},
     {"--output", "-o", OPT_OUTPUT, VIEW_CMDS " train index", "FILE",
@@ -497,6 +498,7 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
     case OPT_PREDICT: o->predict = 1; return 0;
     case OPT_CONTEXT_VECTORS: o->context_vectors = 1; return 0;
     case OPT_WHY: o->why = 1; return 0;
+    case OPT_STEPS: o->steps = 1; return 0;
     case OPT_TERM:
         if (!render_svg_term_known(val))
             return cli_usage_error("--term: expected meaning, position, ee, ep, pe or pp, found '%s'", val);

@@ -83,6 +83,8 @@ int cli_view_opts(const cli_opts *o, const store *s, const attn_head *head, cons
     vo->context_vectors = o->context_vectors;
     /* the meaning/position split: asked for, drawn by --term, or for the page's switch */
     vo->why = o->why || o->term || o->format == OUT_HTML;
+    /* the computation step by step: asked for, or for the page's step panel */
+    vo->steps = o->steps || o->format == OUT_HTML;
     return 0;
 }
 
@@ -388,6 +390,9 @@ int cmd_show(cli_opts *o)
     if (o->context_vectors && !o->batch && o->format != OUT_JSON)
         return cli_usage_error("%s", "--context-vectors needs --format json (or --batch): the vectors are written "
                                      "in the JSON");
+    if (o->steps && !o->batch && o->format != OUT_JSON && o->format != OUT_HTML)
+        return cli_usage_error("%s", "--steps needs --format json (or --batch): the steps are written in the JSON (the "
+                                     "HTML page always has them)");
     if (o->term && o->map)
         return cli_usage_error("--term %s and --map are two different pictures: choose one", o->term);
     if (o->term && (o->batch || o->heads || o->format != OUT_SVG))

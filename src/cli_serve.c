@@ -27,6 +27,7 @@
 #define SERVE_MAX_TOKENS 256             /* tokens per sentence over the API (the page draws no more: render_html.h) */
 #define SERVE_CACHE_DEFAULT 256          /* answers kept for repeated requests (serve --cache N) */
 #define JSON_TYPE "application/json; charset=utf-8"
+#define HTML_TYPE "text/html; charset=utf-8"
 
 /* ---- the parameters --------------------------------------------------------------------------------------- */
 
@@ -47,11 +48,13 @@ static const struct {
     {"causal", "--causal", EP_VIEW | EP_COMPARE},
     {"residual", "--residual", EP_VIEW | EP_COMPARE},
     {"why", "--why", EP_VIEW | EP_COMPARE},
+    {"steps", "--steps", EP_VIEW | EP_COMPARE},
     {"predict", "--predict", EP_VIEW},
     {"mask", "--mask", EP_VIEW},
     {"context-vectors", "--context-vectors", EP_VIEW},
     {"word", "--word", EP_COMPARE},
     {"method", "--method", EP_ANALOGY},
+    {"format", "--format", EP_VIEW | EP_COMPARE}, /* json (the default) or html: the page's part (print_doc) */
 };
 
 /* The endpoints: path, its bit, and its positional parameters (the command's arguments, in order). */
@@ -301,16 +304,40 @@ static void reply_errorf(serve_reply *r, unsigned status, int code, const char *
     free(m);
 }
 
-/* The answer from a capture: its document when the command printed one (200), else its error. Consumes c. */
-static void reply_capture(serve_reply *r, capture *c, int code)
+/* The answer from a capture: its document when the command printed one (200, of the given type), else its error.
+ * Consumes c. */
+static void reply_capture(serve_reply *r, capture *c, int code, const char *type)
 {
     if (c->out_len > 0) {
-        *r = (serve_reply){200, JSON_TYPE, c->out, c->out_len, 0, NULL};
+        *r = (serve_reply){200, type, c->out, c->out_len, 0, NULL};
         c->out = NULL;
     } else
         reply_error(r, status_of(code ? code : EV_ERR_NOMEM), code ? code : EV_ERR_NOMEM, c->err);
     free(c->out);
     free(c->err);
+}
+
+/* Prints doc on cli_stdout(): its JSON, or under format=html (o->format OUT_HTML) the part of the page it draws
+ * (render_html_fragment: what the page has in <main>, its footer, the document embedded), which the page's script
+ * puts in place of its own. compare: doc is compare's document. Consumes doc. Returns 0 or an exit code (the
+ * message on cli_stderr(); nothing printed then). */
+static int print_doc(cJSON *doc, const cli_opts *o, int compare)
+{
+    if (o->format != OUT_HTML)
+        return cli_print_json(doc);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = doc ? open_memstream(&buf, &len) : NULL;
+    ev_error err = {0};
+    ev_status st = fp ? render_html_fragment(fp, doc, compare, &err)
+                      : ev_fail(&err, EV_ERR_NOMEM, "out of memory drawing the page");
+    cJSON_Delete(doc);
+    if (fp && fclose(fp) != 0 && st == EV_OK)
+        st = ev_fail(&err, EV_ERR_NOMEM, "out of memory drawing the page");
+    if (st == EV_OK)
+        fwrite(buf, 1, len, cli_stdout());
+    free(buf);
+    return st == EV_OK ? 0 : cli_report(&err);
 }
 
 /* The view of o->pos[0] under the head o names, printed on cli_stdout(). Returns 0 or an exit code (the message
@@ -331,7 +358,7 @@ static int view_answer(server *sv, const cli_opts *o, view_opts *vo)
     }
     cJSON *doc = view_doc_view(sv->s, &v, vo, sv->vectors_path);
     view_free(&v);
-    return cli_print_json(doc);
+    return print_doc(doc, o, 0);
 }
 
 /* Refuses a sentence over SERVE_MAX_TOKENS tokens: its document (n² weights, n lists of k) would take the server
@@ -451,6 +478,15 @@ static int apply_params(size_t e, const serve_param *p, size_t np, cli_opts *o, 
             fprintf(cli_stderr(), PROG ": %s: parameter '%s' is missing\n", api_paths[e].path, api_paths[e].pos[k]);
             return EV_ERR_USAGE;
         }
+    if (o->format != OUT_JSON && o->format != OUT_HTML) { /* text, svg, tsv: for the command line */
+        for (size_t i = 0; i < np; i++)
+            if (strcmp(p[i].key, "format") == 0) {
+                char *q = ev_quote(p[i].val, strlen(p[i].val), 64);
+                fprintf(cli_stderr(), PROG ": format: expected json or html over the API, found '%s'\n", q ? q : "?");
+                free(q);
+            }
+        return EV_ERR_USAGE;
+    }
     if (o->k_given && o->k > SERVE_MAX_K) {
         fprintf(cli_stderr(), PROG ": -k: at most %d over the API, found %zu\n", SERVE_MAX_K, o->k);
         return EV_ERR_USAGE;
@@ -481,7 +517,7 @@ static int api_answer(server *sv, size_t e, const serve_param *p, size_t np)
             cJSON *doc = NULL;
             if (!(code = token_limit(sv, o.pos[0], "sentence 1")) && !(code = token_limit(sv, o.pos[1], "sentence 2")) &&
                 !(code = head_opts(sv, &o, &vo)) && !(code = cli_compare_doc(&o, sv->s, sv->vectors_path, &vo, thread_cache(sv), &doc)))
-                code = cli_print_json(doc);
+                code = print_doc(doc, &o, 1);
             break;
         }
         case EP_NEIGHBORS:
@@ -500,6 +536,15 @@ static int api_answer(server *sv, size_t e, const serve_param *p, size_t np)
     return code;
 }
 
+/* 1 when the request asks for HTML (format=html: a 200 answer to it is HTML, apply_params refused any other). */
+static int html_answer(const serve_param *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(p[i].key, "format") == 0)
+            return strcmp(p[i].val, "html") == 0;
+    return 0;
+}
+
 static void handle(void *ctx, const char *method, const char *path, const serve_param *p, size_t np, serve_reply *r)
 {
     server *sv = ctx;
@@ -510,7 +555,7 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
         } else if (np)
             reply_errorf(r, 400, EV_ERR_USAGE, "unknown parameter '%s' for /: the page takes none", p[0].key);
         else
-            *r = (serve_reply){200, "text/html; charset=utf-8", sv->page, sv->page_len, 1, NULL};
+            *r = (serve_reply){200, HTML_TYPE, sv->page, sv->page_len, 1, NULL};
         return;
     }
     for (size_t e = 0; e < sizeof api_paths / sizeof api_paths[0]; e++)
@@ -519,7 +564,7 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
             char *key = sv->answers.cap ? cache_key(path, p, np, &klen) : NULL;
             char *hit = key ? cache_get(&sv->answers, key, klen, &len) : NULL;
             if (hit) {
-                *r = (serve_reply){200, JSON_TYPE, hit, len, 0, NULL};
+                *r = (serve_reply){200, html_answer(p, np) ? HTML_TYPE : JSON_TYPE, hit, len, 0, NULL};
                 free(key);
                 return;
             }
@@ -530,7 +575,7 @@ static void handle(void *ctx, const char *method, const char *path, const serve_
             }
             int code = api_answer(sv, e, p, np);
             capture_end(&c);
-            reply_capture(r, &c, code);
+            reply_capture(r, &c, code, html_answer(p, np) ? HTML_TYPE : JSON_TYPE);
             if (key && r->body && r->status == 200)
                 cache_put(&sv->answers, key, klen, r->body, r->len);
             free(key);

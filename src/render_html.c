@@ -470,13 +470,35 @@ static void page_footer(FILE *fp, const pic_doc *d)
     fputs("</dd>\n<dt>Vectors</dt><dd>", fp);
     pic_vectors_line(fp, d, 1);
     fputs(". Static neighbours: cosine over the whole vocabulary.</dd>\n<dt>Numbers</dt><dd>Every number here is "
-          "written in the JSON embedded in this page, the same document as <code>--format json</code> prints"
+          "written in the JSON embedded in this page, the same document as <code>--format json --why --steps</code> "
+          "prints"
           "<span id=\"dl-json-wrap\" hidden> (<a id=\"dl-json\" download=\"embvsattn.json\">save it</a>)</span>; "
           "percentages and 4-decimal similarities are rounded for display.</dd>\n</dl>\n",
           fp);
     fprintf(fp, "<p class=\"muted\">Made by embvsattn %s. Self-contained: nothing on this page is fetched from a "
                 "network.</p>\n</div></footer>\n",
             EMBVSATTN_VERSION);
+}
+
+/* What the document draws inside <main>: [the shared words (compare)], the sentences, [the movement map]. */
+static ev_status page_main(FILE *fp, const pic_doc *d, const cJSON *root, int compare, ev_error *err)
+{
+    if (compare)
+        page_shared(fp, d);
+    fprintf(fp, "<div class=\"sentences%s\">\n", compare ? " two" : "");
+    for (size_t s = 0; s < d->nv; s++)
+        page_sentence(fp, d, s);
+    fputs("</div>\n", fp);
+    return render_map_section(fp, root, compare, err); /* the movement map (render_map.c) */
+}
+
+/* After <main>: the footer and the embedded document (json: root printed unformatted). */
+static void page_tail(FILE *fp, const pic_doc *d, const char *json)
+{
+    page_footer(fp, d);
+    fputs("<script type=\"application/json\" id=\"embvsattn-data\">", fp);
+    put_json(fp, json);
+    fputs("</script>\n", fp);
 }
 
 static ev_status page_write(FILE *fp, const cJSON *root, int compare, const char *api_base, ev_error *err)
@@ -526,28 +548,17 @@ static ev_status page_write(FILE *fp, const cJSON *root, int compare, const char
               "output vector, whose nearest words are its neighbours <b>in context</b>.</p>\n",
               fp);
     fputs("</header>\n<main class=\"wrap\">\n", fp);
-    if (compare)
-        page_shared(fp, &d);
-    fprintf(fp, "<div class=\"sentences%s\">\n", compare ? " two" : "");
-    for (size_t s = 0; s < d.nv; s++)
-        page_sentence(fp, &d, s);
-    fputs("</div>\n", fp);
-    ev_status mst = render_map_section(fp, root, compare, err); /* the movement map (render_map.c) */
-    if (mst != EV_OK) {
-        free(json);
-        pic_doc_free(&d);
-        return mst;
+    ev_status mst = page_main(fp, &d, root, compare, err);
+    if (mst == EV_OK) {
+        fputs("</main>\n", fp);
+        page_tail(fp, &d, json);
+        fputs("<script>\n", fp);
+        fwrite(render_asset_page_js, 1, render_asset_page_js_size, fp);
+        fputs("</script>\n</body>\n</html>\n", fp);
     }
-    fputs("</main>\n", fp);
-    page_footer(fp, &d);
-    fputs("<script type=\"application/json\" id=\"embvsattn-data\">", fp);
-    put_json(fp, json);
     free(json);
-    fputs("</script>\n<script>\n", fp);
-    fwrite(render_asset_page_js, 1, render_asset_page_js_size, fp);
-    fputs("</script>\n</body>\n</html>\n", fp);
     pic_doc_free(&d);
-    return EV_OK;
+    return mst;
 }
 
 ev_status render_html_view(FILE *fp, const cJSON *view, ev_error *err) { return page_write(fp, view, 0, NULL, err); }
@@ -559,3 +570,21 @@ ev_status render_html_view_api(FILE *fp, const cJSON *view, const char *api_base
 
 ev_status render_html_compare(FILE *fp, const cJSON *doc, ev_error *err) { return page_write(fp, doc, 1, NULL, err); }
 
+ev_status render_html_fragment(FILE *fp, const cJSON *doc, int compare, ev_error *err)
+{
+    pic_doc d;
+    ev_status st = pic_doc_read(&d, doc, compare, err);
+    if (st != EV_OK)
+        return st;
+    char *json = cJSON_PrintUnformatted(doc);
+    if (!json) {
+        pic_doc_free(&d);
+        return ev_fail(err, EV_ERR_NOMEM, "out of memory drawing the picture");
+    }
+    st = page_main(fp, &d, doc, compare, err);
+    if (st == EV_OK)
+        page_tail(fp, &d, json);
+    free(json);
+    pic_doc_free(&d);
+    return st;
+}

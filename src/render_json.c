@@ -157,18 +157,24 @@ cJSON *render_json_vectors(const store *s, const char *vectors_path)
 
 /* ---- the meaning/position split (explain.h) ----------------------------------------------------------------- */
 
+/* A rows×cols matrix as rows of numbers; entries not allowed (allowed NULL: all allowed) as null. */
+static cJSON *json_rows(const float *m, const unsigned char *allowed, size_t rows, size_t cols)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < rows; i++) {
+        cJSON *row = cJSON_CreateArray();
+        cJSON_AddItemToArray(a, row);
+        for (size_t j = 0; row && j < cols; j++)
+            cJSON_AddItemToArray(row, !allowed || allowed[i * cols + j] ? render_json_float(m[i * cols + j])
+                                                                        : cJSON_CreateNull());
+    }
+    return a;
+}
+
 /* An n×n matrix as rows of numbers; entries the weights do not allow (allowed NULL: all allowed) as null. */
 static cJSON *json_matrix(const float *m, const unsigned char *allowed, size_t n)
 {
-    cJSON *rows = cJSON_CreateArray();
-    for (size_t i = 0; rows && i < n; i++) {
-        cJSON *row = cJSON_CreateArray();
-        cJSON_AddItemToArray(rows, row);
-        for (size_t j = 0; row && j < n; j++)
-            cJSON_AddItemToArray(row, !allowed || allowed[i * n + j] ? render_json_float(m[i * n + j])
-                                                                     : cJSON_CreateNull());
-    }
-    return rows;
+    return json_rows(m, allowed, n, n);
 }
 
 cJSON *render_json_why(const view_sentence *v)
@@ -184,6 +190,31 @@ cJSON *render_json_why(const view_sentence *v)
     cJSON_AddItemToObject(o, "meaning", json_matrix(e->meaning, NULL, n));
     cJSON_AddItemToObject(o, "position", json_matrix(e->position, NULL, n));
     return o;
+}
+
+/* ---- the computation step by step (attention.h, attn_steps) ------------------------------------------------- */
+
+cJSON *render_json_steps(const view_sentence *v, const view_opts *o)
+{
+    const attn_steps *st = &v->steps;
+    size_t n = st->n, dm = st->d_model, dk = st->d_k;
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddItemToObject(j, "x", json_rows(st->x, NULL, n, dm));
+    if (st->pos)
+        cJSON_AddItemToObject(j, "positions", json_rows(st->pos, NULL, n, dm));
+    cJSON_AddItemToObject(j, "q", json_rows(st->q, NULL, n, dk));
+    cJSON_AddItemToObject(j, "k", json_rows(st->k, NULL, n, dk));
+    cJSON_AddItemToObject(j, "v", json_rows(st->v, NULL, n, dk));
+    cJSON_AddItemToObject(j, "scale", render_json_float(1.0f / sqrtf((float)dk)));
+    cJSON_AddItemToObject(j, "scores", json_matrix(st->scores, st->allowed, n));
+    cJSON_AddItemToObject(j, "weighted", json_rows(st->av, NULL, n, dk));
+    cJSON_AddItemToObject(j, "output", st->out ? json_rows(st->out, NULL, n, dm) : cJSON_CreateNull());
+    cJSON_AddBoolToObject(j, "residual", o->residual && st->out);
+    if (o->residual && st->out && v->Z)
+        cJSON_AddItemToObject(j, "context", json_rows(v->Z, NULL, n, dm));
+    return j;
 }
 
 static cJSON *view_doc(const store *s, const view_sentence *v, const view_opts *o, const char *vectors_path, int raw);
@@ -270,6 +301,8 @@ static cJSON *view_doc(const store *s, const view_sentence *v, const view_opts *
     }
     if (v->why.terms)
         cJSON_AddItemToObject(root, "why", render_json_why(v));
+    if (v->steps.x)
+        cJSON_AddItemToObject(root, "steps", render_json_steps(v, o));
     render_json_context_note(root, o->head);
     cJSON_AddItemToObject(root, "head", render_json_head(o));
     cJSON_AddItemToObject(root, "vectors", render_json_vectors(s, vectors_path));

@@ -26,6 +26,7 @@ void view_free(view_sentence *v)
     free(v->hidden);
     free(v->pred);
     explain_free(&v->why);
+    attn_steps_free(&v->steps);
     memset(v, 0, sizeof *v);
 }
 
@@ -141,11 +142,12 @@ view_opts view_opts_for_head(const attn_head *h)
 }
 
 /* attn_forward of the n tokens X (d wide; queries from Xq when it is not NULL: a blank's [MASK] input), then
- * Z += X when o->residual (Z NULL: a head without output, weights only). */
+ * Z += X when o->residual (Z NULL: a head without output, weights only); its intermediate values in steps when it
+ * is not NULL. */
 static ev_status forward_residual(const view_opts *o, const float *X, const float *Xq, const unsigned char *key_mask,
-                                  size_t n, size_t d, float *A, float *Z, ev_error *err)
+                                  size_t n, size_t d, float *A, float *Z, attn_steps *steps, ev_error *err)
 {
-    ev_status st = attn_forward(o->head, Xq ? Xq : X, key_mask, n, &o->attn, A, Z, err);
+    ev_status st = attn_forward_steps(o->head, Xq ? Xq : X, key_mask, n, &o->attn, A, Z, steps, err);
     if (st != EV_OK)
         return st;
     if (o->residual && Z)
@@ -158,7 +160,7 @@ ev_status view_context_vectors(const store *s, const tok_sentence *toks, const v
                                unsigned char *key_mask, float *A, float *Z, ev_error *err)
 {
     tok_vectors(s, toks, X, key_mask);
-    return forward_residual(o, X, NULL, key_mask, toks->n, store_dim(s), A, Z, err);
+    return forward_residual(o, X, NULL, key_mask, toks->n, store_dim(s), A, Z, NULL, err);
 }
 
 /* Pass 1 of a view: tokens, X, attention, Z, self-cosines and the attention top list (no neighbours yet). */
@@ -216,7 +218,7 @@ static ev_status build_attention(const store *s, const char *text, size_t len, c
             if (v->hidden[i])
                 memcpy(xin + i * d, h->train_mask, d * sizeof *xin);
     }
-    st = forward_residual(o, v->X, xin, v->masked, n, d, v->A, v->Z, err);
+    st = forward_residual(o, v->X, xin, v->masked, n, d, v->A, v->Z, o->steps ? &v->steps : NULL, err);
     if (st == EV_OK && o->why)
         st = explain_compute(h, v->X, xin, v->masked, n, &o->attn, &v->why, err);
     free(xin);

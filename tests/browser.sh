@@ -46,18 +46,18 @@ gen() { # NAME ARGS... : runs the binary, FAIL line on error
     fi
 }
 ok=1
-gen view.json --format json --why "$view" && cp "$tmp/view.json.out" "$tmp/view.json" || ok=0
+gen view.json --format json --why --steps "$view" && cp "$tmp/view.json.out" "$tmp/view.json" || ok=0
 gen view.html -o "$tmp/view.html" "$view" || ok=0 # the format from the extension
 gen view.svg --format svg "$view" && cp "$tmp/view.svg.out" "$tmp/view.svg" || ok=0
-gen compare.json --format json --why compare "$s1" "$s2" && cp "$tmp/compare.json.out" "$tmp/compare.json" || ok=0
+gen compare.json --format json --why --steps compare "$s1" "$s2" && cp "$tmp/compare.json.out" "$tmp/compare.json" || ok=0
 gen compare.html --format html -o "$tmp/compare.html" compare "$s1" "$s2" || ok=0
 gen compare.svg -o "$tmp/compare.svg" compare "$s1" "$s2" || ok=0
-gen evil.json --format json --why "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
+gen evil.json --format json --why --steps "$evil" && cp "$tmp/evil.json.out" "$tmp/evil.json" || ok=0
 gen evil.html --format html "$evil" && cp "$tmp/evil.html.out" "$tmp/evil.html" || ok=0
 gen evil.svg --format svg "$evil" && cp "$tmp/evil.svg.out" "$tmp/evil.svg" || ok=0
 # under --causal the first token has nothing to attend to (the trained head never attends to a token itself)
 alone="the king sat on the throne"
-gen alone.json --causal --format json --why "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
+gen alone.json --causal --format json --why --steps "$alone" && cp "$tmp/alone.json.out" "$tmp/alone.json" || ok=0
 gen alone.html --causal --format html "$alone" && cp "$tmp/alone.html.out" "$tmp/alone.html" || ok=0
 # the meaning/position split as SVG heatmaps (--term): the meaning-only weights and a signed logit term
 gen view-meaning.svg --format svg --term meaning "$view" && cp "$tmp/view-meaning.svg.out" "$tmp/view-meaning.svg" || ok=0
@@ -65,6 +65,8 @@ gen view-ee.svg --format svg --term ee "$view" && cp "$tmp/view-ee.svg.out" "$tm
 # the movement maps as standalone SVGs (--format svg --map)
 gen view-map.svg --format svg --map "$view" && cp "$tmp/view-map.svg.out" "$tmp/view-map.svg" || ok=0
 gen compare-map.svg --map -o "$tmp/compare-map.svg" compare "$s1" "$s2" || ok=0
+# one sentence under two heads (the identity and a random one): a step panel each (tests/browser/steps.js)
+gen heads.html --format html --heads identity,random:3 "$view" && cp "$tmp/heads.html.out" "$tmp/heads.html" || ok=0
 [ "$ok" = 1 ] || exit 0
 
 # the SVGs are well-formed XML; the page is self-contained (no src/href to anything but itself)
@@ -105,4 +107,16 @@ out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/map.js "$tm
 printf '%s\n' "$out"
 if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
     fail "map.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi
+# the step panel (tests/browser/steps.js), the same way
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/steps.js "$tmp" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "steps.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
+fi
+# the live app (tests/browser/live.js): `embvsattn serve` on a free port, its page driven against its own API
+out=$(NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/live.js "$bin" "$artifacts" 2>&1) && rc=0 || rc=$?
+printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL browser'; then
+    fail "live.js exited with status $rc before any check: $(printf '%s\n' "$out" | tail -3 | tr '\n' ' ')"
 fi

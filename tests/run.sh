@@ -18,9 +18,9 @@ for t in "$BUILD"/tests/test_*; do
         echo "FAIL unit $(basename "$t")"; echo "$out" | tail -20 | sed 's/^/    /'; fi
 done | tee -a "$log"
 
-for tier in tests/cli.sh tests/man.sh tests/completion.sh tests/bad-inputs.sh tests/json-utf8.sh tests/mutation.sh \
-    tests/limits.sh tests/stream.sh tests/inflate.sh tests/interop.sh tests/integration.sh tests/wordinput.sh tests/kernels.sh \
-    tests/serve.sh tests/browser.sh; do
+for tier in tests/cli.sh tests/man.sh tests/completion.sh tests/bad-inputs.sh tests/json-utf8.sh tests/steps.sh \
+    tests/mutation.sh tests/limits.sh tests/stream.sh tests/inflate.sh tests/interop.sh tests/integration.sh tests/wordinput.sh \
+    tests/kernels.sh tests/serve.sh tests/browser.sh; do
     bash "$tier" 2>&1 | tee -a "$log"
 done
 

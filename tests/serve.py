@@ -264,6 +264,26 @@ def main():
         report(st == 200 and headers.get("Content-Type") == "text/html; charset=utf-8" and meta in page and
                page.replace(meta, b"", 1) == html and b'id="embvsattn-data"' in page, "page",
                "status %d, %d bytes vs the CLI's %d" % (st, len(page), len(html)))
+        # format=html: the part of the --format html page the document draws (the page without its shell), the
+        # same for compare; the page's script swaps it in (tests/browser/live.js)
+        for name, path, params, args, compare in [
+                ("view", "/api/view", {"s": "the cat sat on the mat", "head": "mlm"},
+                 ["--head", "mlm", "the cat sat on the mat"], False),
+                ("compare", "/api/compare", {"s1": s1, "s2": s2, "word": "bank"},
+                 ["compare", "--word", "bank", s1, s2], True)]:
+            st, frag, headers = fetch(port, path + "?" + q(format="html", **params))
+            full, _ = cli("--format", "html", *args)
+            start_at, end_at = full.find(b"<main class=\"wrap\">\n"), full.find(b"<script>\n")
+            want = full[start_at + len(b"<main class=\"wrap\">\n"):end_at].replace(b"</main>\n", b"", 1)
+            doc = json.loads(frag.split(b'id="embvsattn-data">')[-1].split(b"</script>")[0].decode()) if st == 200 else None
+            jdoc, _ = cli("--format", "json", "--why", "--steps", *args)
+            report(st == 200 and headers.get("Content-Type") == "text/html; charset=utf-8" and start_at > 0 and
+                   frag == want and doc == json.loads(jdoc) and (b'class="card shared-sec"' in frag) == compare and
+                   b'class="card map-sec"' in frag, "html-fragment " + name,
+                   "status %d, %d bytes vs the page's part %d" % (st, len(frag), len(want)))
+        st, body, _ = fetch(port, "/api/view?" + q(s="a", format="text"))
+        report(st == 400 and json.loads(body)["error"] == "format: expected json or html over the API, found 'text'",
+               "error-format-text", "%d %r" % (st, body))
         # (b) the bad requests
         corpus(port)
         # more connections from one address than it allows (16): the extra ones are closed, the server answers after
