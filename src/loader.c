@@ -431,7 +431,7 @@ int loader_text_append(text_job *dst, const text_job *src)
     if (src->rows > dst->max_rows - dst->rows || words_room(dst, src->words_len) != 0)
         return -1;
     if (src->rows)
-        memcpy(dst->vectors + dst->rows * dst->dim, src->vectors, src->rows * src->dim * sizeof(float));
+        memcpy(dst->vectors + (dst->rows - dst->vec_row0) * dst->dim, src->vectors, src->rows * src->dim * sizeof(float));
     if (src->words_len)
         memcpy(dst->words + dst->words_len, src->words, src->words_len);
     for (size_t i = 0; i < src->rows; i++)

@@ -231,6 +231,17 @@ cat tests/fixtures/gensim/kv.vec | "$bin" convert - "$tmp/stream.safetensors" 2>
     cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
 [ "$rc" = 0 ] && pass "convert from a pipe streamed: the same bytes" || fail convert-stream-pipe "$(head -c 200 "$tmp/err")"
 
+# a compressed text of several 4 MiB blocks, each window (≥ 256 KiB) parsed in pieces on two threads, the rows streamed:
+# the pieces' rows appended after the first piece's in the sink's window (a bug wrote them past it)
+awk 'BEGIN { srand(7); for (i = 0; i < 25000; i++) { printf "w%d", i; for (j = 0; j < 40; j++) printf " %.6f", rand() - 0.5; print "" } }' |
+    gzip -1 >"$tmp/big.txt.gz"
+rc=0
+"$bin" --threads 2 convert "$tmp/big.txt.gz" "$tmp/stream.safetensors" 2>"$tmp/err" &&
+    EMBVSATTN_CONVERT_STREAM=0 "$bin" --threads 1 convert "$tmp/big.txt.gz" "$tmp/memory.safetensors" 2>>"$tmp/err" &&
+    cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
+[ "$rc" = 0 ] && pass "convert of a 9.6 MB text .gz parsed in pieces on 2 threads, streamed: the in-memory path's bytes" ||
+    fail convert-stream-gz-pieces "$(head -c 200 "$tmp/err")"
+
 rc=0
 "$bin" convert "$M" "$tmp/no-such-dir/out.txt" 2>"$tmp/err" || rc=$?
 [ "$rc" = 5 ] && grep -q "cannot create a file there" "$tmp/err" && pass "convert into a missing directory: exit 5" ||
