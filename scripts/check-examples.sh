@@ -29,19 +29,35 @@ evaldata=$(cd "${EMBVSATTN_EVAL_DATA:-../shared/data}" 2>/dev/null && pwd) ||
     { echo "check-examples: evaluation data not found: set EMBVSATTN_EVAL_DATA" >&2; exit 2; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 mkdir "$work/run"
 ln -s "$repo/tests" "$repo/data" "$evaldata/questions-words.txt" "$evaldata/EN-WS-353-ALL.txt" "$work/run/"
 
-run() { # the output of one command, as a reader's shell in a pipe gets it
-    (cd "$work/run" && env -u COLUMNS LC_ALL=C NO_COLOR=1 PATH="$repo:$PATH" bash -c "$1" 2>&1) || true
+run() { # the output of one command, as a reader's shell in a pipe gets it (at most 5 minutes)
+    (cd "$work/run" && env -u COLUMNS LC_ALL=C NO_COLOR=1 PATH="$repo:$PATH" timeout 300 bash -c "$1" 2>&1) || true
 }
+# A file whose examples ask a server on 127.0.0.1:8080 (curl) gets one: `embvsattn serve --port 8080`, from the
+# same directory, stopped after the file.
+server=""
+serve_start() {
+    (cd "$work/run" && exec env LC_ALL=C NO_COLOR=1 "$repo/embvsattn" serve --port 8080 >"$work/serve.out" 2>&1) &
+    server=$!
+    for _ in $(seq 1 600); do
+        grep -q '^http://' "$work/serve.out" 2>/dev/null && return 0
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "check-examples: embvsattn serve --port 8080 did not start: $(head -c 300 "$work/serve.out")" >&2
+    exit 2
+}
+serve_stop() { [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }; }
+trap 'serve_stop; rm -rf "$work"' EXIT
 
 bad=0
 for f in "${files[@]}"; do
     out="$work/new.md"
     : >"$out"
     infence=0 cmd="" lines=()
+    ! grep -q '^\$ curl .*127\.0\.0\.1:8080' "$f" || serve_start
     flush() {
         [ -n "$cmd" ] || return 0
         local expect got
@@ -69,6 +85,7 @@ for f in "${files[@]}"; do
             if [ -n "$cmd" ]; then lines+=("$line"); else printf '%s\n' "$line" >>"$out"; fi ;;
         esac
     done <"$f"
+    serve_stop
     if [ "$update" = 1 ] && ! cmp -s "$out" "$f"; then cp "$out" "$f"; fi
 done
 exit $bad
