@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,16 +21,8 @@
 #include "input.h"
 #include "loader.h"
 
-static char tmpdir[] = "/tmp/test_input.XXXXXX";
-
-static char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-    return b;
-}
+#define TEST_TMPDIR_NAME "test_input"
+#include "test_tmpdir.h"
 
 typedef struct {
     unsigned char *p;
@@ -52,14 +45,7 @@ static void put16(bytes *b, unsigned v) { unsigned char x[2] = {(unsigned char)v
 static void put32(bytes *b, uint32_t v) { put16(b, v & 0xffff); put16(b, v >> 16); }
 static void put64(bytes *b, uint64_t v) { put32(b, (uint32_t)v); put32(b, (uint32_t)(v >> 32)); }
 
-static void write_file(const char *name, const void *p, size_t n)
-{
-    FILE *f = fopen(tpath(name), "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        perror(name);
-        exit(2);
-    }
-}
+static void write_named(const char *name, const void *p, size_t n) { write_file(tpath(name), p, n); }
 
 /* deflate: gzip (wbits 31) or raw (-15) */
 static bytes zdeflate(const void *p, size_t n, int wbits)
@@ -263,7 +249,7 @@ static void check_packings(const char *name, const bytes *plain)
 {
     char f[128];
     snprintf(f, sizeof f, "%s.plain", name);
-    write_file(f, plain->p, plain->n);
+    write_named(f, plain->p, plain->n);
     ev_error err = {0};
     store *ref = load(f, 0, 0, &err);
     CHECK(ref != NULL, "%s: %s", f, err.msg);
@@ -282,7 +268,7 @@ static void check_packings(const char *name, const bytes *plain)
     static const size_t blocks[] = {13, 509, 0}; /* 13: most records straddle blocks */
     for (int e = 0; e < 5; e++) {
         snprintf(f, sizeof f, "%s.%s", name, ext[e]);
-        write_file(f, packed[e].p, packed[e].n);
+        write_named(f, packed[e].p, packed[e].n);
         for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
             store *s = load(f, blocks[b], 0, &err);
             CHECK(same_store(ref, s), "%s, blocks of %zu: %s", f, blocks[b], err.msg ? err.msg : "a different store");
@@ -319,9 +305,9 @@ static void test_packings(void)
 static void test_pieces(void)
 {
     bytes t = make_text(30000, 8, 0);
-    write_file("pieces.plain", t.p, t.n);
+    write_named("pieces.plain", t.p, t.n);
     bytes g = zdeflate(t.p, t.n, 31);
-    write_file("pieces.gz", g.p, g.n);
+    write_named("pieces.gz", g.p, g.n);
     ev_error err = {0};
     store *ref = load("pieces.plain", 0, 0, &err);
     CHECK(ref != NULL, "pieces.plain: %s", err.msg);
@@ -344,10 +330,10 @@ static void test_pieces(void)
             if (line >= 5000 && line < 5004) /* blank lines: skipped, counted */
                 memset(t.p + i + 1, ' ', (size_t)((unsigned char *)memchr(t.p + i + 1, '\n', 400) - (t.p + i + 1)));
         }
-    write_file("pieces-bad.plain", t.p, t.n);
+    write_named("pieces-bad.plain", t.p, t.n);
     free(g.p);
     g = zdeflate(t.p, t.n, 31);
-    write_file("pieces-bad.gz", g.p, g.n);
+    write_named("pieces-bad.gz", g.p, g.n);
     ev_error e1 = {0};
     ref = load("pieces-bad.plain", 0, 0, &e1);
     CHECK(!ref && e1.msg && strstr(e1.msg, ":21000: "), "pieces-bad.plain: %s", e1.msg);
@@ -382,9 +368,9 @@ static void test_same_errors(void)
             memcpy(memchr(t.p + at, '\n', 200), " 1", 2);
         else
             t.p[at] = ' ';
-        write_file("err.plain", t.p, t.n);
+        write_named("err.plain", t.p, t.n);
         bytes g = zdeflate(t.p, t.n, 31);
-        write_file("err.gz", g.p, g.n);
+        write_named("err.gz", g.p, g.n);
         ev_error e1 = {0}, e2 = {0};
         store *a = load("err.plain", 0, 0, &e1), *b = load("err.gz", 13, 0, &e2);
         CHECK(!a && !b && e1.code == EV_ERR_FORMAT && e2.code == EV_ERR_FORMAT, "%s: both must fail", variants[v]);
@@ -412,34 +398,34 @@ static void test_damaged(void)
 {
     bytes t = make_text(500, 4, 0);
     bytes g = zdeflate(t.p, t.n, 31), b = bz2(t.p, t.n), x = xz(t.p, t.n);
-    write_file("cut.gz", g.p, g.n / 2);
+    write_named("cut.gz", g.p, g.n / 2);
     expect("cut.gz", EV_ERR_FORMAT, "truncated gzip data");
-    write_file("cut.bz2", b.p, b.n / 2);
+    write_named("cut.bz2", b.p, b.n / 2);
     expect("cut.bz2", EV_ERR_FORMAT, "truncated bzip2 data");
-    write_file("cut.xz", x.p, x.n / 2);
+    write_named("cut.xz", x.p, x.n / 2);
     expect("cut.xz", EV_ERR_FORMAT, "truncated xz data");
     g.p[g.n / 2] ^= 0x55;
-    write_file("bad.gz", g.p, g.n);
+    write_named("bad.gz", g.p, g.n);
     expect("bad.gz", EV_ERR_FORMAT, "corrupt gzip data");
     b.p[b.n / 2] ^= 0x55;
-    write_file("bad.bz2", b.p, b.n);
+    write_named("bad.bz2", b.p, b.n);
     expect("bad.bz2", EV_ERR_FORMAT, "corrupt bzip2 data");
     x.p[x.n / 2] ^= 0x55;
-    write_file("bad.xz", x.p, x.n);
+    write_named("bad.xz", x.p, x.n);
     expect("bad.xz", EV_ERR_FORMAT, "corrupt xz data");
     /* two gzip members are one stream (as gzip -c a b); anything else after the end is an error */
     bytes g1 = zdeflate(t.p, t.n / 2, 31), g2 = zdeflate(t.p + t.n / 2, t.n - t.n / 2, 31), two = {0};
     put(&two, g1.p, g1.n);
     put(&two, g2.p, g2.n);
-    write_file("two.gz", two.p, two.n);
-    write_file("one.txt", t.p, t.n);
+    write_named("two.gz", two.p, two.n);
+    write_named("one.txt", t.p, t.n);
     ev_error err = {0};
     store *s1 = load("two.gz", 100, 0, &err), *s2 = load("one.txt", 0, 0, &err);
     CHECK(same_store(s1, s2), "two gzip members: %s", err.msg);
     store_close(s1);
     store_close(s2);
     put(&two, "junk", 4);
-    write_file("junk.gz", two.p, two.n);
+    write_named("junk.gz", two.p, two.n);
     expect("junk.gz", EV_ERR_FORMAT, "unexpected data after the end of the gzip stream");
     /* a bomb: 32 MiB of one row repeated, from ~32 KiB */
     size_t big = (size_t)32 << 20;
@@ -447,20 +433,20 @@ static void test_damaged(void)
     for (size_t i = 0; i < big; i++)
         rep[i] = "a 1 2 3\n"[i % 8];
     bytes bomb = zdeflate(rep, big, 31);
-    write_file("bomb.gz", bomb.p, bomb.n);
+    write_named("bomb.gz", bomb.p, bomb.n);
     expect("bomb.gz", EV_ERR_NOMEM, "likely decompression bomb");
     free(rep);
     /* a compressed cache, compressed twice, a tar */
     bytes gg = zdeflate(g1.p, g1.n, 31);
-    write_file("twice.gz", gg.p, gg.n);
+    write_named("twice.gz", gg.p, gg.n);
     expect("twice.gz", EV_ERR_FORMAT, "the gzip data holds gzip data");
     char tar[1024] = "a.txt";
     memcpy(tar + 257, "ustar", 5);
     bytes tg = zdeflate(tar, sizeof tar, 31);
-    write_file("v.tar.gz", tg.p, tg.n);
+    write_named("v.tar.gz", tg.p, tg.n);
     expect("v.tar.gz", EV_ERR_FORMAT, "a tar archive");
     bytes empty = zdeflate("", 0, 31);
-    write_file("empty.gz", empty.p, empty.n);
+    write_named("empty.gz", empty.p, empty.n);
     expect("empty.gz", EV_ERR_FORMAT, "empty data once decompressed");
     free(t.p), free(g.p), free(b.p), free(x.p), free(g1.p), free(g2.p), free(two.p), free(bomb.p), free(gg.p);
     free(tg.p), free(empty.p);
@@ -473,10 +459,10 @@ static void test_zip(void)
     b.name = "b.txt";
     zmember two[4] = {a, b, {.name = "__MACOSX/._a.txt", .data = "x", .n = 1}, {.name = "sub/", .data = "", .n = 0}};
     bytes z = zip_build(two, 4, 0);
-    write_file("two.zip", z.p, z.n);
+    write_named("two.zip", z.p, z.n);
     expect("two.zip", EV_ERR_USAGE, "holds 2 files; name one as");
     expect("two.zip:c.txt", EV_ERR_IO, "no member 'c.txt' in the archive; its members: a.txt (");
-    write_file("one.txt", t.p, t.n);
+    write_named("one.txt", t.p, t.n);
     ev_error err = {0};
     store *s1 = load("two.zip:b.txt", 0, 0, &err), *s2 = load("one.txt", 0, 0, &err);
     CHECK(same_store(s1, s2), "two.zip:b.txt: %s", err.msg);
@@ -487,40 +473,40 @@ static void test_zip(void)
     zmember bad = a;
     bad.bad_crc = 0x12345678;
     z = zip_build(&bad, 1, 0);
-    write_file("crc.zip", z.p, z.n);
+    write_named("crc.zip", z.p, z.n);
     expect("crc.zip", EV_ERR_FORMAT, "is damaged: its CRC-32 is");
     free(z.p);
     bad = a;
     bad.usize = 10; /* declares fewer bytes than it holds */
     z = zip_build(&bad, 1, 0);
-    write_file("more.zip", z.p, z.n);
+    write_named("more.zip", z.p, z.n);
     expect("more.zip", EV_ERR_NOMEM, "decompresses to more than the 10 bytes its directory entry declares");
     free(z.p);
     bad = a;
     bad.usize = (uint64_t)1 << 40; /* a bomb by its own declaration */
     bad.zip64 = 1;
     z = zip_build(&bad, 1, 1);
-    write_file("bomb.zip", z.p, z.n);
+    write_named("bomb.zip", z.p, z.n);
     expect("bomb.zip", EV_ERR_NOMEM, "declares 1099511627776 bytes");
     free(z.p);
     bad = a;
     bad.flags = 1;
     z = zip_build(&bad, 1, 0);
-    write_file("enc.zip", z.p, z.n);
+    write_named("enc.zip", z.p, z.n);
     expect("enc.zip", EV_ERR_FORMAT, "is encrypted");
     free(z.p);
     bad = a;
     bad.method = 12;
     z = zip_build(&bad, 1, 0);
-    write_file("bz.zip", z.p, z.n);
+    write_named("bz.zip", z.p, z.n);
     expect("bz.zip", EV_ERR_FORMAT, "method 12 (bzip2)");
     /* truncated: the directory at the end is gone */
-    write_file("cut.zip", z.p, z.n - 30);
+    write_named("cut.zip", z.p, z.n - 30);
     expect("cut.zip", EV_ERR_FORMAT, "no end-of-directory record");
     free(z.p);
     z = zip_build(&a, 1, 0);
     z.p[z.n - 22 + 16] ^= 0x40; /* the directory's offset points elsewhere */
-    write_file("cdoff.zip", z.p, z.n);
+    write_named("cdoff.zip", z.p, z.n);
     expect("cdoff.zip", EV_ERR_FORMAT, "expected directory entry 1 of 1");
     free(z.p);
     free(t.p);
@@ -529,27 +515,27 @@ static void test_zip(void)
 /* A first record with one value too many after a "count dim" header is text (and an error), never binary. */
 static void test_detection(void)
 {
-    write_file("plus1.vec", "2 5\nab 1.1 2.2 3.3 4.4 5.5 6.6\ncd 1.1 2.2 3.3 4.4 5.5\n", 52);
+    write_named("plus1.vec", "2 5\nab 1.1 2.2 3.3 4.4 5.5 6.6\ncd 1.1 2.2 3.3 4.4 5.5\n", 52);
     expect("plus1.vec", EV_ERR_FORMAT, "plus1.vec:2: expected 5 values after 'ab' (the header's dimension), found 6");
-    write_file("minus1.vec", "2 5\nab 1.1 2.2 3.3 4.4\ncd 1.1 2.2 3.3 4.4 5.5\n", 44);
+    write_named("minus1.vec", "2 5\nab 1.1 2.2 3.3 4.4\ncd 1.1 2.2 3.3 4.4 5.5\n", 44);
     expect("minus1.vec", EV_ERR_FORMAT, "minus1.vec:2: expected 5 values after 'ab' (the header's dimension), found 4");
-    write_file("extra.vec", "2 5 0\nab 1.1 2.2 3.3 4.4 5.5\ncd 1.1 2.2 3.3 4.4 5.5\n", 50);
+    write_named("extra.vec", "2 5 0\nab 1.1 2.2 3.3 4.4 5.5\ncd 1.1 2.2 3.3 4.4 5.5\n", 50);
     expect("extra.vec", EV_ERR_FORMAT, "extra.vec:1: expected a word2vec header \"count dim\", found 3 numbers '2 5 0'");
-    write_file("nan1.vec", "2 3\nab nan 1 2\ncd 1 2 3\n", 22);
+    write_named("nan1.vec", "2 3\nab nan 1 2\ncd 1 2 3\n", 22);
     expect("nan1.vec", EV_ERR_FORMAT, "nan1.vec:2: value 1 of 'ab'");
-    write_file("minus.vec", "1 2\nab \xe2\x88\x92" "1 2\n", 15); /* U+2212 MINUS SIGN */
+    write_named("minus.vec", "1 2\nab \xe2\x88\x92" "1 2\n", 15); /* U+2212 MINUS SIGN */
     expect("minus.vec", EV_ERR_FORMAT, "minus.vec:2: value 1 of 'ab'");
     /* blank lines before a first row that starts with a blank: the same line number streamed (a fuzzer's find) */
-    write_file("blank-first.txt", "\n  \bthe 1 2 3\n", 14);
+    write_named("blank-first.txt", "\n  \bthe 1 2 3\n", 14);
     expect("blank-first.txt", EV_ERR_FORMAT, "blank-first.txt:2: expected a word at the start of the line");
     bytes bf = zdeflate("\n  \bthe 1 2 3\n", 14, 31);
-    write_file("blank-first.gz", bf.p, bf.n);
+    write_named("blank-first.gz", bf.p, bf.n);
     expect("blank-first.gz", EV_ERR_FORMAT, "blank-first.gz:2: expected a word at the start of the line");
     free(bf.p);
     /* binary with --limit below the header's count, in a file shorter than the header says */
     bytes b = make_bin(3, 2, 1);
     b.p[0] = '9';
-    write_file("short.bin", b.p, b.n);
+    write_named("short.bin", b.p, b.n);
     ev_error err = {0};
     store *s = load("short.bin", 0, 2, &err);
     CHECK(s && store_size(s) == 2, "short.bin --limit 2: %s", err.msg);
@@ -705,12 +691,12 @@ static void test_inflaters(void)
     put_member(&m, "", 0, 0);
     put_member(&m, t.p + cut1, cut2 - cut1, 8);
     put_member(&m, t.p + cut2, t.n - cut2, 2 | 16);
-    write_file("members.gz", m.p, m.n);
+    write_named("members.gz", m.p, m.n);
     same_both("members.gz", &t, NULL, 1, 0);
     bytes pad = {0};
     put(&pad, m.p, m.n);
     put(&pad, "\0\0\0\0", 4);
-    write_file("padded.gz", pad.p, pad.n);
+    write_named("padded.gz", pad.p, pad.n);
     same_both("padded.gz", &t, NULL, 1, 0);
     free(pad.p);
     /* a large member (megabytes, past the 1 MiB compressed buffer and across the blocks) and two written by gzip -9
@@ -720,9 +706,9 @@ static void test_inflaters(void)
     put_member(&bm, t.p, t.n, 0);
     put(&ref, big.p, big.n);
     put(&ref, t.p, t.n);
-    write_file("big.gz", bm.p, bm.n);
+    write_named("big.gz", bm.p, bm.n);
     same_both("big.gz", &ref, NULL, 1, 0);
-    write_file("big.bytes", big.p, big.n);
+    write_named("big.bytes", big.p, big.n);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "gzip -9 -c '%s' >'%s'", tpath("big.bytes"), tpath("gzip9.gz"));
     CHECK(system(cmd) == 0, "%s", cmd);
@@ -772,7 +758,7 @@ static void test_inflaters(void)
             put(&d, "junk", 4);
         else
             d.p[at] |= 0x80; /* a reserved flag */
-        write_file(bad[k].name, d.p, d.n);
+        write_named(bad[k].name, d.p, d.n);
         same_both(bad[k].name, NULL, bad[k].frag, bad[k].exact, 16);
         free(d.p);
     }
@@ -781,7 +767,7 @@ static void test_inflaters(void)
     put(&w, m.p, first);
     put(&w, "\x1f\x8c", 2);
     put(&w, m.p + first + 2, m.n - first - 2);
-    write_file("magic2.gz", w.p, w.n);
+    write_named("magic2.gz", w.p, w.n);
     same_both("magic2.gz", NULL, "incorrect header check", 1, 0);
     free(w.p);
     /* corrupt deflate data in many places: both fail, near the same byte */
@@ -789,7 +775,7 @@ static void test_inflaters(void)
         bytes d = {0};
         put(&d, m.p, m.n);
         d.p[at] ^= 0x5a;
-        write_file("flip.gz", d.p, d.n);
+        write_named("flip.gz", d.p, d.n);
         ev_error ez = {0}, ei = {0};
         bytes z = {0}, i = {0};
         int rz = read_all("flip.gz", 0, "zlib", &z, &ez), ri = read_all("flip.gz", 0, input_have_isal() ? "isal" : "zlib", &i, &ei);
@@ -840,7 +826,7 @@ static void test_inflaters(void)
     /* a zip's deflate member: the same bytes from both (the packings above run under whichever the environment picks) */
     zmember zm = {.name = "big.bin", .data = big.p, .n = big.n, .method = 8};
     bytes zz = zip_build(&zm, 1, 0);
-    write_file("big.zip", zz.p, zz.n);
+    write_named("big.zip", zz.p, zz.n);
     same_both("big.zip", &big, NULL, 1, 0);
     free(zz.p);
     /* EMBVSATTN_INFLATE with another value is refused */

@@ -11,25 +11,8 @@
 #include "check.h"
 #include "loader.h"
 
-static char tmpdir[] = "/tmp/test_loader.XXXXXX";
-
-static char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        exit(2);
-    }
-}
+#define TEST_TMPDIR_NAME "test_loader"
+#include "test_tmpdir.h"
 
 static void write_str(const char *name, const char *s) { write_file(tpath(name), s, strlen(s)); }
 
@@ -390,18 +373,6 @@ static void test_chunked_text(void)
         ev_error_clear(&err);
     }
     free(text);
-}
-
-/* Files in tmpdir whose name contains frag. */
-static int count_files(const char *frag)
-{
-    DIR *d = opendir(tmpdir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strstr(e->d_name, frag) != NULL;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 /* The header length of a safetensors file (its first 8 bytes); a cache written in place reserves ≥ 2 KiB, an

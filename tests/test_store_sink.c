@@ -16,25 +16,8 @@
 #include "check.h"
 #include "loader.h"
 
-static char tmpdir[] = "/tmp/test_store_sink.XXXXXX";
-
-static char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
-        perror(path);
-        exit(2);
-    }
-}
+#define TEST_TMPDIR_NAME "test_store_sink"
+#include "test_tmpdir.h"
 
 static char *read_file(const char *path, size_t *n)
 {
@@ -52,17 +35,6 @@ static char *read_file(const char *path, size_t *n)
     fclose(f);
     *n = (size_t)(len > 0 ? len : 0);
     return b;
-}
-
-static int count_files(const char *frag)
-{
-    DIR *d = opendir(tmpdir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strstr(e->d_name, frag) != NULL;
-    if (d)
-        closedir(d);
-    return n;
 }
 
 static void sh(const char *fmt, ...)
