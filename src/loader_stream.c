@@ -25,6 +25,10 @@
 #define STREAM_SPLIT_BYTES ((size_t)256 << 10) /* a window of text at least this long is parsed in pieces at once */
 #endif
 #define STREAM_MAX_THREADS PARALLEL_DEFAULT_MAX_THREADS
+/* A window is cut into this many pieces per thread, handed out as each thread is free: the decompressing reader
+ * shares the cores with the parsers, and a piece held up on a shared core would leave the others waiting. */
+#define STREAM_PIECES_PER_THREAD 4
+#define STREAM_MAX_PIECES (STREAM_MAX_THREADS * STREAM_PIECES_PER_THREAD)
 
 /* ---- the window ------------------------------------------------------------------------------------------- */
 
@@ -252,15 +256,15 @@ static int grow_rows(float **vec, size_t **offs, float **norms, size_t *cap, siz
  * window to the next). */
 typedef struct {
     text_job *main;
-    text_job part[STREAM_MAX_THREADS];
-    size_t part_cap[STREAM_MAX_THREADS]; /* rows part[t]'s vectors and offsets hold */
-    const char *cut[STREAM_MAX_THREADS + 1];
+    text_job part[STREAM_MAX_PIECES];
+    size_t part_cap[STREAM_MAX_PIECES]; /* rows part[t]'s vectors and offsets hold */
+    const char *cut[STREAM_MAX_PIECES + 1];
     int n;
 } split_text;
 
 static void split_free(split_text *s)
 {
-    for (int t = 1; t < STREAM_MAX_THREADS; t++) {
+    for (int t = 1; t < STREAM_MAX_PIECES; t++) {
         free(s->part[t].vectors);
         free(s->part[t].offsets);
         free(s->part[t].words);
@@ -268,24 +272,28 @@ static void split_free(split_text *s)
     }
 }
 
-static void split_run(void *ctx, size_t lo, size_t hi, int tid)
+static void split_run(void *ctx, parallel_queue *q, int tid)
 {
     (void)tid;
     split_text *s = ctx;
-    for (size_t t = lo; t < hi; t++)
+    for (size_t t; (t = parallel_next(q)) < (size_t)s->n;)
         loader_text_run(t == 0 ? s->main : &s->part[t], s->cut[t], s->cut[t + 1]);
 }
 
-/* Parses the whole lines [p, p + take) into j (room for all their rows) in up to T pieces at once. */
+/* Parses the whole lines [p, p + take) into j (room for all their rows) on T threads, in up to
+ * STREAM_PIECES_PER_THREAD pieces per thread of at least STREAM_SPLIT_BYTES / STREAM_PIECES_PER_THREAD bytes. The
+ * pieces are appended in order, so the rows do not depend on which thread parsed which. */
 static ev_status split_parse(split_text *s, text_job *j, const char *p, size_t take, int T)
 {
     const char *end = p + take;
-    size_t dim = j->dim;
+    size_t dim = j->dim, P = (size_t)T * STREAM_PIECES_PER_THREAD, least = STREAM_SPLIT_BYTES / STREAM_PIECES_PER_THREAD;
+    if (P > take / least)
+        P = take / least ? take / least : 1;
     s->main = j;
     s->cut[0] = p;
     s->n = 0;
-    for (int t = 0; t < T && s->cut[t] < end; t++) {
-        const char *stop = t == T - 1 ? end : p + take / (size_t)T * (size_t)(t + 1);
+    for (int t = 0; (size_t)t < P && s->cut[t] < end; t++) {
+        const char *stop = (size_t)t == P - 1 ? end : p + take / P * (size_t)(t + 1);
         if (stop < s->cut[t])
             stop = s->cut[t];
         if (stop < end) {
@@ -321,7 +329,7 @@ static ev_status split_parse(split_text *s, text_job *j, const char *p, size_t t
         q->status = EV_OK;
         ev_error_clear(&q->err);
     }
-    parallel_for(s->n, (size_t)s->n, split_run, s);
+    parallel_blocks(T < s->n ? T : s->n, (size_t)s->n, split_run, s);
     for (int t = 1; t < s->n && j->status == EV_OK; t++) {
         if (s->part[t].status != EV_OK) /* again here, after the pieces before it: the line number is known */
             loader_text_run(j, s->cut[t], s->cut[t + 1]);
