@@ -87,9 +87,13 @@ void store_close(store *s);
  *    temporary file after room reserved for the header and max_rows + 1 offsets; finish compacts rows left out
  *    (duplicates, blank lines between parser ranges) and writes the header and the other tensors around them —
  *    the layout store_write_cache writes, its header padded with more spaces; or
- *  - into a spill (max_rows 0: streams, word2vec binary): an unnamed file in the output's directory (O_TMPFILE,
- *    or a name removed at once), gone on every exit path, even a kill; finish writes the cache exactly as
- *    store_write_cache would (the same bytes) and copies the kept rows from the spill with copy_file_range.
+ *  - growing (max_rows 0: streams, word2vec binary): into the output's temporary file from byte 0; finish has the
+ *    file system insert the room for the header and offsets before the rows (fallocate FALLOC_FL_INSERT_RANGE:
+ *    extents move, bytes do not), then goes on as in place; or, where the file system cannot (tmpfs, NFS), or when
+ *    store_sink_set_insert(k, 0), writes the cache exactly as store_write_cache would (the same bytes) and copies
+ *    the kept rows from the temporary file with copy_file_range;
+ *  - into a spill (an output that is not a regular file): an unnamed file in the output's directory (O_TMPFILE, or
+ *    a name removed at once), copied as above.
  * The output is committed atomically (outfile.h) and nothing is left behind on an error. */
 typedef struct store_sink store_sink;
 
@@ -97,8 +101,14 @@ typedef struct store_sink store_sink;
  * source path and names: the header's room is reserved from it). NULL when out of memory. Nothing is created yet. */
 store_sink *store_sink_new(const char *path, size_t meta_bytes);
 
-/* loader_opts.rows_begin: creates the output's temporary file (max_rows > 0: in place, room reserved with fallocate
- * for the header and max_rows × dim floats) or the spill (max_rows 0). EV_ERR_WRITE when the file cannot be created
+/* on 0: a stream's rows (their count unknown until the end) are copied behind the header at the end even where the
+ * file system could insert the header's room before them (for comparisons: the cache is the same but for the
+ * header's padding). The default is on. */
+void store_sink_set_insert(store_sink *k, int on);
+
+/* loader_opts.rows_begin: creates the output's temporary file: max_rows > 0, in place, room reserved with fallocate
+ * for the header and max_rows × dim floats; max_rows 0 (a stream), the rows from byte 0, the header's room inserted
+ * before them at the end (or, where the file system cannot, the file copied behind the header). EV_ERR_WRITE when the file cannot be created
  * or reserved (a missing directory, a full disk), EV_ERR_USAGE when called twice. */
 ev_status store_sink_begin(void *sink, size_t max_rows, size_t dim, ev_error *err);
 
@@ -111,7 +121,7 @@ ev_status store_sink_write(void *sink, size_t row, const float *v, size_t n, ev_
  * Call once. */
 ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err);
 
-/* Removes the temporary file and the spill if store_sink_finish did not commit, and frees k. NULL-safe. */
+/* Removes the temporary file (or the spill) if store_sink_finish did not commit, and frees k. NULL-safe. */
 void store_sink_free(store_sink *k);
 
 size_t store_size(const store *s);            /* V */

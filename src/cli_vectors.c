@@ -28,8 +28,10 @@ int cmd_convert(cli_opts *o)
     ev_error err = {0};
     /* A cache from a text or word2vec file: the rows are streamed to the output as they are parsed (store_sink), so
      * memory does not grow with the matrix. EMBVSATTN_CONVERT_STREAM=0 keeps the whole matrix in memory and writes
-     * it at the end instead (the same cache; for comparisons), as does an output that is not a regular file. */
-    const char *env = getenv("EMBVSATTN_CONVERT_STREAM");
+     * it at the end instead (the same cache; for comparisons), as does an output that is not a regular file.
+     * EMBVSATTN_CONVERT_INSERT=0 copies a stream's rows into place instead of inserting the header's room before
+     * them (store_sink_set_insert). */
+    const char *env = getenv("EMBVSATTN_CONVERT_STREAM"), *ins = getenv("EMBVSATTN_CONVERT_INSERT");
     struct stat ost;
     int special = stat(outp, &ost) == 0 && !S_ISREG(ost.st_mode);
     if (to == VF_CACHE && !special && !(env && strcmp(env, "0") == 0)) {
@@ -40,6 +42,7 @@ int cmd_convert(cli_opts *o)
             fprintf(stderr, PROG ": out of memory\n");
             return EV_ERR_NOMEM;
         }
+        store_sink_set_insert(k, !(ins && strcmp(ins, "0") == 0));
         store *s = cli_open_vectors_into(&io, &code, k);
         if (s && store_sink_finish(k, s, &err) != EV_OK)
             code = cli_report(&err);

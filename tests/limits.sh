@@ -206,20 +206,41 @@ for ext in safetensors txt vec bin; do
     [ "$rc" = 5 ] && [ -z "$(ls "$d")" ] && pass "file-size limit: convert to a new .$ext leaves nothing" ||
         fail "atomic-new-$ext" "exit $rc, left: $(ls "$d")"
 done
+# a stream growing its temporary file: the limit met by the rows or by the header's room inserted before them
+awk 'BEGIN { for (i = 0; i < 300; i++) { printf "w%d", i; for (j = 0; j < 20; j++) printf " %.4f", (i * j % 97) / 97; print "" } }' |
+    gzip >"$tmp/fsize.txt.gz" # 24,000 bytes of rows
+for kib in 8 24; do
+    d="$tmp/atomic-gz-$kib"
+    mkdir -p "$d"
+    rc=0
+    (ulimit -f $kib && exec "$bin" convert "$tmp/fsize.txt.gz" "$d/out.safetensors") 2>"$tmp/err" || rc=$?
+    [ "$rc" = 5 ] && grep -q "write failed: File too large" "$tmp/err" && [ -z "$(ls "$d")" ] &&
+        pass "file-size limit of $kib KiB: convert of a .gz to a cache fails (exit 5), nothing left" ||
+        fail "atomic-gz-$kib" "exit $rc, left: $(ls "$d"); $(head -c 200 "$tmp/err")"
+done
 # ---- convert streams the rows into the cache: the same cache as with the whole matrix in memory -----------------------
-# (EMBVSATTN_CONVERT_STREAM=0). Binary, compressed and piped input go through a spill: the same bytes; a plain text
-# file is written in place: the same bytes after a longer header.
+# (EMBVSATTN_CONVERT_STREAM=0). A plain text file is written in place, binary, compressed and piped input grow at the
+# end of the file with the header's room inserted before the rows at the end: the same bytes after a longer header;
+# where the rows are copied into place instead (EMBVSATTN_CONVERT_INSERT=0, or a file system that cannot insert): the
+# same bytes.
 hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }
 after_header() { tail -c +$(($(hlen "$1") + 9)) "$1"; }
+json_header() { head -c $(($(hlen "$1") + 8)) "$1" | tail -c +9 | sed 's/ *$//'; }
+same_cache() { # A B: the same header JSON and the same bytes after the header
+    cmp -s <(after_header "$1") <(after_header "$2") && cmp -s <(json_header "$1") <(json_header "$2")
+}
 gzip -c "$M" >"$tmp/mini.txt.gz"
 for in in tests/fixtures/gensim/kv.bin "$tmp/mini.txt.gz" "$M" tests/fixtures/gensim/kv.vec; do
     name=$(basename "$in")
     rc=0
     "$bin" convert "$in" "$tmp/stream.safetensors" 2>"$tmp/err" &&
         EMBVSATTN_CONVERT_STREAM=0 "$bin" convert "$in" "$tmp/memory.safetensors" 2>>"$tmp/err" || rc=$?
+    same_cache "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=differ
     case "$in" in
-    *.bin | *.gz) cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=differ ;;
-    *) cmp -s <(after_header "$tmp/stream.safetensors") <(after_header "$tmp/memory.safetensors") || rc=differ ;;
+    *.bin | *.gz)
+        EMBVSATTN_CONVERT_INSERT=0 "$bin" convert "$in" "$tmp/copied.safetensors" 2>>"$tmp/err" &&
+            cmp -s "$tmp/copied.safetensors" "$tmp/memory.safetensors" || rc=copy-differs
+        ;;
     esac
     [ "$rc" = 0 ] && [ -z "$(ls "$tmp" | grep -e '\.tmp\.' -e '\.spill\.')" ] &&
         pass "convert $name streamed: the cache of the in-memory path" ||
@@ -228,8 +249,11 @@ done
 rc=0
 cat tests/fixtures/gensim/kv.vec | "$bin" convert - "$tmp/stream.safetensors" 2>"$tmp/err" &&
     cat tests/fixtures/gensim/kv.vec | EMBVSATTN_CONVERT_STREAM=0 "$bin" convert - "$tmp/memory.safetensors" 2>>"$tmp/err" &&
-    cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
-[ "$rc" = 0 ] && pass "convert from a pipe streamed: the same bytes" || fail convert-stream-pipe "$(head -c 200 "$tmp/err")"
+    same_cache "$tmp/stream.safetensors" "$tmp/memory.safetensors" &&
+    cat tests/fixtures/gensim/kv.vec | EMBVSATTN_CONVERT_INSERT=0 "$bin" convert - "$tmp/copied.safetensors" 2>>"$tmp/err" &&
+    cmp -s "$tmp/copied.safetensors" "$tmp/memory.safetensors" || rc=1
+[ "$rc" = 0 ] && pass "convert from a pipe streamed: the same cache (the same bytes when copied)" ||
+    fail convert-stream-pipe "$(head -c 200 "$tmp/err")"
 
 # a compressed text of several 4 MiB blocks, each window (≥ 256 KiB) parsed in pieces on two threads, the rows streamed:
 # the pieces' rows appended after the first piece's in the sink's window (a bug wrote them past it)
@@ -238,9 +262,18 @@ awk 'BEGIN { srand(7); for (i = 0; i < 25000; i++) { printf "w%d", i; for (j = 0
 rc=0
 "$bin" --threads 2 convert "$tmp/big.txt.gz" "$tmp/stream.safetensors" 2>"$tmp/err" &&
     EMBVSATTN_CONVERT_STREAM=0 "$bin" --threads 1 convert "$tmp/big.txt.gz" "$tmp/memory.safetensors" 2>>"$tmp/err" &&
-    cmp -s "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
-[ "$rc" = 0 ] && pass "convert of a 9.6 MB text .gz parsed in pieces on 2 threads, streamed: the in-memory path's bytes" ||
+    same_cache "$tmp/stream.safetensors" "$tmp/memory.safetensors" || rc=1
+[ "$rc" = 0 ] && pass "convert of a 9.6 MB text .gz parsed in pieces on 2 threads, streamed: the in-memory path's cache" ||
     fail convert-stream-gz-pieces "$(head -c 200 "$tmp/err")"
+# into tmpfs (no range insertion there): the rows copied into place, the same bytes
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
+    rc=0
+    "$bin" --threads 2 convert "$tmp/big.txt.gz" "/dev/shm/limits.$$.safetensors" 2>"$tmp/err" &&
+        cmp -s "/dev/shm/limits.$$.safetensors" "$tmp/memory.safetensors" || rc=1
+    rm -f "/dev/shm/limits.$$.safetensors"
+    [ "$rc" = 0 ] && pass "convert of a .gz into tmpfs (no range insertion): the in-memory path's bytes" ||
+        fail convert-stream-tmpfs "$(head -c 200 "$tmp/err")"
+fi
 
 rc=0
 "$bin" convert "$M" "$tmp/no-such-dir/out.txt" 2>"$tmp/err" || rc=$?

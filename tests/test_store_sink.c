@@ -1,12 +1,16 @@
 /* test_store_sink — convert into a cache with the rows streamed to the output (store_sink: the CLI's convert) gives
- * the cache of the in-memory path (loader_load, then store_write_cache): byte for byte for the inputs written through
- * a spill (word2vec binary, compressed files, pipes), and for a mapped text file (rows written in place, its header
- * padded to room reserved before the rows were known) the same header JSON and the same bytes from the data on.
+ * the cache of the in-memory path (loader_load, then store_write_cache): for a mapped text file (rows written in
+ * place, its header padded to room reserved before the rows were known) and for streams (word2vec binary, compressed
+ * files: the header's room inserted before the rows at the end) the same header JSON and the same bytes from the
+ * data on; byte for byte where a stream's rows are copied instead (store_sink_set_insert(k, 0), or a file system
+ * that cannot insert, such as tmpfs, tried in /dev/shm when there is one).
  * Formats: fastText .vec, GloVe text without header, word2vec text and binary; gzip, xz, bzip2; --limit; duplicate
  * words and blank lines (rows compacted in place or skipped in the copy); one and two parser threads; tiny stream
  * blocks; a mapped binary read in several blocks. Errors leave neither the output nor a temporary file. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* fallocate */
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,7 +57,26 @@ static void sh(const char *fmt, ...)
 typedef struct {
     int threads;
     size_t limit, block_bytes;
+    int no_insert; /* store_sink_set_insert(k, 0) */
 } conv;
+
+/* Whether the file system of dir inserts a range into a file (FALLOC_FL_INSERT_RANGE). */
+static int inserts(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/probe.XXXXXX", dir);
+    int fd = mkstemp(path), ok = 0;
+    if (fd < 0)
+        return 0;
+    unlink(path);
+    static char block[8192];
+    ok = write(fd, block, sizeof block) == (ssize_t)sizeof block && fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, 4096) == 0;
+    close(fd);
+    return ok;
+}
+
+static int insert_ok; /* inserts(tmpdir) */
+#define STREAM (-1)   /* the comparison a stream's cache gives: 1 when the header's room was inserted, else 2 */
 
 /* The in-memory path: the whole matrix loaded, then written. */
 static ev_status convert_memory(const char *in, const char *out, conv c, size_t *dups, ev_error *err)
@@ -73,6 +96,8 @@ static ev_status convert_memory(const char *in, const char *out, conv c, size_t 
 static ev_status convert_stream(const char *in, const char *out, conv c, size_t *dups, int *matrix, ev_error *err)
 {
     store_sink *k = store_sink_new(out, strlen(in) + 256);
+    if (k)
+        store_sink_set_insert(k, !c.no_insert);
     loader_opts o = {.threads = c.threads, .limit = c.limit, .block_bytes = c.block_bytes,
                      .rows_begin = store_sink_begin, .rows_write = store_sink_write, .rows_ctx = k};
     store *s = NULL;
@@ -120,26 +145,33 @@ static int compare(const char *a, const char *b)
     return r;
 }
 
-/* Converts in both ways and compares: exact (want 2) or in place (want 1: a padded header). */
-static void same(const char *label, const char *in, conv c, int want)
+/* Converts in both ways, the streamed cache to out, and compares: exact (want 2), in place (want 1: a padded
+ * header) or STREAM. */
+static void same_to(const char *label, const char *in, conv c, int want, const char *out)
 {
     ev_error e1 = {0}, e2 = {0};
     size_t d1 = 0, d2 = 0;
     int matrix = 1;
+    if (want == STREAM)
+        want = insert_ok && !c.no_insert ? 1 : 2;
     ev_status s1 = convert_memory(in, tpath("mem.safetensors"), c, &d1, &e1);
-    ev_status s2 = convert_stream(in, tpath("stream.safetensors"), c, &d2, &matrix, &e2);
+    ev_status s2 = convert_stream(in, out, c, &d2, &matrix, &e2);
     CHECK(s1 == EV_OK && s2 == EV_OK, "%s: memory: %s; stream: %s", label, e1.msg ? e1.msg : "ok", e2.msg ? e2.msg : "ok");
     CHECK(!matrix, "%s: the streamed store holds a matrix", label);
     CHECK(d1 == d2, "%s: %zu duplicates in memory, %zu streamed", label, d1, d2);
-    int r = compare(tpath("mem.safetensors"), tpath("stream.safetensors"));
+    int r = compare(tpath("mem.safetensors"), out);
     CHECK(r == want, "%s: compared %d, expected %d (2: same bytes, 1: same but the header's padding)", label, r, want);
     store *x = NULL;
-    CHECK(store_open(tpath("stream.safetensors"), &x, &e2) == EV_OK, "%s: the streamed cache does not open: %s", label,
-          e2.msg);
+    CHECK(store_open(out, &x, &e2) == EV_OK, "%s: the streamed cache does not open: %s", label, e2.msg);
     store_close(x);
     CHECK(count_files(".tmp.") == 0 && count_files(".spill.") == 0, "%s: a temporary file was left behind", label);
     ev_error_clear(&e1);
     ev_error_clear(&e2);
+}
+
+static void same(const char *label, const char *in, conv c, int want)
+{
+    same_to(label, in, c, want, tpath("stream.safetensors"));
 }
 
 /* Converting in must fail with code, leaving no output and no temporary file. */
@@ -207,17 +239,21 @@ static void test_formats(void)
     conv c = {0};
     same("fastText .vec", "tests/fixtures/gensim/kv.vec", c, 1);
     same("GloVe without header", "tests/fixtures/gensim/kv.glove", c, 1);
-    same("word2vec binary", "tests/fixtures/gensim/kv.bin", c, 2);
+    same("word2vec binary", "tests/fixtures/gensim/kv.bin", c, STREAM);
     sh("gzip -c tests/fixtures/gensim/kv.glove >'%s'", tpath("kv.glove.gz"));
     sh("xz -c tests/fixtures/gensim/kv.vec >'%s'", tpath("kv.vec.xz"));
     sh("bzip2 -c tests/fixtures/gensim/kv.bin >'%s'", tpath("kv.bin.bz2"));
-    same("GloVe gzip", tpath("kv.glove.gz"), c, 2);
-    same("word2vec text xz", tpath("kv.vec.xz"), c, 2);
-    same("word2vec binary bzip2", tpath("kv.bin.bz2"), c, 2);
+    for (int copy = 0; copy < 2; copy++) { /* the header's room inserted, then the rows copied */
+        conv k = {.no_insert = copy};
+        same(copy ? "word2vec binary, copied" : "word2vec binary", "tests/fixtures/gensim/kv.bin", k, STREAM);
+        same(copy ? "GloVe gzip, copied" : "GloVe gzip", tpath("kv.glove.gz"), k, STREAM);
+        same(copy ? "word2vec text xz, copied" : "word2vec text xz", tpath("kv.vec.xz"), k, STREAM);
+        same(copy ? "word2vec binary bzip2, copied" : "word2vec binary bzip2", tpath("kv.bin.bz2"), k, STREAM);
+    }
     conv lim = {.limit = 3};
     same("--limit 3, text", "tests/fixtures/gensim/kv.vec", lim, 1);
-    same("--limit 3, binary", "tests/fixtures/gensim/kv.bin", lim, 2);
-    same("--limit 3, gzip", tpath("kv.glove.gz"), lim, 2);
+    same("--limit 3, binary", "tests/fixtures/gensim/kv.bin", lim, STREAM);
+    same("--limit 3, gzip", tpath("kv.glove.gz"), lim, STREAM);
 }
 
 static void test_large(void)
@@ -235,14 +271,27 @@ static void test_large(void)
     same("duplicates, --limit", tpath("dups.txt"), lim, 1);
     sh("gzip -1 -c '%s' >'%s'", tpath("dups.txt"), tpath("dups.txt.gz"));
     conv tiny = {.block_bytes = 4096};
-    same("duplicates, gzip, 4 KiB blocks", tpath("dups.txt.gz"), tiny, 2);
+    same("duplicates, gzip, 4 KiB blocks", tpath("dups.txt.gz"), tiny, STREAM);
+    same("duplicates, gzip, 4 KiB blocks, copied", tpath("dups.txt.gz"), (conv){.block_bytes = 4096, .no_insert = 1},
+         STREAM);
+    same("duplicates, gzip, 2 threads", tpath("dups.txt.gz"), (conv){.threads = 2}, STREAM);
+    /* on a file system that cannot insert (tmpfs), the rows are copied: the same bytes */
+    struct stat shm;
+    if (stat("/dev/shm", &shm) == 0 && S_ISDIR(shm.st_mode) && access("/dev/shm", W_OK) == 0) {
+        char out[64];
+        snprintf(out, sizeof out, "/dev/shm/test_store_sink.%ld.safetensors", (long)getpid());
+        same_to(inserts("/dev/shm") ? "duplicates, gzip, in /dev/shm (inserts)" : "duplicates, gzip, in /dev/shm",
+                tpath("dups.txt.gz"), (conv){0}, inserts("/dev/shm") && insert_ok ? 1 : 2, out);
+        unlink(out);
+    }
     /* a mapped binary read in several blocks (32 MiB each), with duplicates; without newlines, through a pipe */
     make_bin(tpath("big.bin"), 180000, 50, 1, 1);
-    same("binary, 36 MB, duplicates", tpath("big.bin"), (conv){0}, 2);
+    same("binary, 36 MB, duplicates", tpath("big.bin"), (conv){0}, STREAM);
+    same("binary, 36 MB, duplicates, copied", tpath("big.bin"), (conv){.no_insert = 1}, STREAM);
     make_bin(tpath("nonl.bin"), 5000, 20, 0, 0);
     sh("gzip -1 -c '%s' >'%s'", tpath("nonl.bin"), tpath("nonl.bin.gz"));
-    same("binary without newlines, gzip, 4 KiB blocks", tpath("nonl.bin.gz"), tiny, 2);
-    same("binary without newlines, --limit", tpath("nonl.bin"), (conv){.limit = 4321}, 2);
+    same("binary without newlines, gzip, 4 KiB blocks", tpath("nonl.bin.gz"), tiny, STREAM);
+    same("binary without newlines, --limit", tpath("nonl.bin"), (conv){.limit = 4321}, STREAM);
     write_file(tpath("small-dups.txt"), "a 1 2\nb 3 4\n\na 5 6\r\nc 7 8\n\n", 26);
     same("small, duplicates and blank lines", tpath("small-dups.txt"), (conv){0}, 1);
 }
@@ -278,6 +327,8 @@ int main(void)
         perror("mkdtemp");
         return 2;
     }
+    insert_ok = inserts(tmpdir);
+    printf("test_store_sink: %s inserts ranges: %s\n", tmpdir, insert_ok ? "yes" : "no (the copy is tested twice)");
     test_formats();
     test_large();
     test_errors();
