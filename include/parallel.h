@@ -23,6 +23,15 @@ typedef void (*parallel_range_fn)(void *ctx, size_t lo, size_t hi, int tid);
 /* Runs fn(ctx, lo, hi, tid) over the ranges of [0, n); threads < 1 counts as 1. Returns when all are done. */
 void parallel_for(int threads, size_t n, parallel_range_fn fn, void *ctx);
 
+/* OpenBLAS held to one thread: for work whose threads (ours) call BLAS themselves, where OpenBLAS's own workers
+ * would only wake and spin beside them. The BLAS results are the same bits (OpenBLAS splits a product by rows and
+ * columns, never along the sum). parallel_blas_single returns the previous thread count for parallel_blas_restore. */
+int parallel_blas_single(void);
+void parallel_blas_restore(int blas_threads);
+
+/* parallel_for between parallel_blas_single and parallel_blas_restore. */
+void parallel_for_own_blas(int threads, size_t n, parallel_range_fn fn, void *ctx);
+
 /* The queue of parallel_blocks: blocks 0 … n_blocks-1, each handed out once. */
 typedef struct parallel_queue parallel_queue;
 

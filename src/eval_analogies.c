@@ -602,19 +602,14 @@ ev_status eval_analogies(const store *s, const char *path, const eval_analogies_
         st = eval_vocab_resolve(&keys, s, R, err);
     if (st == EV_OK)
         st = select_questions(&keys, qs, nq, &a, &ev, err);
-#ifdef OPENBLAS_VERSION
     /* OpenBLAS single-threaded throughout: the workers are the threads; the re-scoring sgemv calls gain nothing
      * from waking its idle threads (and give the same bits with one thread) */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-#endif
+    int blas_threads = parallel_blas_single();
     if (st == EV_OK && a.na > 0)
         st = blocked_pass(s, R, &o, &a, err);
     if (st == EV_OK)
         st = decide_answers(s, R, o.method, &keys, qs, &a, &ev, err);
-#ifdef OPENBLAS_VERSION
-    openblas_set_num_threads(blas_threads);
-#endif
+    parallel_blas_restore(blas_threads);
     if (st == EV_OK) {
         for (size_t i = 0; i < ev.n_sections; i++) {
             const eval_section *sec = &ev.sections[i];

@@ -396,10 +396,7 @@ ev_status ctx_loss_grad(ctx_work *w, const ctx_batch *b, double *loss, ev_error 
         head_gemm(0, 1, rows, nc, d, 1.0f, w->Ct + r0 * d, w->E, w->G, 0);
         c.r0 = r0;
         /* the rows run in our threads: no OpenBLAS workers spinning beside them */
-        int blas_threads = openblas_get_num_threads();
-        openblas_set_num_threads(1);
-        parallel_for(w->threads, rows, softmax_rows, &c);
-        openblas_set_num_threads(blas_threads);
+        parallel_for_own_blas(w->threads, rows, softmax_rows, &c);
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)nc, 1.0f, w->G, (int)nc, w->ones, 1, 1.0f, gb, 1);
         head_gemm(0, 0, rows, d, nc, s, w->G, w->E, w->dCt + r0 * d, 0);
     }

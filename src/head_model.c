@@ -490,10 +490,7 @@ ev_status head_loss_grad(head_work *w, const head_batch *b, double *loss, ev_err
      * workers spinning beside them */
     memset(w->colsum, 0, (size_t)w->threads * w->max_neg * sizeof(float));
     loss_ctx lc = {w, b};
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    parallel_for(w->threads, P, softmax_tiles, &lc);
-    openblas_set_num_threads(blas_threads);
+    parallel_for_own_blas(w->threads, P, softmax_tiles, &lc);
     for (size_t k = 0; k < S; k++)
         w->slot_head[b->neg[k]] = -1;
     double total = 0;

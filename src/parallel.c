@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "parallel.h"
 
+#include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -87,3 +88,30 @@ int parallel_cores(int max)
 }
 
 int parallel_default_threads(void) { return parallel_cores(PARALLEL_DEFAULT_MAX_THREADS); }
+
+int parallel_blas_single(void)
+{
+#ifdef OPENBLAS_VERSION
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return blas_threads;
+#else
+    return 1;
+#endif
+}
+
+void parallel_blas_restore(int blas_threads)
+{
+#ifdef OPENBLAS_VERSION
+    openblas_set_num_threads(blas_threads);
+#else
+    (void)blas_threads;
+#endif
+}
+
+void parallel_for_own_blas(int threads, size_t n, parallel_range_fn fn, void *ctx)
+{
+    int blas_threads = parallel_blas_single();
+    parallel_for(threads, n, fn, ctx);
+    parallel_blas_restore(blas_threads);
+}

@@ -736,7 +736,9 @@ ev_status sim_topk(const store *s, const float *queries, size_t m, size_t k, siz
         for (size_t i = 0; i < m; i++)
             wk[t].heaps[i] = (topk_heap){wk[t].hits + i * k, 0, k};
     }
+    int blas_threads = parallel_blas_single(); /* (the workers' sgemv calls) */
     int started = parallel_blocks(nthreads, (R + B - 1) / B, topk_worker_run, wk);
+    parallel_blas_restore(blas_threads);
     for (int t = 0; t < started; t++)
         if (wk[t].nomem)
             st = ev_fail(err, EV_ERR_NOMEM, "top-k: out of memory for the score tiles");

@@ -340,7 +340,7 @@ ev_status view_build_many(const store *s, const char *const *texts, const size_t
     }
     /* pass 1, each sentence on its own: on all cores when there are several */
     build_job job = {s, texts, lens, o, out, errs};
-    parallel_for(m >= 4 ? parallel_default_threads() : 1, m, build_range, &job);
+    parallel_for_own_blas(m >= 4 ? parallel_default_threads() : 1, m, build_range, &job);
     for (size_t i = 0; i < m; i++)
         if (errs[i].code == EV_OK)
             q += (out[i].no_output ? 0 : out[i].n) + out[i].toks.n_known; /* contextual and static queries */
