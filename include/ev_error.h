@@ -7,6 +7,7 @@
 #ifndef EV_ERROR_H
 #define EV_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef enum {
@@ -36,6 +37,9 @@ ev_status ev_fail(ev_error *err, ev_status code, const char *fmt, ...)
 
 /* Frees the message and resets err to EV_OK. NULL-safe. */
 void ev_error_clear(ev_error *err);
+
+/* The same with a va_list (ap is consumed, as by vsnprintf). */
+char *ev_vstrdup_printf(const char *fmt, va_list ap);
 
 /* Returns a malloc'd printf-formatted string (never truncated), or NULL when out of memory. */
 char *ev_strdup_printf(const char *fmt, ...)

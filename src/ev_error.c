@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-static char *vformat(const char *fmt, va_list ap)
+char *ev_vstrdup_printf(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -28,7 +28,7 @@ ev_status ev_fail(ev_error *err, ev_status code, const char *fmt, ...)
     free(err->msg);
     va_list ap;
     va_start(ap, fmt);
-    err->msg = vformat(fmt, ap);
+    err->msg = ev_vstrdup_printf(fmt, ap);
     va_end(ap);
     err->code = code;
     return code;
@@ -47,7 +47,7 @@ char *ev_strdup_printf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = vformat(fmt, ap);
+    char *s = ev_vstrdup_printf(fmt, ap);
     va_end(ap);
     return s;
 }

@@ -334,15 +334,10 @@ int st_add_tensor(cJSON *hdr, const char *name, const char *dtype, const size_t 
 
 int st_add_meta(cJSON *meta, const char *key, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *buf = ev_vstrdup_printf(fmt, ap);
     va_end(ap);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf)
-        vsnprintf(buf, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
     int ok = buf && cJSON_AddStringToObject(meta, key, buf);
     free(buf);
     return ok ? 0 : -1;

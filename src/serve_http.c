@@ -204,15 +204,10 @@ static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsig
 static enum MHD_Result send_error(struct MHD_Connection *con, request *rq, unsigned status, int code,
                                   const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = ev_vstrdup_printf(fmt, ap);
     va_end(ap);
-    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (msg)
-        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
     cJSON *e = msg ? render_json_error(0, msg, code) : NULL;
     free(msg);
     char *txt = e ? cJSON_PrintUnformatted(e) : NULL;
