@@ -5,6 +5,7 @@
 #define LOADER_INTERNAL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "input.h"
 #include "loader.h"
@@ -50,6 +51,19 @@ ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size
 
 /* Room for want elements of elem bytes in *p (capacity *cap, grown geometrically). 0, or -1 when out of memory. */
 int loader_grow(void *p, size_t *cap, size_t want, size_t elem);
+
+/* The newline ending the line at p, or end. */
+static inline const char *loader_line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl : end;
+}
+
+/* Parses text rows from p[body..n) on several threads (fd ≥ 0: p is a mapping of that file, whose bulk is read
+ * with pread instead; -1: bytes in memory). header_count/header_dim are 0 for GloVe (dim from the first row); a word2vec header's dimension is checked
+ * against the first row before anything is allocated for it. */
+ev_status loader_parse_text(const char *path, const char *p, size_t n, int fd, size_t body, size_t header_count,
+                            size_t header_dim, const loader_opts *o, store_rows *out, ev_error *err);
 
 /* Parses whole lines of [p, end) into j (rows up to j->max_rows); sets j->status and j->err on error. */
 void loader_text_run(text_job *j, const char *p, const char *end);

@@ -9,8 +9,8 @@
  * Layout of this file:
  *   1. gensim arithmetic: norms, unit vectors, mean query, similarity
  *   2. top-k: the k-bounded heap, the candidate filter (C, AVX2, AVX-512 kernels), sim_topk and its naive twin
- *   3. the neighbour lists stored in the cache: building them, answering from them
- *   4. analogy (3CosAdd, 3CosMul), doesnt-match
+ *   3. analogy (3CosAdd, 3CosMul), doesnt-match
+ * (the neighbour lists stored in the cache, built and answered with sim_topk: search_lists.c)
  *
  * Exactness: gensim's arithmetic is reproduced with separately rounded float32 operations; this file must not be
  * compiled with floating-point contraction into FMA (-ffp-contract=off, the default of -std=c11).
@@ -28,6 +28,7 @@
 #include "cpu.h"
 #include "gemm_nt.h"
 #include "parallel.h"
+#include "search_internal.h"
 
 #if CPU_X86
 #include <immintrin.h>
@@ -158,15 +159,6 @@ float sim_similarity(const store *s, size_t a, size_t b)
     if (ub != sb)
         free(ub);
     return r;
-}
-
-/* Cosine from a dot product with a unit query and the row's numpy norm; 0 for a zero (or non-finite) case. */
-static float cos_from_dot(float dot, float norm)
-{
-    if (!(norm > 0.f))
-        return 0.f;
-    float c = dot / norm;
-    return isfinite(c) ? c : 0.f;
 }
 
 /* ==== 2. top-k ============================================================================================== */
@@ -389,7 +381,7 @@ static float approx_limit(const topk_heap *t)
  * offers it to t unless excluded. */
 static void offer_exact(topk_heap *t, long row, float y, float norm, const long *ex, size_t nex)
 {
-    float sc = cos_from_dot(y, norm);
+    float sc = sim_cos_from_dot(y, norm);
     if (t->n == t->k && !sim_hit_worse(t->h[0], (sim_hit){row, sc}))
         return;
     if (nex && is_excluded(ex, nex, row))
@@ -784,7 +776,7 @@ ev_status sim_topk_naive(const store *s, const float *queries, size_t m, size_t 
             }
             if (ex && is_excluded(ex, n_exclude, (long)r))
                 continue;
-            heap_offer(&t, (long)r, cos_from_dot(acc, sim_norm(x, d)));
+            heap_offer(&t, (long)r, sim_cos_from_dot(acc, sim_norm(x, d)));
         }
         heap_finish(&t);
     }
@@ -792,120 +784,7 @@ ev_status sim_topk_naive(const store *s, const float *queries, size_t m, size_t 
     return st;
 }
 
-/* ==== 3. neighbour lists stored in the cache ================================================================ */
-
-/* How far the k-th listed score must lie above the list's last one for the list to answer a query alone. The lists
- * are scored by batched gemm_nt, a live search of one word by sgemv: the two differ by a few 1e-7, so a row left off
- * the list cannot overtake the k-th with this margin. */
-#define LIST_MARGIN 1e-5f
-#define LIST_BATCH 256 /* words per sim_topk pass while building the lists */
-
-ev_status sim_neighbor_lists_build(const store *s, size_t n_words, size_t K, sim_progress_fn progress, void *ctx,
-                                   int32_t **rows_out, float **scores_out, ev_error *err)
-{
-    size_t V = store_size(s), d = store_dim(s), n = n_words < V ? n_words : V;
-    *rows_out = NULL;
-    *scores_out = NULL;
-    if (n == 0 || K == 0)
-        return ev_fail(err, EV_ERR_USAGE, "neighbour lists: expected at least 1 word and 1 neighbour, found %zu and %zu",
-                       n, K);
-    if (V > (size_t)INT32_MAX || K > SIZE_MAX / sizeof(sim_hit) / LIST_BATCH || n > SIZE_MAX / sizeof(float) / K)
-        return ev_fail(err, EV_ERR_NOMEM, "neighbour lists: %zu words × %zu neighbours are too many", n, K);
-    float *Q = malloc(LIST_BATCH * d * sizeof *Q);
-    long *ex = malloc(LIST_BATCH * sizeof *ex);
-    sim_hit *h = malloc(LIST_BATCH * K * sizeof *h);
-    int32_t *rows = malloc(n * K * sizeof *rows);
-    float *scores = malloc(n * K * sizeof *scores);
-    ev_status st = EV_OK;
-    if (!Q || !ex || !h || !rows || !scores) {
-        st = ev_fail(err, EV_ERR_NOMEM, "neighbour lists: out of memory for %zu words × %zu neighbours", n, K);
-        goto out;
-    }
-    for (size_t lo = 0; lo < n; lo += LIST_BATCH) {
-        size_t nb = n - lo < LIST_BATCH ? n - lo : LIST_BATCH;
-        for (size_t i = 0; i < nb; i++) {
-            ex[i] = (long)(lo + i);
-            sim_word_query(s, ex[i], Q + i * d);
-        }
-        if ((st = sim_topk(s, Q, nb, K, 0, ex, 1, h, err)) != EV_OK)
-            goto out;
-        for (size_t i = 0; i < nb * K; i++) {
-            rows[lo * K + i] = (int32_t)h[i].row;
-            scores[lo * K + i] = h[i].score;
-        }
-        if (progress)
-            progress(ctx, "neighbour lists", (double)(lo + nb) / (double)n);
-    }
-    *rows_out = rows;
-    *scores_out = scores;
-    rows = NULL;
-    scores = NULL;
-out:
-    free(Q);
-    free(ex);
-    free(h);
-    free(rows);
-    free(scores);
-    return st;
-}
-
-int sim_listed_neighbors(const store *s, long row, size_t k, size_t restrict_n, sim_hit *out)
-{
-    size_t K, V = store_size(s), d = store_dim(s), R = sim_rows_considered(s, restrict_n);
-    const int32_t *lr;
-    const float *ls;
-    size_t n = store_neighbor_lists(s, &K, &lr, &ls);
-    if (row < 0 || (size_t)row >= n || k == 0 || k > K || d > INT_MAX || K > INT_MAX - 4)
-        return 0;
-    lr += (size_t)row * K;
-    ls += (size_t)row * K;
-    /* The candidates: the listed rows among the first R, in list order. A list that ends (-1) early must hold
-     * every other row; a list that does not is trusted only if its k-th candidate clears its last entry. */
-    size_t c = 0, kth = 0, listed = 0;
-    for (; listed < K && lr[listed] >= 0; listed++) {
-        int32_t r = lr[listed];
-        if ((size_t)r >= V || r == row || !isfinite(ls[listed]) || (listed && ls[listed] > ls[listed - 1]))
-            return 0; /* not a list of this store: let the caller search */
-        if ((size_t)r < R && c++ < k)
-            kth = listed;
-    }
-    if (listed < K ? listed != V - 1 : !(c >= k && ls[kth] - ls[K - 1] > LIST_MARGIN))
-        return 0;
-    /* Re-score the candidates as a live search of one word does (sgemv over rows gathered in groups of 4, each
-     * row's dot with the unit query, divided by numpy's norm of the row), so that answers and scores are the
-     * ones the matrix pass gives; then order them (score, then lower row). */
-    size_t cp = (c + 3) & ~(size_t)3;
-    float *G = calloc(cp * d + 2 * d + cp, sizeof *G);
-    sim_hit *hit = malloc((c ? c : 1) * sizeof *hit);
-    if (!G || !hit) {
-        free(G);
-        free(hit);
-        return 0;
-    }
-    float *q = G + cp * d, *u = q + d, *y = u + d;
-    for (size_t j = 0, i = 0; j < listed; j++)
-        if ((size_t)lr[j] < R)
-            memcpy(G + i++ * d, store_row(s, (size_t)lr[j]), d * sizeof *G);
-    sim_word_query(s, row, q);
-    sim_unitvec(q, d, u);
-    if (cp)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)cp, (int)d, 1.f, G, (int)d, u, 1, 0.f, y, 1);
-    for (size_t j = 0, i = 0; j < listed; j++)
-        if ((size_t)lr[j] < R) {
-            sim_hit x = {lr[j], cos_from_dot(y[i], sim_norm(store_row(s, (size_t)lr[j]), d))};
-            size_t p = i++;
-            for (; p > 0 && sim_hit_worse(hit[p - 1], x); p--)
-                hit[p] = hit[p - 1];
-            hit[p] = x;
-        }
-    for (size_t j = 0; j < k; j++)
-        out[j] = j < c ? hit[j] : (sim_hit){-1, 0.f};
-    free(G);
-    free(hit);
-    return 1;
-}
-
-/* ==== 4. analogies, doesnt-match ============================================================================ */
+/* ==== 3. analogies, doesnt-match ============================================================================ */
 
 /* 3CosMul as gensim most_similar_cosmul: terms are get_vector(word, norm=True) (not made unit again), each
  * row's p = (1 + dot(row, term) / norm(row)) / 2; score = the product of the positive terms' p (in order, float32)
@@ -953,7 +832,7 @@ static ev_status cosmul_topk(const store *s, const long *rows, const float *weig
             float nrm = sim_norm(X + (lo + j) * d, d), num = 1.f, den = 1.f;
             int first_pos = 1, first_neg = 1;
             for (size_t t = 0; t < n; t++) {
-                float p = (1.f + cos_from_dot(Y[t * B + j], nrm)) / 2.f;
+                float p = (1.f + sim_cos_from_dot(Y[t * B + j], nrm)) / 2.f;
                 if (weights[t] >= 0) {
                     num = first_pos ? p : num * p;
                     first_pos = 0;
