@@ -377,6 +377,27 @@ static int emit_g(char *buf, bool neg, uint32_t d, int prec, int x10)
     return (int)(o - buf);
 }
 
+/* Whether the decimal d · 10^e (d < 10^9) reads back as the float x > 0 (strtof: the nearest float, ties to even):
+ * 1 yes, 0 no, -1 when double arithmetic cannot tell (then the caller parses it). The decimal in double, D, is one
+ * correctly rounded product or quotient of exact doubles (10^|e| ≤ 10^22 is exact), so within 2^-53 of its value
+ * relatively; the bounds of x's rounding interval, the midpoints to its neighbours, are exact in double (25
+ * significant bits). Only a D within 2^-52 of a bound is left undecided. */
+static int reads_back(float x, uint32_t d, int e)
+{
+    if (e > 22 || e < -22)
+        return -1;
+    float below = nextafterf(x, 0.f), above = nextafterf(x, INFINITY);
+    if (!isfinite(above))
+        return -1;
+    double D = e >= 0 ? (double)d * pow10d_exact[e] : (double)d / pow10d_exact[-e];
+    double lo = ((double)x + (double)below) / 2, hi = ((double)x + (double)above) / 2, tol = D * 0x1p-52;
+    if (D > lo + tol && D < hi - tol)
+        return 1;
+    if (D < lo - tol || D > hi + tol)
+        return 0;
+    return -1;
+}
+
 int numparse_format_float(float f, char *buf)
 {
     if (!isfinite(f)) /* outside the contract; still no undefined behaviour */
@@ -397,16 +418,18 @@ int numparse_format_float(float f, char *buf)
     int k = (int)t - (t < (int)t); /* floor(e2 * log10(2)): floor(log10(x)), or one less */
     for (int prec = 6; prec <= 9; prec++) {
         uint32_t d;
-        int x10, n;
-        if (decimal_digits(x, prec, k, &d, &x10))
+        int x10, n, r = -1;
+        if (decimal_digits(x, prec, k, &d, &x10)) {
             n = emit_g(buf, neg, d, prec, x10);
-        else
+            r = reads_back(neg ? -f : f, d, x10 - prec + 1);
+        } else
             n = snprintf(buf, 32, "%.*g", prec, (double)f);
-        if (prec == 9)
+        if (prec == 9 || r == 1)
             return n; /* 9 significant digits (FLT_DECIMAL_DIG) always round-trip */
         float back;
         /* numparse_float gives exactly strtof's result, faster. */
-        if (n > 0 && n < 32 && numparse_float(buf, buf + n, &back) == NUMPARSE_OK && memcmp(&back, &f, sizeof f) == 0)
+        if (r < 0 && n > 0 && n < 32 && numparse_float(buf, buf + n, &back) == NUMPARSE_OK &&
+            memcmp(&back, &f, sizeof f) == 0)
             return n;
     }
     return 0; /* not reached */
