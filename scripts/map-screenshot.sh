@@ -5,22 +5,10 @@
 # optipng or pngquant is there, made smaller.
 #   EMBVSATTN  the binary (default ./embvsattn);  OUT  the PNG (default docs/movement-map-bank.png)
 set -eu
-export LC_ALL=C
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/screenshot-env.sh"
 bin="${EMBVSATTN:-./embvsattn}"
 out="${OUT:-docs/movement-map-bank.png}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 "$bin" --format svg --map -o "$tmp/map.svg" compare --word bank \
     "he fished from the bank of the river" "the bank raised interest rates"
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-fi
 node tests/browser/shot.js "$tmp/map.svg" "$tmp/map.png"
-if command -v pngquant >/dev/null 2>&1; then
-    pngquant --force --quality 70-95 --output "$tmp/q.png" "$tmp/map.png" && mv "$tmp/q.png" "$tmp/map.png"
-elif command -v optipng >/dev/null 2>&1; then
-    optipng -quiet -o2 "$tmp/map.png"
-fi
-mv "$tmp/map.png" "$out"
-echo "$out: $(wc -c <"$out") bytes"
+png_finish "$tmp/map.png" "$out"

@@ -7,21 +7,9 @@
 #   EMBVSATTN  the binary (default ./embvsattn; its default vectors, the fetched GloVe);  OUT  the PNG (default
 #   docs/serve-page.png)
 set -eu
-export LC_ALL=C
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/screenshot-env.sh"
 bin="${EMBVSATTN:-./embvsattn}"
 out="${OUT:-docs/serve-page.png}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-fi
 NODE_PATH="$PWD/tests/browser/node_modules" node tests/browser/serve-shot.js "$bin" "$tmp/page.png" \
     "the bank raised interest rates" 1
-if command -v pngquant >/dev/null 2>&1; then
-    pngquant --force --quality 70-95 --output "$tmp/q.png" "$tmp/page.png" && mv "$tmp/q.png" "$tmp/page.png"
-elif command -v optipng >/dev/null 2>&1; then
-    optipng -quiet -o2 "$tmp/page.png"
-fi
-mv "$tmp/page.png" "$out"
-echo "$out: $(wc -c <"$out") bytes"
+png_finish "$tmp/page.png" "$out"
