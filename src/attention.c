@@ -138,9 +138,13 @@ ev_status attn_head_random(size_t d_model, size_t d_k, uint64_t seed, attn_head 
 
 void attn_positional_encoding(size_t n, size_t d, float scale, float *P)
 {
+    double wave[512]; /* 10000^(i/d) for the even i, computed once rather than at every position */
+    int have = d <= 2 * sizeof wave / sizeof wave[0];
+    for (size_t i = 0; have && i < d; i += 2)
+        wave[i / 2] = pow(10000.0, (double)i / (double)d);
     for (size_t pos = 0; pos < n; pos++)
         for (size_t i = 0; i < d; i += 2) {
-            double angle = (double)pos / pow(10000.0, (double)i / (double)d);
+            double angle = (double)pos / (have ? wave[i / 2] : pow(10000.0, (double)i / (double)d));
             P[pos * d + i] = (float)((double)scale * sin(angle));
             if (i + 1 < d)
                 P[pos * d + i + 1] = (float)((double)scale * cos(angle));
