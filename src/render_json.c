@@ -229,6 +229,31 @@ cJSON *render_json_view_print(const store *s, const view_sentence *v, const view
     return view_doc(s, v, o, vectors_path, 1);
 }
 
+/* n floats as the text cJSON prints for an array of render_json_float items ([a,b,…], null for a non-finite one),
+ * as one raw item; NULL when out of memory. */
+static cJSON *floats_raw(const float *x, size_t n)
+{
+    char *buf = malloc(n * 33 + 3), *o = buf;
+    if (!buf)
+        return NULL;
+    *o++ = '[';
+    for (size_t j = 0; j < n; j++) {
+        if (j)
+            *o++ = ',';
+        if (isfinite(x[j]))
+            o += numparse_format_float(x[j], o);
+        else {
+            memcpy(o, "null", 4);
+            o += 4;
+        }
+    }
+    *o++ = ']';
+    *o = '\0';
+    cJSON *r = cJSON_CreateRaw(buf);
+    free(buf);
+    return r;
+}
+
 /* A neighbour list: raw text when asked and possible, else cJSON items. */
 static cJSON *hits(const store *s, const sim_hit *h, size_t k, int raw)
 {
@@ -294,7 +319,12 @@ static cJSON *view_doc(const store *s, const view_sentence *v, const view_opts *
     }
     cJSON *w = cJSON_AddArrayToObject(root, "weights");
     for (size_t i = 0; w && i < n; i++) {
-        cJSON *row = cJSON_CreateArray();
+        cJSON *row = raw ? floats_raw(v->A + i * n, n) : NULL;
+        if (row) {
+            cJSON_AddItemToArray(w, row);
+            continue;
+        }
+        row = cJSON_CreateArray();
         cJSON_AddItemToArray(w, row);
         for (size_t j = 0; row && j < n; j++)
             cJSON_AddItemToArray(row, render_json_float(v->A[i * n + j]));
