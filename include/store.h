@@ -124,6 +124,10 @@ ev_status store_sink_finish(store_sink *k, const store *s, ev_error *err);
 /* Removes the temporary file (or the spill) if store_sink_finish did not commit, and frees k. NULL-safe. */
 void store_sink_free(store_sink *k);
 
+/* The L2 norm of each of the n rows of v (n, d) into norms (n): each row's squares summed in double in index order,
+ * then the square root rounded to float — the same bits however the rows are split among threads or calls. */
+void store_row_norms(const float *v, size_t n, size_t d, float *norms);
+
 size_t store_size(const store *s);            /* V */
 size_t store_dim(const store *s);             /* d */
 const float *store_vectors(const store *s);   /* (V, d) row-major, read-only; NULL for rows streamed to a sink */

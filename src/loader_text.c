@@ -283,13 +283,7 @@ int loader_grow(void *p, size_t *cap, size_t want, size_t elem)
 ev_status loader_rows_out(const loader_opts *o, size_t row, const float *v, size_t n, size_t dim, float *norms,
                           ev_error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        const float *r = v + i * dim;
-        double acc = 0;
-        for (size_t k = 0; k < dim; k++)
-            acc += (double)r[k] * r[k];
-        norms[i] = (float)sqrt(acc);
-    }
+    store_row_norms(v, n, dim, norms);
     return n ? o->rows_write(o->rows_ctx, row, v, n, err) : EV_OK;
 }
 

@@ -1,5 +1,6 @@
 /* test_store — lookups (exact, lowercase), the cache file (write, mmap open, corrupted variants), --limit. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,8 +108,39 @@ static void corrupt(const char *name, long off, const void *bytes, size_t n, lon
     ev_error_clear(&err);
 }
 
+/* store_row_norms against its naive twin: one row at a time, squares summed in double in index order — the same
+ * bits, for every count of rows (the groups of rows summed at once and the rest) and dimensions from 1 to 301. */
+static void test_row_norms(void)
+{
+    const size_t dims[] = {1, 2, 7, 8, 100, 301};
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+        for (size_t n = 0; n <= 19; n++) {
+            size_t d = dims[di];
+            float *v = malloc((n * d + 1) * sizeof *v), *got = malloc((n + 1) * sizeof *got),
+                  *want = malloc((n + 1) * sizeof *want);
+            for (size_t i = 0; i < n * d; i++) { /* values spread over many binades, some negative, some zero */
+                x = x * 6364136223846793005u + 1442695040888963407u;
+                v[i] = (x >> 60) == 0 ? 0.0f : ldexpf((float)((x >> 40) & 0xffffff) - 8388608.0f, (int)((x >> 33) & 31) - 40);
+            }
+            for (size_t i = 0; i < n; i++) {
+                double acc = 0;
+                for (size_t k = 0; k < d; k++)
+                    acc += (double)v[i * d + k] * v[i * d + k];
+                want[i] = (float)sqrt(acc);
+            }
+            store_row_norms(v, n, d, got);
+            CHECK(n == 0 || memcmp(got, want, n * sizeof *got) == 0, "store_row_norms: %zu rows of %zu differ from one row "
+                  "at a time", n, d);
+            free(v);
+            free(got);
+            free(want);
+        }
+}
+
 int main(void)
 {
+    test_row_norms();
     if (!mkdtemp(tmpdir))
         return 2;
     store *s = make_store(WORDS, 7, 5);
