@@ -14,7 +14,7 @@ _embvsattn_global='--vectors --vector-format --limit --threads --format --no-ind
 # options that take a value (the next argument, or attached: --top=3)
 _embvsattn_valued='--vectors --vector-format --limit --threads --format --to -k --words --restrict --method --head
     --dk --positions --position-scale --top --word -o --output --epochs --lr --seed --log --max-tokens --mask --heads
-    --objective --rows --beta --term --positive --negative --vector-in --line-offset --port --host
+    --objective --rows --beta --pronoun --term --positive --negative --vector-in --line-offset --port --host
     --timeout --cache'
 
 # The options COMMAND takes besides the global ones ("show": the main view, a sentence without a command word).
@@ -30,7 +30,7 @@ _embvsattn_options()
         analogy) echo "-k --restrict --method $lists" ;;
         vector | similarity | doesnt-match) echo "$lists" ;;
         eval) echo '--restrict --method --max-tokens --head --details' ;;
-        train) echo '--objective --rows --beta --dk --positions --position-scale -o --output --epochs --lr --seed --log
+        train) echo '--objective --rows --beta --pronoun --dk --positions --position-scale -o --output --epochs --lr --seed --log
             --max-tokens' ;;
         serve) echo '--head --port --host --timeout --cache' ;;
         index) echo '-k --words -o --output' ;;

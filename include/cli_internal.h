@@ -78,6 +78,8 @@ typedef struct {
     int rows_given;
     double beta;           /* train --beta X: hidden words weighted by frequency rank^X */
     int beta_given;
+    double pronoun;        /* train --pronoun W: the antecedent examples' weight */
+    int pronoun_given;
     /* neighbors: several words as one query, vectors (cli_query.c); eval --details */
     const char **terms;    /* --positive/--negative words in the order given (the array owned, the words borrowed) */
     unsigned char *term_neg; /* (nterms) 1: the word was given by --negative */

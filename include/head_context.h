@@ -44,6 +44,7 @@
 #define CTX_DEFAULT_LR 0.005f
 #define CTX_DEFAULT_EPOCHS 9
 #define CTX_DEFAULT_BATCH_TOKENS 2560
+#define CTX_MAX_PRONOUN 4          /* ctx_opts.pronoun: copies of an antecedent example at most */
 #define CTX_NO_HIDDEN (-1)         /* ctx_batch.hidden: this sentence has no hidden word (nothing predicted) */
 
 /* A context head of zeros for vectors of dimension d_model with n_cand candidates: sinusoidal positions at
@@ -105,6 +106,16 @@ const int32_t *ctx_work_targets(const ctx_work *w);
 int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, double beta, double u01,
                    size_t rows, uint64_t *rng, unsigned char *predict);
 
+/* The antecedent example of sentence row[0..n) (the pronoun objective, ctx_opts.pronoun): its first word that
+ * repeats an earlier one — a word among the candidates, not one of the skip_top most frequent — becomes the pronoun
+ * it_row (a determiner just before it, one of det[0..n_det), goes too: "enforce the law" → "enforce it"), and the
+ * word is appended as the hidden token: "a law … enforce it" + law. The pronoun is the one predicting row, so its
+ * row must find the earlier mention to predict the word. Writes the tokens to out (room for n + 1), their count to
+ * *out_n and the pronoun's index to *at; returns 1, or 0 when no word repeats or the example would be longer than
+ * HEAD_MAX_LEN. */
+int ctx_antecedent(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, int32_t it_row, const int32_t *det,
+                   size_t n_det, int32_t *out, size_t *out_n, size_t *at);
+
 /* ---- training ------------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -113,6 +124,9 @@ typedef struct {
     size_t skip_top;           /* hidden words are not among the skip_top most frequent (CTX_DEFAULT_SKIP_TOP) */
     size_t rows;               /* predicting rows per sentence, 0 = all (CTX_DEFAULT_ROWS) */
     double beta;               /* hidden words weighted (rank + 1)^beta, 0 to 4 (CTX_DEFAULT_BETA) */
+    double pronoun;            /* 0 to CTX_MAX_PRONOUN: a sentence with a repeated word also gives its antecedent
+                                  example (ctx_antecedent; the vectors must have "it") to the same batch, floor(pronoun)
+                                  times and once more with probability pronoun - floor(pronoun): its weight */
     attn_positions positions;  /* ATTN_POS_SINUSOIDAL (default) or ATTN_POS_NONE */
     float position_scale;      /* < 0: HEAD_DEFAULT_POSITION_SCALE */
 } ctx_opts;
@@ -122,7 +136,8 @@ ctx_opts ctx_opts_default(void);
 
 /* Trains a context head on corpus c over the vectors s: W_Q, W_K, W_V Xavier-uniform from to->seed, W_O = 0,
  * b = 0, s = 1 (so training starts from the word's own vector), then head_train_run's loop, each step drawing its
- * hidden words and predicting rows from the same generator. to's zero lr, epochs and batch_tokens take the CTX_
+ * hidden words and predicting rows from the same generator (and with co->pronoun, adding the antecedent examples;
+ * a fractional weight draws from it too). to's zero lr, epochs and batch_tokens take the CTX_
  * defaults. *out owns the result; stats (may be NULL) get the loop's figures and the predicting rows of the last
  * epoch in targets. Errors: EV_ERR_NOTFOUND (no sentence has a word to hide), EV_ERR_USAGE, EV_ERR_NOMEM,
  * EV_ERR_FORMAT (the loss became non-finite). */

@@ -11,6 +11,7 @@
 
 #include "cli_internal.h"
 #include "cpu.h"
+#include "head_context.h"
 #include "input.h"
 #include "numparse.h"
 #include "render_html.h"
@@ -305,7 +306,7 @@ static int parse_positive_arg(const char *opt, const char *v, size_t *out)
 typedef enum { OPT_VECTORS, OPT_VFORMAT, OPT_LIMIT, OPT_THREADS, OPT_FORMAT, OPT_TO, OPT_K, OPT_RESTRICT,
                OPT_METHOD, OPT_HEAD, OPT_DK, OPT_POSITIONS, OPT_POSITION_SCALE, OPT_CAUSAL, OPT_RESIDUAL, OPT_QUIET,
                OPT_TOP, OPT_BATCH, OPT_WORD, OPT_OUTPUT, OPT_EPOCHS, OPT_LR, OPT_SEED, OPT_MAX_TOKENS,
-               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PREDICT, OPT_MASK,
+               OPT_LOG, OPT_WORDS, OPT_NO_INDEX, OPT_OBJECTIVE, OPT_ROWS, OPT_BETA, OPT_PRONOUN, OPT_PREDICT, OPT_MASK,
                OPT_CONTEXT_VECTORS, OPT_HEADS, OPT_WHY, OPT_STEPS, OPT_TERM, OPT_MAP,
                OPT_POSITIVE, OPT_NEGATIVE, OPT_MEAN, OPT_VECTOR_IN, OPT_DETAILS, OPT_LINE_OFFSET,
                OPT_STDIN, OPT_INTERACTIVE, OPT_PORT, OPT_HOST, OPT_TIMEOUT, OPT_CACHE } opt_id;
@@ -364,6 +365,7 @@ const cli_option cli_options[] = {
     {"--objective", NULL, OPT_OBJECTIVE, "train", "context|masked-word", "what the head learns (default context)"},
     {"--rows", NULL, OPT_ROWS, "train", "N", "context: predicting words per sentence (default 3; 0 all)"},
     {"--beta", NULL, OPT_BETA, "train", "X", "context: hide rarer words more often, by rank^X (default 0)"},
+    {"--pronoun", NULL, OPT_PRONOUN, "train", "W", "context: weight of the antecedent examples, 0-4 (default 0)"},
     {"--epochs", NULL, OPT_EPOCHS, "train", "N", "passes over the corpus (default 9; masked-word 4)"},
     {"--lr", NULL, OPT_LR, "train", "X", "Adam learning rate (default 0.005; masked-word 0.01)"},
     {"--seed", NULL, OPT_SEED, "train", "N", "random seed (default 1)"},
@@ -585,6 +587,17 @@ static int set_option(cli_opts *o, const cli_option *spec, const char *val)
             return cli_usage_error("--beta: expected a number from 0 to 4, found '%s'", val);
         o->beta = x;
         o->beta_given = 1;
+        return 0;
+    }
+    case OPT_PRONOUN: {
+        _Static_assert(CTX_MAX_PRONOUN == 4, "the message below says 4");
+        char *end;
+        errno = 0;
+        double x = strtod(val, &end);
+        if (!*val || *end || errno || !(x >= 0 && x <= CTX_MAX_PRONOUN))
+            return cli_usage_error("--pronoun: expected a weight from 0 to 4, found '%s'", val);
+        o->pronoun = x;
+        o->pronoun_given = 1;
         return 0;
     }
     case OPT_ROWS:

@@ -87,10 +87,10 @@ int cmd_train(cli_opts *o)
     }
     double t_read = ev_seconds() - t0;
     int context = !o->objective || strcmp(o->objective, "context") == 0;
-    if (!context && (o->rows_given || o->beta_given)) {
+    if (!context && (o->rows_given || o->beta_given || o->pronoun_given)) {
         corpus_free(&c);
         store_close(s);
-        return cli_usage_error("%s", "train: --rows and --beta apply to --objective context only");
+        return cli_usage_error("%s", "train: --rows, --beta and --pronoun apply to --objective context only");
     }
     head_model_opts mo = head_model_opts_default();
     ctx_opts co = ctx_opts_default();
@@ -103,6 +103,8 @@ int cmd_train(cli_opts *o)
         co.rows = o->rows;
     if (o->beta_given)
         co.beta = o->beta;
+    if (o->pronoun_given)
+        co.pronoun = o->pronoun;
     size_t epochs = o->epochs ? o->epochs : context ? CTX_DEFAULT_EPOCHS : HEAD_DEFAULT_EPOCHS;
     float lr = o->lr > 0 ? o->lr : context ? CTX_DEFAULT_LR : HEAD_DEFAULT_LR;
     size_t batch_tokens = context ? CTX_DEFAULT_BATCH_TOKENS : HEAD_DEFAULT_BATCH_TOKENS;
@@ -139,11 +141,15 @@ int cmd_train(cli_opts *o)
         code = cli_report(&err);
         goto done;
     }
-    if (context)
+    if (context) {
+        char *pronoun = co.pronoun > 0 ? ev_strdup_printf(", antecedent examples weighted %g", co.pronoun)
+                                       : NULL;
         p->description = ev_strdup_printf("trained by embvsattn train on %s: context (each word predicts a hidden "
-                                          "word; %zu rows a sentence, beta %g), %zu epochs, seed %llu", label, co.rows,
-                                          co.beta, epochs,
+                                          "word; %zu rows a sentence, beta %g%s), %zu epochs, seed %llu", label,
+                                          co.rows, co.beta, pronoun ? pronoun : "", epochs,
                                           (unsigned long long)to.seed);
+        free(pronoun);
+    }
     else
         p->description = ev_strdup_printf("trained by embvsattn train on %s: masked-word prediction, %zu epochs, "
                                           "seed %llu", label, epochs, (unsigned long long)to.seed);

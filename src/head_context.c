@@ -599,6 +599,39 @@ int32_t ctx_choose(const int32_t *row, size_t n, size_t n_cand, size_t skip_top,
     return h;
 }
 
+int ctx_antecedent(const int32_t *row, size_t n, size_t n_cand, size_t skip_top, int32_t it_row, const int32_t *det,
+                   size_t n_det, int32_t *out, size_t *out_n, size_t *at)
+{
+    size_t j2 = n;
+    for (size_t j = 1; j < n && j2 == n; j++) {
+        if (row[j] < 0 || (size_t)row[j] < skip_top || (size_t)row[j] >= n_cand)
+            continue;
+        for (size_t i = 0; i < j; i++)
+            if (row[i] == row[j]) {
+                j2 = j;
+                break;
+            }
+    }
+    if (j2 == n)
+        return 0;
+    int drop = 0; /* a determiner before the word goes with it */
+    for (size_t k = 0; k < n_det && !drop; k++)
+        drop = row[j2 - 1] >= 0 && row[j2 - 1] == det[k];
+    size_t m = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (drop && j == j2 - 1)
+            continue;
+        if (j == j2)
+            *at = m;
+        out[m++] = j == j2 ? it_row : row[j];
+    }
+    out[m++] = row[j2];
+    if (m > HEAD_MAX_LEN)
+        return 0;
+    *out_n = m;
+    return 1;
+}
+
 /* ==== training ============================================================================================== */
 
 ctx_opts ctx_opts_default(void)
@@ -613,6 +646,7 @@ ctx_opts ctx_opts_default(void)
     return o;
 }
 
+#define CTX_MAX_DET 8
 typedef struct {
     ctx_work *w;
     size_t nc, skip_top, rows;
@@ -620,19 +654,52 @@ typedef struct {
     int32_t *hidden;          /* (batch sentences) */
     unsigned char *predict;   /* (batch tokens) */
     size_t predicted;         /* predicting rows so far */
+    double pronoun;           /* ctx_opts.pronoun; with it, the batch with its antecedent examples: */
+    int32_t it_row, det[CTX_MAX_DET];
+    size_t n_det;
+    int32_t *row;             /* (batch tokens) */
+    size_t *start;            /* (batch sentences + 1) */
 } ctx_task;
 
-/* head_objective.step: each sentence's hidden word and predicting rows, then the loss and gradient. */
+/* head_objective.step: each sentence's hidden word and predicting rows (and its antecedent example after it), then
+ * the loss and gradient. */
 static ev_status ctx_step(void *vctx, const corpus_batch *cb, uint64_t *rng, double *loss, const float **grad,
                           ev_error *err)
 {
     ctx_task *t = vctx;
-    for (size_t s = 0; s < cb->n_sent; s++) {
-        size_t t0 = cb->start[s], n = cb->start[s + 1] - t0;
-        t->hidden[s] = ctx_choose(cb->row + t0, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
-                                  t->predict + t0);
+    if (t->pronoun == 0) {
+        for (size_t s = 0; s < cb->n_sent; s++) {
+            size_t t0 = cb->start[s], n = cb->start[s + 1] - t0;
+            t->hidden[s] = ctx_choose(cb->row + t0, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
+                                      t->predict + t0);
+        }
     }
-    ctx_batch b = {cb->n_sent, cb->start, cb->row, t->hidden, t->predict};
+    size_t S = 0, T = 0;
+    for (size_t s = 0; t->pronoun > 0 && s < cb->n_sent; s++) {
+        size_t t0 = cb->start[s], n = cb->start[s + 1] - t0, m, at;
+        memcpy(t->row + T, cb->row + t0, n * sizeof *t->row);
+        t->start[S] = T;
+        t->hidden[S++] = ctx_choose(t->row + T, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
+                                    t->predict + T);
+        T += n;
+        double whole = floor(t->pronoun);
+        size_t copies = (size_t)whole + (t->pronoun > whole && rng_uniform(rng) < t->pronoun - whole);
+        if (copies && ctx_antecedent(cb->row + t0, n, t->nc, t->skip_top, t->it_row, t->det, t->n_det, t->row + T, &m,
+                                     &at))
+            for (size_t k = 0; k < copies; k++) { /* the example's weight */
+                if (k)
+                    memcpy(t->row + T, t->row + T - m, m * sizeof *t->row);
+                memset(t->predict + T, 0, m);
+                t->predict[T + at] = 1;
+                t->start[S] = T;
+                t->hidden[S++] = (int32_t)(m - 1);
+                T += m;
+            }
+    }
+    if (t->pronoun > 0)
+        t->start[S] = T;
+    ctx_batch b = t->pronoun > 0 ? (ctx_batch){S, t->start, t->row, t->hidden, t->predict}
+                                 : (ctx_batch){cb->n_sent, cb->start, cb->row, t->hidden, t->predict};
     ev_status st = ctx_loss_grad(t->w, &b, loss, err);
     t->predicted += t->w->n_rows;
     *grad = t->w->grad;
@@ -660,8 +727,23 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     size_t BT = to.batch_tokens;
     if (nc > V)
         nc = V;
-    if (dk > 65536 || co.rows > HEAD_MAX_LEN || !(co.beta >= 0 && co.beta <= 4))
+    if (dk > 65536 || co.rows > HEAD_MAX_LEN || !(co.beta >= 0 && co.beta <= 4) ||
+        !(co.pronoun >= 0 && co.pronoun <= CTX_MAX_PRONOUN))
         return ev_fail(err, EV_ERR_USAGE, "bad model options (d_k %zu, rows %zu)", dk, co.rows);
+    /* the pronoun objective's words: "it", and the determiners that go with a replaced word */
+    static const char *const dets[CTX_MAX_DET] = {"the", "this", "that", "its", "his", "her", "their", "an"};
+    int32_t it_row = -1, det[CTX_MAX_DET];
+    size_t n_det = 0;
+    if (co.pronoun > 0) {
+        long r = store_find(s, "it", 2);
+        if (r < 0 || (size_t)r >= nc)
+            return ev_fail(err, EV_ERR_USAGE, "the pronoun objective needs the word 'it' among the %zu candidate words "
+                           "of the vectors", nc);
+        it_row = (int32_t)r;
+        for (size_t k = 0; k < CTX_MAX_DET; k++)
+            if ((r = store_find(s, dets[k], strlen(dets[k]))) >= 0)
+                det[n_det++] = (int32_t)r;
+    }
     /* a word to hide somewhere? */
     unsigned char tmp[HEAD_MAX_LEN];
     size_t with_hidden = 0;
@@ -673,9 +755,15 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
                        "among the %zu candidate words: nothing to predict", nc);
     attn_head *p = NULL;
     ctx_work *w = NULL;
-    int32_t *hidden = malloc((BT + 1) * sizeof *hidden);
-    unsigned char *predict = malloc(BT + HEAD_MAX_LEN);
-    if (!hidden || !predict) {
+    /* a batch: at most B = BT + HEAD_MAX_LEN tokens (head_train_run) in at most B sentences; with the antecedent
+     * examples, each sentence of n tokens also gives up to `copies` examples of n + 1 ≤ 2n tokens */
+    size_t B = BT + HEAD_MAX_LEN, copies = (size_t)ceil(co.pronoun);
+    size_t max_tok = B * (1 + 2 * copies), max_sent = B * (1 + copies);
+    int32_t *hidden = malloc((max_sent + 1) * sizeof *hidden);
+    unsigned char *predict = malloc(max_tok);
+    int32_t *rowbuf = co.pronoun > 0 ? malloc(max_tok * sizeof *rowbuf) : NULL;
+    size_t *startbuf = co.pronoun > 0 ? malloc((max_sent + 1) * sizeof *startbuf) : NULL;
+    if (!hidden || !predict || (co.pronoun > 0 && (!rowbuf || !startbuf))) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory preparing the training");
         goto done;
     }
@@ -689,9 +777,11 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     rng_xavier(p->w_q, d * dk, d, dk, &rng);
     rng_xavier(p->w_k, d * dk, d, dk, &rng);
     rng_xavier(p->w_v, d * dk, d, dk, &rng);
-    if ((st = ctx_work_new(s, p, BT + HEAD_MAX_LEN, to.threads, &w, err)) != EV_OK)
+    if ((st = ctx_work_new(s, p, max_tok, to.threads, &w, err)) != EV_OK)
         goto done;
-    ctx_task task = {w, nc, co.skip_top, co.rows, co.beta, hidden, predict, 0};
+    ctx_task task = {w, nc, co.skip_top, co.rows, co.beta, hidden, predict, 0, co.pronoun, it_row, {0}, n_det,
+                     rowbuf, startbuf};
+    memcpy(task.det, det, n_det * sizeof *det);
     head_objective obj = {&task, p->params, p->n_params, ctx_step};
     if ((st = head_train_run(c, &to, &obj, &rng, stats, err)) != EV_OK)
         goto done;
@@ -704,5 +794,7 @@ done:
     attn_head_free(p);
     free(hidden);
     free(predict);
+    free(rowbuf);
+    free(startbuf);
     return st;
 }

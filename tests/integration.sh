@@ -308,14 +308,17 @@ print(p['context']['accuracy'], m, p['mlm']['accuracy'])
 sys.exit(0 if m['z'] > 3 and m['diff'] > 0 else 1)" "$tmp/senses.json"
 }
 check senses-context-beats-baselines senses_heads
-head_det() { # objective: two runs, the same bytes
-    "$bin" train --objective "$1" --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d1.log" \
+head_det() { # objective [option…]: two runs, the same bytes
+    local obj=$1
+    shift
+    "$bin" train --objective "$obj" "$@" --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d1.log" \
         -o "$tmp/d1.safetensors" "$data/wordnet-train.txt" >/dev/null &&
-        "$bin" train --objective "$1" --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d2.log" \
+        "$bin" train --objective "$obj" "$@" --seed 5 --threads 2 --epochs 1 --max-tokens 12000 --log "$tmp/d2.log" \
             -o "$tmp/d2.safetensors" "$data/wordnet-train.txt" >/dev/null &&
         cmp "$tmp/d1.safetensors" "$tmp/d2.safetensors"
 }
 check head-training-deterministic-context head_det context
+check head-training-deterministic-pronoun head_det context --pronoun 1.5
 check head-training-deterministic-masked-word head_det masked-word
 head_sigint() { # SIGINT mid-training (3 s in): exit 130, no head file, nothing but the loss log left
     local rc=0

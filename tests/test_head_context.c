@@ -170,6 +170,38 @@ static void test_choose(void)
     }
 }
 
+/* The antecedent examples: the first repeated candidate word becomes "it" (row 9 here), its determiner (row 0)
+ * goes, the word is appended as the hidden token. */
+static void test_antecedent(void)
+{
+    const int32_t det[] = {0, 2};
+    int32_t out[HEAD_MAX_LEN + 1];
+    size_t m = 0, at = 0;
+    int32_t a[] = {5, 150, 0, 150, 7}, wa[] = {5, 150, 9, 7, 150};
+    CHECK(ctx_antecedent(a, 5, 1000, 100, 9, det, 2, out, &m, &at) == 1 && m == 5 && at == 2 &&
+          memcmp(out, wa, sizeof wa) == 0, "'x w the w y' -> 'x w it y' + w (m %zu, at %zu)", m, at);
+    int32_t b[] = {150, 7, 150}, wb[] = {150, 7, 9, 150};
+    CHECK(ctx_antecedent(b, 3, 1000, 100, 9, det, 2, out, &m, &at) == 1 && m == 4 && at == 2 &&
+          memcmp(out, wb, sizeof wb) == 0, "no determiner: the sentence grows by the hidden word");
+    int32_t c[] = {150, 220, 220, 150}, wc[] = {150, 220, 9, 150, 220};
+    CHECK(ctx_antecedent(c, 4, 1000, 100, 9, det, 2, out, &m, &at) == 1 && m == 5 && at == 2 &&
+          memcmp(out, wc, sizeof wc) == 0, "the first word that repeats an earlier one");
+    int32_t d[] = {-1, 150, -1}, e[] = {3, 7, 3}, f[] = {5000, 1, 5000}, g[] = {150, 220, 7};
+    CHECK(ctx_antecedent(d, 3, 1000, 100, 9, det, 2, out, &m, &at) == 0, "placeholders are not words");
+    CHECK(ctx_antecedent(e, 3, 1000, 100, 9, det, 2, out, &m, &at) == 0, "a frequent word (below skip_top)");
+    CHECK(ctx_antecedent(f, 3, 1000, 100, 9, det, 2, out, &m, &at) == 0, "a word outside the candidates");
+    CHECK(ctx_antecedent(g, 3, 1000, 100, 9, det, 2, out, &m, &at) == 0, "no repeated word");
+    int32_t full[HEAD_MAX_LEN];
+    for (size_t j = 0; j < HEAD_MAX_LEN; j++)
+        full[j] = (int32_t)(200 + j);
+    full[HEAD_MAX_LEN - 1] = 200;
+    CHECK(ctx_antecedent(full, HEAD_MAX_LEN, 1000, 100, 9, det, 2, out, &m, &at) == 0,
+          "an example longer than HEAD_MAX_LEN is not made");
+    full[HEAD_MAX_LEN - 2] = 0; /* with a determiner before the repeat it stays HEAD_MAX_LEN long */
+    CHECK(ctx_antecedent(full, HEAD_MAX_LEN, 1000, 100, 9, det, 2, out, &m, &at) == 1 && m == HEAD_MAX_LEN &&
+          at == HEAD_MAX_LEN - 2 && out[m - 1] == 200, "a full sentence with a determiner before the repeat");
+}
+
 /* ---- training: determinism, a learnable toy task, head files ----------------------------------------------- */
 
 static void test_training(void)
@@ -203,6 +235,15 @@ static void test_training(void)
     CHECK(p1->n_params == p2->n_params && memcmp(p1->params, p2->params, p1->n_params * sizeof(float)) == 0,
           "two runs with the same seed and threads differ");
     CHECK(st1.final_loss == st2.final_loss && st1.steps == st2.steps, "stats differ");
+    { /* the pronoun objective needs "it" among the candidates: these vectors' words are w0 … w59 */
+        ctx_opts cp = co;
+        cp.pronoun = 0.5;
+        attn_head *pp = NULL;
+        ev_error e2 = {0};
+        CHECK(ctx_train(s, &c, &cp, &o, &pp, NULL, &e2) == EV_ERR_USAGE && !pp && e2.msg && strstr(e2.msg, "'it'"),
+              "pronoun without 'it': %s", e2.msg ? e2.msg : "(no error)");
+        ev_error_clear(&e2);
+    }
     head_file_meta m = {"toy.txt", 7, 15, 0, 256, 2, c.n_tok, c.n_sent, 0.02f, st1.final_loss};
     const char *f1 = tmp_path("h1.safetensors"), *f2 = tmp_path("h2.safetensors");
     CHECK(head_file_save(p1, &m, f1, &err) == EV_OK, "save: %s", err.msg);
@@ -320,6 +361,7 @@ int main(void)
     }
     test_gradients();
     test_choose();
+    test_antecedent();
     test_torch_fixture();
     test_training();
     const char *files[] = {"toy.txt", "toy_test.txt", "h1.safetensors", "h2.safetensors"};
