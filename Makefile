@@ -99,14 +99,16 @@ $(BUILD)/obj/render_assets.o: $(BUILD)/render_assets.c include/render_assets.h |
 
 # The built-in heads, bit for bit: data/head-context.safetensors (the context objective, head_context.h) and
 # data/head-mlm.safetensors (masked-word prediction, head_model.h), each trained on the WordNet training split
-# (scripts/fetch-corpus.sh), seed 1, 2 threads, the objective's default settings, and OpenBLAS's Haswell kernels
+# (scripts/fetch-corpus.sh), seed 1, 2 threads, the objective's default settings but the context head's antecedent
+# examples, weighted 4 (--pronoun 4, docs/heads.md), and OpenBLAS's Haswell kernels
 # (OPENBLAS_CORETYPE): OpenBLAS picks its kernels per CPU (SkylakeX on an AVX-512 Intel, Haswell on AMD and older
 # Intel), and their sums differ in the last bits, which training compounds; pinned, any x86-64 CPU with AVX2 and FMA
 # writes the same bytes. Then rebuilds ./embvsattn.
 HEAD_DATA = $${EMBVSATTN_DATA:-$${XDG_CACHE_HOME:-$$HOME/.cache}/embvsattn}
 head: $(BIN) vectors
 	scripts/fetch-corpus.sh
-	OPENBLAS_CORETYPE=Haswell $(BIN) train --objective context --seed 1 --threads 2 --log $(BUILD)/head-context.log \
+	OPENBLAS_CORETYPE=Haswell $(BIN) train --objective context --pronoun 4 --seed 1 --threads 2 \
+	    --log $(BUILD)/head-context.log \
 	    -o data/head-context.safetensors $(HEAD_DATA)/wordnet-train.txt
 	OPENBLAS_CORETYPE=Haswell $(BIN) train --objective masked-word --seed 1 --threads 2 --log $(BUILD)/head-mlm.log \
 	    -o data/head-mlm.safetensors $(HEAD_DATA)/wordnet-train.txt
