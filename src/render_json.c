@@ -37,6 +37,16 @@ cJSON *render_json_hits(const store *s, const sim_hit *h, size_t k)
     return a;
 }
 
+/* A float as JSON at o (room for 32 bytes): the shortest decimal that reads back to it, or null when it is not
+ * finite (as render_json_float). Returns the bytes written, not counting the NUL after them. */
+static size_t put_json_float(char *o, float f)
+{
+    if (isfinite(f))
+        return (size_t)numparse_format_float(f, o);
+    memcpy(o, "null", 5);
+    return 4;
+}
+
 /* render_json_hits's list already printed, as a raw item (NULL when a word needs more than its bytes copied:
  * escapes, or a "word_bytes" for bytes that are not UTF-8): what cJSON_PrintUnformatted writes for that list. */
 static cJSON *hits_raw(const store *s, const sim_hit *h, size_t k)
@@ -68,13 +78,7 @@ static cJSON *hits_raw(const store *s, const sim_hit *h, size_t k)
         o += l;
         memcpy(o, "\",\"similarity\":", 15);
         o += 15;
-        if (isfinite(h[j].score)) {
-            numparse_format_float(h[j].score, o);
-            o += strlen(o);
-        } else {
-            memcpy(o, "null", 4);
-            o += 4;
-        }
+        o += put_json_float(o, h[j].score);
         *o++ = '}';
     }
     *o++ = ']';
@@ -240,12 +244,7 @@ static cJSON *floats_raw(const float *x, size_t n)
     for (size_t j = 0; j < n; j++) {
         if (j)
             *o++ = ',';
-        if (isfinite(x[j]))
-            o += numparse_format_float(x[j], o);
-        else {
-            memcpy(o, "null", 4);
-            o += 4;
-        }
+        o += put_json_float(o, x[j]);
     }
     *o++ = ']';
     *o = '\0';
