@@ -654,10 +654,11 @@ typedef struct {
     int32_t *hidden;          /* (batch sentences) */
     unsigned char *predict;   /* (batch tokens) */
     size_t predicted;         /* predicting rows so far */
-    double pronoun;           /* ctx_opts.pronoun; with it, the batch with its antecedent examples: */
+    size_t copies;            /* an antecedent example's copies: floor(ctx_opts.pronoun), */
+    double extra;             /* and one more with this probability (the fraction) */
     int32_t it_row, det[CTX_MAX_DET];
     size_t n_det;
-    int32_t *row;             /* (batch tokens) */
+    int32_t *row;             /* (batch tokens) the batch's sentences, each followed by its antecedent examples */
     size_t *start;            /* (batch sentences + 1) */
 } ctx_task;
 
@@ -667,23 +668,15 @@ static ev_status ctx_step(void *vctx, const corpus_batch *cb, uint64_t *rng, dou
                           ev_error *err)
 {
     ctx_task *t = vctx;
-    if (t->pronoun == 0) {
-        for (size_t s = 0; s < cb->n_sent; s++) {
-            size_t t0 = cb->start[s], n = cb->start[s + 1] - t0;
-            t->hidden[s] = ctx_choose(cb->row + t0, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
-                                      t->predict + t0);
-        }
-    }
     size_t S = 0, T = 0;
-    for (size_t s = 0; t->pronoun > 0 && s < cb->n_sent; s++) {
+    for (size_t s = 0; s < cb->n_sent; s++) {
         size_t t0 = cb->start[s], n = cb->start[s + 1] - t0, m, at;
         memcpy(t->row + T, cb->row + t0, n * sizeof *t->row);
         t->start[S] = T;
         t->hidden[S++] = ctx_choose(t->row + T, n, t->nc, t->skip_top, t->beta, rng_uniform(rng), t->rows, rng,
                                     t->predict + T);
         T += n;
-        double whole = floor(t->pronoun);
-        size_t copies = (size_t)whole + (t->pronoun > whole && rng_uniform(rng) < t->pronoun - whole);
+        size_t copies = t->copies + (t->extra > 0 && rng_uniform(rng) < t->extra);
         if (copies && ctx_antecedent(cb->row + t0, n, t->nc, t->skip_top, t->it_row, t->det, t->n_det, t->row + T, &m,
                                      &at))
             for (size_t k = 0; k < copies; k++) { /* the example's weight */
@@ -696,10 +689,8 @@ static ev_status ctx_step(void *vctx, const corpus_batch *cb, uint64_t *rng, dou
                 T += m;
             }
     }
-    if (t->pronoun > 0)
-        t->start[S] = T;
-    ctx_batch b = t->pronoun > 0 ? (ctx_batch){S, t->start, t->row, t->hidden, t->predict}
-                                 : (ctx_batch){cb->n_sent, cb->start, cb->row, t->hidden, t->predict};
+    t->start[S] = T;
+    ctx_batch b = {S, t->start, t->row, t->hidden, t->predict};
     ev_status st = ctx_loss_grad(t->w, &b, loss, err);
     t->predicted += t->w->n_rows;
     *grad = t->w->grad;
@@ -761,9 +752,9 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     size_t max_tok = B * (1 + 2 * copies), max_sent = B * (1 + copies);
     int32_t *hidden = malloc((max_sent + 1) * sizeof *hidden);
     unsigned char *predict = malloc(max_tok);
-    int32_t *rowbuf = co.pronoun > 0 ? malloc(max_tok * sizeof *rowbuf) : NULL;
-    size_t *startbuf = co.pronoun > 0 ? malloc((max_sent + 1) * sizeof *startbuf) : NULL;
-    if (!hidden || !predict || (co.pronoun > 0 && (!rowbuf || !startbuf))) {
+    int32_t *rowbuf = malloc(max_tok * sizeof *rowbuf);
+    size_t *startbuf = malloc((max_sent + 1) * sizeof *startbuf);
+    if (!hidden || !predict || !rowbuf || !startbuf) {
         st = ev_fail(err, EV_ERR_NOMEM, "out of memory preparing the training");
         goto done;
     }
@@ -779,8 +770,9 @@ ev_status ctx_train(const store *s, const corpus *c, const ctx_opts *copts, cons
     rng_xavier(p->w_v, d * dk, d, dk, &rng);
     if ((st = ctx_work_new(s, p, max_tok, to.threads, &w, err)) != EV_OK)
         goto done;
-    ctx_task task = {w, nc, co.skip_top, co.rows, co.beta, hidden, predict, 0, co.pronoun, it_row, {0}, n_det,
-                     rowbuf, startbuf};
+    double whole = floor(co.pronoun);
+    ctx_task task = {w, nc, co.skip_top, co.rows, co.beta, hidden, predict, 0, (size_t)whole, co.pronoun - whole,
+                     it_row, {0}, n_det, rowbuf, startbuf};
     memcpy(task.det, det, n_det * sizeof *det);
     head_objective obj = {&task, p->params, p->n_params, ctx_step};
     if ((st = head_train_run(c, &to, &obj, &rng, stats, err)) != EV_OK)
